@@ -1,0 +1,27 @@
+# vtx: `make demo` sets everything up and runs a demo; `make test` sets everything up and runs all tests.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/vtx/target
+export VTX_CACHE ?= $(HOME)/.cache/vtx
+CARGO ?= cargo
+VTX_RELEASE := $(CARGO_TARGET_DIR)/release/vtx
+
+.PHONY: setup build demo test lint bench
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --locked
+
+demo: build
+	@scripts/demo.sh $(VTX_RELEASE)
+
+test: setup
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+bench: build
+	$(VTX_RELEASE) bench --repeat 3 $(VTX_CACHE)/fixtures/bench/cockatoo-720p.mp4 $(VTX_CACHE)/fixtures/bench/cockatoo-1080p.mp4

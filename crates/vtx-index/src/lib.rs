@@ -1,0 +1,131 @@
+//! The embedded store behind vtx: videos, their sampled frames' vectors in named vector spaces, and
+//! exact nearest-neighbour search over them.
+//!
+//! [`VectorStore`] is the contract the engine relies on; [`SqliteStore`] is its embedded
+//! implementation (one file in the index directory, no server). A distributed engine is meant to
+//! come in as another implementation of the same trait. `docs/design.md` says why SQLite with exact
+//! search was chosen for the embedded default.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("index storage: {0}")]
+    Storage(String),
+    #[error("the disk is full: nothing was written for this item")]
+    DiskFull,
+    #[error("index at {0} is newer or older than this vtx (schema {1}, expected {2})")]
+    Schema(String, i64, i64),
+    #[error("vector space '{0}' does not exist in this index")]
+    UnknownSpace(String),
+    #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]
+    Dimension {
+        space: String,
+        expected: usize,
+        got: usize,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, IndexError>;
+
+/// A named vector space: every vector in it comes from the same model and can be compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Space {
+    pub name: String,
+    pub dim: usize,
+    /// Which model wrote the vectors, so that a query is embedded the same way.
+    pub model: String,
+}
+
+/// What is known about one indexed video file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoMeta {
+    /// The path as it was given to `vtx index`, made absolute.
+    pub path: String,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch, for the cheap "unchanged?" check.
+    pub mtime_ns: i64,
+    /// BLAKE3 of the file's bytes.
+    pub hash: String,
+    /// Measured duration in seconds (from decoded frames, not the header).
+    pub duration: f64,
+    pub fps: Option<f64>,
+    pub format: String,
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+}
+
+/// A stored video with its row id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoRecord {
+    pub id: i64,
+    pub meta: VideoMeta,
+}
+
+/// One sampled frame's vectors, one per space.
+#[derive(Debug, Clone)]
+pub struct FrameEntry {
+    pub t: f64,
+    pub vectors: Vec<(String, Vec<f32>)>,
+}
+
+/// Everything written for one video, in one atomic step.
+#[derive(Debug, Clone)]
+pub struct VideoEntry {
+    pub meta: VideoMeta,
+    pub frames: Vec<FrameEntry>,
+    /// Whole-video vectors (pooled from the frames), one per space.
+    pub pooled: Vec<(String, Vec<f32>)>,
+}
+
+/// A video that matched, with its best-matching moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub video_id: i64,
+    pub path: String,
+    /// Seconds into the video of the best-matching frame.
+    pub t: f64,
+    /// Cosine similarity.
+    pub score: f32,
+}
+
+/// Totals for `vtx info`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoreStats {
+    pub videos: u64,
+    pub frames: u64,
+    pub total_duration: f64,
+    pub bytes_on_disk: u64,
+}
+
+/// The store contract: atomic per-video writes and exact search by cosine similarity over unit
+/// vectors.
+pub trait VectorStore {
+    /// Declare a space; re-declaring with the same dimension is a no-op, another dimension an error.
+    fn ensure_space(&mut self, space: &Space) -> Result<()>;
+    fn spaces(&self) -> Result<Vec<Space>>;
+    fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
+    fn videos(&self) -> Result<Vec<VideoRecord>>;
+    /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
+    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64>;
+    /// Record a new modification time for a file whose content did not change.
+    fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()>;
+    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
+    /// The `top` videos whose best frame in `space` is most similar to `query`, best first.
+    fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>>;
+    /// The frame of one video most similar to `query`: (t, score).
+    fn best_frame(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<(f64, f32)>>;
+    /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first.
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>>;
+    fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,564 @@
+//! [`VectorStore`] on one SQLite file in write-ahead-log mode.
+//!
+//! Each video is written in one transaction, so a run killed at any point leaves the index as it
+//! was after the last finished video. Search is an exact scan that streams rows, so memory stays
+//! flat whatever the index size.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{
+    dot, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoEntry, VideoMeta,
+    VideoRecord,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+const DB_FILE: &str = "vtx.sqlite";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dim INTEGER NOT NULL, model TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    duration REAL NOT NULL,
+    fps REAL,
+    format TEXT NOT NULL,
+    codec TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    frames INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS frame_vectors (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    space TEXT NOT NULL REFERENCES spaces(name),
+    t REAL NOT NULL,
+    vec BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS frame_vectors_by_space ON frame_vectors(space, video_id);
+CREATE INDEX IF NOT EXISTS frame_vectors_by_video ON frame_vectors(video_id);
+CREATE TABLE IF NOT EXISTS video_vectors (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    space TEXT NOT NULL REFERENCES spaces(name),
+    vec BLOB NOT NULL,
+    PRIMARY KEY (video_id, space)
+);
+";
+
+pub struct SqliteStore {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+fn storage(e: rusqlite::Error) -> IndexError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => IndexError::DiskFull,
+        _ => IndexError::Storage(e.to_string()),
+    }
+}
+
+fn encode(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+}
+
+impl SqliteStore {
+    /// Open the index in `dir`, creating the directory and an empty index if needed.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            IndexError::Storage(format!(
+                "cannot create index directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let conn = Connection::open(dir.join(DB_FILE)).map_err(storage)?;
+        // WAL keeps readers working during a write; NORMAL sync is crash-safe for the
+        // application (kill -9) and loses at most the last transaction on power loss.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;",
+        )
+        .map_err(storage)?;
+        conn.execute_batch(SCHEMA).map_err(storage)?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
+        match version.map(|v| v.parse::<i64>().unwrap_or(-1)) {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )
+                .map_err(storage)?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(other) => {
+                return Err(IndexError::Schema(
+                    dir.display().to_string(),
+                    other,
+                    SCHEMA_VERSION,
+                ))
+            }
+        }
+        Ok(Self {
+            conn,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn space(&self, name: &str) -> Result<Space> {
+        self.conn
+            .query_row(
+                "SELECT name, dim, model FROM spaces WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(Space {
+                        name: r.get(0)?,
+                        dim: r.get::<_, i64>(1)? as usize,
+                        model: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(storage)?
+            .ok_or_else(|| IndexError::UnknownSpace(name.to_string()))
+    }
+
+    fn check_dim(&self, space: &str, got: usize) -> Result<()> {
+        let expected = self.space(space)?.dim;
+        if expected != got {
+            return Err(IndexError::Dimension {
+                space: space.to_string(),
+                expected,
+                got,
+            });
+        }
+        Ok(())
+    }
+
+    fn path_of(&self, id: i64) -> Result<String> {
+        self.conn
+            .query_row("SELECT path FROM videos WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(storage)
+    }
+
+    /// Keep the best (score, t) per video from a stream of scored rows, then rank.
+    fn rank(&self, best: HashMap<i64, (f32, f64)>, top: usize) -> Result<Vec<Hit>> {
+        let mut ranked: Vec<(i64, (f32, f64))> = best.into_iter().collect();
+        ranked.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+        ranked.truncate(top);
+        ranked
+            .into_iter()
+            .map(|(video_id, (score, t))| {
+                Ok(Hit {
+                    video_id,
+                    path: self.path_of(video_id)?,
+                    t,
+                    score,
+                })
+            })
+            .collect()
+    }
+}
+
+fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<VideoRecord> {
+    Ok(VideoRecord {
+        id: r.get(0)?,
+        meta: VideoMeta {
+            path: r.get(1)?,
+            size: r.get::<_, i64>(2)? as u64,
+            mtime_ns: r.get(3)?,
+            hash: r.get(4)?,
+            duration: r.get(5)?,
+            fps: r.get(6)?,
+            format: r.get(7)?,
+            codec: r.get(8)?,
+            width: r.get(9)?,
+            height: r.get(10)?,
+            frames: r.get(11)?,
+        },
+    })
+}
+
+const VIDEO_COLUMNS: &str =
+    "id, path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames";
+
+impl VectorStore for SqliteStore {
+    fn ensure_space(&mut self, space: &Space) -> Result<()> {
+        match self.space(&space.name) {
+            Ok(existing) if existing.dim == space.dim => Ok(()),
+            Ok(existing) => Err(IndexError::Dimension {
+                space: space.name.clone(),
+                expected: existing.dim,
+                got: space.dim,
+            }),
+            Err(IndexError::UnknownSpace(_)) => {
+                self.conn
+                    .execute(
+                        "INSERT INTO spaces (name, dim, model) VALUES (?1, ?2, ?3)",
+                        params![space.name, space.dim as i64, space.model],
+                    )
+                    .map_err(storage)?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn spaces(&self) -> Result<Vec<Space>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, dim, model FROM spaces ORDER BY name")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Space {
+                    name: r.get(0)?,
+                    dim: r.get::<_, i64>(1)? as usize,
+                    model: r.get(2)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE path = ?1"),
+                [path],
+                record,
+            )
+            .optional()
+            .map_err(storage)
+    }
+
+    fn videos(&self) -> Result<Vec<VideoRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {VIDEO_COLUMNS} FROM videos ORDER BY path"))
+            .map_err(storage)?;
+        let rows = stmt.query_map([], record).map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
+        for frame in &entry.frames {
+            for (space, v) in &frame.vectors {
+                self.check_dim(space, v.len())?;
+            }
+        }
+        for (space, v) in &entry.pooled {
+            self.check_dim(space, v.len())?;
+        }
+        let m = &entry.meta;
+        let tx = self.conn.transaction().map_err(storage)?;
+        tx.execute("DELETE FROM videos WHERE path = ?1", [&m.path])
+            .map_err(storage)?;
+        tx.execute(
+            "INSERT INTO videos (path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![m.path, m.size as i64, m.mtime_ns, m.hash, m.duration, m.fps, m.format, m.codec, m.width, m.height, m.frames],
+        )
+        .map_err(storage)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut frame_stmt = tx
+                .prepare(
+                    "INSERT INTO frame_vectors (video_id, space, t, vec) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(storage)?;
+            for frame in &entry.frames {
+                for (space, v) in &frame.vectors {
+                    frame_stmt
+                        .execute(params![id, space, frame.t, encode(v)])
+                        .map_err(storage)?;
+                }
+            }
+            let mut pooled_stmt = tx
+                .prepare("INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
+                .map_err(storage)?;
+            for (space, v) in &entry.pooled {
+                pooled_stmt
+                    .execute(params![id, space, encode(v)])
+                    .map_err(storage)?;
+            }
+        }
+        tx.commit().map_err(storage)?;
+        Ok(id)
+    }
+
+    fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE videos SET mtime_ns = ?1 WHERE id = ?2",
+                params![mtime_ns, id],
+            )
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT vec FROM video_vectors WHERE video_id = ?1 AND space = ?2",
+                params![id, space],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(storage)?;
+        Ok(bytes.map(|b| {
+            let mut v = Vec::new();
+            decode_into(&b, &mut v);
+            v
+        }))
+    }
+
+    fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>> {
+        self.check_dim(space, query.len())?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT video_id, t, vec FROM frame_vectors WHERE space = ?1")
+            .map_err(storage)?;
+        let mut rows = stmt.query([space]).map_err(storage)?;
+        let mut best: HashMap<i64, (f32, f64)> = HashMap::new();
+        let mut v = Vec::with_capacity(query.len());
+        while let Some(row) = rows.next().map_err(storage)? {
+            let video_id: i64 = row.get(0).map_err(storage)?;
+            let t: f64 = row.get(1).map_err(storage)?;
+            decode_into(
+                row.get_ref(2)
+                    .map_err(storage)?
+                    .as_blob()
+                    .map_err(|e| IndexError::Storage(e.to_string()))?,
+                &mut v,
+            );
+            let score = dot(query, &v);
+            let slot = best.entry(video_id).or_insert((f32::NEG_INFINITY, t));
+            if score > slot.0 {
+                *slot = (score, t);
+            }
+        }
+        self.rank(best, top)
+    }
+
+    fn best_frame(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<(f64, f32)>> {
+        self.check_dim(space, query.len())?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT t, vec FROM frame_vectors WHERE video_id = ?1 AND space = ?2")
+            .map_err(storage)?;
+        let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
+        let mut best: Option<(f64, f32)> = None;
+        let mut v = Vec::with_capacity(query.len());
+        while let Some(row) = rows.next().map_err(storage)? {
+            let t: f64 = row.get(0).map_err(storage)?;
+            decode_into(
+                row.get_ref(1)
+                    .map_err(storage)?
+                    .as_blob()
+                    .map_err(|e| IndexError::Storage(e.to_string()))?,
+                &mut v,
+            );
+            let score = dot(query, &v);
+            if best.is_none_or(|(_, s)| score > s) {
+                best = Some((t, score));
+            }
+        }
+        Ok(best)
+    }
+
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>> {
+        self.check_dim(space, query.len())?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT video_id, vec FROM video_vectors WHERE space = ?1")
+            .map_err(storage)?;
+        let mut rows = stmt.query([space]).map_err(storage)?;
+        let mut best = HashMap::new();
+        let mut v = Vec::with_capacity(query.len());
+        while let Some(row) = rows.next().map_err(storage)? {
+            let video_id: i64 = row.get(0).map_err(storage)?;
+            decode_into(
+                row.get_ref(1)
+                    .map_err(storage)?
+                    .as_blob()
+                    .map_err(|e| IndexError::Storage(e.to_string()))?,
+                &mut v,
+            );
+            best.insert(video_id, (dot(query, &v), 0.0));
+        }
+        self.rank(best, top)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        let (videos, total_duration): (i64, f64) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(duration), 0) FROM videos",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(storage)?;
+        let frames: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT video_id, t FROM frame_vectors)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
+        let bytes_on_disk = std::fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Ok(StoreStats {
+            videos: videos as u64,
+            frames: frames as u64,
+            total_duration,
+            bytes_on_disk,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FrameEntry;
+
+    fn meta(path: &str) -> VideoMeta {
+        VideoMeta {
+            path: path.into(),
+            size: 10,
+            mtime_ns: 1,
+            hash: "h".into(),
+            duration: 3.0,
+            fps: Some(25.0),
+            format: "avi".into(),
+            codec: "mpeg4".into(),
+            width: 64,
+            height: 48,
+            frames: 2,
+        }
+    }
+
+    fn entry(path: &str, frames: &[(f64, [f32; 2])]) -> VideoEntry {
+        VideoEntry {
+            meta: meta(path),
+            frames: frames
+                .iter()
+                .map(|(t, v)| FrameEntry {
+                    t: *t,
+                    vectors: vec![("s".into(), v.to_vec())],
+                })
+                .collect(),
+            pooled: vec![("s".into(), frames[0].1.to_vec())],
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        s.ensure_space(&Space {
+            name: "s".into(),
+            dim: 2,
+            model: "m".into(),
+        })
+        .unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn search_returns_best_frame_per_video_ranked() {
+        let (_d, mut s) = store();
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.6, 0.8])]))
+            .unwrap();
+        s.put_video(&entry("/b.mp4", &[(0.0, [0.0, 1.0]), (2.0, [0.8, 0.6])]))
+            .unwrap();
+        let hits = s.search_frames("s", &[0.0, 1.0], 10).unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].path.as_str(), hits[0].t), ("/b.mp4", 0.0));
+        assert_eq!((hits[1].path.as_str(), hits[1].t), ("/a.mp4", 1.0));
+        assert!((hits[1].score - 0.8).abs() < 1e-6);
+        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap().len(), 1);
+        assert_eq!(
+            s.best_frame(hits[1].video_id, "s", &[0.0, 1.0]).unwrap(),
+            Some((1.0, 0.8))
+        );
+        assert_eq!(s.best_frame(999, "s", &[0.0, 1.0]).unwrap(), None);
+    }
+
+    #[test]
+    fn put_replaces_previous_version_of_same_path() {
+        let (_d, mut s) = store();
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])]))
+            .unwrap();
+        s.put_video(&entry("/a.mp4", &[(5.0, [1.0, 0.0])])).unwrap();
+        let st = s.stats().unwrap();
+        assert_eq!((st.videos, st.frames), (1, 1));
+        assert_eq!(s.search_frames("s", &[0.0, 1.0], 5).unwrap()[0].t, 5.0);
+    }
+
+    #[test]
+    fn wrong_dimension_writes_nothing() {
+        let (_d, mut s) = store();
+        let mut bad = entry("/a.mp4", &[(0.0, [1.0, 0.0])]);
+        bad.frames[0].vectors[0].1.push(0.0);
+        assert!(matches!(
+            s.put_video(&bad),
+            Err(IndexError::Dimension { .. })
+        ));
+        assert_eq!(s.stats().unwrap().videos, 0);
+        assert!(matches!(
+            s.search_frames("s", &[1.0], 1),
+            Err(IndexError::Dimension { .. })
+        ));
+        assert!(matches!(
+            s.search_frames("nope", &[1.0], 1),
+            Err(IndexError::UnknownSpace(_))
+        ));
+        let clash = Space {
+            name: "s".into(),
+            dim: 3,
+            model: "m".into(),
+        };
+        assert!(s.ensure_space(&clash).is_err());
+    }
+
+    #[test]
+    fn data_survives_reopen() {
+        let (dir, mut s) = store();
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        drop(s);
+        let s = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.video_by_path("/a.mp4").unwrap().unwrap().meta,
+            meta("/a.mp4")
+        );
+        assert_eq!(s.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
+    }
+}

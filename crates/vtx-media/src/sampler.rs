@@ -1,0 +1,477 @@
+//! Timestamp-driven frame sampling.
+//!
+//! The sampler decodes the video stream in order and, for each target time, hands out the decoded
+//! frame whose presentation time is nearest to it. Targets come from the sampling rule, never from
+//! the header's frame count, so sparse streams (cinepak with 68 frames where the header says 444),
+//! variable frame rates and lying durations all land on the right moments.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use ffmpeg_next::codec::threading;
+use ffmpeg_next::format::context::Input;
+use ffmpeg_next::format::stream::Disposition;
+use ffmpeg_next::util::frame::video::Video;
+use ffmpeg_next::{codec, media, Packet, Rational};
+
+use crate::scale::{FrameSize, Scaler};
+use crate::{init, Frame, MediaError, Result};
+
+/// Which moments of a video to sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampling {
+    /// One frame every `1/F` seconds, starting at 0.
+    Fps(f64),
+    /// `N` frames at the centres of `N` equal parts of the measured duration.
+    Count(usize),
+}
+
+impl Sampling {
+    fn validate(self) -> Result<Self> {
+        match self {
+            Sampling::Fps(f) if f.is_finite() && f > 0.0 => Ok(self),
+            Sampling::Count(n) if n > 0 => Ok(self),
+            _ => Err(MediaError::InvalidSampling(format!(
+                "{self:?}: rate and count must be positive"
+            ))),
+        }
+    }
+}
+
+/// What one pass over a video did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleStats {
+    pub frames_decoded: u64,
+    pub frames_sampled: u64,
+    /// Measured duration: end of the last decoded frame, in seconds.
+    pub duration: f64,
+    /// Packets the decoder rejected; the pass went on past them.
+    pub decode_errors: u64,
+    /// Why reading stopped before a clean end of file, if it did (e.g. a truncated file).
+    pub read_error: Option<String>,
+    /// The sink asked to stop early.
+    pub stopped: bool,
+}
+
+pub(crate) fn open_input(path: &Path) -> Result<Input> {
+    init();
+    if !path.exists() {
+        return Err(MediaError::Open("no such file".into()));
+    }
+    if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+        return Err(MediaError::NotVideo("empty file (0 bytes)".into()));
+    }
+    let input = ffmpeg_next::format::input(path).map_err(|e| match e {
+        ffmpeg_next::Error::InvalidData if looks_like_mp4(path) => MediaError::NotVideo(
+            "an MP4/MOV whose index (moov atom) is missing: the file is truncated or was never finished".into(),
+        ),
+        ffmpeg_next::Error::InvalidData => MediaError::NotVideo("not a recognised media format".into()),
+        other => MediaError::Open(other.to_string()),
+    })?;
+    let format = input.format().name().to_string();
+    // FFmpeg opens still images as one-frame "videos"; an index of footage should not take them.
+    if format.starts_with("image2") || format.ends_with("_pipe") {
+        return Err(MediaError::NotVideo(format!("a still image ({format})")));
+    }
+    Ok(input)
+}
+
+/// ISO media files start with a box whose type is `ftyp`: a cheap sniff to explain why such a
+/// file would not open (an interrupted recording or download loses the index written last).
+fn looks_like_mp4(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head[4..8] == b"ftyp"
+}
+
+pub(crate) fn video_stream(input: &Input) -> Result<ffmpeg_next::format::stream::Stream<'_>> {
+    input
+        .streams()
+        .filter(|s| s.parameters().medium() == media::Type::Video)
+        .find(|s| !s.disposition().contains(Disposition::ATTACHED_PIC))
+        .ok_or_else(|| MediaError::NotVideo("no video stream".into()))
+}
+
+fn seconds(ts: i64, base: Rational) -> f64 {
+    ts as f64 * f64::from(base)
+}
+
+/// The declared frame interval, used only to fill gaps; 25 fps when the stream declares none.
+fn frame_step(stream: &ffmpeg_next::format::stream::Stream<'_>) -> f64 {
+    let rate = stream.avg_frame_rate();
+    if rate.numerator() > 0 && rate.denominator() > 0 {
+        1.0 / f64::from(rate)
+    } else {
+        1.0 / 25.0
+    }
+}
+
+/// The real duration of the video stream, from its packets' timestamps (a demux, no decode).
+fn measure_duration(path: &Path) -> Result<f64> {
+    let mut input = open_input(path)?;
+    let (index, mut clock) = {
+        let s = video_stream(&input)?;
+        (s.index(), Clock::new(s.time_base(), None, frame_step(&s)))
+    };
+    let base = clock.base;
+    let mut end: Option<f64> = None;
+    let mut packet = Packet::empty();
+    loop {
+        match packet.read(&mut input) {
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::InvalidData) => continue,
+            Err(_) => break,
+        }
+        if packet.stream() != index {
+            continue;
+        }
+        // Packets come in decode order, so their decode timestamps are the monotonic clock.
+        if let Some(ts) = packet.dts().or(packet.pts()) {
+            let t = clock.time_of(Some(ts)) + seconds(packet.duration().max(0), base);
+            end = Some(end.map_or(t, |e: f64| e.max(t)));
+        }
+    }
+    end.ok_or(MediaError::NoFrames)
+}
+
+/// The target times, generated lazily so that an `Fps` rule works without knowing the duration.
+struct Targets {
+    sampling: Sampling,
+    duration: f64,
+    next: usize,
+}
+
+impl Targets {
+    fn current(&self) -> Option<f64> {
+        match self.sampling {
+            Sampling::Fps(f) => Some(self.next as f64 / f),
+            Sampling::Count(n) => {
+                (self.next < n).then(|| (self.next as f64 + 0.5) * self.duration / n as f64)
+            }
+        }
+    }
+
+    /// Move past every target that a frame at `t` already serves.
+    fn advance_past(&mut self, t: f64) {
+        self.next += 1;
+        while self.current().is_some_and(|target| target <= t) {
+            self.next += 1;
+        }
+    }
+}
+
+/// A decoded frame waiting to see whether the next one lies nearer to the target.
+struct Pending {
+    frame: Video,
+    t: f64,
+    emitted: bool,
+    valid: bool,
+}
+
+struct Pass<'a, F: FnMut(Frame) -> ControlFlow<()>> {
+    scaler: Scaler,
+    targets: Targets,
+    sink: &'a mut F,
+    stats: SampleStats,
+    prev: Pending,
+    last_emitted_t: f64,
+}
+
+impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
+    fn emit(&mut self, frame: &Video, t: f64) -> Result<ControlFlow<()>> {
+        let rgb = self.scaler.convert(frame)?;
+        let size = self.scaler.target();
+        self.stats.frames_sampled += 1;
+        self.last_emitted_t = t;
+        Ok((self.sink)(Frame {
+            t,
+            width: size.width,
+            height: size.height,
+            rgb,
+        }))
+    }
+
+    /// Consider a newly decoded frame at time `t` against the pending targets.
+    fn offer(&mut self, frame: &mut Video, t: f64) -> Result<ControlFlow<()>> {
+        // Timestamps that go backwards (broken muxers) cannot serve a target already passed.
+        if t < self.last_emitted_t {
+            return Ok(ControlFlow::Continue(()));
+        }
+        let mut current_emitted = false;
+        while let Some(target) = self.targets.current() {
+            if t < target {
+                break;
+            }
+            let prev_is_nearer =
+                self.prev.valid && !self.prev.emitted && (target - self.prev.t) < (t - target);
+            let flow = if prev_is_nearer {
+                self.prev.emitted = true;
+                let (prev_frame, prev_t) = (
+                    std::mem::replace(&mut self.prev.frame, Video::empty()),
+                    self.prev.t,
+                );
+                let flow = self.emit(&prev_frame, prev_t);
+                self.prev.frame = prev_frame;
+                self.targets.advance_past(prev_t);
+                flow?
+            } else if !current_emitted {
+                current_emitted = true;
+                let flow = self.emit(frame, t)?;
+                self.targets.advance_past(t);
+                flow
+            } else {
+                self.targets.advance_past(t);
+                ControlFlow::Continue(())
+            };
+            if flow.is_break() {
+                self.stats.stopped = true;
+                return Ok(flow);
+            }
+        }
+        std::mem::swap(&mut self.prev.frame, frame);
+        self.prev.t = t;
+        self.prev.emitted = current_emitted;
+        self.prev.valid = true;
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// Decode `path` and call `sink` with each sampled frame, in time order.
+///
+/// Returns an error only when nothing could be sampled; a stream that breaks part-way is reported
+/// in [`SampleStats::read_error`] and [`SampleStats::decode_errors`] with the frames before the
+/// break delivered.
+pub fn sample<F>(
+    path: &Path,
+    sampling: Sampling,
+    size: FrameSize,
+    mut sink: F,
+) -> Result<SampleStats>
+where
+    F: FnMut(Frame) -> ControlFlow<()>,
+{
+    let sampling = sampling.validate()?;
+    let duration = match sampling {
+        Sampling::Count(_) => measure_duration(path)?,
+        Sampling::Fps(_) => 0.0,
+    };
+    let mut input = open_input(path)?;
+    let (index, mut clock, params) = {
+        let s = video_stream(&input)?;
+        let start = (s.start_time() != ffmpeg_next::ffi::AV_NOPTS_VALUE).then(|| s.start_time());
+        (
+            s.index(),
+            Clock::new(s.time_base(), start, frame_step(&s)),
+            s.parameters(),
+        )
+    };
+    let mut ctx = codec::context::Context::from_parameters(params)
+        .map_err(|e| MediaError::Decode(e.to_string()))?;
+    ctx.set_threading(threading::Config {
+        kind: threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let mut decoder = ctx
+        .decoder()
+        .video()
+        .map_err(|e| MediaError::Decode(format!("no decoder for this stream: {e}")))?;
+
+    let mut pass = Pass {
+        scaler: Scaler::new(size),
+        targets: Targets {
+            sampling,
+            duration,
+            next: 0,
+        },
+        sink: &mut sink,
+        stats: SampleStats::default(),
+        prev: Pending {
+            frame: Video::empty(),
+            t: 0.0,
+            emitted: false,
+            valid: false,
+        },
+        last_emitted_t: f64::NEG_INFINITY,
+    };
+    let mut frame = Video::empty();
+    let mut packet = Packet::empty();
+    let mut flushing = false;
+
+    'read: loop {
+        if !flushing {
+            match packet.read(&mut input) {
+                Ok(()) => {
+                    if packet.stream() != index {
+                        continue;
+                    }
+                    if decoder.send_packet(&packet).is_err() {
+                        pass.stats.decode_errors += 1;
+                        continue;
+                    }
+                }
+                Err(ffmpeg_next::Error::Eof) => {
+                    flushing = true;
+                    let _ = decoder.send_eof();
+                }
+                Err(ffmpeg_next::Error::InvalidData) => {
+                    pass.stats.decode_errors += 1;
+                    continue;
+                }
+                Err(e) => {
+                    pass.stats.read_error = Some(e.to_string());
+                    flushing = true;
+                    let _ = decoder.send_eof();
+                }
+            }
+        }
+        loop {
+            match decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    pass.stats.frames_decoded += 1;
+                    let t = clock.time_of(frame.timestamp());
+                    pass.stats.duration = pass.stats.duration.max(t + clock.step);
+                    if pass.offer(&mut frame, t)?.is_break() {
+                        break 'read;
+                    }
+                }
+                Err(_) if flushing => break 'read,
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                    break
+                }
+                Err(_) => {
+                    pass.stats.decode_errors += 1;
+                    break;
+                }
+            }
+        }
+    }
+
+    if pass.stats.frames_decoded == 0 {
+        return Err(match pass.stats.read_error.take() {
+            Some(e) => MediaError::Decode(e),
+            None => MediaError::NoFrames,
+        });
+    }
+    // A clip shorter than one sampling step still yields its nearest frame.
+    if pass.stats.frames_sampled == 0 && !pass.stats.stopped && pass.prev.valid {
+        let (prev_frame, prev_t) = (
+            std::mem::replace(&mut pass.prev.frame, Video::empty()),
+            pass.prev.t,
+        );
+        if pass.emit(&prev_frame, prev_t)?.is_break() {
+            pass.stats.stopped = true;
+        }
+    }
+    Ok(pass.stats)
+}
+
+/// Turns stream timestamps into seconds from the start, filling in frames that carry none and
+/// stitching over timestamps that jump backwards (a stream spliced from pieces, as in the mimetype
+/// test mkv, whose clock restarts part-way): later frames continue after the earlier ones.
+struct Clock {
+    base: Rational,
+    origin: Option<i64>,
+    last_raw: Option<f64>,
+    last: Option<f64>,
+    offset: f64,
+    step: f64,
+}
+
+/// A backwards jump larger than this is a discontinuity; smaller ones are reordering jitter.
+const DISCONTINUITY_S: f64 = 1.0;
+
+impl Clock {
+    fn new(base: Rational, origin: Option<i64>, step: f64) -> Self {
+        Self {
+            base,
+            origin,
+            last_raw: None,
+            last: None,
+            offset: 0.0,
+            step,
+        }
+    }
+
+    fn time_of(&mut self, ts: Option<i64>) -> f64 {
+        let t = match ts {
+            Some(ts) => {
+                let origin = *self.origin.get_or_insert(ts);
+                let raw = seconds(ts - origin, self.base);
+                if let (Some(last_raw), Some(last)) = (self.last_raw, self.last) {
+                    if raw < last_raw - DISCONTINUITY_S {
+                        self.offset = last + self.step - raw;
+                    }
+                }
+                self.last_raw = Some(raw);
+                (raw + self.offset).max(0.0)
+            }
+            None => self.last.map_or(0.0, |last| last + self.step),
+        };
+        self.last = Some(self.last.map_or(t, |last| last.max(t)));
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(sampling: Sampling, duration: f64) -> Targets {
+        Targets {
+            sampling,
+            duration,
+            next: 0,
+        }
+    }
+
+    #[test]
+    fn count_targets_are_centres_of_equal_parts() {
+        let mut t = targets(Sampling::Count(4), 8.0);
+        let mut got = vec![];
+        while let Some(x) = t.current() {
+            got.push(x);
+            t.advance_past(x);
+        }
+        assert_eq!(got, vec![1.0, 3.0, 5.0, 7.0]);
+    }
+
+    #[test]
+    fn sparse_frames_skip_targets_they_already_serve() {
+        // A stream with one frame every 2.5 s sampled at 1 fps: the frame at 2.5 serves 1.0..=2.0.
+        let mut t = targets(Sampling::Fps(1.0), 0.0);
+        t.advance_past(0.0);
+        assert_eq!(t.current(), Some(1.0));
+        t.advance_past(2.5);
+        assert_eq!(t.current(), Some(3.0));
+    }
+
+    #[test]
+    fn invalid_sampling_is_rejected() {
+        assert!(Sampling::Fps(0.0).validate().is_err());
+        assert!(Sampling::Fps(f64::NAN).validate().is_err());
+        assert!(Sampling::Count(0).validate().is_err());
+        assert!(Sampling::Fps(0.5).validate().is_ok());
+    }
+
+    #[test]
+    fn clock_fills_missing_timestamps_and_starts_at_zero() {
+        let mut c = Clock::new(Rational::new(1, 1000), None, 0.04);
+        assert_eq!(c.time_of(Some(5000)), 0.0);
+        assert!((c.time_of(Some(5500)) - 0.5).abs() < 1e-9);
+        assert!((c.time_of(None) - 0.54).abs() < 1e-9);
+    }
+
+    #[test]
+    fn clock_stitches_a_restarting_stream() {
+        let mut c = Clock::new(Rational::new(1, 1000), Some(0), 0.04);
+        assert_eq!(c.time_of(Some(2000)), 2.0);
+        // The stream's clock restarts at 0.12 s: the frame follows the last one by one step.
+        assert!((c.time_of(Some(120)) - 2.04).abs() < 1e-9);
+        assert!((c.time_of(Some(520)) - 2.44).abs() < 1e-9);
+        // Small reordering jitter is not a restart.
+        assert!((c.time_of(Some(400)) - 2.32).abs() < 1e-9);
+    }
+}

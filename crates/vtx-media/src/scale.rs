@@ -1,0 +1,133 @@
+//! Conversion of decoded frames straight to a model's input size and pixel layout.
+
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::software::scaling::{self, Flags};
+use ffmpeg_next::util::frame::video::Video;
+
+use crate::{MediaError, Result};
+
+/// How a frame of any aspect ratio is fitted into the output size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resize {
+    /// Scale the shorter side to fit, then cut the centre (what ImageNet and CLIP models expect).
+    #[default]
+    CenterCrop,
+    /// Scale both sides independently, distorting the aspect ratio but keeping all content.
+    Squash,
+}
+
+/// The size and fitting of the frames handed to a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameSize {
+    pub width: u32,
+    pub height: u32,
+    pub resize: Resize,
+}
+
+impl FrameSize {
+    pub fn new(width: u32, height: u32, resize: Resize) -> Self {
+        Self {
+            width,
+            height,
+            resize,
+        }
+    }
+}
+
+/// A swscale context plus the crop that follows it, rebuilt when the input format or size
+/// changes mid-stream (which some containers do).
+pub(crate) struct Scaler {
+    target: FrameSize,
+    context: Option<(scaling::Context, (Pixel, u32, u32))>,
+    scaled: Video,
+}
+
+impl Scaler {
+    pub(crate) fn new(target: FrameSize) -> Self {
+        Self {
+            target,
+            context: None,
+            scaled: Video::empty(),
+        }
+    }
+
+    pub(crate) fn target(&self) -> FrameSize {
+        self.target
+    }
+
+    /// The intermediate size that swscale produces before the centre crop.
+    fn scaled_size(&self, src_w: u32, src_h: u32) -> (u32, u32) {
+        let FrameSize {
+            width,
+            height,
+            resize,
+        } = self.target;
+        match resize {
+            Resize::Squash => (width, height),
+            Resize::CenterCrop => {
+                let scale = f64::max(width as f64 / src_w as f64, height as f64 / src_h as f64);
+                let w = ((src_w as f64 * scale).round() as u32).max(width);
+                let h = ((src_h as f64 * scale).round() as u32).max(height);
+                (w, h)
+            }
+        }
+    }
+
+    pub(crate) fn convert(&mut self, frame: &Video) -> Result<Vec<u8>> {
+        let key = (frame.format(), frame.width(), frame.height());
+        if key.1 == 0 || key.2 == 0 {
+            return Err(MediaError::Decode("decoder produced an empty frame".into()));
+        }
+        if self.context.as_ref().map(|(_, k)| *k) != Some(key) {
+            let (w, h) = self.scaled_size(key.1, key.2);
+            let ctx =
+                scaling::Context::get(key.0, key.1, key.2, Pixel::RGB24, w, h, Flags::BILINEAR)
+                    .map_err(|e| {
+                        MediaError::Decode(format!("cannot convert {:?} frames: {e}", key.0))
+                    })?;
+            self.context = Some((ctx, key));
+        }
+        let (ctx, _) = self
+            .context
+            .as_mut()
+            .expect("scaler context was just created");
+        ctx.run(frame, &mut self.scaled)
+            .map_err(|e| MediaError::Decode(format!("frame conversion failed: {e}")))?;
+        Ok(self.crop())
+    }
+
+    /// Copy the centre `target` rectangle out of the scaled frame, dropping swscale's row padding.
+    fn crop(&self) -> Vec<u8> {
+        let FrameSize { width, height, .. } = self.target;
+        let stride = self.scaled.stride(0);
+        let data = self.scaled.data(0);
+        let x0 = ((self.scaled.width() - width) / 2) as usize;
+        let y0 = ((self.scaled.height() - height) / 2) as usize;
+        let row_bytes = width as usize * 3;
+        let mut out = Vec::with_capacity(row_bytes * height as usize);
+        for y in 0..height as usize {
+            let start = (y0 + y) * stride + x0 * 3;
+            out.extend_from_slice(&data[start..start + row_bytes]);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn center_crop_scales_shorter_side_to_target() {
+        let s = Scaler::new(FrameSize::new(224, 224, Resize::CenterCrop));
+        assert_eq!(s.scaled_size(1280, 720), (398, 224));
+        assert_eq!(s.scaled_size(84, 33), (570, 224));
+        assert_eq!(s.scaled_size(300, 400), (224, 299));
+    }
+
+    #[test]
+    fn squash_ignores_aspect_ratio() {
+        let s = Scaler::new(FrameSize::new(224, 224, Resize::Squash));
+        assert_eq!(s.scaled_size(1280, 720), (224, 224));
+    }
+}

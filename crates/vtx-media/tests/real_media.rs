@@ -1,0 +1,325 @@
+//! Sampling on real videos from Debian packages and on fixtures made by `scripts/setup.sh`.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vtx_media::{probe, sample, Frame, FrameSize, MediaError, Resize, SampleStats, Sampling};
+
+fn cache() -> PathBuf {
+    let dir = std::env::var_os("VTX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    assert!(
+        dir.join("fixtures/joined.mp4").exists(),
+        "test media missing in {}: run `make setup`",
+        dir.display()
+    );
+    dir
+}
+
+fn media(rel: &str) -> PathBuf {
+    let p = cache().join("media").join(rel);
+    assert!(p.exists(), "{} missing: run `make setup`", p.display());
+    p
+}
+
+const OPENCV: &str = "usr/share/doc/opencv-doc/examples/data";
+const MIMETYPE: &str = "usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata";
+
+fn run(path: &Path, sampling: Sampling) -> (Vec<Frame>, SampleStats) {
+    let mut frames = vec![];
+    let stats = sample(
+        path,
+        sampling,
+        FrameSize::new(32, 32, Resize::CenterCrop),
+        |f| {
+            frames.push(f);
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (frames, stats)
+}
+
+fn times(frames: &[Frame]) -> Vec<f64> {
+    frames.iter().map(|f| f.t).collect()
+}
+
+#[test]
+fn count_sampling_hits_centres_of_joined_photo_clips() {
+    let (frames, stats) = run(&cache().join("fixtures/joined.mp4"), Sampling::Count(5));
+    // Five 3 s clips at 10 fps: centres at 1.5, 4.5, ... within one frame (0.1 s).
+    let expected = [1.5, 4.5, 7.5, 10.5, 13.5];
+    assert_eq!(frames.len(), 5);
+    for (t, e) in times(&frames).iter().zip(expected) {
+        assert!((t - e).abs() <= 0.1 + 1e-9, "frame at {t}, expected {e}");
+    }
+    assert!(
+        (stats.duration - 15.0).abs() < 0.11,
+        "duration {}",
+        stats.duration
+    );
+    assert!(frames
+        .iter()
+        .all(|f| f.rgb.len() == 32 * 32 * 3 && f.width == 32));
+}
+
+#[test]
+fn fps_sampling_gives_one_frame_per_second_at_whole_seconds() {
+    let (frames, _) = run(&cache().join("fixtures/joined.mp4"), Sampling::Fps(1.0));
+    let t = times(&frames);
+    assert_eq!(t.len(), 15, "{t:?}");
+    for (i, x) in t.iter().enumerate() {
+        assert!((x - i as f64).abs() < 0.051, "{t:?}");
+    }
+}
+
+#[test]
+fn header_frame_count_that_lies_does_not_matter() {
+    // tree.avi: the header claims 444 frames at 15 fps, but 68 frames span 29.6 s.
+    let path = media(&format!("{OPENCV}/tree.avi"));
+    let (frames, stats) = run(&path, Sampling::Fps(1.0));
+    assert_eq!(stats.frames_decoded, 68);
+    assert!(
+        (stats.duration - 29.6).abs() < 0.5,
+        "duration {}",
+        stats.duration
+    );
+    assert!(frames.len() >= 25, "only {} frames", frames.len());
+    assert!(*times(&frames).last().unwrap() > 27.0);
+    let (frames, _) = run(&path, Sampling::Count(4));
+    let t = times(&frames);
+    assert!(t[0] > 2.0 && t[0] < 5.5 && t[3] > 24.0, "{t:?}");
+}
+
+#[test]
+fn duration_longer_than_header_is_measured() {
+    // The mimetype mkv: header says 3.6 s; its clock restarts part-way, and its 147 frames at
+    // 25 fps run for 5.9 s.
+    let path = media(&format!("{MIMETYPE}/mkv.mkv"));
+    let info = probe(&path).unwrap();
+    assert!((info.header_duration.unwrap() - 3.6).abs() < 0.1);
+    let (frames, stats) = run(&path, Sampling::Count(10));
+    assert!(stats.duration > 5.5, "measured {}", stats.duration);
+    assert!(
+        *times(&frames).last().unwrap() > 5.0,
+        "{:?}",
+        times(&frames)
+    );
+    let t = times(&frames);
+    assert!(t.windows(2).all(|w| w[0] < w[1]), "not increasing: {t:?}");
+}
+
+#[test]
+fn every_container_in_the_test_set_decodes() {
+    let files = [
+        format!("{MIMETYPE}/3gp.3gp"),
+        format!("{MIMETYPE}/flv.flv"),
+        format!("{MIMETYPE}/mov.mov"),
+        format!("{MIMETYPE}/mp4.mp4"),
+        format!("{MIMETYPE}/ogg.ogv"),
+        format!("{MIMETYPE}/webm.webm"),
+        format!("{OPENCV}/Megamind.avi"),
+        format!("{OPENCV}/Megamind_bugy.avi"),
+        "usr/share/pymecavideo/data/video/balle1-vp9.avi".into(),
+        "usr/share/pymecavideo/data/video/Effet_force_magnetique.ogv".into(),
+        "usr/share/pymecavideo/data/video/balle-jbart.mp4".into(),
+        "usr/lib/python3/dist-packages/imageio/resources/images/realshort.mp4".into(),
+    ];
+    for f in files {
+        let (frames, stats) = run(&media(&f), Sampling::Fps(2.0));
+        assert!(!frames.is_empty(), "{f}: no frames");
+        // At 2 fps, a video of d seconds gives about 2d frames, never fewer than one.
+        let expected = (stats.duration * 2.0).ceil() as usize;
+        assert!(
+            frames.len().abs_diff(expected) <= 1 || frames.len() == 1,
+            "{f}: {} frames for {} s",
+            frames.len(),
+            stats.duration
+        );
+    }
+}
+
+#[test]
+fn megamind_bugy_header_fps_does_not_shift_times() {
+    // The same 270 frames re-encoded with a 30 fps header: 9.0 s by its own timestamps.
+    let (_, stats) = run(
+        &media(&format!("{OPENCV}/Megamind_bugy.avi")),
+        Sampling::Fps(1.0),
+    );
+    assert_eq!(stats.frames_decoded, 270);
+    assert!((stats.duration - 9.0).abs() < 0.05, "{}", stats.duration);
+}
+
+#[test]
+fn variable_frame_rate_lands_on_the_right_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vfr.mkv");
+    // 2 s at 5 fps then 2 s at 30 fps, in one variable-rate stream.
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=5:duration=2",
+        ])
+        .args(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=2"])
+        .args([
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (frames, stats) = run(&out, Sampling::Fps(4.0));
+    assert_eq!(stats.frames_decoded, 10 + 60);
+    let t = times(&frames);
+    // In the 5 fps part a target falls at most 0.1 s from a frame; in the 30 fps part within 1/60 s.
+    for (i, x) in t.iter().enumerate() {
+        let target = i as f64 / 4.0;
+        // Matroska stores milliseconds, hence the extra 1 ms.
+        let tolerance = if target < 2.0 {
+            0.1
+        } else {
+            1.0 / 60.0 + 0.001
+        };
+        assert!((x - target).abs() <= tolerance + 1e-6, "{t:?}");
+    }
+    assert_eq!(t.len(), 16);
+}
+
+#[test]
+fn clip_shorter_than_a_step_still_gives_a_frame() {
+    let (frames, _) = run(
+        &media("usr/lib/python3/dist-packages/imageio/resources/images/realshort.mp4"),
+        Sampling::Fps(0.1),
+    );
+    assert_eq!(frames.len(), 1);
+}
+
+#[test]
+fn frames_are_converted_to_the_requested_pixels() {
+    // The cat clip is a still photo: the frame's mean colour must match ffmpeg's own conversion.
+    let path = cache().join("fixtures/photos/cat.mp4");
+    let mut got = None;
+    sample(
+        &path,
+        Sampling::Count(1),
+        FrameSize::new(64, 64, Resize::Squash),
+        |f| {
+            got = Some(f);
+            ControlFlow::Break(())
+        },
+    )
+    .unwrap();
+    let frame = got.unwrap();
+    let reference = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-ss", "1.5", "-i"])
+        .arg(&path)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=64:64",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(reference.len(), frame.rgb.len());
+    let mean_abs_diff: f64 = frame
+        .rgb
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .sum::<f64>()
+        / reference.len() as f64;
+    assert!(
+        mean_abs_diff < 6.0,
+        "mean abs pixel difference {mean_abs_diff}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_named_errors() {
+    let bad = cache().join("fixtures/bad");
+    let err = |p: &Path| {
+        sample(
+            p,
+            Sampling::Fps(1.0),
+            FrameSize::new(8, 8, Resize::Squash),
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap_err()
+    };
+    assert!(matches!(err(&bad.join("empty.mp4")), MediaError::NotVideo(m) if m.contains("empty")));
+    assert!(matches!(
+        err(&bad.join("notes.mp4")),
+        MediaError::NotVideo(_)
+    ));
+    assert!(
+        matches!(err(&bad.join("photo.png")), MediaError::NotVideo(m) if m.contains("still image"))
+    );
+    assert!(matches!(err(&bad.join("missing.mp4")), MediaError::Open(_)));
+    // An MP4 cut short loses its index (moov) and cannot be opened at all.
+    assert!(matches!(
+        err(&bad.join("truncated.mp4")),
+        MediaError::NotVideo(_) | MediaError::Open(_)
+    ));
+    assert!(matches!(
+        sample(
+            &bad.join("empty.mp4"),
+            Sampling::Fps(0.0),
+            FrameSize::new(8, 8, Resize::Squash),
+            |_| ControlFlow::Continue(())
+        ),
+        Err(MediaError::InvalidSampling(_))
+    ));
+}
+
+#[test]
+fn truncated_avi_gives_the_frames_before_the_cut() {
+    let (frames, stats) = run(
+        &cache().join("fixtures/bad/truncated.avi"),
+        Sampling::Fps(1.0),
+    );
+    assert!(!frames.is_empty());
+    // 2 MB of a 79.5 s file: well short of the whole.
+    assert!(stats.duration < 40.0, "{}", stats.duration);
+}
+
+#[test]
+fn sink_can_stop_the_pass() {
+    let mut n = 0;
+    let stats = sample(
+        &cache().join("fixtures/joined.mp4"),
+        Sampling::Fps(1.0),
+        FrameSize::new(8, 8, Resize::Squash),
+        |_| {
+            n += 1;
+            if n == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert!(stats.stopped);
+    assert_eq!(stats.frames_sampled, 3);
+}

@@ -1,0 +1,104 @@
+//! ConSE (Norouzi et al., 2014, "Zero-shot learning by convex combination of semantic embeddings").
+//!
+//! A frame's text-space vector is the probability-weighted mean of the text embeddings of its top-k
+//! classifier labels, re-normalised. It lets a plain ImageNet classifier answer free-text queries
+//! through a sentence encoder; a joint image-text model (CLIP family) does this better when one is
+//! available.
+
+use crate::{l2_normalize, ModelError, Result, TextEncoder};
+
+pub struct Conse {
+    /// One unit vector per class, in the text encoder's space.
+    label_vectors: Vec<Vec<f32>>,
+    top_k: usize,
+}
+
+impl Conse {
+    /// The paper's best results used T = 10.
+    pub const DEFAULT_TOP_K: usize = 10;
+
+    pub fn new(label_vectors: Vec<Vec<f32>>, top_k: usize) -> Result<Self> {
+        if label_vectors.is_empty() || top_k == 0 {
+            return Err(ModelError::Input(
+                "ConSE needs at least one label and top_k > 0".into(),
+            ));
+        }
+        Ok(Self {
+            label_vectors,
+            top_k,
+        })
+    }
+
+    /// Embed each class name. A name line such as "tabby, tabby cat" is used whole: the synonyms
+    /// together pin the meaning down better than the first word alone.
+    pub fn from_class_names(
+        names: &[String],
+        text: &mut dyn TextEncoder,
+        top_k: usize,
+    ) -> Result<Self> {
+        let mut vectors = Vec::with_capacity(names.len());
+        for chunk in names.chunks(64) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            vectors.extend(text.encode(&refs)?);
+        }
+        Self::new(vectors, top_k)
+    }
+
+    pub fn label_vectors(&self) -> &[Vec<f32>] {
+        &self.label_vectors
+    }
+
+    pub fn dim(&self) -> usize {
+        self.label_vectors[0].len()
+    }
+
+    /// Map class probabilities to a unit vector in the text space.
+    pub fn project(&self, probs: &[f32]) -> Result<Vec<f32>> {
+        if probs.len() != self.label_vectors.len() {
+            return Err(ModelError::Input(format!(
+                "{} class probabilities for {} labels",
+                probs.len(),
+                self.label_vectors.len()
+            )));
+        }
+        let mut order: Vec<usize> = (0..probs.len()).collect();
+        let k = self.top_k.min(order.len());
+        order.select_nth_unstable_by(k - 1, |&a, &b| probs[b].total_cmp(&probs[a]));
+        let mut out = vec![0f32; self.dim()];
+        for &class in &order[..k] {
+            let w = probs[class];
+            out.iter_mut()
+                .zip(&self.label_vectors[class])
+                .for_each(|(o, v)| *o += w * v);
+        }
+        l2_normalize(&mut out);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projection_is_weighted_mean_of_top_k_labels() {
+        let labels = vec![
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let conse = Conse::new(labels, 2).unwrap();
+        // Class 2 is outside the top 2 and must not contribute.
+        let v = conse.project(&[0.6, 0.3, 0.1]).unwrap();
+        let norm = (0.6f32 * 0.6 + 0.3 * 0.3).sqrt();
+        assert!((v[0] - 0.6 / norm).abs() < 1e-6);
+        assert!((v[1] - 0.3 / norm).abs() < 1e-6);
+        assert_eq!(v[2], 0.0);
+    }
+
+    #[test]
+    fn wrong_probability_count_is_an_error() {
+        let conse = Conse::new(vec![vec![1.0], vec![1.0]], 1).unwrap();
+        assert!(conse.project(&[1.0]).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! The Rust text encoder against embeddings computed independently with Python's onnxruntime and
+//! tokenizers (`scripts/reference_embeddings.py`), and the image encoder on real photos.
+
+use std::path::PathBuf;
+
+use vtx_models::{ImageEncoder, ModelPack, TextEncoder};
+
+fn pack() -> ModelPack {
+    let dir = std::env::var_os("VTX_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx/models"));
+    ModelPack::open(&dir).unwrap_or_else(|e| panic!("{e}: run `make setup`"))
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb)
+}
+
+#[test]
+fn text_embeddings_match_the_python_reference() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/minilm_reference.json"))
+            .expect("fixture is JSON");
+    let sentences: Vec<String> = serde_json::from_value(fixture["sentences"].clone()).unwrap();
+    let expected: Vec<Vec<f32>> = serde_json::from_value(fixture["vectors"].clone()).unwrap();
+    let mut encoder = pack().text_encoder().unwrap();
+    // All at once: the batch is padded to its longest sentence, so this also checks the masking.
+    let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let got = encoder.encode(&refs).unwrap();
+    assert_eq!(got.len(), expected.len());
+    for ((s, g), e) in sentences.iter().zip(&got).zip(&expected) {
+        assert_eq!(g.len(), 384);
+        let c = cosine(g, e);
+        assert!(c >= 0.999, "cosine {c} for {s:?}");
+    }
+    // The reference pairs from models.md: related sentences near, unrelated ones near zero.
+    assert!(cosine(&got[0], &got[1]) > 0.5);
+    assert!(cosine(&got[0], &got[2]).abs() < 0.1);
+}
+
+#[test]
+fn empty_batch_is_fine() {
+    assert!(pack()
+        .text_encoder()
+        .unwrap()
+        .encode(&[])
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn image_encoder_rejects_wrong_frame_size() {
+    let mut encoder = pack().image_encoder().unwrap();
+    assert!(encoder.encode(&[&[0u8; 10]]).is_err());
+}
+
+#[test]
+fn conse_puts_label_words_near_their_class() {
+    let pack = pack();
+    let mut text = pack.text_encoder().unwrap();
+    let conse = pack.conse(&mut text).unwrap();
+    let names = pack.class_names().unwrap();
+    assert_eq!(names.len(), 1000);
+    // A frame the classifier is sure shows an espresso projects to the "espresso" label vector.
+    let espresso = names.iter().position(|n| n == "espresso").unwrap();
+    let mut probs = vec![0.0f32; 1000];
+    probs[espresso] = 1.0;
+    let v = conse.project(&probs).unwrap();
+    let q = text.encode(&["a cup of coffee", "a motorcycle"]).unwrap();
+    assert!(cosine(&v, &q[0]) > cosine(&v, &q[1]) + 0.2);
+}

@@ -1,0 +1,458 @@
+//! The `vtx` command line: a thin shell over [`vtx::Engine`].
+//!
+//! Exit codes: 0 all went well, 1 some files could not be indexed (the others were), 2 the command
+//! itself failed (bad arguments, no index, missing models).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use vtx::{
+    format_time, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling,
+    SearchHit,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "vtx",
+    version,
+    about = "Index a video library into embeddings and search it by text or by example."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output (repeat for more); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Index directory [default: $VTX_INDEX or ~/.local/share/vtx/index].
+    #[arg(long, value_name = "DIR")]
+    index: Option<PathBuf>,
+    /// Model pack directory [default: $VTX_MODELS or ~/.cache/vtx/models].
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct SamplingArgs {
+    /// Sample F frames per second of video.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 1.0,
+        conflicts_with = "frames"
+    )]
+    fps: f64,
+    /// Sample N frames spread evenly over each video's measured duration, instead of --fps.
+    #[arg(long, value_name = "N")]
+    frames: Option<usize>,
+}
+
+impl SamplingArgs {
+    fn sampling(&self) -> Sampling {
+        match self.frames {
+            Some(n) => Sampling::Count(n),
+            None => Sampling::Fps(self.fps),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index video files and folders (recursively); unchanged files are skipped.
+    Index {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        /// Frames per inference batch.
+        #[arg(long, default_value_t = 16)]
+        batch: usize,
+        /// Re-index files even if they look unchanged.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Find the moments that match a sentence.
+    Search {
+        /// The query text (or use --queries).
+        #[arg(required_unless_present = "queries", conflicts_with = "queries")]
+        query: Option<String>,
+        /// A file with one query per line; prints one result line per query.
+        #[arg(long, value_name = "FILE")]
+        queries: Option<PathBuf>,
+        /// Number of videos to return.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// JSON output (one line per query).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Find the videos most like a given one (indexed or not).
+    Similar {
+        video: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+    },
+    /// Show what the index holds.
+    Info {
+        #[arg(long)]
+        json: bool,
+        /// Also list every indexed video.
+        #[arg(long)]
+        videos: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Measure ingest throughput against FFmpeg's decode speed and ONNX Runtime's raw inference.
+    Bench {
+        #[arg(required = true, value_name = "VIDEO")]
+        videos: Vec<PathBuf>,
+        #[arg(long)]
+        models: Option<PathBuf>,
+        #[command(flatten)]
+        sampling: SamplingArgs,
+        /// Repeat each measurement and keep the fastest.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn open_engine(common: &Common) -> Result<Engine> {
+    let config = EngineConfig::new(
+        common.index.clone().unwrap_or_else(vtx::default_index_dir),
+        common
+            .models
+            .clone()
+            .unwrap_or_else(vtx::default_models_dir),
+    );
+    Engine::open(config).context("cannot open vtx")
+}
+
+/// A progress bar over bytes (the best predictor of decode time), with videos and frames/s.
+struct Progress {
+    bar: ProgressBar,
+    files: usize,
+    done: usize,
+    frames: u64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            bar: ProgressBar::hidden(),
+            files: 0,
+            done: 0,
+            frames: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn message(&self) -> String {
+        let rate = self.frames as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        format!(
+            "{}/{} videos, {} frames, {rate:.1} frames/s",
+            self.done, self.files, self.frames
+        )
+    }
+}
+
+impl IndexObserver for Progress {
+    fn started(&mut self, files: usize, bytes: u64) {
+        self.files = files;
+        self.done = 0;
+        self.bar = ProgressBar::new(bytes);
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {percent:>3}%  {msg}  ETA {eta}",
+            )
+            .expect("progress template is valid")
+            .progress_chars("=> "),
+        );
+        self.bar.set_message(self.message());
+    }
+
+    fn frames_encoded(&mut self, count: usize) {
+        self.frames += count as u64;
+        self.bar.set_message(self.message());
+    }
+
+    fn finished(&mut self, path: &std::path::Path, bytes: u64, outcome: &FileOutcome) {
+        self.done += 1;
+        self.bar.inc(bytes);
+        self.bar.set_message(self.message());
+        let line = match outcome {
+            FileOutcome::Failed(reason) => Some(format!("error: {}: {reason}", path.display())),
+            FileOutcome::Indexed {
+                warning: Some(w), ..
+            } => Some(format!("warning: {}: {w}", path.display())),
+            FileOutcome::Interrupted => {
+                Some(format!("interrupted: {} (not written)", path.display()))
+            }
+            _ => None,
+        };
+        if let Some(line) = line {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
+    }
+}
+
+fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Result<ExitCode> {
+    let mut engine = open_engine(&common)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    // First Ctrl-C: finish the video being written and stop; the index stays consistent either way.
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: the index keeps every finished video (Ctrl-C again to quit now)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let mut progress = Progress::new();
+    let report = engine.index(&paths, &options, &mut progress, &cancel)?;
+    progress.bar.finish_and_clear();
+    let indexed = report.count(|o| matches!(o, FileOutcome::Indexed { .. }));
+    let unchanged =
+        report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
+    let failed = report.failed();
+    let speed = report.video_seconds / report.wall_seconds.max(1e-9);
+    eprintln!(
+        "indexed {indexed} video(s), {unchanged} unchanged, {failed} failed; {} frames from {:.1} s of video in {:.1} s ({speed:.1}x real time){}",
+        report.frames,
+        report.video_seconds,
+        report.wall_seconds,
+        if report.cancelled { "; interrupted" } else { "" }
+    );
+    Ok(if failed > 0 || report.cancelled {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn hit_json(hit: &SearchHit) -> serde_json::Value {
+    serde_json::json!({ "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score })
+}
+
+fn print_hits(
+    query: Option<&str>,
+    hits: &[SearchHit],
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    if json {
+        let hits: Vec<_> = hits.iter().map(hit_json).collect();
+        let line = match query {
+            Some(q) => serde_json::json!({ "query": q, "hits": hits }),
+            None => serde_json::json!({ "hits": hits }),
+        };
+        writeln!(out, "{line}")?;
+    } else {
+        if let Some(q) = query {
+            writeln!(out, "# {q}")?;
+        }
+        if hits.is_empty() {
+            writeln!(out, "(no results: the index is empty)")?;
+        }
+        for hit in hits {
+            writeln!(
+                out,
+                "{}  {}  {:.3}",
+                hit.path,
+                format_time(hit.t),
+                hit.score
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn run_search(
+    query: Option<String>,
+    queries: Option<PathBuf>,
+    top: usize,
+    json: bool,
+    common: Common,
+) -> Result<()> {
+    let queries: Vec<String> = match (query, queries) {
+        (Some(q), _) => vec![q],
+        (None, Some(file)) => {
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let lines: Vec<String> = std::io::BufReader::new(f)
+                .lines()
+                .collect::<std::io::Result<_>>()
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let lines: Vec<String> = lines.into_iter().filter(|l| !l.trim().is_empty()).collect();
+            if lines.is_empty() {
+                bail!("{} holds no queries", file.display());
+            }
+            lines
+        }
+        (None, None) => bail!("give a query or --queries FILE"),
+    };
+    let mut engine = open_engine(&common)?;
+    let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let results = engine.search_many(&refs, top)?;
+    let mut out = std::io::stdout().lock();
+    let label = queries.len() > 1 || json;
+    for (q, hits) in queries.iter().zip(&results) {
+        print_hits(label.then_some(q.as_str()), hits, json, &mut out)?;
+    }
+    Ok(())
+}
+
+fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
+    let engine = open_engine(&common)?;
+    let info = engine.info()?;
+    let videos = if list_videos {
+        engine.videos()?
+    } else {
+        vec![]
+    };
+    if json {
+        let mut value = serde_json::to_value(&info)?;
+        if list_videos {
+            value["list"] = videos
+                .iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "video": v.meta.path, "duration": v.meta.duration, "frames": v.meta.frames,
+                        "codec": v.meta.codec, "format": v.meta.format, "width": v.meta.width,
+                        "height": v.meta.height, "fps": v.meta.fps, "size": v.meta.size, "hash": v.meta.hash,
+                    })
+                })
+                .collect();
+        }
+        println!("{value}");
+        return Ok(());
+    }
+    println!("index:    {}", info.index_dir);
+    println!("videos:   {}", info.videos);
+    println!("frames:   {}", info.frames);
+    println!("duration: {}", format_time(info.total_duration_s));
+    println!(
+        "on disk:  {:.1} MiB",
+        info.bytes_on_disk as f64 / (1 << 20) as f64
+    );
+    for s in &info.spaces {
+        println!("space:    {} ({}-d, {})", s.name, s.dim, s.model);
+    }
+    for v in &videos {
+        let m = &v.meta;
+        println!(
+            "{}  {}  {}x{}  {}  {} frames",
+            m.path,
+            format_time(m.duration),
+            m.width,
+            m.height,
+            m.codec,
+            m.frames
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = ["warn", "info", "debug", "trace"][usize::from(cli.verbose.min(3))];
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Index {
+            paths,
+            common,
+            sampling,
+            batch,
+            force,
+        } => {
+            let options = IndexOptions {
+                sampling: sampling.sampling(),
+                batch_size: batch,
+                force,
+                ..Default::default()
+            };
+            run_index(paths, common, options)
+        }
+        Command::Search {
+            query,
+            queries,
+            top,
+            json,
+            common,
+        } => run_search(query, queries, top, json, common).map(|()| ExitCode::SUCCESS),
+        Command::Similar {
+            video,
+            top,
+            json,
+            common,
+            sampling,
+        } => (|| {
+            let mut engine = open_engine(&common)?;
+            let options = IndexOptions {
+                sampling: sampling.sampling(),
+                ..Default::default()
+            };
+            let hits = engine.similar(&video, top, &options)?;
+            print_hits(None, &hits, json, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::Info {
+            json,
+            videos,
+            common,
+        } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            videos,
+            models,
+            sampling,
+            repeat,
+            json,
+        } => {
+            let models = models.unwrap_or_else(vtx::default_models_dir);
+            vtx::bench::run(&videos, &models, sampling.sampling(), repeat.max(1))
+                .map_err(anyhow::Error::from)
+                .and_then(|report| {
+                    if json {
+                        println!("{}", serde_json::to_string(&report)?);
+                    } else {
+                        print!("{}", report.table());
+                    }
+                    Ok(ExitCode::SUCCESS)
+                })
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,577 @@
+//! End-to-end tests of the `vtx` binary on real videos, real models and a real index.
+//! The media and models come from `scripts/setup.sh` (`make setup`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const OPENCV: &str = "media/usr/share/doc/opencv-doc/examples/data";
+const MIMETYPE: &str = "media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata";
+/// The same LEGO clip in several containers and codecs (the mkv there is another clip).
+const LEGO: &[&str] = &[
+    "3gp.3gp",
+    "asf.asf",
+    "flv.flv",
+    "mov.mov",
+    "mp4.mp4",
+    "ogg.ogv",
+    "rmvb.rmvb",
+    "webm.webm",
+];
+/// The joined photo video: each photo shows for 3 s, in this order.
+const SEGMENTS: &[(&str, &str, f64)] = &[
+    ("a cat", "cat", 0.0),
+    ("a cup of coffee", "coffee", 3.0),
+    ("a motorcycle", "motorcycle", 6.0),
+    ("a rocket", "rocket", 12.0),
+];
+
+fn cache() -> PathBuf {
+    let dir = std::env::var_os("VTX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    assert!(
+        dir.join("fixtures/joined.mp4").exists(),
+        "test media missing in {}: run `make setup`",
+        dir.display()
+    );
+    dir
+}
+
+fn vtx(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("vtx runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    assert!(out.status.success(), "vtx failed: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+fn hits(v: &Value) -> Vec<(String, f64, f64)> {
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["video"].as_str().unwrap().to_string(),
+                h["t"].as_f64().unwrap(),
+                h["score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn file_name(path: &str) -> &str {
+    Path::new(path).file_name().unwrap().to_str().unwrap()
+}
+
+/// One index of the whole test library, built once per test run, and the output of building it.
+struct Library {
+    _dir: tempfile::TempDir,
+    index: String,
+    build: Output,
+}
+
+fn library() -> &'static Library {
+    static LIB: OnceLock<Library> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let c = cache();
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index").to_string_lossy().into_owned();
+        let paths = [
+            c.join("fixtures/photos"),
+            c.join("fixtures/joined.mp4"),
+            c.join(OPENCV),
+            c.join(MIMETYPE),
+            c.join("fixtures/bad"),
+            c.join("fixtures/bad/photo.png"),
+            c.join("fixtures/no-such-file.mp4"),
+        ];
+        let mut args = vec!["index", "--index", &index];
+        let path_strings: Vec<String> = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        args.extend(path_strings.iter().map(String::as_str));
+        let build = vtx(&args);
+        Library {
+            _dir: dir,
+            index,
+            build,
+        }
+    })
+}
+
+#[test]
+fn bad_inputs_get_one_line_each_and_the_rest_is_indexed() {
+    let lib = library();
+    let stderr = text(&lib.build.stderr);
+    assert_eq!(
+        lib.build.status.code(),
+        Some(1),
+        "some inputs are bad, so exit code 1:\n{stderr}"
+    );
+    let bad = cache().join("fixtures/bad");
+    for (file, reason) in [
+        ("empty.mp4", "empty file"),
+        ("notes.mp4", "not a recognised media format"),
+        ("truncated.mp4", "moov atom"),
+        ("photo.png", "still image"),
+    ] {
+        let path = bad.join(file).to_string_lossy().into_owned();
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&path)).collect();
+        assert_eq!(lines.len(), 1, "one line for {file}:\n{stderr}");
+        assert!(
+            lines[0].starts_with("error: ") && lines[0].contains(reason),
+            "{}",
+            lines[0]
+        );
+    }
+    let missing = cache()
+        .join("fixtures/no-such-file.mp4")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&missing) && l.contains("no such file")),
+        "{stderr}"
+    );
+    // The AVI cut at 2 MB is indexed for what it holds, with a warning that it looks truncated.
+    let truncated = bad.join("truncated.avi").to_string_lossy().into_owned();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "only the cut-off AVI deserves a warning:\n{stderr}"
+    );
+    assert!(
+        warnings[0].contains(&truncated) && warnings[0].contains("truncated"),
+        "{stderr}"
+    );
+
+    let info = json_lines(&vtx(&["info", "--index", &lib.index, "--json", "--videos"])).remove(0);
+    let indexed: BTreeSet<String> = info["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| file_name(v["video"].as_str().unwrap()).to_string())
+        .collect();
+    // 5 photo clips + joined + 4 opencv videos + 9 mimetype videos + truncated.avi
+    assert_eq!(info["videos"].as_u64().unwrap() as usize, indexed.len());
+    assert_eq!(indexed.len(), 20, "{indexed:?}");
+    for name in [
+        "cat.mp4",
+        "joined.mp4",
+        "Megamind.avi",
+        "tree.avi",
+        "vtest.avi",
+        "mkv.mkv",
+        "truncated.avi",
+    ] {
+        assert!(indexed.contains(name), "{name} missing from {indexed:?}");
+    }
+    assert!(
+        stderr.contains("indexed 20 video(s), 0 unchanged, 5 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn text_search_finds_each_photo_at_its_moment() {
+    let lib = library();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = dir.path().join("queries.txt");
+    std::fs::write(
+        &queries,
+        SEGMENTS.iter().map(|s| s.0).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let out = vtx(&[
+        "search",
+        "--index",
+        &lib.index,
+        "--queries",
+        queries.to_str().unwrap(),
+        "--json",
+        "--top",
+        "5",
+    ]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), SEGMENTS.len());
+    for (line, (query, clip, start)) in lines.iter().zip(SEGMENTS) {
+        assert_eq!(line["query"], *query);
+        let hits = hits(line);
+        // The photo's own clip and the joined video show identical frames: either may come first.
+        let top = file_name(&hits[0].0);
+        assert!(
+            top == format!("{clip}.mp4") || top == "joined.mp4",
+            "{query}: top hit {top}, all {hits:?}"
+        );
+        let joined = hits
+            .iter()
+            .find(|h| file_name(&h.0) == "joined.mp4")
+            .expect("joined.mp4 in the top 5");
+        assert!(
+            joined.1 >= *start && joined.1 < start + 3.0,
+            "{query}: joined.mp4 at {} s, expected {start}..{}",
+            joined.1,
+            start + 3.0
+        );
+        assert!(
+            hits.windows(2).all(|w| w[0].2 >= w[1].2),
+            "{query}: not sorted by score"
+        );
+    }
+}
+
+#[test]
+fn single_query_prints_path_time_and_score() {
+    let lib = library();
+    let out = vtx(&["search", "--index", &lib.index, "a cat", "--top", "2"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap();
+    let parts: Vec<&str> = first.split("  ").collect();
+    assert_eq!(parts.len(), 3, "{first}");
+    assert!(
+        parts[0].ends_with("cat.mp4") || parts[0].ends_with("joined.mp4"),
+        "{first}"
+    );
+    assert!(
+        parts[1].starts_with("00:00:0") && parts[1].len() == 12,
+        "{first}"
+    );
+    assert!(parts[2].parse::<f64>().unwrap() > 0.3, "{first}");
+    assert_eq!(stdout.lines().count(), 2);
+}
+
+#[test]
+fn megamind_and_its_reencode_are_each_others_nearest() {
+    let lib = library();
+    let c = cache();
+    for (query, expected) in [
+        ("Megamind.avi", "Megamind_bugy.avi"),
+        ("Megamind_bugy.avi", "Megamind.avi"),
+    ] {
+        let path = c.join(OPENCV).join(query);
+        let out = vtx(&[
+            "similar",
+            "--index",
+            &lib.index,
+            path.to_str().unwrap(),
+            "--json",
+            "--top",
+            "3",
+        ]);
+        let h = hits(&json_lines(&out)[0]);
+        assert_eq!(file_name(&h[0].0), expected, "{query}: {h:?}");
+        assert!(
+            h.iter().all(|x| file_name(&x.0) != query),
+            "the query video itself is left out"
+        );
+        assert!(
+            h[0].2 > h[1].2 + 0.2,
+            "{query}: the pair should stand far above the rest: {h:?}"
+        );
+    }
+}
+
+#[test]
+fn every_encoding_of_the_lego_clip_finds_the_others_first() {
+    let lib = library();
+    let c = cache();
+    for clip in LEGO {
+        let path = c.join(MIMETYPE).join(clip);
+        let out = vtx(&[
+            "similar",
+            "--index",
+            &lib.index,
+            path.to_str().unwrap(),
+            "--json",
+            "--top",
+            &(LEGO.len() - 1).to_string(),
+        ]);
+        let found: BTreeSet<&str> = hits(&json_lines(&out)[0])
+            .iter()
+            .map(|h| file_name(&h.0).to_owned())
+            .map(|s| LEGO.iter().copied().find(|l| *l == s).unwrap_or("OTHER"))
+            .collect();
+        let expected: BTreeSet<&str> = LEGO.iter().copied().filter(|l| l != clip).collect();
+        assert_eq!(found, expected, "{clip}");
+    }
+}
+
+#[test]
+fn similar_embeds_a_video_that_is_not_indexed() {
+    let lib = library();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("unindexed.avi");
+    std::fs::copy(cache().join(OPENCV).join("Megamind.avi"), &copy).unwrap();
+    let out = vtx(&[
+        "similar",
+        "--index",
+        &lib.index,
+        copy.to_str().unwrap(),
+        "--json",
+        "--top",
+        "2",
+    ]);
+    let h = hits(&json_lines(&out)[0]);
+    let names: BTreeSet<&str> = h.iter().map(|x| file_name(&x.0)).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["Megamind.avi", "Megamind_bugy.avi"]),
+        "{h:?}"
+    );
+    assert!(h[0].2 > 0.99, "identical content: {h:?}");
+}
+
+#[test]
+fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let clips = dir.path().join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    let photos = cache().join("fixtures/photos");
+    std::fs::copy(photos.join("cat.mp4"), clips.join("a.mp4")).unwrap();
+    std::fs::copy(photos.join("coffee.mp4"), clips.join("b.mp4")).unwrap();
+    let run = || {
+        vtx(&[
+            "index",
+            "--index",
+            index.to_str().unwrap(),
+            clips.to_str().unwrap(),
+        ])
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stderr).contains("indexed 2 video(s), 0 unchanged"),
+        "{}",
+        text(&first.stderr)
+    );
+    let second = run();
+    assert!(
+        text(&second.stderr).contains("indexed 0 video(s), 2 unchanged"),
+        "{}",
+        text(&second.stderr)
+    );
+    // Same bytes, new modification time: recognised by its hash, not re-indexed.
+    let f = std::fs::File::options()
+        .append(true)
+        .open(clips.join("a.mp4"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let third = run();
+    assert!(
+        text(&third.stderr).contains("indexed 0 video(s), 2 unchanged"),
+        "{}",
+        text(&third.stderr)
+    );
+    // New content under the old name: re-indexed, and search sees the new content.
+    std::fs::copy(photos.join("rocket.mp4"), clips.join("a.mp4")).unwrap();
+    let fourth = run();
+    assert!(
+        text(&fourth.stderr).contains("indexed 1 video(s), 1 unchanged"),
+        "{}",
+        text(&fourth.stderr)
+    );
+    let out = vtx(&[
+        "search",
+        "--index",
+        index.to_str().unwrap(),
+        "a rocket",
+        "--json",
+        "--top",
+        "1",
+    ]);
+    assert_eq!(file_name(&hits(&json_lines(&out)[0])[0].0), "a.mp4");
+    let info = json_lines(&vtx(&[
+        "info",
+        "--index",
+        index.to_str().unwrap(),
+        "--json",
+    ]))
+    .remove(0);
+    assert_eq!(info["videos"], 2);
+    assert_eq!(info["frames"], 6);
+}
+
+#[test]
+fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
+    let c = cache();
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    // Small clips first, then a long 1080p video that is still being decoded when the kill comes.
+    let mut files: Vec<String> = ["cat", "coffee", "motorcycle", "astronaut", "rocket"]
+        .iter()
+        .map(|n| {
+            c.join(format!("fixtures/photos/{n}.mp4"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.push(
+        c.join("fixtures/bench/cockatoo-1080p.mp4")
+            .to_string_lossy()
+            .into_owned(),
+    );
+    let mut args = vec!["index".to_string(), "--index".into(), index.clone()];
+    args.extend(files.iter().cloned());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(&args)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let videos = |index: &str| -> u64 {
+        let out = vtx(&["info", "--index", index, "--json"]);
+        if !out.status.success() {
+            return 0;
+        }
+        serde_json::from_slice::<Value>(&out.stdout)
+            .map(|v| v["videos"].as_u64().unwrap_or(0))
+            .unwrap_or(0)
+    };
+    while videos(&index) < 1 {
+        assert!(Instant::now() < deadline, "indexing made no progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let after_kill = videos(&index);
+    assert!(
+        after_kill >= 1 && after_kill < files.len() as u64,
+        "killed mid-run: {after_kill} videos"
+    );
+    // Every stored video is whole: its frame count matches the frames stored for it.
+    let info = json_lines(&vtx(&["info", "--index", &index, "--json", "--videos"])).remove(0);
+    let listed: u64 = info["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["frames"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed, info["frames"].as_u64().unwrap());
+
+    let rerun = vtx(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = text(&rerun.stderr);
+    assert!(rerun.status.success(), "{stderr}");
+    let expected = format!(
+        "indexed {} video(s), {after_kill} unchanged",
+        files.len() as u64 - after_kill
+    );
+    assert!(
+        stderr.contains(&expected),
+        "expected '{expected}' in {stderr}"
+    );
+    assert_eq!(videos(&index), files.len() as u64);
+}
+
+#[test]
+fn bad_queries_and_missing_models_are_clear_errors() {
+    let lib = library();
+    let empty = vtx(&["search", "--index", &lib.index, "  "]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        text(&empty.stderr).contains("empty"),
+        "{}",
+        text(&empty.stderr)
+    );
+    let missing = vtx(&[
+        "search",
+        "--index",
+        &lib.index,
+        "--queries",
+        "/no/such/queries.txt",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/no/such/queries.txt"));
+    let zero = vtx(&["search", "--index", &lib.index, "a cat", "--top", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let no_models = vtx(&[
+        "info",
+        "--index",
+        &lib.index,
+        "--models",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(no_models.status.code(), Some(2));
+    assert!(
+        text(&no_models.stderr).contains("make setup"),
+        "{}",
+        text(&no_models.stderr)
+    );
+    let bad_rate = vtx(&[
+        "index",
+        "--index",
+        &lib.index,
+        "--fps",
+        "0",
+        cache().join("fixtures/photos/cat.mp4").to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(bad_rate.status.code(), Some(1));
+    assert!(
+        text(&bad_rate.stderr).contains("must be positive"),
+        "{}",
+        text(&bad_rate.stderr)
+    );
+}
+
+#[test]
+fn frames_option_samples_a_fixed_count_per_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let tree = cache().join(OPENCV).join("tree.avi");
+    let out = vtx(&[
+        "index",
+        "--index",
+        index.to_str().unwrap(),
+        "--frames",
+        "4",
+        tree.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = json_lines(&vtx(&[
+        "info",
+        "--index",
+        index.to_str().unwrap(),
+        "--json",
+        "--videos",
+    ]))
+    .remove(0);
+    assert_eq!(info["list"][0]["frames"], 4);
+    let duration = info["list"][0]["duration"].as_f64().unwrap();
+    assert!(
+        (duration - 29.6).abs() < 0.5,
+        "measured, not the header's: {duration}"
+    );
+}

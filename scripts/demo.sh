@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Index the demo library (real clips from Debian packages and photo clips made by setup.sh) and run
+# a few text searches and a near-duplicate lookup.
+set -euo pipefail
+VTX="${1:?usage: demo.sh PATH/TO/vtx}"
+VTX_CACHE="${VTX_CACHE:-$HOME/.cache/vtx}"
+INDEX="${VTX_DEMO_INDEX:-$VTX_CACHE/demo-index}"
+DATA="$VTX_CACHE/media/usr/share/doc/opencv-doc/examples/data"
+
+echo "== vtx index (demo library -> $INDEX)"
+"$VTX" index --index "$INDEX" \
+  "$VTX_CACHE/fixtures/photos" "$VTX_CACHE/fixtures/joined.mp4" "$DATA" \
+  "$VTX_CACHE/media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata" \
+  "$VTX_CACHE/media/usr/share/pymecavideo/data/video"
+echo
+for q in "a cat" "a cup of coffee" "a motorcycle" "a rocket" "people walking on a street" "a bird"; do
+  echo "== vtx search \"$q\""
+  "$VTX" search --index "$INDEX" --top 3 "$q"
+  echo
+done
+echo "== vtx similar Megamind.avi (its re-encode should come first)"
+"$VTX" similar --index "$INDEX" --top 3 "$DATA/Megamind.avi"
+echo
+"$VTX" info --index "$INDEX"
