@@ -16,6 +16,8 @@ use crate::{
 
 const SCHEMA_VERSION: i64 = 1;
 const DB_FILE: &str = "vtx.sqlite";
+/// Frames per stored row: 1024 x 1280-d f32 is 5 MiB.
+const CHUNK_FRAMES: usize = 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,14 +36,19 @@ CREATE TABLE IF NOT EXISTS videos (
     height INTEGER NOT NULL,
     frames INTEGER NOT NULL
 );
+-- One row per video, space and run of up to CHUNK_FRAMES frames: a search reads a few large
+-- blobs sequentially instead of one small row per frame (see docs/design.md for the measurements),
+-- and no row grows past a few MiB however long the video.
 CREATE TABLE IF NOT EXISTS frame_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     space TEXT NOT NULL REFERENCES spaces(name),
-    t REAL NOT NULL,
-    vec BLOB NOT NULL
+    chunk INTEGER NOT NULL,
+    -- f64 little-endian seconds, one per frame
+    times BLOB NOT NULL,
+    -- f32 little-endian, frames x dim, row-major
+    vecs BLOB NOT NULL,
+    PRIMARY KEY (video_id, space, chunk)
 );
-CREATE INDEX IF NOT EXISTS frame_vectors_by_space ON frame_vectors(space, video_id);
-CREATE INDEX IF NOT EXISTS frame_vectors_by_video ON frame_vectors(video_id);
 CREATE TABLE IF NOT EXISTS video_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     space TEXT NOT NULL REFERENCES spaces(name),
@@ -64,6 +71,28 @@ fn storage(e: rusqlite::Error) -> IndexError {
 
 fn encode(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn blob<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Result<&'r [u8]> {
+    row.get_ref(column)
+        .map_err(storage)?
+        .as_blob()
+        .map_err(|e| IndexError::Storage(e.to_string()))
+}
+
+/// The frame in a (times, vectors) pair of blobs most similar to `query`: (t, score).
+fn best_in_blob(times: &[u8], vecs: &[u8], query: &[f32]) -> Option<(f64, f32)> {
+    let row_bytes = query.len() * 4;
+    let mut v = Vec::with_capacity(query.len());
+    times
+        .chunks_exact(8)
+        .zip(vecs.chunks_exact(row_bytes))
+        .map(|(t, bytes)| {
+            let t = f64::from_le_bytes(t.try_into().expect("8-byte chunk"));
+            decode_into(bytes, &mut v);
+            (t, dot(query, &v))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
@@ -276,20 +305,40 @@ impl VectorStore for SqliteStore {
         tx.execute(
             "INSERT INTO videos (path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![m.path, m.size as i64, m.mtime_ns, m.hash, m.duration, m.fps, m.format, m.codec, m.width, m.height, m.frames],
+            params![m.path, m.size as i64, m.mtime_ns, m.hash, m.duration, m.fps, m.format, m.codec, m.width, m.height, entry.frames.len() as u32],
         )
         .map_err(storage)?;
         let id = tx.last_insert_rowid();
         {
             let mut frame_stmt = tx
                 .prepare(
-                    "INSERT INTO frame_vectors (video_id, space, t, vec) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO frame_vectors (video_id, space, chunk, times, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(storage)?;
-            for frame in &entry.frames {
-                for (space, v) in &frame.vectors {
+            let spaces = entry
+                .frames
+                .first()
+                .map(|f| &f.vectors)
+                .into_iter()
+                .flatten()
+                .map(|(s, _)| s);
+            for space in spaces {
+                for (chunk, frames) in entry.frames.chunks(CHUNK_FRAMES).enumerate() {
+                    let times: Vec<u8> = frames.iter().flat_map(|f| f.t.to_le_bytes()).collect();
+                    let mut vecs = Vec::new();
+                    for frame in frames {
+                        let v = frame
+                            .vectors
+                            .iter()
+                            .find(|(s, _)| s == space)
+                            .map(|(_, v)| v.as_slice());
+                        let v = v.ok_or_else(|| {
+                            IndexError::Storage(format!("a frame lacks a '{space}' vector"))
+                        })?;
+                        vecs.extend(encode(v));
+                    }
                     frame_stmt
-                        .execute(params![id, space, frame.t, encode(v)])
+                        .execute(params![id, space, chunk as i64, times, vecs])
                         .map_err(storage)?;
                 }
             }
@@ -337,25 +386,17 @@ impl VectorStore for SqliteStore {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
-            .prepare("SELECT video_id, t, vec FROM frame_vectors WHERE space = ?1")
+            .prepare_cached("SELECT video_id, times, vecs FROM frame_vectors WHERE space = ?1")
             .map_err(storage)?;
         let mut rows = stmt.query([space]).map_err(storage)?;
         let mut best: HashMap<i64, (f32, f64)> = HashMap::new();
-        let mut v = Vec::with_capacity(query.len());
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
-            let t: f64 = row.get(1).map_err(storage)?;
-            decode_into(
-                row.get_ref(2)
-                    .map_err(storage)?
-                    .as_blob()
-                    .map_err(|e| IndexError::Storage(e.to_string()))?,
-                &mut v,
-            );
-            let score = dot(query, &v);
-            let slot = best.entry(video_id).or_insert((f32::NEG_INFINITY, t));
-            if score > slot.0 {
-                *slot = (score, t);
+            if let Some((t, score)) = best_in_blob(blob(row, 1)?, blob(row, 2)?, query) {
+                let slot = best.entry(video_id).or_insert((score, t));
+                if score > slot.0 {
+                    *slot = (score, t);
+                }
             }
         }
         self.rank(best, top)
@@ -365,23 +406,17 @@ impl VectorStore for SqliteStore {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT t, vec FROM frame_vectors WHERE video_id = ?1 AND space = ?2")
+            .prepare_cached(
+                "SELECT times, vecs FROM frame_vectors WHERE video_id = ?1 AND space = ?2",
+            )
             .map_err(storage)?;
         let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
         let mut best: Option<(f64, f32)> = None;
-        let mut v = Vec::with_capacity(query.len());
         while let Some(row) = rows.next().map_err(storage)? {
-            let t: f64 = row.get(0).map_err(storage)?;
-            decode_into(
-                row.get_ref(1)
-                    .map_err(storage)?
-                    .as_blob()
-                    .map_err(|e| IndexError::Storage(e.to_string()))?,
-                &mut v,
-            );
-            let score = dot(query, &v);
-            if best.is_none_or(|(_, s)| score > s) {
-                best = Some((t, score));
+            if let Some(found) = best_in_blob(blob(row, 0)?, blob(row, 1)?, query) {
+                if best.is_none_or(|b| found.1 > b.1) {
+                    best = Some(found);
+                }
             }
         }
         Ok(best)
@@ -398,13 +433,7 @@ impl VectorStore for SqliteStore {
         let mut v = Vec::with_capacity(query.len());
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
-            decode_into(
-                row.get_ref(1)
-                    .map_err(storage)?
-                    .as_blob()
-                    .map_err(|e| IndexError::Storage(e.to_string()))?,
-                &mut v,
-            );
+            decode_into(blob(row, 1)?, &mut v);
             best.insert(video_id, (dot(query, &v), 0.0));
         }
         self.rank(best, top)
@@ -421,11 +450,9 @@ impl VectorStore for SqliteStore {
             .map_err(storage)?;
         let frames: i64 = self
             .conn
-            .query_row(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT video_id, t FROM frame_vectors)",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COALESCE(SUM(frames), 0) FROM videos", [], |r| {
+                r.get(0)
+            })
             .map_err(storage)?;
         let bytes_on_disk = std::fs::read_dir(&self.dir)
             .map(|entries| {
@@ -468,7 +495,10 @@ mod tests {
 
     fn entry(path: &str, frames: &[(f64, [f32; 2])]) -> VideoEntry {
         VideoEntry {
-            meta: meta(path),
+            meta: VideoMeta {
+                frames: frames.len() as u32,
+                ..meta(path)
+            },
             frames: frames
                 .iter()
                 .map(|(t, v)| FrameEntry {
@@ -550,6 +580,22 @@ mod tests {
     }
 
     #[test]
+    fn long_videos_are_stored_in_chunks_and_searched_whole() {
+        let (_d, mut s) = store();
+        let n = CHUNK_FRAMES * 2 + 5;
+        let mut frames: Vec<(f64, [f32; 2])> = (0..n).map(|i| (i as f64, [1.0, 0.0])).collect();
+        frames[CHUNK_FRAMES + 3].1 = [0.0, 1.0];
+        s.put_video(&entry("/long.mp4", &frames)).unwrap();
+        let hit = &s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0];
+        assert_eq!((hit.t, hit.score), ((CHUNK_FRAMES + 3) as f64, 1.0));
+        assert_eq!(
+            s.best_frame(hit.video_id, "s", &[0.0, 1.0]).unwrap(),
+            Some(((CHUNK_FRAMES + 3) as f64, 1.0))
+        );
+        assert_eq!(s.stats().unwrap().frames, n as u64);
+    }
+
+    #[test]
     fn data_survives_reopen() {
         let (dir, mut s) = store();
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
@@ -557,7 +603,10 @@ mod tests {
         let s = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(
             s.video_by_path("/a.mp4").unwrap().unwrap().meta,
-            meta("/a.mp4")
+            VideoMeta {
+                frames: 1,
+                ..meta("/a.mp4")
+            }
         );
         assert_eq!(s.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
     }
