@@ -15,9 +15,9 @@ pub use sqlite::SqliteStore;
 pub enum IndexError {
     #[error("index storage: {0}")]
     Storage(String),
-    #[error("the disk is full: nothing was written for this item")]
+    #[error("the disk is full (nothing of this video was written)")]
     DiskFull,
-    #[error("index at {0} is newer or older than this vtx (schema {1}, expected {2})")]
+    #[error("the index at {0} was written by another version of vtx (schema {1}, this vtx reads {2}): index into a new directory")]
     Schema(String, i64, i64),
     #[error("vector space '{0}' does not exist in this index")]
     UnknownSpace(String),

@@ -14,13 +14,13 @@ use crate::{
     VideoRecord,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped whenever the tables change shape; an index of another version is refused, not misread.
+const SCHEMA_VERSION: i64 = 2;
 const DB_FILE: &str = "vtx.sqlite";
 /// Frames per stored row: 1024 x 1280-d f32 is 5 MiB.
 const CHUNK_FRAMES: usize = 1024;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dim INTEGER NOT NULL, model TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS videos (
     id INTEGER PRIMARY KEY,
@@ -121,7 +121,10 @@ impl SqliteStore {
              PRAGMA busy_timeout = 10000;",
         )
         .map_err(storage)?;
-        conn.execute_batch(SCHEMA).map_err(storage)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        )
+        .map_err(storage)?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -132,11 +135,14 @@ impl SqliteStore {
             .map_err(storage)?;
         match version.map(|v| v.parse::<i64>().unwrap_or(-1)) {
             None => {
-                conn.execute(
+                let tx = conn.unchecked_transaction().map_err(storage)?;
+                tx.execute_batch(SCHEMA).map_err(storage)?;
+                tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
                     [SCHEMA_VERSION.to_string()],
                 )
                 .map_err(storage)?;
+                tx.commit().map_err(storage)?;
             }
             Some(SCHEMA_VERSION) => {}
             Some(other) => {
@@ -593,6 +599,22 @@ mod tests {
             Some(((CHUNK_FRAMES + 3) as f64, 1.0))
         );
         assert_eq!(s.stats().unwrap().frames, n as u64);
+    }
+
+    #[test]
+    fn an_index_of_another_schema_is_refused() {
+        let (dir, s) = store();
+        s.conn
+            .execute(
+                "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        drop(s);
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(IndexError::Schema(_, 1, SCHEMA_VERSION))
+        ));
     }
 
     #[test]

@@ -26,7 +26,20 @@ pub enum Sampling {
     Count(usize),
 }
 
+/// Frames nothing else depends on (most B-frames) are not decoded when the sampling gap spans at
+/// least this many frames: the nearest decoded frame then lies at most a frame or two from each
+/// target (its own timestamp is still exact), and H.264 decodes about 30% faster.
+const SKIP_NONREF_MIN_GAP_FRAMES: f64 = 8.0;
+
 impl Sampling {
+    /// Seconds between targets (`duration` is only read for `Count`).
+    fn interval(self, duration: f64) -> f64 {
+        match self {
+            Sampling::Fps(f) => 1.0 / f,
+            Sampling::Count(n) => duration / n as f64,
+        }
+    }
+
     fn validate(self) -> Result<Self> {
         match self {
             Sampling::Fps(f) if f.is_finite() && f > 0.0 => Ok(self),
@@ -278,6 +291,9 @@ where
         .decoder()
         .video()
         .map_err(|e| MediaError::Decode(format!("no decoder for this stream: {e}")))?;
+    if sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * clock.step {
+        decoder.skip_frame(ffmpeg_next::Discard::NonReference);
+    }
 
     let mut pass = Pass {
         scaler: Scaler::new(size),

@@ -143,13 +143,18 @@ fn every_container_in_the_test_set_decodes() {
 
 #[test]
 fn megamind_bugy_header_fps_does_not_shift_times() {
-    // The same 270 frames re-encoded with a 30 fps header: 9.0 s by its own timestamps.
-    let (_, stats) = run(
-        &media(&format!("{OPENCV}/Megamind_bugy.avi")),
-        Sampling::Fps(1.0),
-    );
+    // The same 270 frames re-encoded with a 30 fps header: 9.0 s by its own timestamps. (At 10 fps
+    // sampling every frame is decoded; at 1 fps the sampler skips frames nothing refers to.)
+    let path = media(&format!("{OPENCV}/Megamind_bugy.avi"));
+    let (_, stats) = run(&path, Sampling::Fps(10.0));
     assert_eq!(stats.frames_decoded, 270);
     assert!((stats.duration - 9.0).abs() < 0.05, "{}", stats.duration);
+    let (frames, stats) = run(&path, Sampling::Fps(1.0));
+    assert!(
+        stats.frames_decoded < 270,
+        "non-reference frames are skipped at 1 fps"
+    );
+    assert_eq!(frames.len(), 9);
 }
 
 #[test]

@@ -64,6 +64,8 @@ pub struct IndexReport {
     pub video_seconds: f64,
     pub wall_seconds: f64,
     pub cancelled: bool,
+    /// Why the run stopped before the end (e.g. the disk is full), and how many files it left.
+    pub aborted: Option<(String, usize)>,
 }
 
 impl IndexReport {
@@ -426,7 +428,7 @@ pub(crate) fn execute(
     };
     let fatal = std::thread::scope(|scope| {
         scope.spawn(|| produce(&jobs, options.sampling, size, tx, &stop));
-        for job in &jobs {
+        for (done, job) in jobs.iter().enumerate() {
             match consumer.consume_job(job, &rx) {
                 Ok(outcome) => {
                     consumer.observer.finished(&job.path, job.size, &outcome);
@@ -443,7 +445,7 @@ pub(crate) fn execute(
                     consumer.observer.finished(&job.path, job.size, &outcome);
                     consumer.report.files.push((job.path.clone(), outcome));
                     drop(rx);
-                    return Some(e);
+                    return Some((e, jobs.len() - done - 1));
                 }
             }
         }
@@ -455,10 +457,10 @@ pub(crate) fn execute(
     report.video_seconds = consumer.report.video_seconds;
     report.cancelled = cancel.load(Ordering::Relaxed);
     report.wall_seconds = started.elapsed().as_secs_f64();
-    match fatal {
-        Some(e) if report.files.is_empty() => Err(e),
-        _ => Ok(report),
+    if let Some((e, left)) = fatal {
+        report.aborted = Some((e.to_string(), left));
     }
+    Ok(report)
 }
 
 /// A plan with nothing to run still becomes a report.

@@ -244,11 +244,16 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
         report.wall_seconds,
         if report.cancelled { "; interrupted" } else { "" }
     );
-    Ok(if failed > 0 || report.cancelled {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if let Some((reason, left)) = &report.aborted {
+        eprintln!("stopped early: {reason}; {left} file(s) not attempted");
+    }
+    Ok(
+        if failed > 0 || report.cancelled || report.aborted.is_some() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 fn hit_json(hit: &SearchHit) -> serde_json::Value {

@@ -575,3 +575,56 @@ fn frames_option_samples_a_fixed_count_per_video() {
         "measured, not the header's: {duration}"
     );
 }
+
+/// A tmpfs of a few hundred KiB, unmounted when dropped.
+struct TinyDisk(tempfile::TempDir);
+
+impl TinyDisk {
+    fn new(size: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a small tmpfs needs root (CI runs as root)"
+        );
+        Self(dir)
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
+    let disk = TinyDisk::new("200k");
+    let index = disk.0.path().join("index").to_string_lossy().into_owned();
+    let photos = cache().join("fixtures/photos");
+    let out = vtx(&["index", "--index", &index, photos.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the disk is full"), "{stderr}");
+    assert!(
+        stderr.contains("stopped early") && stderr.contains("not attempted"),
+        "{stderr}"
+    );
+    // What was written before the disk filled is whole and searchable.
+    let info = json_lines(&vtx(&["info", "--index", &index, "--json", "--videos"])).remove(0);
+    let stored = info["videos"].as_u64().unwrap();
+    assert!(stored < 5, "the disk cannot hold all five clips: {stored}");
+    let listed: u64 = info["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["frames"].as_u64().unwrap())
+        .sum();
+    assert_eq!(listed, info["frames"].as_u64().unwrap());
+    let search = vtx(&["search", "--index", &index, "a cat", "--json"]);
+    assert!(search.status.success(), "{}", text(&search.stderr));
+}
