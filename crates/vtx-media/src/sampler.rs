@@ -64,6 +64,8 @@ pub struct SampleStats {
     pub read_error: Option<String>,
     /// The sink asked to stop early.
     pub stopped: bool,
+    /// Frames nothing refers to were not decoded (sparse sampling; see `SKIP_NONREF_MIN_GAP_FRAMES`).
+    pub skipped_nonref: bool,
 }
 
 pub(crate) fn open_input(path: &Path) -> Result<Input> {
@@ -291,7 +293,8 @@ where
         .decoder()
         .video()
         .map_err(|e| MediaError::Decode(format!("no decoder for this stream: {e}")))?;
-    if sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * clock.step {
+    let skip_nonref = sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * clock.step;
+    if skip_nonref {
         decoder.skip_frame(ffmpeg_next::Discard::NonReference);
     }
 
@@ -303,7 +306,7 @@ where
             next: 0,
         },
         sink: &mut sink,
-        stats: SampleStats::default(),
+        stats: SampleStats { skipped_nonref: skip_nonref, ..SampleStats::default() },
         prev: Pending {
             frame: Video::empty(),
             t: 0.0,

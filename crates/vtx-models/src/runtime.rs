@@ -58,8 +58,8 @@ pub(crate) fn rt_err(e: impl std::fmt::Display) -> ModelError {
     ModelError::Runtime(e.to_string())
 }
 
-/// Open an ONNX graph with all graph optimisations on and a fixed thread budget, so that
-/// inference does not oversubscribe the cores the decoder thread also needs.
+/// Open an ONNX graph with all graph optimisations on and a thread budget that leaves room for
+/// the decoder thread.
 pub(crate) fn load_session(
     library: &Path,
     model: &Path,
@@ -76,6 +76,10 @@ pub(crate) fn load_session(
         .with_intra_threads(options.intra_threads)
         .map_err(rt_err)?
         .with_inter_threads(1)
+        .map_err(rt_err)?
+        // Idle intra-op threads spin by default, burning the core the decoder thread needs
+        // while it prepares the next batch.
+        .with_intra_op_spinning(false)
         .map_err(rt_err)?
         .commit_from_file(model)
         .map_err(|e| ModelError::Runtime(format!("{}: {e}", model.display())))

@@ -419,12 +419,10 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
     assert_eq!(info["frames"], 6);
 }
 
-#[test]
-fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
+/// Start indexing small clips then a long 1080p video, and return once the first video is stored
+/// (the long one is then still being decoded).
+fn start_long_run(index: &str) -> (std::process::Child, Vec<String>) {
     let c = cache();
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index").to_string_lossy().into_owned();
-    // Small clips first, then a long 1080p video that is still being decoded when the kill comes.
     let mut files: Vec<String> = ["cat", "coffee", "motorcycle", "astronaut", "rocket"]
         .iter()
         .map(|n| {
@@ -438,40 +436,36 @@ fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
             .to_string_lossy()
             .into_owned(),
     );
-    let mut args = vec!["index".to_string(), "--index".into(), index.clone()];
+    let mut args = vec!["index".to_string(), "--index".into(), index.to_string()];
     args.extend(files.iter().cloned());
     let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
         .args(&args)
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
-    let videos = |index: &str| -> u64 {
-        let out = vtx(&["info", "--index", index, "--json"]);
-        if !out.status.success() {
-            return 0;
-        }
-        serde_json::from_slice::<Value>(&out.stdout)
-            .map(|v| v["videos"].as_u64().unwrap_or(0))
-            .unwrap_or(0)
-    };
-    while videos(&index) < 1 {
+    while stored_videos(index) < 1 {
         assert!(Instant::now() < deadline, "indexing made no progress");
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
+            "the run ended before it could be stopped"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.kill().unwrap(); // SIGKILL: no chance to clean up
-    child.wait().unwrap();
-    let after_kill = videos(&index);
-    assert!(
-        after_kill >= 1 && after_kill < files.len() as u64,
-        "killed mid-run: {after_kill} videos"
-    );
-    // Every stored video is whole: its frame count matches the frames stored for it.
-    let info = json_lines(&vtx(&["info", "--index", &index, "--json", "--videos"])).remove(0);
+    (child, files)
+}
+
+fn stored_videos(index: &str) -> u64 {
+    let out = vtx(&["info", "--index", index, "--json"]);
+    if !out.status.success() {
+        return 0;
+    }
+    serde_json::from_slice::<Value>(&out.stdout).map_or(0, |v| v["videos"].as_u64().unwrap_or(0))
+}
+
+/// Every stored video is whole: the per-video frame counts add up to the frames stored.
+fn assert_consistent(index: &str) {
+    let info = json_lines(&vtx(&["info", "--index", index, "--json", "--videos"])).remove(0);
     let listed: u64 = info["list"]
         .as_array()
         .unwrap()
@@ -479,19 +473,65 @@ fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
         .map(|v| v["frames"].as_u64().unwrap())
         .sum();
     assert_eq!(listed, info["frames"].as_u64().unwrap());
+}
 
-    let rerun = vtx(&args.iter().map(String::as_str).collect::<Vec<_>>());
+fn rerun_finishes(index: &str, files: &[String], already: u64) {
+    let mut args = vec!["index", "--index", index];
+    args.extend(files.iter().map(String::as_str));
+    let rerun = vtx(&args);
     let stderr = text(&rerun.stderr);
     assert!(rerun.status.success(), "{stderr}");
     let expected = format!(
-        "indexed {} video(s), {after_kill} unchanged",
-        files.len() as u64 - after_kill
+        "indexed {} video(s), {already} unchanged",
+        files.len() as u64 - already
     );
     assert!(
         stderr.contains(&expected),
         "expected '{expected}' in {stderr}"
     );
-    assert_eq!(videos(&index), files.len() as u64);
+    assert_eq!(stored_videos(index), files.len() as u64);
+}
+
+#[test]
+fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    let (mut child, files) = start_long_run(&index);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let after_kill = stored_videos(&index);
+    assert!(
+        after_kill >= 1 && after_kill < files.len() as u64,
+        "killed mid-run: {after_kill} videos"
+    );
+    assert_consistent(&index);
+    rerun_finishes(&index, &files, after_kill);
+}
+
+#[test]
+fn ctrl_c_stops_after_the_current_video_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    let (child, files) = start_long_run(&index);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stopping") && stderr.contains("interrupted"),
+        "{stderr}"
+    );
+    let stored = stored_videos(&index);
+    assert!(
+        stored < files.len() as u64,
+        "stopped before the long video: {stored}"
+    );
+    assert_consistent(&index);
+    rerun_finishes(&index, &files, stored);
 }
 
 #[test]
