@@ -28,10 +28,7 @@ impl Lcg {
 }
 
 fn main() {
-    let frames: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let frames: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let per_video = 600;
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(dir.path()).unwrap();
@@ -64,16 +61,10 @@ fn main() {
             frames: (0..per_video)
                 .map(|i| FrameEntry {
                     t: i as f64,
-                    vectors: vec![
-                        ("text".into(), rng.unit(384)),
-                        ("visual".into(), rng.unit(1280)),
-                    ],
+                    vectors: vec![("text".into(), rng.unit(384)), ("visual".into(), rng.unit(1280))],
                 })
                 .collect(),
-            pooled: vec![
-                ("text".into(), rng.unit(384)),
-                ("visual".into(), rng.unit(1280)),
-            ],
+            pooled: vec![("text".into(), rng.unit(384)), ("visual".into(), rng.unit(1280))],
         };
         store.put_video(&entry).unwrap();
     }

@@ -22,11 +22,7 @@ pub enum IndexError {
     #[error("vector space '{0}' does not exist in this index")]
     UnknownSpace(String),
     #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]
-    Dimension {
-        space: String,
-        expected: usize,
-        got: usize,
-    },
+    Dimension { space: String, expected: usize, got: usize },
 }
 
 pub type Result<T> = std::result::Result<T, IndexError>;
@@ -131,12 +127,7 @@ pub trait VectorStore {
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in a8.zip(b8) {
         for i in 0..8 {
             lanes[i] += x[i] * y[i];

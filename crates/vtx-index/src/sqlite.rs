@@ -9,10 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{
-    dot, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoEntry, VideoMeta,
-    VideoRecord,
-};
+use crate::{dot, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoEntry, VideoMeta, VideoRecord};
 
 /// Bumped whenever the tables change shape; an index of another version is refused, not misread.
 const SCHEMA_VERSION: i64 = 2;
@@ -107,12 +104,8 @@ fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
 impl SqliteStore {
     /// Open the index in `dir`, creating the directory and an empty index if needed.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            IndexError::Storage(format!(
-                "cannot create index directory {}: {e}",
-                dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| IndexError::Storage(format!("cannot create index directory {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join(DB_FILE)).map_err(storage)?;
         // WAL keeps readers working during a write; NORMAL sync is crash-safe for the
         // application (kill -9) and loses at most the last transaction on power loss.
@@ -121,16 +114,10 @@ impl SqliteStore {
              PRAGMA busy_timeout = 10000;",
         )
         .map_err(storage)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-        )
-        .map_err(storage)?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+            .map_err(storage)?;
         let version: Option<String> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
             .optional()
             .map_err(storage)?;
         match version.map(|v| v.parse::<i64>().unwrap_or(-1)) {
@@ -145,13 +132,7 @@ impl SqliteStore {
                 tx.commit().map_err(storage)?;
             }
             Some(SCHEMA_VERSION) => {}
-            Some(other) => {
-                return Err(IndexError::Schema(
-                    dir.display().to_string(),
-                    other,
-                    SCHEMA_VERSION,
-                ))
-            }
+            Some(other) => return Err(IndexError::Schema(dir.display().to_string(), other, SCHEMA_VERSION)),
         }
         Ok(Self {
             conn,
@@ -161,17 +142,13 @@ impl SqliteStore {
 
     fn space(&self, name: &str) -> Result<Space> {
         self.conn
-            .query_row(
-                "SELECT name, dim, model FROM spaces WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok(Space {
-                        name: r.get(0)?,
-                        dim: r.get::<_, i64>(1)? as usize,
-                        model: r.get(2)?,
-                    })
-                },
-            )
+            .query_row("SELECT name, dim, model FROM spaces WHERE name = ?1", [name], |r| {
+                Ok(Space {
+                    name: r.get(0)?,
+                    dim: r.get::<_, i64>(1)? as usize,
+                    model: r.get(2)?,
+                })
+            })
             .optional()
             .map_err(storage)?
             .ok_or_else(|| IndexError::UnknownSpace(name.to_string()))
@@ -233,8 +210,7 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<VideoRecord> {
     })
 }
 
-const VIDEO_COLUMNS: &str =
-    "id, path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames";
+const VIDEO_COLUMNS: &str = "id, path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames";
 
 impl VectorStore for SqliteStore {
     fn ensure_space(&mut self, space: &Space) -> Result<()> {
@@ -311,15 +287,25 @@ impl VectorStore for SqliteStore {
         tx.execute(
             "INSERT INTO videos (path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![m.path, m.size as i64, m.mtime_ns, m.hash, m.duration, m.fps, m.format, m.codec, m.width, m.height, entry.frames.len() as u32],
+            params![
+                m.path,
+                m.size as i64,
+                m.mtime_ns,
+                m.hash,
+                m.duration,
+                m.fps,
+                m.format,
+                m.codec,
+                m.width,
+                m.height,
+                entry.frames.len() as u32
+            ],
         )
         .map_err(storage)?;
         let id = tx.last_insert_rowid();
         {
             let mut frame_stmt = tx
-                .prepare(
-                    "INSERT INTO frame_vectors (video_id, space, chunk, times, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
+                .prepare("INSERT INTO frame_vectors (video_id, space, chunk, times, vecs) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(storage)?;
             let spaces = entry
                 .frames
@@ -338,9 +324,7 @@ impl VectorStore for SqliteStore {
                             .iter()
                             .find(|(s, _)| s == space)
                             .map(|(_, v)| v.as_slice());
-                        let v = v.ok_or_else(|| {
-                            IndexError::Storage(format!("a frame lacks a '{space}' vector"))
-                        })?;
+                        let v = v.ok_or_else(|| IndexError::Storage(format!("a frame lacks a '{space}' vector")))?;
                         vecs.extend(encode(v));
                     }
                     frame_stmt
@@ -352,9 +336,7 @@ impl VectorStore for SqliteStore {
                 .prepare("INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
                 .map_err(storage)?;
             for (space, v) in &entry.pooled {
-                pooled_stmt
-                    .execute(params![id, space, encode(v)])
-                    .map_err(storage)?;
+                pooled_stmt.execute(params![id, space, encode(v)]).map_err(storage)?;
             }
         }
         tx.commit().map_err(storage)?;
@@ -363,10 +345,7 @@ impl VectorStore for SqliteStore {
 
     fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()> {
         self.conn
-            .execute(
-                "UPDATE videos SET mtime_ns = ?1 WHERE id = ?2",
-                params![mtime_ns, id],
-            )
+            .execute("UPDATE videos SET mtime_ns = ?1 WHERE id = ?2", params![mtime_ns, id])
             .map_err(storage)?;
         Ok(())
     }
@@ -412,9 +391,7 @@ impl VectorStore for SqliteStore {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT times, vecs FROM frame_vectors WHERE video_id = ?1 AND space = ?2",
-            )
+            .prepare_cached("SELECT times, vecs FROM frame_vectors WHERE video_id = ?1 AND space = ?2")
             .map_err(storage)?;
         let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
         let mut best: Option<(f64, f32)> = None;
@@ -448,17 +425,13 @@ impl VectorStore for SqliteStore {
     fn stats(&self) -> Result<StoreStats> {
         let (videos, total_duration): (i64, f64) = self
             .conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(duration), 0) FROM videos",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT COUNT(*), COALESCE(SUM(duration), 0) FROM videos", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(storage)?;
         let frames: i64 = self
             .conn
-            .query_row("SELECT COALESCE(SUM(frames), 0) FROM videos", [], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT COALESCE(SUM(frames), 0) FROM videos", [], |r| r.get(0))
             .map_err(storage)?;
         let bytes_on_disk = std::fs::read_dir(&self.dir)
             .map(|entries| {
@@ -564,10 +537,7 @@ mod tests {
         let (_d, mut s) = store();
         let mut bad = entry("/a.mp4", &[(0.0, [1.0, 0.0])]);
         bad.frames[0].vectors[0].1.push(0.0);
-        assert!(matches!(
-            s.put_video(&bad),
-            Err(IndexError::Dimension { .. })
-        ));
+        assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
         assert_eq!(s.stats().unwrap().videos, 0);
         assert!(matches!(
             s.search_frames("s", &[1.0], 1),
@@ -605,10 +575,7 @@ mod tests {
     fn an_index_of_another_schema_is_refused() {
         let (dir, s) = store();
         s.conn
-            .execute(
-                "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
-                [],
-            )
+            .execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'", [])
             .unwrap();
         drop(s);
         assert!(matches!(

@@ -62,10 +62,7 @@ impl VideoInfo {
     /// The longest duration the headers claim: the container's, or frame count over frame rate.
     /// Only for telling a user that a file looks cut short, never for sampling.
     pub fn claimed_duration(&self) -> Option<f64> {
-        let from_frames = self
-            .header_frames
-            .zip(self.fps)
-            .map(|(n, fps)| n as f64 / fps);
+        let from_frames = self.header_frames.zip(self.fps).map(|(n, fps)| n as f64 / fps);
         match (self.header_duration, from_frames) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -88,8 +85,8 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
     let input = sampler::open_input(path)?;
     let stream = sampler::video_stream(&input)?;
     let params = stream.parameters();
-    let ctx = ffmpeg_next::codec::context::Context::from_parameters(params)
-        .map_err(|e| MediaError::Decode(e.to_string()))?;
+    let ctx =
+        ffmpeg_next::codec::context::Context::from_parameters(params).map_err(|e| MediaError::Decode(e.to_string()))?;
     let video = ctx
         .decoder()
         .video()
@@ -97,8 +94,7 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
     let rate = stream.avg_frame_rate();
     let fps = (rate.numerator() > 0 && rate.denominator() > 0).then(|| f64::from(rate));
     let duration = input.duration();
-    let header_duration =
-        (duration > 0).then(|| duration as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
+    let header_duration = (duration > 0).then(|| duration as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     Ok(VideoInfo {
         format: input.format().name().to_string(),
         codec: video

@@ -162,9 +162,7 @@ impl Targets {
     fn current(&self) -> Option<f64> {
         match self.sampling {
             Sampling::Fps(f) => Some(self.next as f64 / f),
-            Sampling::Count(n) => {
-                (self.next < n).then(|| (self.next as f64 + 0.5) * self.duration / n as f64)
-            }
+            Sampling::Count(n) => (self.next < n).then(|| (self.next as f64 + 0.5) * self.duration / n as f64),
         }
     }
 
@@ -219,14 +217,10 @@ impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
             if t < target {
                 break;
             }
-            let prev_is_nearer =
-                self.prev.valid && !self.prev.emitted && (target - self.prev.t) < (t - target);
+            let prev_is_nearer = self.prev.valid && !self.prev.emitted && (target - self.prev.t) < (t - target);
             let flow = if prev_is_nearer {
                 self.prev.emitted = true;
-                let (prev_frame, prev_t) = (
-                    std::mem::replace(&mut self.prev.frame, Video::empty()),
-                    self.prev.t,
-                );
+                let (prev_frame, prev_t) = (std::mem::replace(&mut self.prev.frame, Video::empty()), self.prev.t);
                 let flow = self.emit(&prev_frame, prev_t);
                 self.prev.frame = prev_frame;
                 self.targets.advance_past(prev_t);
@@ -258,12 +252,7 @@ impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
 /// Returns an error only when nothing could be sampled; a stream that breaks part-way is reported
 /// in [`SampleStats::read_error`] and [`SampleStats::decode_errors`] with the frames before the
 /// break delivered.
-pub fn sample<F>(
-    path: &Path,
-    sampling: Sampling,
-    size: FrameSize,
-    mut sink: F,
-) -> Result<SampleStats>
+pub fn sample<F>(path: &Path, sampling: Sampling, size: FrameSize, mut sink: F) -> Result<SampleStats>
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
@@ -282,8 +271,7 @@ where
             s.parameters(),
         )
     };
-    let mut ctx = codec::context::Context::from_parameters(params)
-        .map_err(|e| MediaError::Decode(e.to_string()))?;
+    let mut ctx = codec::context::Context::from_parameters(params).map_err(|e| MediaError::Decode(e.to_string()))?;
     ctx.set_threading(threading::Config {
         kind: threading::Type::Frame,
         count: 0,
@@ -306,7 +294,10 @@ where
             next: 0,
         },
         sink: &mut sink,
-        stats: SampleStats { skipped_nonref: skip_nonref, ..SampleStats::default() },
+        stats: SampleStats {
+            skipped_nonref: skip_nonref,
+            ..SampleStats::default()
+        },
         prev: Pending {
             frame: Video::empty(),
             t: 0.0,
@@ -357,9 +348,7 @@ where
                     }
                 }
                 Err(_) if flushing => break 'read,
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                    break
-                }
+                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => break,
                 Err(_) => {
                     pass.stats.decode_errors += 1;
                     break;
@@ -376,10 +365,7 @@ where
     }
     // A clip shorter than one sampling step still yields its nearest frame.
     if pass.stats.frames_sampled == 0 && !pass.stats.stopped && pass.prev.valid {
-        let (prev_frame, prev_t) = (
-            std::mem::replace(&mut pass.prev.frame, Video::empty()),
-            pass.prev.t,
-        );
+        let (prev_frame, prev_t) = (std::mem::replace(&mut pass.prev.frame, Video::empty()), pass.prev.t);
         if pass.emit(&prev_frame, prev_t)?.is_break() {
             pass.stats.stopped = true;
         }

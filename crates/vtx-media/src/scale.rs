@@ -26,11 +26,7 @@ pub struct FrameSize {
 
 impl FrameSize {
     pub fn new(width: u32, height: u32, resize: Resize) -> Self {
-        Self {
-            width,
-            height,
-            resize,
-        }
+        Self { width, height, resize }
     }
 }
 
@@ -57,11 +53,7 @@ impl Scaler {
 
     /// The intermediate size that swscale produces before the centre crop.
     fn scaled_size(&self, src_w: u32, src_h: u32) -> (u32, u32) {
-        let FrameSize {
-            width,
-            height,
-            resize,
-        } = self.target;
+        let FrameSize { width, height, resize } = self.target;
         match resize {
             Resize::Squash => (width, height),
             Resize::CenterCrop => {
@@ -80,17 +72,11 @@ impl Scaler {
         }
         if self.context.as_ref().map(|(_, k)| *k) != Some(key) {
             let (w, h) = self.scaled_size(key.1, key.2);
-            let ctx =
-                scaling::Context::get(key.0, key.1, key.2, Pixel::RGB24, w, h, Flags::BILINEAR)
-                    .map_err(|e| {
-                        MediaError::Decode(format!("cannot convert {:?} frames: {e}", key.0))
-                    })?;
+            let ctx = scaling::Context::get(key.0, key.1, key.2, Pixel::RGB24, w, h, Flags::BILINEAR)
+                .map_err(|e| MediaError::Decode(format!("cannot convert {:?} frames: {e}", key.0)))?;
             self.context = Some((ctx, key));
         }
-        let (ctx, _) = self
-            .context
-            .as_mut()
-            .expect("scaler context was just created");
+        let (ctx, _) = self.context.as_mut().expect("scaler context was just created");
         ctx.run(frame, &mut self.scaled)
             .map_err(|e| MediaError::Decode(format!("frame conversion failed: {e}")))?;
         Ok(self.crop())

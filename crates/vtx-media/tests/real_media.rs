@@ -29,15 +29,10 @@ const MIMETYPE: &str = "usr/share/gocode/src/github.com/gabriel-vasile/mimetype/
 
 fn run(path: &Path, sampling: Sampling) -> (Vec<Frame>, SampleStats) {
     let mut frames = vec![];
-    let stats = sample(
-        path,
-        sampling,
-        FrameSize::new(32, 32, Resize::CenterCrop),
-        |f| {
-            frames.push(f);
-            ControlFlow::Continue(())
-        },
-    )
+    let stats = sample(path, sampling, FrameSize::new(32, 32, Resize::CenterCrop), |f| {
+        frames.push(f);
+        ControlFlow::Continue(())
+    })
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (frames, stats)
 }
@@ -55,14 +50,8 @@ fn count_sampling_hits_centres_of_joined_photo_clips() {
     for (t, e) in times(&frames).iter().zip(expected) {
         assert!((t - e).abs() <= 0.1 + 1e-9, "frame at {t}, expected {e}");
     }
-    assert!(
-        (stats.duration - 15.0).abs() < 0.11,
-        "duration {}",
-        stats.duration
-    );
-    assert!(frames
-        .iter()
-        .all(|f| f.rgb.len() == 32 * 32 * 3 && f.width == 32));
+    assert!((stats.duration - 15.0).abs() < 0.11, "duration {}", stats.duration);
+    assert!(frames.iter().all(|f| f.rgb.len() == 32 * 32 * 3 && f.width == 32));
 }
 
 #[test]
@@ -81,11 +70,7 @@ fn header_frame_count_that_lies_does_not_matter() {
     let path = media(&format!("{OPENCV}/tree.avi"));
     let (frames, stats) = run(&path, Sampling::Fps(1.0));
     assert_eq!(stats.frames_decoded, 68);
-    assert!(
-        (stats.duration - 29.6).abs() < 0.5,
-        "duration {}",
-        stats.duration
-    );
+    assert!((stats.duration - 29.6).abs() < 0.5, "duration {}", stats.duration);
     assert!(frames.len() >= 25, "only {} frames", frames.len());
     assert!(*times(&frames).last().unwrap() > 27.0);
     let (frames, _) = run(&path, Sampling::Count(4));
@@ -102,11 +87,7 @@ fn duration_longer_than_header_is_measured() {
     assert!((info.header_duration.unwrap() - 3.6).abs() < 0.1);
     let (frames, stats) = run(&path, Sampling::Count(10));
     assert!(stats.duration > 5.5, "measured {}", stats.duration);
-    assert!(
-        *times(&frames).last().unwrap() > 5.0,
-        "{:?}",
-        times(&frames)
-    );
+    assert!(*times(&frames).last().unwrap() > 5.0, "{:?}", times(&frames));
     let t = times(&frames);
     assert!(t.windows(2).all(|w| w[0] < w[1]), "not increasing: {t:?}");
 }
@@ -150,10 +131,7 @@ fn megamind_bugy_header_fps_does_not_shift_times() {
     assert_eq!(stats.frames_decoded, 270);
     assert!((stats.duration - 9.0).abs() < 0.05, "{}", stats.duration);
     let (frames, stats) = run(&path, Sampling::Fps(1.0));
-    assert!(
-        stats.frames_decoded < 270,
-        "non-reference frames are skipped at 1 fps"
-    );
+    assert!(stats.frames_decoded < 270, "non-reference frames are skipped at 1 fps");
     assert_eq!(frames.len(), 9);
 }
 
@@ -194,11 +172,7 @@ fn variable_frame_rate_lands_on_the_right_times() {
     for (i, x) in t.iter().enumerate() {
         let target = i as f64 / 4.0;
         // Matroska stores milliseconds, hence the extra 1 ms.
-        let tolerance = if target < 2.0 {
-            0.1
-        } else {
-            1.0 / 60.0 + 0.001
-        };
+        let tolerance = if target < 2.0 { 0.1 } else { 1.0 / 60.0 + 0.001 };
         assert!((x - target).abs() <= tolerance + 1e-6, "{t:?}");
     }
     assert_eq!(t.len(), 16);
@@ -218,15 +192,10 @@ fn frames_are_converted_to_the_requested_pixels() {
     // The cat clip is a still photo: the frame's mean colour must match ffmpeg's own conversion.
     let path = cache().join("fixtures/photos/cat.mp4");
     let mut got = None;
-    sample(
-        &path,
-        Sampling::Count(1),
-        FrameSize::new(64, 64, Resize::Squash),
-        |f| {
-            got = Some(f);
-            ControlFlow::Break(())
-        },
-    )
+    sample(&path, Sampling::Count(1), FrameSize::new(64, 64, Resize::Squash), |f| {
+        got = Some(f);
+        ControlFlow::Break(())
+    })
     .unwrap();
     let frame = got.unwrap();
     let reference = Command::new("ffmpeg")
@@ -254,32 +223,21 @@ fn frames_are_converted_to_the_requested_pixels() {
         .map(|(a, b)| (*a as f64 - *b as f64).abs())
         .sum::<f64>()
         / reference.len() as f64;
-    assert!(
-        mean_abs_diff < 6.0,
-        "mean abs pixel difference {mean_abs_diff}"
-    );
+    assert!(mean_abs_diff < 6.0, "mean abs pixel difference {mean_abs_diff}");
 }
 
 #[test]
 fn bad_inputs_are_named_errors() {
     let bad = cache().join("fixtures/bad");
     let err = |p: &Path| {
-        sample(
-            p,
-            Sampling::Fps(1.0),
-            FrameSize::new(8, 8, Resize::Squash),
-            |_| ControlFlow::Continue(()),
-        )
+        sample(p, Sampling::Fps(1.0), FrameSize::new(8, 8, Resize::Squash), |_| {
+            ControlFlow::Continue(())
+        })
         .unwrap_err()
     };
     assert!(matches!(err(&bad.join("empty.mp4")), MediaError::NotVideo(m) if m.contains("empty")));
-    assert!(matches!(
-        err(&bad.join("notes.mp4")),
-        MediaError::NotVideo(_)
-    ));
-    assert!(
-        matches!(err(&bad.join("photo.png")), MediaError::NotVideo(m) if m.contains("still image"))
-    );
+    assert!(matches!(err(&bad.join("notes.mp4")), MediaError::NotVideo(_)));
+    assert!(matches!(err(&bad.join("photo.png")), MediaError::NotVideo(m) if m.contains("still image")));
     assert!(matches!(err(&bad.join("missing.mp4")), MediaError::Open(_)));
     // An MP4 cut short loses its index (moov) and cannot be opened at all.
     assert!(matches!(
@@ -299,10 +257,7 @@ fn bad_inputs_are_named_errors() {
 
 #[test]
 fn truncated_avi_gives_the_frames_before_the_cut() {
-    let (frames, stats) = run(
-        &cache().join("fixtures/bad/truncated.avi"),
-        Sampling::Fps(1.0),
-    );
+    let (frames, stats) = run(&cache().join("fixtures/bad/truncated.avi"), Sampling::Fps(1.0));
     assert!(!frames.is_empty());
     // 2 MB of a 79.5 s file: well short of the whole.
     assert!(stats.duration < 40.0, "{}", stats.duration);

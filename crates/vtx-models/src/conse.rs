@@ -19,23 +19,14 @@ impl Conse {
 
     pub fn new(label_vectors: Vec<Vec<f32>>, top_k: usize) -> Result<Self> {
         if label_vectors.is_empty() || top_k == 0 {
-            return Err(ModelError::Input(
-                "ConSE needs at least one label and top_k > 0".into(),
-            ));
+            return Err(ModelError::Input("ConSE needs at least one label and top_k > 0".into()));
         }
-        Ok(Self {
-            label_vectors,
-            top_k,
-        })
+        Ok(Self { label_vectors, top_k })
     }
 
     /// Embed each class name. A name line such as "tabby, tabby cat" is used whole: the synonyms
     /// together pin the meaning down better than the first word alone.
-    pub fn from_class_names(
-        names: &[String],
-        text: &mut dyn TextEncoder,
-        top_k: usize,
-    ) -> Result<Self> {
+    pub fn from_class_names(names: &[String], text: &mut dyn TextEncoder, top_k: usize) -> Result<Self> {
         let mut vectors = Vec::with_capacity(names.len());
         for chunk in names.chunks(64) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
@@ -82,11 +73,7 @@ mod tests {
 
     #[test]
     fn projection_is_weighted_mean_of_top_k_labels() {
-        let labels = vec![
-            vec![1.0, 0.0, 0.0],
-            vec![0.0, 1.0, 0.0],
-            vec![0.0, 0.0, 1.0],
-        ];
+        let labels = vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0], vec![0.0, 0.0, 1.0]];
         let conse = Conse::new(labels, 2).unwrap();
         // Class 2 is outside the top 2 and must not contribute.
         let v = conse.project(&[0.6, 0.3, 0.1]).unwrap();

@@ -60,12 +60,7 @@ impl ModelPack {
     }
 
     pub fn text_encoder(&self) -> Result<MiniLm> {
-        MiniLm::load(
-            &self.ort_library(),
-            &self.text_model(),
-            &self.tokenizer(),
-            self.options,
-        )
+        MiniLm::load(&self.ort_library(), &self.text_model(), &self.tokenizer(), self.options)
     }
 
     pub fn image_encoder(&self) -> Result<EfficientNetLite0> {
@@ -98,10 +93,7 @@ impl ModelPack {
         }
         let conse = Conse::from_class_names(&names, text, Conse::DEFAULT_TOP_K)?;
         if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
-            tracing::debug!(
-                "cannot cache ConSE label vectors in {}: {e}",
-                cache.display()
-            );
+            tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
         }
         Ok(conse)
     }
@@ -111,10 +103,7 @@ impl ModelPack {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         names.hash(&mut h);
         for file in [self.text_model(), self.tokenizer()] {
-            std::fs::metadata(&file)
-                .map(|m| m.len())
-                .unwrap_or(0)
-                .hash(&mut h);
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0).hash(&mut h);
         }
         h.finish()
     }
@@ -136,11 +125,7 @@ fn read_vectors(path: &Path, rows: usize, dim: usize) -> Option<Vec<Vec<f32>>> {
 fn write_vectors(path: &Path, vectors: &[Vec<f32>]) -> std::io::Result<()> {
     std::fs::create_dir_all(path.parent().expect("cache path has a parent"))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let bytes: Vec<u8> = vectors
-        .iter()
-        .flatten()
-        .flat_map(|x| x.to_le_bytes())
-        .collect();
+    let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

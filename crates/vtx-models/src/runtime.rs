@@ -29,9 +29,7 @@ pub struct RuntimeOptions {
 impl Default for RuntimeOptions {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self {
-            intra_threads: cores,
-        }
+        Self { intra_threads: cores }
     }
 }
 
@@ -60,11 +58,7 @@ pub(crate) fn rt_err(e: impl std::fmt::Display) -> ModelError {
 
 /// Open an ONNX graph with all graph optimisations on and a thread budget that leaves room for
 /// the decoder thread.
-pub(crate) fn load_session(
-    library: &Path,
-    model: &Path,
-    options: RuntimeOptions,
-) -> Result<Session> {
+pub(crate) fn load_session(library: &Path, model: &Path, options: RuntimeOptions) -> Result<Session> {
     if !model.exists() {
         return Err(ModelError::Missing(model.display().to_string()));
     }

@@ -20,12 +20,7 @@ pub struct MiniLm {
 }
 
 impl MiniLm {
-    pub fn load(
-        library: &Path,
-        model: &Path,
-        tokenizer: &Path,
-        options: RuntimeOptions,
-    ) -> Result<Self> {
+    pub fn load(library: &Path, model: &Path, tokenizer: &Path, options: RuntimeOptions) -> Result<Self> {
         let session = load_session(library, model, options)?;
         let mut tokenizer = Tokenizer::from_file(tokenizer)
             .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer.display())))?;
@@ -41,10 +36,7 @@ impl MiniLm {
                 ..Default::default()
             }))
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let wants_token_types = session
-            .inputs()
-            .iter()
-            .any(|i| i.name() == "token_type_ids");
+        let wants_token_types = session.inputs().iter().any(|i| i.name() == "token_type_ids");
         Ok(Self {
             session,
             tokenizer,
@@ -93,8 +85,7 @@ impl TextEncoder for MiniLm {
         let (out_shape, hidden) = outputs[0].try_extract_tensor::<f32>().map_err(rt_err)?;
         let dim = *out_shape
             .last()
-            .ok_or_else(|| ModelError::Runtime("empty output shape".into()))?
-            as usize;
+            .ok_or_else(|| ModelError::Runtime("empty output shape".into()))? as usize;
         Ok(mean_pool(hidden, &mask, batch, seq, dim))
     }
 }

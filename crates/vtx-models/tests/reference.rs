@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use vtx_models::{ImageEncoder, ModelPack, TextEncoder};
 
 fn pack() -> ModelPack {
-    let dir = std::env::var_os("VTX_MODELS")
+    let cache = std::env::var_os("VTX_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx/models"));
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    let dir = std::env::var_os("VTX_MODELS").map_or_else(|| cache.join("models"), PathBuf::from);
     ModelPack::open(&dir).unwrap_or_else(|e| panic!("{e}: run `make setup`"))
 }
 
@@ -22,8 +23,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn text_embeddings_match_the_python_reference() {
     let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/minilm_reference.json"))
-            .expect("fixture is JSON");
+        serde_json::from_str(include_str!("fixtures/minilm_reference.json")).expect("fixture is JSON");
     let sentences: Vec<String> = serde_json::from_value(fixture["sentences"].clone()).unwrap();
     let expected: Vec<Vec<f32>> = serde_json::from_value(fixture["vectors"].clone()).unwrap();
     let mut encoder = pack().text_encoder().unwrap();
@@ -43,12 +43,7 @@ fn text_embeddings_match_the_python_reference() {
 
 #[test]
 fn empty_batch_is_fine() {
-    assert!(pack()
-        .text_encoder()
-        .unwrap()
-        .encode(&[])
-        .unwrap()
-        .is_empty());
+    assert!(pack().text_encoder().unwrap().encode(&[]).unwrap().is_empty());
 }
 
 #[test]

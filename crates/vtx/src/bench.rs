@@ -89,8 +89,16 @@ impl BenchReport {
                 r.resolution,
                 r.video_seconds,
                 r.frames_sampled,
-                format!("{:.2}{}", r.ffmpeg_cli_decode_s, if r.skipped_nonref { " " } else { "*" }),
-                format!("{:.2}{}", r.ffmpeg_cli_noref_s, if r.skipped_nonref { "*" } else { " " }),
+                format!(
+                    "{:.2}{}",
+                    r.ffmpeg_cli_decode_s,
+                    if r.skipped_nonref { " " } else { "*" }
+                ),
+                format!(
+                    "{:.2}{}",
+                    r.ffmpeg_cli_noref_s,
+                    if r.skipped_nonref { "*" } else { " " }
+                ),
                 r.vtx_decode_sample_s,
                 r.ort_raw_infer_s,
                 r.pipeline_s,
@@ -123,9 +131,7 @@ fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
         .args(["-map", "0:v:0", "-f", "null", "-"])
         .stdout(Stdio::null())
         .status()
-        .map_err(|e| {
-            EngineError::Input(format!("cannot run the ffmpeg CLI (install ffmpeg): {e}"))
-        })?;
+        .map_err(|e| EngineError::Input(format!("cannot run the ffmpeg CLI (install ffmpeg): {e}")))?;
     if !status.success() {
         return Err(EngineError::Input(format!(
             "ffmpeg could not decode {}",
@@ -136,12 +142,7 @@ fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
 }
 
 /// Benchmark each video; `repeat` runs of each measurement, fastest kept.
-pub fn run(
-    videos: &[PathBuf],
-    models_dir: &Path,
-    sampling: Sampling,
-    repeat: usize,
-) -> Result<BenchReport> {
+pub fn run(videos: &[PathBuf], models_dir: &Path, sampling: Sampling, repeat: usize) -> Result<BenchReport> {
     let pack = ModelPack::open(models_dir)?;
     let mut raw_encoder = pack.image_encoder()?;
     let (w, h) = raw_encoder.input_size();
@@ -167,23 +168,12 @@ pub fn run(
             )?)
         })?;
         let frames = stats.frames_sampled as usize;
-        let (ort_s, ()) = fastest(repeat, || {
-            Ok(raw_encoder.run_raw(frames, options.batch_size)?)
-        })?;
+        let (ort_s, ()) = fastest(repeat, || Ok(raw_encoder.run_raw(frames, options.batch_size)?))?;
         let (pipeline_s, report) = fastest(repeat, || {
-            engine.index(
-                std::slice::from_ref(video),
-                &options,
-                &mut (),
-                &Default::default(),
-            )
+            engine.index(std::slice::from_ref(video), &options, &mut (), &Default::default())
         })?;
         if report.failed() > 0 {
-            return Err(EngineError::Input(format!(
-                "{}: {:?}",
-                video.display(),
-                report.files
-            )));
+            return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
         }
         rows.push(BenchRow {
             video: video.display().to_string(),

@@ -1,13 +1,14 @@
 //! Turning the paths a user names into the list of files to index.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::{EngineError, Result};
 
 /// File name endings taken from folders. A file named explicitly is always tried, whatever its name.
 pub const VIDEO_EXTENSIONS: &[&str] = &[
-    "3g2", "3gp", "asf", "avi", "divx", "dv", "f4v", "flv", "m2ts", "m2v", "m4v", "mkv", "mov",
-    "mp4", "mpeg", "mpg", "mts", "mxf", "ogv", "qt", "rm", "rmvb", "ts", "vob", "webm", "wmv",
+    "3g2", "3gp", "asf", "avi", "divx", "dv", "f4v", "flv", "m2ts", "m2v", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg",
+    "mts", "mxf", "ogv", "qt", "rm", "rmvb", "ts", "vob", "webm", "wmv",
 ];
 
 /// Files found, and the named paths that gave none, with the reason.
@@ -31,7 +32,12 @@ fn is_video_name(path: &Path) -> bool {
         .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn walk(dir: &Path, out: &mut Discovery) {
+/// Walk a folder tree. Symbolic links to folders are followed once each: a link back up the tree
+/// must not loop forever.
+fn walk(dir: &Path, out: &mut Discovery, seen: &mut HashSet<PathBuf>) {
+    if !seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())) {
+        return;
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -44,7 +50,7 @@ fn walk(dir: &Path, out: &mut Discovery) {
     paths.sort();
     for path in paths {
         if path.is_dir() {
-            walk(&path, out);
+            walk(&path, out, seen);
         } else if is_video_name(&path) {
             out.files.push(path);
         }
@@ -58,10 +64,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
         let path = absolute(given)?;
         if path.is_dir() {
             let before = out.files.len();
-            walk(&path, &mut out);
+            walk(&path, &mut out, &mut HashSet::new());
             if out.files.len() == before {
-                out.problems
-                    .push((path, "no video files in this folder".into()));
+                out.problems.push((path, "no video files in this folder".into()));
             }
         } else if path.exists() {
             out.files.push(path);
@@ -71,7 +76,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Discovery> {
             out.problems.push((path, "no such file or folder".into()));
         }
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     out.files.retain(|p| seen.insert(p.clone()));
     Ok(out)
 }
@@ -90,6 +95,8 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
+        // A link back up the tree must not make the walk loop.
+        std::os::unix::fs::symlink(dir.path(), sub.join("loop")).unwrap();
         let named = dir.path().join("notes.txt");
         let d = discover(&[
             dir.path().into(),
@@ -98,15 +105,8 @@ mod tests {
             empty.clone(),
         ])
         .unwrap();
-        assert_eq!(
-            d.files,
-            vec![dir.path().join("a.mkv"), sub.join("b.MP4"), named]
-        );
-        let reasons: Vec<_> = d
-            .problems
-            .iter()
-            .map(|(p, r)| (p.clone(), r.as_str()))
-            .collect();
+        assert_eq!(d.files, vec![dir.path().join("a.mkv"), sub.join("b.MP4"), named]);
+        let reasons: Vec<_> = d.problems.iter().map(|(p, r)| (p.clone(), r.as_str())).collect();
         assert_eq!(
             reasons,
             vec![

@@ -130,13 +130,7 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// The decoder thread's work: hash, probe and sample each job in turn.
-fn produce(
-    jobs: &[Job],
-    sampling: Sampling,
-    size: FrameSize,
-    tx: SyncSender<Msg>,
-    stop: &(dyn Fn() -> bool + Sync),
-) {
+fn produce(jobs: &[Job], sampling: Sampling, size: FrameSize, tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
     for job in jobs {
         if stop() {
             return;
@@ -174,16 +168,12 @@ fn mean_pool<'a>(vectors: impl Iterator<Item = &'a [f32]>, dim: usize) -> Vec<f3
 }
 
 /// Encode a batch of frames into both spaces.
-fn encode_batch(
-    image: &mut dyn ImageEncoder,
-    conse: &Conse,
-    batch: &[Frame],
-) -> Result<Vec<FrameEntry>> {
+fn encode_batch(image: &mut dyn ImageEncoder, conse: &Conse, batch: &[Frame]) -> Result<Vec<FrameEntry>> {
     let refs: Vec<&[u8]> = batch.iter().map(|f| f.rgb.as_slice()).collect();
     let out = image.encode(&refs)?;
-    let probs = out.class_probs.ok_or_else(|| {
-        EngineError::Input("the image model gives no class probabilities for ConSE".into())
-    })?;
+    let probs = out
+        .class_probs
+        .ok_or_else(|| EngineError::Input("the image model gives no class probabilities for ConSE".into()))?;
     batch
         .iter()
         .zip(out.embeddings)
@@ -191,10 +181,7 @@ fn encode_batch(
         .map(|((frame, visual), p)| {
             Ok(FrameEntry {
                 t: frame.t,
-                vectors: vec![
-                    (VISUAL_SPACE.into(), visual),
-                    (TEXT_SPACE.into(), conse.project(&p)?),
-                ],
+                vectors: vec![(VISUAL_SPACE.into(), visual), (TEXT_SPACE.into(), conse.project(&p)?)],
             })
         })
         .collect()
@@ -226,11 +213,7 @@ struct Consumer<'a> {
 
 impl Consumer<'_> {
     /// Take one job's messages off the queue and settle its outcome.
-    fn consume_job(
-        &mut self,
-        job: &Job,
-        rx: &Receiver<Msg>,
-    ) -> std::result::Result<FileOutcome, EngineError> {
+    fn consume_job(&mut self, job: &Job, rx: &Receiver<Msg>) -> std::result::Result<FileOutcome, EngineError> {
         let mut batch = Vec::with_capacity(self.batch_size);
         let mut entries: Vec<FrameEntry> = Vec::new();
         let mut encode_error = None;
@@ -252,9 +235,7 @@ impl Consumer<'_> {
         let (info, hash, stats) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
-                let id = job
-                    .existing_id
-                    .expect("a known hash implies a stored video");
+                let id = job.existing_id.expect("a known hash implies a stored video");
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
@@ -306,12 +287,7 @@ impl Consumer<'_> {
         })
     }
 
-    fn flush(
-        &mut self,
-        batch: &mut Vec<Frame>,
-        entries: &mut Vec<FrameEntry>,
-        error: &mut Option<EngineError>,
-    ) {
+    fn flush(&mut self, batch: &mut Vec<Frame>, entries: &mut Vec<FrameEntry>, error: &mut Option<EngineError>) {
         if batch.is_empty() || error.is_some() {
             batch.clear();
             return;
@@ -360,13 +336,14 @@ pub(crate) fn plan(
     let mut jobs = Vec::new();
     for path in found.files {
         let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
+            Ok(m) if m.is_file() => m,
+            // A FIFO or device would block the reader forever; only regular files are videos.
+            Ok(_) => {
+                settle(path, FileOutcome::Failed("not a regular file".into()), &mut report);
+                continue;
+            }
             Err(e) => {
-                settle(
-                    path,
-                    FileOutcome::Failed(format!("cannot read: {e}")),
-                    &mut report,
-                );
+                settle(path, FileOutcome::Failed(format!("cannot read: {e}")), &mut report);
                 continue;
             }
         };
@@ -390,11 +367,7 @@ pub(crate) fn plan(
             existing_id: existing.map(|r| r.id),
         });
     }
-    Ok(Plan {
-        jobs,
-        report,
-        started,
-    })
+    Ok(Plan { jobs, report, started })
 }
 
 /// Run the planned jobs through the decode thread and the encoder.
@@ -466,20 +439,14 @@ pub(crate) fn execute(
 /// A plan with nothing to run still becomes a report.
 pub(crate) fn finish_empty(plan: Plan) -> IndexReport {
     let Plan {
-        mut report,
-        started,
-        ..
+        mut report, started, ..
     } = plan;
     report.wall_seconds = started.elapsed().as_secs_f64();
     report
 }
 
 /// Embed a video that is not in the index: its pooled visual vector.
-pub(crate) fn embed_video(
-    image: &mut dyn ImageEncoder,
-    path: &Path,
-    options: &IndexOptions,
-) -> Result<Vec<f32>> {
+pub(crate) fn embed_video(image: &mut dyn ImageEncoder, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
     let (w, h) = image.input_size();
     let dim = image.dim();
     let mut sum = vec![0f32; dim];

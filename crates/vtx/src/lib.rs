@@ -47,10 +47,7 @@ pub enum EngineError {
     #[error("{0}")]
     Input(String),
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -64,10 +61,7 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     pub fn new(index_dir: PathBuf, models_dir: PathBuf) -> Self {
-        Self {
-            index_dir,
-            models_dir,
-        }
+        Self { index_dir, models_dir }
     }
 }
 
@@ -78,24 +72,24 @@ fn cache_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cache"))
 }
 
-/// `$VTX_MODELS`, else `~/.cache/vtx/models` (where `make setup` installs the model pack).
+/// `$VTX_MODELS`, else `$VTX_CACHE/models`, else `~/.cache/vtx/models`: where `make setup`
+/// installs the model pack.
 pub fn default_models_dir() -> PathBuf {
-    std::env::var_os("VTX_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cache_home().join("vtx/models"))
+    std::env::var_os("VTX_MODELS").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("VTX_CACHE")
+            .map_or_else(|| cache_home().join("vtx"), PathBuf::from)
+            .join("models")
+    })
 }
-
 /// `$VTX_INDEX`, else `~/.local/share/vtx/index`.
 pub fn default_index_dir() -> PathBuf {
-    std::env::var_os("VTX_INDEX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("XDG_DATA_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("vtx/index")
-        })
+    std::env::var_os("VTX_INDEX").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("vtx/index")
+    })
 }
 
 /// Seconds as `HH:MM:SS.mmm`.
@@ -141,20 +135,14 @@ impl Encoders {
         if self.text.is_none() {
             self.text = Some(Box::new(self.pack.text_encoder()?));
         }
-        Ok(self
-            .text
-            .as_deref_mut()
-            .expect("text encoder was just loaded"))
+        Ok(self.text.as_deref_mut().expect("text encoder was just loaded"))
     }
 
     fn image(&mut self) -> Result<&mut dyn ImageEncoder> {
         if self.image.is_none() {
             self.image = Some(Box::new(self.pack.image_encoder()?));
         }
-        Ok(self
-            .image
-            .as_deref_mut()
-            .expect("image encoder was just loaded"))
+        Ok(self.image.as_deref_mut().expect("image encoder was just loaded"))
     }
 
     fn ensure_conse(&mut self) -> Result<()> {
@@ -237,15 +225,7 @@ impl Engine {
             .as_deref_mut()
             .expect("image encoder loaded by spaces()");
         let conse = self.encoders.conse.as_ref().expect("ConSE built above");
-        ingest::execute(
-            plan,
-            &mut self.store,
-            image,
-            conse,
-            options,
-            observer,
-            cancel,
-        )
+        ingest::execute(plan, &mut self.store, image, conse, options, observer, cancel)
     }
 
     /// The videos that best match a sentence, each with its best-matching moment.
@@ -271,12 +251,7 @@ impl Engine {
     /// Videos that look most like `video`: its stored vector if it is indexed, else it is decoded
     /// and embedded now (without being added to the index). The video itself is left out. Videos
     /// are ranked by their pooled vectors; each hit's `t` is its frame most like the query video.
-    pub fn similar(
-        &mut self,
-        video: &Path,
-        top: usize,
-        options: &IndexOptions,
-    ) -> Result<Vec<Hit>> {
+    pub fn similar(&mut self, video: &Path, top: usize, options: &IndexOptions) -> Result<Vec<Hit>> {
         let path = discover::absolute(video)?;
         let key = path.to_string_lossy();
         let stored = match self.store.video_by_path(&key)? {

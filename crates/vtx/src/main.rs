@@ -12,10 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use vtx::{
-    format_time, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling,
-    SearchHit,
-};
+use vtx::{format_time, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling, SearchHit};
 
 #[derive(Parser)]
 #[command(
@@ -44,12 +41,7 @@ struct Common {
 #[derive(Args, Clone)]
 struct SamplingArgs {
     /// Sample F frames per second of video.
-    #[arg(
-        long,
-        value_name = "F",
-        default_value_t = 1.0,
-        conflicts_with = "frames"
-    )]
+    #[arg(long, value_name = "F", default_value_t = 1.0, conflicts_with = "frames")]
     fps: f64,
     /// Sample N frames spread evenly over each video's measured duration, instead of --fps.
     #[arg(long, value_name = "N")]
@@ -63,6 +55,16 @@ impl SamplingArgs {
             None => Sampling::Fps(self.fps),
         }
     }
+}
+
+#[derive(Args, Clone)]
+struct HitsArgs {
+    /// Number of videos to return.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// JSON output: one line per query (see the README for the fields).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -90,22 +92,16 @@ enum Command {
         /// A file with one query per line; prints one result line per query.
         #[arg(long, value_name = "FILE")]
         queries: Option<PathBuf>,
-        /// Number of videos to return.
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        /// JSON output (one line per query).
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: HitsArgs,
         #[command(flatten)]
         common: Common,
     },
     /// Find the videos most like a given one (indexed or not).
     Similar {
         video: PathBuf,
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: HitsArgs,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -140,10 +136,7 @@ enum Command {
 fn open_engine(common: &Common) -> Result<Engine> {
     let config = EngineConfig::new(
         common.index.clone().unwrap_or_else(vtx::default_index_dir),
-        common
-            .models
-            .clone()
-            .unwrap_or_else(vtx::default_models_dir),
+        common.models.clone().unwrap_or_else(vtx::default_models_dir),
     );
     Engine::open(config).context("cannot open vtx")
 }
@@ -183,11 +176,9 @@ impl IndexObserver for Progress {
         self.done = 0;
         self.bar = ProgressBar::new(bytes);
         self.bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {percent:>3}%  {msg}  ETA {eta}",
-            )
-            .expect("progress template is valid")
-            .progress_chars("=> "),
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}%  {msg}  ETA {eta}")
+                .expect("progress template is valid")
+                .progress_chars("=> "),
         );
         self.bar.set_message(self.message());
     }
@@ -203,12 +194,8 @@ impl IndexObserver for Progress {
         self.bar.set_message(self.message());
         let line = match outcome {
             FileOutcome::Failed(reason) => Some(format!("error: {}: {reason}", path.display())),
-            FileOutcome::Indexed {
-                warning: Some(w), ..
-            } => Some(format!("warning: {}: {w}", path.display())),
-            FileOutcome::Interrupted => {
-                Some(format!("interrupted: {} (not written)", path.display()))
-            }
+            FileOutcome::Indexed { warning: Some(w), .. } => Some(format!("warning: {}: {w}", path.display())),
+            FileOutcome::Interrupted => Some(format!("interrupted: {} (not written)", path.display())),
             _ => None,
         };
         if let Some(line) = line {
@@ -233,8 +220,7 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     let report = engine.index(&paths, &options, &mut progress, &cancel)?;
     progress.bar.finish_and_clear();
     let indexed = report.count(|o| matches!(o, FileOutcome::Indexed { .. }));
-    let unchanged =
-        report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
+    let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
     let failed = report.failed();
     let speed = report.video_seconds / report.wall_seconds.max(1e-9);
     eprintln!(
@@ -247,25 +233,18 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     if let Some((reason, left)) = &report.aborted {
         eprintln!("stopped early: {reason}; {left} file(s) not attempted");
     }
-    Ok(
-        if failed > 0 || report.cancelled || report.aborted.is_some() {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        },
-    )
+    Ok(if failed > 0 || report.cancelled || report.aborted.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn hit_json(hit: &SearchHit) -> serde_json::Value {
     serde_json::json!({ "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score })
 }
 
-fn print_hits(
-    query: Option<&str>,
-    hits: &[SearchHit],
-    json: bool,
-    out: &mut impl Write,
-) -> Result<()> {
+fn print_hits(query: Option<&str>, hits: &[SearchHit], json: bool, out: &mut impl Write) -> Result<()> {
     if json {
         let hits: Vec<_> = hits.iter().map(hit_json).collect();
         let line = match query {
@@ -281,30 +260,17 @@ fn print_hits(
             writeln!(out, "(no results: the index is empty)")?;
         }
         for hit in hits {
-            writeln!(
-                out,
-                "{}  {}  {:.3}",
-                hit.path,
-                format_time(hit.t),
-                hit.score
-            )?;
+            writeln!(out, "{}  {}  {:.3}", hit.path, format_time(hit.t), hit.score)?;
         }
     }
     Ok(())
 }
 
-fn run_search(
-    query: Option<String>,
-    queries: Option<PathBuf>,
-    top: usize,
-    json: bool,
-    common: Common,
-) -> Result<()> {
+fn run_search(query: Option<String>, queries: Option<PathBuf>, top: usize, json: bool, common: Common) -> Result<()> {
     let queries: Vec<String> = match (query, queries) {
         (Some(q), _) => vec![q],
         (None, Some(file)) => {
-            let f = std::fs::File::open(&file)
-                .with_context(|| format!("cannot open {}", file.display()))?;
+            let f = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
             let lines: Vec<String> = std::io::BufReader::new(f)
                 .lines()
                 .collect::<std::io::Result<_>>()
@@ -331,11 +297,7 @@ fn run_search(
 fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     let engine = open_engine(&common)?;
     let info = engine.info()?;
-    let videos = if list_videos {
-        engine.videos()?
-    } else {
-        vec![]
-    };
+    let videos = if list_videos { engine.videos()? } else { vec![] };
     if json {
         let mut value = serde_json::to_value(&info)?;
         if list_videos {
@@ -357,10 +319,7 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     println!("videos:   {}", info.videos);
     println!("frames:   {}", info.frames);
     println!("duration: {}", format_time(info.total_duration_s));
-    println!(
-        "on disk:  {:.1} MiB",
-        info.bytes_on_disk as f64 / (1 << 20) as f64
-    );
+    println!("on disk:  {:.1} MiB", info.bytes_on_disk as f64 / (1 << 20) as f64);
     for s in &info.spaces {
         println!("space:    {} ({}-d, {})", s.name, s.dim, s.model);
     }
@@ -383,10 +342,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = ["warn", "info", "debug", "trace"][usize::from(cli.verbose.min(3))];
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_level.into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
@@ -408,14 +364,12 @@ fn main() -> ExitCode {
         Command::Search {
             query,
             queries,
-            top,
-            json,
+            output: HitsArgs { top, json },
             common,
         } => run_search(query, queries, top, json, common).map(|()| ExitCode::SUCCESS),
         Command::Similar {
             video,
-            top,
-            json,
+            output: HitsArgs { top, json },
             common,
             sampling,
         } => (|| {
@@ -428,11 +382,7 @@ fn main() -> ExitCode {
             print_hits(None, &hits, json, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         })(),
-        Command::Info {
-            json,
-            videos,
-            common,
-        } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
+        Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
         Command::Bench {
             videos,
             models,

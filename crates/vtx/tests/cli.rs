@@ -77,6 +77,21 @@ fn hits(v: &Value) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// `vtx similar --json`: the hits for one query video.
+fn similar(index: &str, video: &Path, top: usize) -> Vec<(String, f64, f64)> {
+    let top = top.to_string();
+    let out = vtx(&[
+        "similar",
+        "--index",
+        index,
+        video.to_str().unwrap(),
+        "--json",
+        "--top",
+        &top,
+    ]);
+    hits(&json_lines(&out)[0])
+}
+
 fn file_name(path: &str) -> &str {
     Path::new(path).file_name().unwrap().to_str().unwrap()
 }
@@ -104,10 +119,7 @@ fn library() -> &'static Library {
             c.join("fixtures/no-such-file.mp4"),
         ];
         let mut args = vec!["index", "--index", &index];
-        let path_strings: Vec<String> = paths
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let path_strings: Vec<String> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         args.extend(path_strings.iter().map(String::as_str));
         let build = vtx(&args);
         Library {
@@ -143,10 +155,7 @@ fn bad_inputs_get_one_line_each_and_the_rest_is_indexed() {
             lines[0]
         );
     }
-    let missing = cache()
-        .join("fixtures/no-such-file.mp4")
-        .to_string_lossy()
-        .into_owned();
+    let missing = cache().join("fixtures/no-such-file.mp4").to_string_lossy().into_owned();
     assert!(
         stderr
             .lines()
@@ -155,15 +164,8 @@ fn bad_inputs_get_one_line_each_and_the_rest_is_indexed() {
     );
     // The AVI cut at 2 MB is indexed for what it holds, with a warning that it looks truncated.
     let truncated = bad.join("truncated.avi").to_string_lossy().into_owned();
-    let warnings: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("warning: "))
-        .collect();
-    assert_eq!(
-        warnings.len(),
-        1,
-        "only the cut-off AVI deserves a warning:\n{stderr}"
-    );
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(warnings.len(), 1, "only the cut-off AVI deserves a warning:\n{stderr}");
     assert!(
         warnings[0].contains(&truncated) && warnings[0].contains("truncated"),
         "{stderr}"
@@ -201,11 +203,7 @@ fn text_search_finds_each_photo_at_its_moment() {
     let lib = library();
     let dir = tempfile::tempdir().unwrap();
     let queries = dir.path().join("queries.txt");
-    std::fs::write(
-        &queries,
-        SEGMENTS.iter().map(|s| s.0).collect::<Vec<_>>().join("\n"),
-    )
-    .unwrap();
+    std::fs::write(&queries, SEGMENTS.iter().map(|s| s.0).collect::<Vec<_>>().join("\n")).unwrap();
     let out = vtx(&[
         "search",
         "--index",
@@ -257,10 +255,7 @@ fn single_query_prints_path_time_and_score() {
         parts[0].ends_with("cat.mp4") || parts[0].ends_with("joined.mp4"),
         "{first}"
     );
-    assert!(
-        parts[1].starts_with("00:00:0") && parts[1].len() == 12,
-        "{first}"
-    );
+    assert!(parts[1].starts_with("00:00:0") && parts[1].len() == 12, "{first}");
     assert!(parts[2].parse::<f64>().unwrap() > 0.3, "{first}");
     assert_eq!(stdout.lines().count(), 2);
 }
@@ -274,16 +269,7 @@ fn megamind_and_its_reencode_are_each_others_nearest() {
         ("Megamind_bugy.avi", "Megamind.avi"),
     ] {
         let path = c.join(OPENCV).join(query);
-        let out = vtx(&[
-            "similar",
-            "--index",
-            &lib.index,
-            path.to_str().unwrap(),
-            "--json",
-            "--top",
-            "3",
-        ]);
-        let h = hits(&json_lines(&out)[0]);
+        let h = similar(&lib.index, &path, 3);
         assert_eq!(file_name(&h[0].0), expected, "{query}: {h:?}");
         assert!(
             h.iter().all(|x| file_name(&x.0) != query),
@@ -302,19 +288,9 @@ fn every_encoding_of_the_lego_clip_finds_the_others_first() {
     let c = cache();
     for clip in LEGO {
         let path = c.join(MIMETYPE).join(clip);
-        let out = vtx(&[
-            "similar",
-            "--index",
-            &lib.index,
-            path.to_str().unwrap(),
-            "--json",
-            "--top",
-            &(LEGO.len() - 1).to_string(),
-        ]);
-        let found: BTreeSet<&str> = hits(&json_lines(&out)[0])
+        let found: BTreeSet<&str> = similar(&lib.index, &path, LEGO.len() - 1)
             .iter()
-            .map(|h| file_name(&h.0).to_owned())
-            .map(|s| LEGO.iter().copied().find(|l| *l == s).unwrap_or("OTHER"))
+            .map(|h| LEGO.iter().copied().find(|l| *l == file_name(&h.0)).unwrap_or("OTHER"))
             .collect();
         let expected: BTreeSet<&str> = LEGO.iter().copied().filter(|l| l != clip).collect();
         assert_eq!(found, expected, "{clip}");
@@ -327,22 +303,9 @@ fn similar_embeds_a_video_that_is_not_indexed() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("unindexed.avi");
     std::fs::copy(cache().join(OPENCV).join("Megamind.avi"), &copy).unwrap();
-    let out = vtx(&[
-        "similar",
-        "--index",
-        &lib.index,
-        copy.to_str().unwrap(),
-        "--json",
-        "--top",
-        "2",
-    ]);
-    let h = hits(&json_lines(&out)[0]);
+    let h = similar(&lib.index, &copy, 2);
     let names: BTreeSet<&str> = h.iter().map(|x| file_name(&x.0)).collect();
-    assert_eq!(
-        names,
-        BTreeSet::from(["Megamind.avi", "Megamind_bugy.avi"]),
-        "{h:?}"
-    );
+    assert_eq!(names, BTreeSet::from(["Megamind.avi", "Megamind_bugy.avi"]), "{h:?}");
     assert!(h[0].2 > 0.99, "identical content: {h:?}");
 }
 
@@ -355,14 +318,7 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
     let photos = cache().join("fixtures/photos");
     std::fs::copy(photos.join("cat.mp4"), clips.join("a.mp4")).unwrap();
     std::fs::copy(photos.join("coffee.mp4"), clips.join("b.mp4")).unwrap();
-    let run = || {
-        vtx(&[
-            "index",
-            "--index",
-            index.to_str().unwrap(),
-            clips.to_str().unwrap(),
-        ])
-    };
+    let run = || vtx(&["index", "--index", index.to_str().unwrap(), clips.to_str().unwrap()]);
     let first = run();
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(
@@ -377,10 +333,7 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
         text(&second.stderr)
     );
     // Same bytes, new modification time: recognised by its hash, not re-indexed.
-    let f = std::fs::File::options()
-        .append(true)
-        .open(clips.join("a.mp4"))
-        .unwrap();
+    let f = std::fs::File::options().append(true).open(clips.join("a.mp4")).unwrap();
     f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
         .unwrap();
     drop(f);
@@ -408,13 +361,7 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
         "1",
     ]);
     assert_eq!(file_name(&hits(&json_lines(&out)[0])[0].0), "a.mp4");
-    let info = json_lines(&vtx(&[
-        "info",
-        "--index",
-        index.to_str().unwrap(),
-        "--json",
-    ]))
-    .remove(0);
+    let info = json_lines(&vtx(&["info", "--index", index.to_str().unwrap(), "--json"])).remove(0);
     assert_eq!(info["videos"], 2);
     assert_eq!(info["frames"], 6);
 }
@@ -481,14 +428,8 @@ fn rerun_finishes(index: &str, files: &[String], already: u64) {
     let rerun = vtx(&args);
     let stderr = text(&rerun.stderr);
     assert!(rerun.status.success(), "{stderr}");
-    let expected = format!(
-        "indexed {} video(s), {already} unchanged",
-        files.len() as u64 - already
-    );
-    assert!(
-        stderr.contains(&expected),
-        "expected '{expected}' in {stderr}"
-    );
+    let expected = format!("indexed {} video(s), {already} unchanged", files.len() as u64 - already);
+    assert!(stderr.contains(&expected), "expected '{expected}' in {stderr}");
     assert_eq!(stored_videos(index), files.len() as u64);
 }
 
@@ -526,10 +467,7 @@ fn ctrl_c_stops_after_the_current_video_and_says_so() {
         "{stderr}"
     );
     let stored = stored_videos(&index);
-    assert!(
-        stored < files.len() as u64,
-        "stopped before the long video: {stored}"
-    );
+    assert!(stored < files.len() as u64, "stopped before the long video: {stored}");
     assert_consistent(&index);
     rerun_finishes(&index, &files, stored);
 }
@@ -539,30 +477,14 @@ fn bad_queries_and_missing_models_are_clear_errors() {
     let lib = library();
     let empty = vtx(&["search", "--index", &lib.index, "  "]);
     assert_eq!(empty.status.code(), Some(2));
-    assert!(
-        text(&empty.stderr).contains("empty"),
-        "{}",
-        text(&empty.stderr)
-    );
-    let missing = vtx(&[
-        "search",
-        "--index",
-        &lib.index,
-        "--queries",
-        "/no/such/queries.txt",
-    ]);
+    assert!(text(&empty.stderr).contains("empty"), "{}", text(&empty.stderr));
+    let missing = vtx(&["search", "--index", &lib.index, "--queries", "/no/such/queries.txt"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("/no/such/queries.txt"));
     let zero = vtx(&["search", "--index", &lib.index, "a cat", "--top", "0"]);
     assert_eq!(zero.status.code(), Some(2));
     let dir = tempfile::tempdir().unwrap();
-    let no_models = vtx(&[
-        "info",
-        "--index",
-        &lib.index,
-        "--models",
-        dir.path().to_str().unwrap(),
-    ]);
+    let no_models = vtx(&["info", "--index", &lib.index, "--models", dir.path().to_str().unwrap()]);
     assert_eq!(no_models.status.code(), Some(2));
     assert!(
         text(&no_models.stderr).contains("make setup"),
@@ -610,10 +532,7 @@ fn frames_option_samples_a_fixed_count_per_video() {
     .remove(0);
     assert_eq!(info["list"][0]["frames"], 4);
     let duration = info["list"][0]["duration"].as_f64().unwrap();
-    assert!(
-        (duration - 29.6).abs() < 0.5,
-        "measured, not the header's: {duration}"
-    );
+    assert!((duration - 29.6).abs() < 0.5, "measured, not the header's: {duration}");
 }
 
 /// A tmpfs of a few hundred KiB, unmounted when dropped.
@@ -627,10 +546,7 @@ impl TinyDisk {
             .arg(dir.path())
             .status()
             .unwrap();
-        assert!(
-            status.success(),
-            "mounting a small tmpfs needs root (CI runs as root)"
-        );
+        assert!(status.success(), "mounting a small tmpfs needs root (CI runs as root)");
         Self(dir)
     }
 }
@@ -667,4 +583,41 @@ fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
     assert_eq!(listed, info["frames"].as_u64().unwrap());
     let search = vtx(&["search", "--index", &index, "a cat", "--json"]);
     assert!(search.status.success(), "{}", text(&search.stderr));
+}
+
+#[test]
+fn special_files_links_and_empty_folders_are_named_not_hung_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips = dir.path().join("clips");
+    std::fs::create_dir(&clips).unwrap();
+    std::fs::copy(cache().join("fixtures/photos/cat.mp4"), clips.join("cat.mp4")).unwrap();
+    // A FIFO would block a reader forever.
+    assert!(Command::new("mkfifo")
+        .arg(clips.join("pipe.mp4"))
+        .status()
+        .unwrap()
+        .success());
+    std::os::unix::fs::symlink(dir.path().join("gone.mp4"), clips.join("dangling.mp4")).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let index = dir.path().join("index");
+    let out = vtx(&[
+        "index",
+        "--index",
+        index.to_str().unwrap(),
+        clips.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for (path, reason) in [
+        (clips.join("pipe.mp4"), "not a regular file"),
+        (clips.join("dangling.mp4"), "No such file"),
+        (empty, "no video files in this folder"),
+    ] {
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(path.to_str().unwrap())).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains(reason), "{stderr}");
+    }
+    assert!(stderr.contains("indexed 1 video(s), 0 unchanged, 3 failed"), "{stderr}");
 }
