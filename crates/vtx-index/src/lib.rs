@@ -19,6 +19,8 @@ pub enum IndexError {
     DiskFull,
     #[error("the index at {0} was written by another version of vtx (schema {1}, this vtx reads {2}): index into a new directory")]
     Schema(String, i64, i64),
+    #[error("{0}")]
+    Usage(&'static str),
     #[error("vector space '{0}' does not exist in this index")]
     UnknownSpace(String),
     #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]
@@ -108,8 +110,28 @@ pub trait VectorStore {
     fn spaces(&self) -> Result<Vec<Space>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
     fn videos(&self) -> Result<Vec<VideoRecord>>;
+    /// Start replacing whatever the store holds for `path`. Frames then come in batches through
+    /// [`add_frames`](Self::add_frames), so a long video never has to sit in memory whole, and
+    /// [`commit_video`](Self::commit_video) makes all of it visible at once. Until then readers
+    /// see the old state; [`abort_video`](Self::abort_video), an error or a crash keeps it. One
+    /// video at a time.
+    fn begin_video(&mut self, path: &str) -> Result<()>;
+    fn add_frames(&mut self, frames: &[FrameEntry]) -> Result<()>;
+    /// Finish the video begun last, with its metadata and pooled vectors; returns its id.
+    fn commit_video(&mut self, meta: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64>;
+    /// Drop the video begun last; a no-op when none is open.
+    fn abort_video(&mut self);
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
-    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64>;
+    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
+        self.begin_video(&entry.meta.path)?;
+        let result = self
+            .add_frames(&entry.frames)
+            .and_then(|()| self.commit_video(&entry.meta, &entry.pooled));
+        if result.is_err() {
+            self.abort_video();
+        }
+        result
+    }
     /// Record a new modification time for a file whose content did not change.
     fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()>;
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;

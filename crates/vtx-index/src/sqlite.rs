@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{dot, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoEntry, VideoMeta, VideoRecord};
+use crate::{dot, FrameEntry, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoMeta, VideoRecord};
 
 /// Bumped whenever the tables change shape; an index of another version is refused, not misread.
 const SCHEMA_VERSION: i64 = 2;
@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS video_vectors (
 pub struct SqliteStore {
     conn: Connection,
     dir: PathBuf,
+    /// The video whose transaction is open, between `begin_video` and `commit_video`.
+    open_video: Option<OpenVideo>,
+}
+
+struct OpenVideo {
+    id: i64,
+    next_chunk: i64,
+    frames: u32,
 }
 
 fn storage(e: rusqlite::Error) -> IndexError {
@@ -137,6 +145,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             dir: dir.to_path_buf(),
+            open_video: None,
         })
     }
 
@@ -271,76 +280,123 @@ impl VectorStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
-    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
-        for frame in &entry.frames {
+    fn begin_video(&mut self, path: &str) -> Result<()> {
+        if self.open_video.is_some() {
+            return Err(IndexError::Usage("a video is already being written"));
+        }
+        // IMMEDIATE takes the write lock now, so a second writer waits here rather than failing
+        // half-way through a video.
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
+        let placeholder = (|| {
+            self.conn.execute("DELETE FROM videos WHERE path = ?1", [path])?;
+            self.conn.execute(
+                "INSERT INTO videos (path, size, mtime_ns, hash, duration, format, codec, width, height, frames)
+                 VALUES (?1, 0, 0, '', 0, '', '', 0, 0, 0)",
+                [path],
+            )?;
+            Ok(self.conn.last_insert_rowid())
+        })();
+        match placeholder {
+            Ok(id) => {
+                self.open_video = Some(OpenVideo {
+                    id,
+                    next_chunk: 0,
+                    frames: 0,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(storage(e))
+            }
+        }
+    }
+
+    fn add_frames(&mut self, frames: &[FrameEntry]) -> Result<()> {
+        let Some(open) = self.open_video.as_ref() else {
+            return Err(IndexError::Usage("add_frames without begin_video"));
+        };
+        let (id, mut next_chunk) = (open.id, open.next_chunk);
+        for frame in frames {
             for (space, v) in &frame.vectors {
                 self.check_dim(space, v.len())?;
             }
         }
-        for (space, v) in &entry.pooled {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO frame_vectors (video_id, space, chunk, times, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(storage)?;
+        for chunk in frames.chunks(CHUNK_FRAMES) {
+            let times: Vec<u8> = chunk.iter().flat_map(|f| f.t.to_le_bytes()).collect();
+            for (space, _) in &chunk[0].vectors {
+                let mut vecs = Vec::with_capacity(chunk.len() * chunk[0].vectors[0].1.len() * 4);
+                for frame in chunk {
+                    let v = frame
+                        .vectors
+                        .iter()
+                        .find(|(s, _)| s == space)
+                        .map(|(_, v)| v.as_slice());
+                    let v = v.ok_or_else(|| IndexError::Storage(format!("a frame lacks a '{space}' vector")))?;
+                    vecs.extend(encode(v));
+                }
+                stmt.execute(params![id, space, next_chunk, times, vecs])
+                    .map_err(storage)?;
+            }
+            next_chunk += 1;
+        }
+        let open = self.open_video.as_mut().expect("checked above");
+        open.next_chunk = next_chunk;
+        open.frames += frames.len() as u32;
+        Ok(())
+    }
+
+    fn commit_video(&mut self, m: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64> {
+        let Some(open) = self.open_video.as_ref() else {
+            return Err(IndexError::Usage("commit_video without begin_video"));
+        };
+        let (id, frames) = (open.id, open.frames);
+        for (space, v) in pooled {
             self.check_dim(space, v.len())?;
         }
-        let m = &entry.meta;
-        let tx = self.conn.transaction().map_err(storage)?;
-        tx.execute("DELETE FROM videos WHERE path = ?1", [&m.path])
+        self.conn
+            .execute(
+                "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
+                 format = ?8, codec = ?9, width = ?10, height = ?11, frames = ?12 WHERE id = ?1",
+                params![
+                    id,
+                    m.path,
+                    m.size as i64,
+                    m.mtime_ns,
+                    m.hash,
+                    m.duration,
+                    m.fps,
+                    m.format,
+                    m.codec,
+                    m.width,
+                    m.height,
+                    frames
+                ],
+            )
             .map_err(storage)?;
-        tx.execute(
-            "INSERT INTO videos (path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                m.path,
-                m.size as i64,
-                m.mtime_ns,
-                m.hash,
-                m.duration,
-                m.fps,
-                m.format,
-                m.codec,
-                m.width,
-                m.height,
-                entry.frames.len() as u32
-            ],
-        )
-        .map_err(storage)?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut frame_stmt = tx
-                .prepare("INSERT INTO frame_vectors (video_id, space, chunk, times, vecs) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(storage)?;
-            let spaces = entry
-                .frames
-                .first()
-                .map(|f| &f.vectors)
-                .into_iter()
-                .flatten()
-                .map(|(s, _)| s);
-            for space in spaces {
-                for (chunk, frames) in entry.frames.chunks(CHUNK_FRAMES).enumerate() {
-                    let times: Vec<u8> = frames.iter().flat_map(|f| f.t.to_le_bytes()).collect();
-                    let mut vecs = Vec::new();
-                    for frame in frames {
-                        let v = frame
-                            .vectors
-                            .iter()
-                            .find(|(s, _)| s == space)
-                            .map(|(_, v)| v.as_slice());
-                        let v = v.ok_or_else(|| IndexError::Storage(format!("a frame lacks a '{space}' vector")))?;
-                        vecs.extend(encode(v));
-                    }
-                    frame_stmt
-                        .execute(params![id, space, chunk as i64, times, vecs])
-                        .map_err(storage)?;
-                }
-            }
-            let mut pooled_stmt = tx
-                .prepare("INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
-                .map_err(storage)?;
-            for (space, v) in &entry.pooled {
-                pooled_stmt.execute(params![id, space, encode(v)]).map_err(storage)?;
-            }
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
+            .map_err(storage)?;
+        for (space, v) in pooled {
+            stmt.execute(params![id, space, encode(v)]).map_err(storage)?;
         }
-        tx.commit().map_err(storage)?;
+        drop(stmt);
+        self.conn.execute_batch("COMMIT").map_err(storage)?;
+        self.open_video = None;
         Ok(id)
+    }
+
+    fn abort_video(&mut self) {
+        if self.open_video.take().is_some() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
     }
 
     fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()> {
@@ -454,7 +510,7 @@ impl VectorStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FrameEntry;
+    use crate::VideoEntry;
 
     fn meta(path: &str) -> VideoMeta {
         VideoMeta {
@@ -582,6 +638,29 @@ mod tests {
             SqliteStore::open(dir.path()),
             Err(IndexError::Schema(_, 1, SCHEMA_VERSION))
         ));
+    }
+
+    #[test]
+    fn a_video_written_in_batches_is_invisible_until_committed_and_abort_keeps_the_old_one() {
+        let (dir, mut s) = store();
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        s.begin_video("/a.mp4").unwrap();
+        assert!(s.begin_video("/b.mp4").is_err(), "one video at a time");
+        s.add_frames(&entry("/a.mp4", &[(1.0, [0.0, 1.0])]).frames).unwrap();
+        s.add_frames(&entry("/a.mp4", &[(2.0, [0.6, 0.8])]).frames).unwrap();
+        // Another connection (a concurrent search) still sees the old version.
+        let reader = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(reader.stats().unwrap().frames, 1);
+        s.abort_video();
+        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 0.0);
+        s.begin_video("/a.mp4").unwrap();
+        s.add_frames(&entry("/a.mp4", &[(1.0, [0.0, 1.0])]).frames).unwrap();
+        s.add_frames(&entry("/a.mp4", &[(2.0, [0.6, 0.8])]).frames).unwrap();
+        s.commit_video(&meta("/a.mp4"), &[("s".into(), vec![0.0, 1.0])])
+            .unwrap();
+        assert_eq!(reader.stats().unwrap().frames, 2);
+        assert_eq!(reader.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 1.0);
+        assert!(s.add_frames(&[]).is_err(), "no video open");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Instant, UNIX_EPOCH};
 
-use vtx_index::{FrameEntry, VectorStore, VideoEntry, VideoMeta};
+use vtx_index::{FrameEntry, VectorStore, VideoMeta};
 use vtx_media::{Frame, FrameSize, MediaError, Resize, SampleStats, Sampling, VideoInfo};
 use vtx_models::{l2_normalize, Conse, ImageEncoder};
 
@@ -157,16 +157,6 @@ fn produce(jobs: &[Job], sampling: Sampling, size: FrameSize, tx: SyncSender<Msg
     }
 }
 
-/// Mean of unit vectors, re-normalised: the pooled vector of a video.
-fn mean_pool<'a>(vectors: impl Iterator<Item = &'a [f32]>, dim: usize) -> Vec<f32> {
-    let mut sum = vec![0f32; dim];
-    for v in vectors {
-        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-    }
-    l2_normalize(&mut sum);
-    sum
-}
-
 /// Encode a batch of frames into both spaces.
 fn encode_batch(image: &mut dyn ImageEncoder, conse: &Conse, batch: &[Frame]) -> Result<Vec<FrameEntry>> {
     let refs: Vec<&[u8]> = batch.iter().map(|f| f.rgb.as_slice()).collect();
@@ -211,11 +201,75 @@ struct Consumer<'a> {
     report: IndexReport,
 }
 
+/// Frames are handed to the store in runs of this many, so a video of any length is never held
+/// in memory whole (1024 frames with both vectors: 6.6 MB).
+const STORE_BATCH_FRAMES: usize = 1024;
+
+/// One video on its way into the store: encoded frames not yet handed over, and running sums for
+/// the pooled vectors.
+struct VideoInProgress {
+    begun: bool,
+    frames: u32,
+    pending: Vec<FrameEntry>,
+    sums: Vec<Vec<f32>>,
+}
+
+impl VideoInProgress {
+    fn new() -> Self {
+        Self {
+            begun: false,
+            frames: 0,
+            pending: Vec::new(),
+            sums: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, encoded: Vec<FrameEntry>) {
+        for entry in &encoded {
+            if self.sums.is_empty() {
+                self.sums = entry.vectors.iter().map(|(_, v)| vec![0f32; v.len()]).collect();
+            }
+            for (sum, (_, v)) in self.sums.iter_mut().zip(&entry.vectors) {
+                sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+            }
+        }
+        self.frames += encoded.len() as u32;
+        self.pending.extend(encoded);
+    }
+
+    /// Mean of the frames' unit vectors, re-normalised, per space.
+    fn pooled(&self) -> Vec<(String, Vec<f32>)> {
+        [VISUAL_SPACE, TEXT_SPACE]
+            .iter()
+            .zip(&self.sums)
+            .map(|(space, sum)| {
+                let mut v = sum.clone();
+                l2_normalize(&mut v);
+                (space.to_string(), v)
+            })
+            .collect()
+    }
+}
+
 impl Consumer<'_> {
-    /// Take one job's messages off the queue and settle its outcome.
+    /// Take one job's messages off the queue and settle its outcome. Whatever goes wrong, a video
+    /// begun in the store is either committed whole or rolled back.
     fn consume_job(&mut self, job: &Job, rx: &Receiver<Msg>) -> std::result::Result<FileOutcome, EngineError> {
+        let mut video = VideoInProgress::new();
+        let result = self.receive_video(job, rx, &mut video);
+        if !matches!(result, Ok(FileOutcome::Indexed { .. })) && video.begun {
+            self.store.abort_video();
+        }
+        result
+    }
+
+    fn receive_video(
+        &mut self,
+        job: &Job,
+        rx: &Receiver<Msg>,
+        video: &mut VideoInProgress,
+    ) -> std::result::Result<FileOutcome, EngineError> {
         let mut batch = Vec::with_capacity(self.batch_size);
-        let mut entries: Vec<FrameEntry> = Vec::new();
         let mut encode_error = None;
         let done = loop {
             let Ok(msg) = rx.recv() else {
@@ -225,13 +279,16 @@ impl Consumer<'_> {
                 Msg::Frame(frame) => {
                     batch.push(frame);
                     if batch.len() >= self.batch_size {
-                        self.flush(&mut batch, &mut entries, &mut encode_error);
+                        self.encode(&mut batch, video, &mut encode_error);
+                    }
+                    if video.pending.len() >= STORE_BATCH_FRAMES {
+                        self.hand_over(job, video)?;
                     }
                 }
                 Msg::Done(done) => break done,
             }
         };
-        self.flush(&mut batch, &mut entries, &mut encode_error);
+        self.encode(&mut batch, video, &mut encode_error);
         let (info, hash, stats) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
@@ -247,18 +304,8 @@ impl Consumer<'_> {
         if stats.stopped {
             return Ok(FileOutcome::Interrupted);
         }
+        self.hand_over(job, video)?;
         let warning = warning_for(&stats, &info);
-        let pooled = [VISUAL_SPACE, TEXT_SPACE]
-            .iter()
-            .enumerate()
-            .map(|(i, space)| {
-                let dim = entries.first().map_or(0, |e| e.vectors[i].1.len());
-                (
-                    space.to_string(),
-                    mean_pool(entries.iter().map(|e| e.vectors[i].1.as_slice()), dim),
-                )
-            })
-            .collect();
         let meta = VideoMeta {
             path: job.path.to_string_lossy().into_owned(),
             size: job.size,
@@ -270,24 +317,30 @@ impl Consumer<'_> {
             codec: info.codec,
             width: info.width,
             height: info.height,
-            frames: entries.len() as u32,
+            frames: video.frames,
         };
-        let frames = entries.len() as u32;
-        self.store.put_video(&VideoEntry {
-            meta,
-            frames: entries,
-            pooled,
-        })?;
-        self.report.frames += u64::from(frames);
+        self.store.commit_video(&meta, &video.pooled())?;
+        self.report.frames += u64::from(video.frames);
         self.report.video_seconds += stats.duration;
         Ok(FileOutcome::Indexed {
-            frames,
+            frames: video.frames,
             duration: stats.duration,
             warning,
         })
     }
 
-    fn flush(&mut self, batch: &mut Vec<Frame>, entries: &mut Vec<FrameEntry>, error: &mut Option<EngineError>) {
+    /// Move the encoded frames into the store's open transaction for this video.
+    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress) -> Result<()> {
+        if !video.begun {
+            self.store.begin_video(&job.path.to_string_lossy())?;
+            video.begun = true;
+        }
+        self.store.add_frames(&video.pending)?;
+        video.pending.clear();
+        Ok(())
+    }
+
+    fn encode(&mut self, batch: &mut Vec<Frame>, video: &mut VideoInProgress, error: &mut Option<EngineError>) {
         if batch.is_empty() || error.is_some() {
             batch.clear();
             return;
@@ -295,7 +348,7 @@ impl Consumer<'_> {
         match encode_batch(self.image, self.conse, batch) {
             Ok(encoded) => {
                 self.observer.frames_encoded(encoded.len());
-                entries.extend(encoded);
+                video.take(encoded);
             }
             Err(e) => *error = Some(e),
         }

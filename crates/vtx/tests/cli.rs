@@ -92,6 +92,17 @@ fn similar(index: &str, video: &Path, top: usize) -> Vec<(String, f64, f64)> {
     hits(&json_lines(&out)[0])
 }
 
+/// `vtx info --json --videos`.
+fn info(index: &str) -> Value {
+    json_lines(&vtx(&["info", "--index", index, "--json", "--videos"])).remove(0)
+}
+
+/// Index one video with one sampling flag (`--fps 20`, `--frames 4`) into `index`; it must succeed.
+fn index_one(index: &str, flag: &str, value: &str, video: &Path) {
+    let out = vtx(&["index", "--index", index, flag, value, video.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 fn file_name(path: &str) -> &str {
     Path::new(path).file_name().unwrap().to_str().unwrap()
 }
@@ -171,7 +182,7 @@ fn bad_inputs_get_one_line_each_and_the_rest_is_indexed() {
         "{stderr}"
     );
 
-    let info = json_lines(&vtx(&["info", "--index", &lib.index, "--json", "--videos"])).remove(0);
+    let info = info(&lib.index);
     let indexed: BTreeSet<String> = info["list"]
         .as_array()
         .unwrap()
@@ -412,7 +423,7 @@ fn stored_videos(index: &str) -> u64 {
 
 /// Every stored video is whole: the per-video frame counts add up to the frames stored.
 fn assert_consistent(index: &str) {
-    let info = json_lines(&vtx(&["info", "--index", index, "--json", "--videos"])).remove(0);
+    let info = info(index);
     let listed: u64 = info["list"]
         .as_array()
         .unwrap()
@@ -513,23 +524,8 @@ fn frames_option_samples_a_fixed_count_per_video() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
     let tree = cache().join(OPENCV).join("tree.avi");
-    let out = vtx(&[
-        "index",
-        "--index",
-        index.to_str().unwrap(),
-        "--frames",
-        "4",
-        tree.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let info = json_lines(&vtx(&[
-        "info",
-        "--index",
-        index.to_str().unwrap(),
-        "--json",
-        "--videos",
-    ]))
-    .remove(0);
+    index_one(index.to_str().unwrap(), "--frames", "4", &tree);
+    let info = info(index.to_str().unwrap());
     assert_eq!(info["list"][0]["frames"], 4);
     let duration = info["list"][0]["duration"].as_f64().unwrap();
     assert!((duration - 29.6).abs() < 0.5, "measured, not the header's: {duration}");
@@ -571,7 +567,7 @@ fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
         "{stderr}"
     );
     // What was written before the disk filled is whole and searchable.
-    let info = json_lines(&vtx(&["info", "--index", &index, "--json", "--videos"])).remove(0);
+    let info = info(&index);
     let stored = info["videos"].as_u64().unwrap();
     assert!(stored < 5, "the disk cannot hold all five clips: {stored}");
     let listed: u64 = info["list"]
@@ -620,4 +616,21 @@ fn special_files_links_and_empty_folders_are_named_not_hung_on() {
         assert!(lines[0].contains(reason), "{stderr}");
     }
     assert!(stderr.contains("indexed 1 video(s), 0 unchanged, 3 failed"), "{stderr}");
+}
+
+#[test]
+fn a_video_with_more_frames_than_one_store_batch_is_written_whole() {
+    // 56 s at 20 fps sampled at 20 fps: 1120 frames, more than the 1024 handed to the store at once.
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let video = cache().join("fixtures/bench/cockatoo-720p.mp4");
+    index_one(index.to_str().unwrap(), "--fps", "20", &video);
+    let info = info(index.to_str().unwrap());
+    assert_eq!(info["frames"], 1120);
+    assert_eq!(info["list"][0]["frames"], 1120);
+    let h = similar(index.to_str().unwrap(), &video, 1);
+    assert!(h.is_empty(), "the only video is the query itself: {h:?}");
+    let out = vtx(&["search", "--index", index.to_str().unwrap(), "a bird", "--json"]);
+    let hit = &hits(&json_lines(&out)[0])[0];
+    assert!((0.0..56.0).contains(&hit.1), "{hit:?}");
 }
