@@ -82,12 +82,13 @@ class GraphBuilder:
         prefix = f"_blocks.{index}"
         stride = 2 if index in STRIDE_TWO_BLOCKS else 1
         h = x
-        if prefix + "._expand_conv.weight" in self.state:
+        has_expand = prefix + "._expand_conv.weight" in self.state
+        if has_expand:
             h, _ = self.conv_bn(h, size, prefix + "._expand_conv", prefix + "._bn0", 1, 1, True)
         channels = self.state[prefix + "._depthwise_conv.weight"].shape[0]
         h, out_size = self.conv_bn(h, size, prefix + "._depthwise_conv", prefix + "._bn1", stride, channels, True)
         h, _ = self.conv_bn(h, out_size, prefix + "._project_conv", prefix + "._bn2", 1, 1, False)
-        in_channels = self.state[(prefix + "._expand_conv.weight") if prefix + "._expand_conv.weight" in self.state else (prefix + "._depthwise_conv.weight")].shape[1 if prefix + "._expand_conv.weight" in self.state else 0]
+        in_channels = channels if not has_expand else self.state[prefix + "._expand_conv.weight"].shape[1]
         out_channels = self.state[prefix + "._project_conv.weight"].shape[0]
         if stride == 1 and in_channels == out_channels:
             y = self.name("add")

@@ -21,6 +21,8 @@ pub enum IndexError {
     Schema(String, i64, i64),
     #[error("{0}")]
     Usage(&'static str),
+    #[error("no index at {0} (create one with `vtx index PATH... --index {0}`)")]
+    NotFound(String),
     #[error("vector space '{0}' does not exist in this index")]
     UnknownSpace(String),
     #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]

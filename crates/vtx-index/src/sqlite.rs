@@ -110,6 +110,15 @@ fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
 }
 
 impl SqliteStore {
+    /// Open the index in `dir` for reading and searching; an index that does not exist is an error
+    /// (a typo in `--index` should not look like an empty library).
+    pub fn open_existing(dir: &Path) -> Result<Self> {
+        if !dir.join(DB_FILE).exists() {
+            return Err(IndexError::NotFound(dir.display().to_string()));
+        }
+        Self::open(dir)
+    }
+
     /// Open the index in `dir`, creating the directory and an empty index if needed.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)

@@ -165,8 +165,19 @@ pub struct Engine {
 impl Engine {
     /// Open (or create) the index and check that the model pack is complete.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        let pack = ModelPack::open(&config.models_dir)?;
         let store = SqliteStore::open(&config.index_dir)?;
+        Self::with_store(config, store)
+    }
+
+    /// Open an index that must already exist (for searching: a mistyped path is an error, not an
+    /// empty library).
+    pub fn open_existing(config: EngineConfig) -> Result<Self> {
+        let store = SqliteStore::open_existing(&config.index_dir)?;
+        Self::with_store(config, store)
+    }
+
+    fn with_store(config: EngineConfig, store: SqliteStore) -> Result<Self> {
+        let pack = ModelPack::open(&config.models_dir)?;
         Ok(Self {
             config,
             store,

@@ -133,12 +133,18 @@ enum Command {
     },
 }
 
-fn open_engine(common: &Common) -> Result<Engine> {
+/// Open the engine; only `index` may create a new index.
+fn open_engine(common: &Common, create: bool) -> Result<Engine> {
     let config = EngineConfig::new(
         common.index.clone().unwrap_or_else(vtx::default_index_dir),
         common.models.clone().unwrap_or_else(vtx::default_models_dir),
     );
-    Engine::open(config).context("cannot open vtx")
+    let engine = if create {
+        Engine::open(config)
+    } else {
+        Engine::open_existing(config)
+    };
+    engine.context("cannot open vtx")
 }
 
 /// A progress bar over bytes (the best predictor of decode time), with videos and frames/s.
@@ -205,7 +211,7 @@ impl IndexObserver for Progress {
 }
 
 fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Result<ExitCode> {
-    let mut engine = open_engine(&common)?;
+    let mut engine = open_engine(&common, true)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // First Ctrl-C: finish the video being written and stop; the index stays consistent either way.
@@ -283,7 +289,7 @@ fn run_search(query: Option<String>, queries: Option<PathBuf>, top: usize, json:
         }
         (None, None) => bail!("give a query or --queries FILE"),
     };
-    let mut engine = open_engine(&common)?;
+    let mut engine = open_engine(&common, false)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let results = engine.search_many(&refs, top)?;
     let mut out = std::io::stdout().lock();
@@ -295,7 +301,7 @@ fn run_search(query: Option<String>, queries: Option<PathBuf>, top: usize, json:
 }
 
 fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
-    let engine = open_engine(&common)?;
+    let engine = open_engine(&common, false)?;
     let info = engine.info()?;
     let videos = if list_videos { engine.videos()? } else { vec![] };
     if json {
@@ -373,7 +379,7 @@ fn main() -> ExitCode {
             common,
             sampling,
         } => (|| {
-            let mut engine = open_engine(&common)?;
+            let mut engine = open_engine(&common, false)?;
             let options = IndexOptions {
                 sampling: sampling.sampling(),
                 ..Default::default()

@@ -486,6 +486,17 @@ fn ctrl_c_stops_after_the_current_video_and_says_so() {
 #[test]
 fn bad_queries_and_missing_models_are_clear_errors() {
     let lib = library();
+    let nowhere = vtx(&["search", "--index", "/no/such/index", "a cat"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(
+        text(&nowhere.stderr).contains("no index at /no/such/index"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    assert!(
+        !Path::new("/no/such/index").exists(),
+        "searching must not create an index"
+    );
     let empty = vtx(&["search", "--index", &lib.index, "  "]);
     assert_eq!(empty.status.code(), Some(2));
     assert!(text(&empty.stderr).contains("empty"), "{}", text(&empty.stderr));
