@@ -158,7 +158,7 @@ impl Encoders {
 /// One index plus the models that fill and query it.
 pub struct Engine {
     config: EngineConfig,
-    store: SqliteStore,
+    store: Box<dyn VectorStore + Send>,
     encoders: Encoders,
 }
 
@@ -166,17 +166,18 @@ impl Engine {
     /// Open (or create) the index and check that the model pack is complete.
     pub fn open(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open(&config.index_dir)?;
-        Self::with_store(config, store)
+        Self::with_store(config, Box::new(store))
     }
 
     /// Open an index that must already exist (for searching: a mistyped path is an error, not an
     /// empty library).
     pub fn open_existing(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open_existing(&config.index_dir)?;
-        Self::with_store(config, store)
+        Self::with_store(config, Box::new(store))
     }
 
-    fn with_store(config: EngineConfig, store: SqliteStore) -> Result<Self> {
+    /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
+    pub fn with_store(config: EngineConfig, store: Box<dyn VectorStore + Send>) -> Result<Self> {
         let pack = ModelPack::open(&config.models_dir)?;
         Ok(Self {
             config,
@@ -225,7 +226,7 @@ impl Engine {
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
     ) -> Result<IndexReport> {
-        let plan = ingest::plan(&self.store, paths, options, observer)?;
+        let plan = ingest::plan(&*self.store, paths, options, observer)?;
         if plan.is_empty() {
             return Ok(ingest::finish_empty(plan));
         }
@@ -236,7 +237,7 @@ impl Engine {
             .as_deref_mut()
             .expect("image encoder loaded by spaces()");
         let conse = self.encoders.conse.as_ref().expect("ConSE built above");
-        ingest::execute(plan, &mut self.store, image, conse, options, observer, cancel)
+        ingest::execute(plan, &mut *self.store, image, conse, options, observer, cancel)
     }
 
     /// The videos that best match a sentence, each with its best-matching moment.
