@@ -63,7 +63,8 @@ pub(crate) fn load_session(library: &Path, model: &Path, options: RuntimeOptions
         return Err(ModelError::Missing(model.display().to_string()));
     }
     let env = environment(library)?;
-    Session::builder(env)
+    let started = std::time::Instant::now();
+    let session = Session::builder(env)
         .map_err(rt_err)?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(rt_err)?
@@ -76,5 +77,7 @@ pub(crate) fn load_session(library: &Path, model: &Path, options: RuntimeOptions
         .with_intra_op_spinning(false)
         .map_err(rt_err)?
         .commit_from_file(model)
-        .map_err(|e| ModelError::Runtime(format!("{}: {e}", model.display())))
+        .map_err(|e| ModelError::Runtime(format!("{}: {e}", model.display())))?;
+    tracing::info!(model = %model.display(), seconds = started.elapsed().as_secs_f64(), "ONNX session ready");
+    Ok(session)
 }

@@ -320,6 +320,8 @@ impl Consumer<'_> {
             frames: video.frames,
         };
         self.store.commit_video(&meta, &video.pooled())?;
+        tracing::debug!(path = %job.path.display(), frames = video.frames, duration = stats.duration,
+            decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
         self.report.frames += u64::from(video.frames);
         self.report.video_seconds += stats.duration;
         Ok(FileOutcome::Indexed {

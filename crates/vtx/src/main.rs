@@ -33,7 +33,7 @@ struct Common {
     /// Index directory [default: $VTX_INDEX or ~/.local/share/vtx/index].
     #[arg(long, value_name = "DIR")]
     index: Option<PathBuf>,
-    /// Model pack directory [default: $VTX_MODELS or ~/.cache/vtx/models].
+    /// Model pack directory [default: $VTX_MODELS, else $VTX_CACHE/models, else ~/.cache/vtx/models].
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
 }
@@ -71,6 +71,7 @@ struct HitsArgs {
 enum Command {
     /// Index video files and folders (recursively); unchanged files are skipped.
     Index {
+        /// Video files, or folders searched recursively for video files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         #[command(flatten)]
