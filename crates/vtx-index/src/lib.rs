@@ -15,6 +15,8 @@ pub use sqlite::SqliteStore;
 pub enum IndexError {
     #[error("index storage: {0}")]
     Storage(String),
+    #[error("another vtx process is writing this index; try again when it has finished")]
+    Busy,
     #[error("the disk is full (nothing of this video was written)")]
     DiskFull,
     #[error("the index at {0} was written by another version of vtx (schema {1}, this vtx reads {2}): index into a new directory")]

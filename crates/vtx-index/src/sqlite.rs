@@ -70,6 +70,7 @@ struct OpenVideo {
 fn storage(e: rusqlite::Error) -> IndexError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => IndexError::DiskFull,
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => IndexError::Busy,
         _ => IndexError::Storage(e.to_string()),
     }
 }
