@@ -578,16 +578,9 @@ fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
         "{stderr}"
     );
     // What was written before the disk filled is whole and searchable.
-    let info = info(&index);
-    let stored = info["videos"].as_u64().unwrap();
+    let stored = stored_videos(&index);
     assert!(stored < 5, "the disk cannot hold all five clips: {stored}");
-    let listed: u64 = info["list"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["frames"].as_u64().unwrap())
-        .sum();
-    assert_eq!(listed, info["frames"].as_u64().unwrap());
+    assert_consistent(&index);
     let search = vtx(&["search", "--index", &index, "a cat", "--json"]);
     assert!(search.status.success(), "{}", text(&search.stderr));
 }
