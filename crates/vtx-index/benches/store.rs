@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use vtx_index::{FrameEntry, Space, SqliteStore, VectorStore, VideoEntry, VideoMeta};
+use vtx_index::{Space, TimedVector, SqliteStore, VectorStore, VideoEntry, VideoMeta};
 
 /// A small deterministic generator, so runs are comparable without a rand dependency.
 struct Lcg(u64);
@@ -58,10 +58,16 @@ fn main() {
                 height: 720,
                 frames: per_video as u32,
             },
-            frames: (0..per_video)
-                .map(|i| FrameEntry {
-                    t: i as f64,
-                    vectors: vec![("text".into(), rng.unit(384)), ("visual".into(), rng.unit(1280))],
+            frames: [("text", 384), ("visual", 1280)]
+                .into_iter()
+                .map(|(space, dim)| {
+                    let frames = (0..per_video)
+                        .map(|i| TimedVector {
+                            t: i as f64,
+                            vector: rng.unit(dim),
+                        })
+                        .collect();
+                    (space.to_string(), frames)
                 })
                 .collect(),
             pooled: vec![("text".into(), rng.unit(384)), ("visual".into(), rng.unit(1280))],

@@ -29,6 +29,8 @@ pub enum IndexError {
     UnknownSpace(String),
     #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]
     Dimension { space: String, expected: usize, got: usize },
+    #[error("vector space '{space}' holds vectors of model '{holds}'; model '{got}' cannot write into it (its vectors would not be comparable): give it another space")]
+    ForeignModel { space: String, holds: String, got: String },
 }
 
 pub type Result<T> = std::result::Result<T, IndexError>;
@@ -70,19 +72,21 @@ pub struct VideoRecord {
     pub meta: VideoMeta,
 }
 
-/// One sampled frame's vectors, one per space.
-#[derive(Debug, Clone)]
-pub struct FrameEntry {
+/// One vector of a moment: a sampled frame, or a clip window starting at `t`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedVector {
+    /// Seconds into the video.
     pub t: f64,
-    pub vectors: Vec<(String, Vec<f32>)>,
+    pub vector: Vec<f32>,
 }
 
 /// Everything written for one video, in one atomic step.
 #[derive(Debug, Clone)]
 pub struct VideoEntry {
     pub meta: VideoMeta,
-    pub frames: Vec<FrameEntry>,
-    /// Whole-video vectors (pooled from the frames), one per space.
+    /// Per space, its moments' vectors (spaces need not share timestamps).
+    pub frames: Vec<(String, Vec<TimedVector>)>,
+    /// Whole-video vectors (pooled from the moments), one per space.
     pub pooled: Vec<(String, Vec<f32>)>,
 }
 
@@ -109,7 +113,8 @@ pub struct StoreStats {
 /// The store contract: atomic per-video writes and exact search by cosine similarity over unit
 /// vectors.
 pub trait VectorStore {
-    /// Declare a space; re-declaring with the same dimension is a no-op, another dimension an error.
+    /// Declare a space; re-declaring it as it is is a no-op, with another dimension or model an
+    /// error.
     fn ensure_space(&mut self, space: &Space) -> Result<()>;
     fn spaces(&self) -> Result<Vec<Space>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
@@ -120,16 +125,22 @@ pub trait VectorStore {
     /// see the old state; [`abort_video`](Self::abort_video), an error or a crash keeps it. One
     /// video at a time.
     fn begin_video(&mut self, path: &str) -> Result<()>;
-    fn add_frames(&mut self, frames: &[FrameEntry]) -> Result<()>;
-    /// Finish the video begun last, with its metadata and pooled vectors; returns its id.
+    /// Start adding (or replacing) the vectors of `spaces` for a stored video, keeping the rest:
+    /// how a model added to an index catches up. Continues like `begin_video`.
+    fn begin_extend(&mut self, video_id: i64, spaces: &[String]) -> Result<()>;
+    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()>;
+    /// Finish the video begun last, with its metadata and pooled vectors; returns its id. Its
+    /// frame count becomes that of its largest space.
     fn commit_video(&mut self, meta: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64>;
     /// Drop the video begun last; a no-op when none is open.
     fn abort_video(&mut self);
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
     fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
         self.begin_video(&entry.meta.path)?;
-        let result = self
-            .add_frames(&entry.frames)
+        let result = entry
+            .frames
+            .iter()
+            .try_for_each(|(space, frames)| self.add_frames(space, frames))
             .and_then(|()| self.commit_video(&entry.meta, &entry.pooled));
         if result.is_err() {
             self.abort_video();
@@ -139,6 +150,10 @@ pub trait VectorStore {
     /// Record a new modification time for a file whose content did not change.
     fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()>;
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
+    /// The spaces a stored video has vectors in.
+    fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
+    /// The times of a stored video's moments in `space`, ascending.
+    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
     /// The `top` videos whose best frame in `space` is most similar to `query`, best first.
     fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>>;
     /// The frame of one video most similar to `query`: (t, score).

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{dot, FrameEntry, Hit, IndexError, Result, Space, StoreStats, VectorStore, VideoMeta, VideoRecord};
+use crate::{dot, Hit, IndexError, Result, Space, StoreStats, TimedVector, VectorStore, VideoMeta, VideoRecord};
 
-/// Bumped whenever the tables change shape; an index of another version is refused, not misread.
-const SCHEMA_VERSION: i64 = 2;
+/// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
+/// misread. 3: spaces name the installed model (manifest name) that writes them.
+const SCHEMA_VERSION: i64 = 3;
 const DB_FILE: &str = "vtx.sqlite";
 /// Frames per stored row: 1024 x 1280-d f32 is 5 MiB.
 const CHUNK_FRAMES: usize = 1024;
@@ -64,7 +65,6 @@ pub struct SqliteStore {
 struct OpenVideo {
     id: i64,
     next_chunk: i64,
-    frames: u32,
 }
 
 fn storage(e: rusqlite::Error) -> IndexError {
@@ -234,6 +234,11 @@ const VIDEO_COLUMNS: &str = "id, path, size, mtime_ns, hash, duration, fps, form
 impl VectorStore for SqliteStore {
     fn ensure_space(&mut self, space: &Space) -> Result<()> {
         match self.space(&space.name) {
+            Ok(existing) if existing.model != space.model => Err(IndexError::ForeignModel {
+                space: space.name.clone(),
+                holds: existing.model,
+                got: space.model.clone(),
+            }),
             Ok(existing) if existing.dim == space.dim => Ok(()),
             Ok(existing) => Err(IndexError::Dimension {
                 space: space.name.clone(),
@@ -308,10 +313,44 @@ impl VectorStore for SqliteStore {
         })();
         match placeholder {
             Ok(id) => {
+                self.open_video = Some(OpenVideo { id, next_chunk: 0 });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(storage(e))
+            }
+        }
+    }
+
+    fn begin_extend(&mut self, video_id: i64, spaces: &[String]) -> Result<()> {
+        if self.open_video.is_some() {
+            return Err(IndexError::Usage("a video is already being written"));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
+        let cleared = (|| {
+            let next_chunk: i64 = self.conn.query_row(
+                "SELECT COALESCE(MAX(chunk) + 1, 0) FROM frame_vectors WHERE video_id = ?1",
+                [video_id],
+                |r| r.get(0),
+            )?;
+            for space in spaces {
+                self.conn.execute(
+                    "DELETE FROM frame_vectors WHERE video_id = ?1 AND space = ?2",
+                    params![video_id, space],
+                )?;
+                self.conn.execute(
+                    "DELETE FROM video_vectors WHERE video_id = ?1 AND space = ?2",
+                    params![video_id, space],
+                )?;
+            }
+            Ok(next_chunk)
+        })();
+        match cleared {
+            Ok(next_chunk) => {
                 self.open_video = Some(OpenVideo {
-                    id,
-                    next_chunk: 0,
-                    frames: 0,
+                    id: video_id,
+                    next_chunk,
                 });
                 Ok(())
             }
@@ -322,15 +361,18 @@ impl VectorStore for SqliteStore {
         }
     }
 
-    fn add_frames(&mut self, frames: &[FrameEntry]) -> Result<()> {
+    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()> {
         let Some(open) = self.open_video.as_ref() else {
             return Err(IndexError::Usage("add_frames without begin_video"));
         };
         let (id, mut next_chunk) = (open.id, open.next_chunk);
-        for frame in frames {
-            for (space, v) in &frame.vectors {
-                self.check_dim(space, v.len())?;
-            }
+        let dim = self.space(space)?.dim;
+        if let Some(bad) = frames.iter().find(|f| f.vector.len() != dim) {
+            return Err(IndexError::Dimension {
+                space: space.to_string(),
+                expected: dim,
+                got: bad.vector.len(),
+            });
         }
         let mut stmt = self
             .conn
@@ -340,25 +382,12 @@ impl VectorStore for SqliteStore {
             .map_err(storage)?;
         for chunk in frames.chunks(CHUNK_FRAMES) {
             let times: Vec<u8> = chunk.iter().flat_map(|f| f.t.to_le_bytes()).collect();
-            for (space, _) in &chunk[0].vectors {
-                let mut vecs = Vec::with_capacity(chunk.len() * chunk[0].vectors[0].1.len() * 4);
-                for frame in chunk {
-                    let v = frame
-                        .vectors
-                        .iter()
-                        .find(|(s, _)| s == space)
-                        .map(|(_, v)| v.as_slice());
-                    let v = v.ok_or_else(|| IndexError::Storage(format!("a frame lacks a '{space}' vector")))?;
-                    vecs.extend(encode(v));
-                }
-                stmt.execute(params![id, space, next_chunk, times, vecs])
-                    .map_err(storage)?;
-            }
+            let vecs: Vec<u8> = chunk.iter().flat_map(|f| encode(&f.vector)).collect();
+            stmt.execute(params![id, space, next_chunk, times, vecs])
+                .map_err(storage)?;
             next_chunk += 1;
         }
-        let open = self.open_video.as_mut().expect("checked above");
-        open.next_chunk = next_chunk;
-        open.frames += frames.len() as u32;
+        self.open_video.as_mut().expect("checked above").next_chunk = next_chunk;
         Ok(())
     }
 
@@ -366,10 +395,20 @@ impl VectorStore for SqliteStore {
         let Some(open) = self.open_video.as_ref() else {
             return Err(IndexError::Usage("commit_video without begin_video"));
         };
-        let (id, frames) = (open.id, open.frames);
+        let id = open.id;
         for (space, v) in pooled {
             self.check_dim(space, v.len())?;
         }
+        // A long video's chunks hold 1024 frames each; the blob lengths give the counts.
+        let frames: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MAX(n), 0) FROM
+                 (SELECT SUM(length(times)) / 8 AS n FROM frame_vectors WHERE video_id = ?1 GROUP BY space)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
         self.conn
             .execute(
                 "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
@@ -392,7 +431,7 @@ impl VectorStore for SqliteStore {
             .map_err(storage)?;
         let mut stmt = self
             .conn
-            .prepare_cached("INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
+            .prepare_cached("INSERT OR REPLACE INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
             .map_err(storage)?;
         for (space, v) in pooled {
             stmt.execute(params![id, space, encode(v)]).map_err(storage)?;
@@ -431,6 +470,32 @@ impl VectorStore for SqliteStore {
             decode_into(&b, &mut v);
             v
         }))
+    }
+
+    fn video_spaces(&self, id: i64) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT space FROM video_vectors WHERE video_id = ?1 ORDER BY space")
+            .map_err(storage)?;
+        let rows = stmt.query_map([id], |r| r.get(0)).map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT times FROM frame_vectors WHERE video_id = ?1 AND space = ?2 ORDER BY chunk")
+            .map_err(storage)?;
+        let mut rows = stmt.query(params![id, space]).map_err(storage)?;
+        let mut times = Vec::new();
+        while let Some(row) = rows.next().map_err(storage)? {
+            times.extend(
+                blob(row, 0)?
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().expect("8-byte chunk"))),
+            );
+        }
+        Ok(times)
     }
 
     fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>> {
@@ -544,13 +609,16 @@ mod tests {
                 frames: frames.len() as u32,
                 ..meta(path)
             },
-            frames: frames
-                .iter()
-                .map(|(t, v)| FrameEntry {
-                    t: *t,
-                    vectors: vec![("s".into(), v.to_vec())],
-                })
-                .collect(),
+            frames: vec![(
+                "s".into(),
+                frames
+                    .iter()
+                    .map(|(t, v)| TimedVector {
+                        t: *t,
+                        vector: v.to_vec(),
+                    })
+                    .collect(),
+            )],
             pooled: vec![("s".into(), frames[0].1.to_vec())],
         }
     }
@@ -602,7 +670,7 @@ mod tests {
     fn wrong_dimension_writes_nothing() {
         let (_d, mut s) = store();
         let mut bad = entry("/a.mp4", &[(0.0, [1.0, 0.0])]);
-        bad.frames[0].vectors[0].1.push(0.0);
+        bad.frames[0].1[0].vector.push(0.0);
         assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
         assert_eq!(s.stats().unwrap().videos, 0);
         assert!(matches!(
@@ -618,7 +686,13 @@ mod tests {
             dim: 3,
             model: "m".into(),
         };
-        assert!(s.ensure_space(&clash).is_err());
+        assert!(matches!(s.ensure_space(&clash), Err(IndexError::Dimension { .. })));
+        let foreign = Space {
+            name: "s".into(),
+            dim: 2,
+            model: "another".into(),
+        };
+        assert!(matches!(s.ensure_space(&foreign), Err(IndexError::ForeignModel { .. })));
     }
 
     #[test]
@@ -656,21 +730,64 @@ mod tests {
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         s.begin_video("/a.mp4").unwrap();
         assert!(s.begin_video("/b.mp4").is_err(), "one video at a time");
-        s.add_frames(&entry("/a.mp4", &[(1.0, [0.0, 1.0])]).frames).unwrap();
-        s.add_frames(&entry("/a.mp4", &[(2.0, [0.6, 0.8])]).frames).unwrap();
+        let add = |s: &mut SqliteStore, t: f64, v: [f32; 2]| {
+            s.add_frames("s", &[TimedVector { t, vector: v.to_vec() }])
+        };
+        add(&mut s, 1.0, [0.0, 1.0]).unwrap();
+        add(&mut s, 2.0, [0.6, 0.8]).unwrap();
         // Another connection (a concurrent search) still sees the old version.
         let reader = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(reader.stats().unwrap().frames, 1);
         s.abort_video();
         assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 0.0);
         s.begin_video("/a.mp4").unwrap();
-        s.add_frames(&entry("/a.mp4", &[(1.0, [0.0, 1.0])]).frames).unwrap();
-        s.add_frames(&entry("/a.mp4", &[(2.0, [0.6, 0.8])]).frames).unwrap();
+        add(&mut s, 1.0, [0.0, 1.0]).unwrap();
+        add(&mut s, 2.0, [0.6, 0.8]).unwrap();
         s.commit_video(&meta("/a.mp4"), &[("s".into(), vec![0.0, 1.0])])
             .unwrap();
         assert_eq!(reader.stats().unwrap().frames, 2);
         assert_eq!(reader.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 1.0);
-        assert!(s.add_frames(&[]).is_err(), "no video open");
+        assert!(s.add_frames("s", &[]).is_err(), "no video open");
+    }
+
+    #[test]
+    fn a_space_added_later_extends_a_video_and_keeps_the_others() {
+        let (dir, mut s) = store();
+        let id = s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])])).unwrap();
+        let wide = Space {
+            name: "w".into(),
+            dim: 3,
+            model: "m3".into(),
+        };
+        s.ensure_space(&wide).unwrap();
+        assert_eq!(s.video_spaces(id).unwrap(), ["s"]);
+        assert_eq!(s.frame_times(id, "s").unwrap(), [0.0, 1.0]);
+        let windows: Vec<TimedVector> = (0..3)
+            .map(|i| TimedVector {
+                t: f64::from(i) * 0.5,
+                vector: vec![0.0, 0.0, 1.0],
+            })
+            .collect();
+        let meta = s.video_by_path("/a.mp4").unwrap().unwrap().meta;
+        // An aborted extension leaves nothing behind.
+        s.begin_extend(id, &["w".into()]).unwrap();
+        s.add_frames("w", &windows).unwrap();
+        s.abort_video();
+        assert_eq!(s.video_spaces(id).unwrap(), ["s"]);
+        s.begin_extend(id, &["w".into()]).unwrap();
+        s.add_frames("w", &windows).unwrap();
+        assert_eq!(
+            SqliteStore::open(dir.path()).unwrap().video_spaces(id).unwrap(),
+            ["s"],
+            "invisible until committed"
+        );
+        s.commit_video(&meta, &[("w".into(), vec![0.0, 0.0, 1.0])]).unwrap();
+        assert_eq!(s.video_spaces(id).unwrap(), ["s", "w"]);
+        assert_eq!(s.frame_times(id, "w").unwrap(), [0.0, 0.5, 1.0]);
+        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 1.0, "old space intact");
+        assert_eq!(s.search_frames("w", &[0.0, 0.0, 1.0], 1).unwrap()[0].video_id, id);
+        // The video counts the frames of its largest space.
+        assert_eq!(s.stats().unwrap().frames, 3);
     }
 
     #[test]

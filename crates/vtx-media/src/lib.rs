@@ -10,8 +10,8 @@ mod scale;
 use std::path::Path;
 use std::sync::Once;
 
-pub use sampler::{sample, SampleStats, Sampling};
-pub use scale::{FrameSize, Resize};
+pub use sampler::{load_picture, sample, SampleStats, Sampling};
+pub use scale::{Filter, FrameSize, Resize};
 
 /// Errors from opening, probing or decoding a video.
 #[derive(Debug, thiserror::Error)]
@@ -30,15 +30,14 @@ pub enum MediaError {
 
 pub type Result<T> = std::result::Result<T, MediaError>;
 
-/// One sampled frame, converted to packed RGB24 at the requested size.
+/// One sampled frame, converted to packed RGB24 at each requested size.
 #[derive(Debug, Clone)]
 pub struct Frame {
     /// Presentation time in seconds from the start of the video stream.
     pub t: f64,
-    pub width: u32,
-    pub height: u32,
-    /// Row-major RGB24, `width * height * 3` bytes, no row padding.
-    pub rgb: Vec<u8>,
+    /// One picture per requested [`FrameSize`], in the order they were asked for: row-major RGB24,
+    /// `width * height * 3` bytes, no row padding.
+    pub images: Vec<Vec<u8>>,
 }
 
 /// What the container and the video stream say about themselves. Header fields are kept for

@@ -7,6 +7,7 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::Arc;
 
 use ffmpeg_next::codec::threading;
 use ffmpeg_next::format::context::Input;
@@ -18,12 +19,15 @@ use crate::scale::{FrameSize, Scaler};
 use crate::{init, Frame, MediaError, Result};
 
 /// Which moments of a video to sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Sampling {
     /// One frame every `1/F` seconds, starting at 0.
     Fps(f64),
     /// `N` frames at the centres of `N` equal parts of the measured duration.
     Count(usize),
+    /// The frames nearest to these times (seconds, ascending): the moments an index already
+    /// holds, when a new model embeds them.
+    Times(Arc<[f64]>),
 }
 
 /// Frames nothing else depends on (most B-frames) are not decoded when the sampling gap spans at
@@ -32,20 +36,27 @@ pub enum Sampling {
 const SKIP_NONREF_MIN_GAP_FRAMES: f64 = 8.0;
 
 impl Sampling {
-    /// Seconds between targets (`duration` is only read for `Count`).
-    fn interval(self, duration: f64) -> f64 {
+    /// The shortest gap between targets in seconds (`duration` is only read for `Count`).
+    fn interval(&self, duration: f64) -> f64 {
         match self {
             Sampling::Fps(f) => 1.0 / f,
-            Sampling::Count(n) => duration / n as f64,
+            Sampling::Count(n) => duration / *n as f64,
+            Sampling::Times(times) => times
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .fold(f64::INFINITY, f64::min),
         }
     }
 
-    fn validate(self) -> Result<Self> {
+    fn validate(&self) -> Result<()> {
         match self {
-            Sampling::Fps(f) if f.is_finite() && f > 0.0 => Ok(self),
-            Sampling::Count(n) if n > 0 => Ok(self),
+            Sampling::Fps(f) if f.is_finite() && *f > 0.0 => Ok(()),
+            Sampling::Count(n) if *n > 0 => Ok(()),
+            Sampling::Times(t) if !t.is_empty() && t.iter().all(|x| x.is_finite()) && t.windows(2).all(|w| w[0] <= w[1]) => {
+                Ok(())
+            }
             _ => Err(MediaError::InvalidSampling(format!(
-                "{self:?}: rate and count must be positive"
+                "{self:?}: rate and count must be positive, times ascending"
             ))),
         }
     }
@@ -69,6 +80,16 @@ pub struct SampleStats {
 }
 
 pub(crate) fn open_input(path: &Path) -> Result<Input> {
+    let input = open_any(path)?;
+    let format = input.format().name().to_string();
+    // FFmpeg opens still images as one-frame "videos"; an index of footage should not take them.
+    if format.starts_with("image2") || format.ends_with("_pipe") {
+        return Err(MediaError::NotVideo(format!("a still image ({format})")));
+    }
+    Ok(input)
+}
+
+fn open_any(path: &Path) -> Result<Input> {
     init();
     if !path.exists() {
         return Err(MediaError::Open("no such file".into()));
@@ -83,12 +104,43 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
         ffmpeg_next::Error::InvalidData => MediaError::NotVideo("not a recognised media format".into()),
         other => MediaError::Open(other.to_string()),
     })?;
-    let format = input.format().name().to_string();
-    // FFmpeg opens still images as one-frame "videos"; an index of footage should not take them.
-    if format.starts_with("image2") || format.ends_with("_pipe") {
-        return Err(MediaError::NotVideo(format!("a still image ({format})")));
-    }
     Ok(input)
+}
+
+/// The first frame of a picture (PNG, JPEG, ...) or of a video, converted to each of `sizes`:
+/// for searching a library by an example image.
+pub fn load_picture(path: &Path, sizes: &[FrameSize]) -> Result<Vec<Vec<u8>>> {
+    let mut input = open_any(path)?;
+    let (index, params) = {
+        let s = video_stream(&input)?;
+        (s.index(), s.parameters())
+    };
+    let ctx = codec::context::Context::from_parameters(params).map_err(|e| MediaError::Decode(e.to_string()))?;
+    let mut decoder = ctx
+        .decoder()
+        .video()
+        .map_err(|e| MediaError::Decode(format!("no decoder for this picture: {e}")))?;
+    let mut frame = Video::empty();
+    let mut packet = Packet::empty();
+    let mut at_end = false;
+    loop {
+        if decoder.receive_frame(&mut frame).is_ok() {
+            return sizes.iter().map(|s| Scaler::new(*s).convert(&frame)).collect();
+        }
+        if at_end {
+            return Err(MediaError::NoFrames);
+        }
+        match packet.read(&mut input) {
+            Ok(()) if packet.stream() == index => {
+                let _ = decoder.send_packet(&packet);
+            }
+            Ok(()) | Err(ffmpeg_next::Error::InvalidData) => {}
+            Err(_) => {
+                at_end = true;
+                let _ = decoder.send_eof();
+            }
+        }
+    }
 }
 
 /// ISO media files start with a box whose type is `ftyp`: a cheap sniff to explain why such a
@@ -160,9 +212,10 @@ struct Targets {
 
 impl Targets {
     fn current(&self) -> Option<f64> {
-        match self.sampling {
+        match &self.sampling {
             Sampling::Fps(f) => Some(self.next as f64 / f),
-            Sampling::Count(n) => (self.next < n).then(|| (self.next as f64 + 0.5) * self.duration / n as f64),
+            Sampling::Count(n) => (self.next < *n).then(|| (self.next as f64 + 0.5) * self.duration / *n as f64),
+            Sampling::Times(times) => times.get(self.next).copied(),
         }
     }
 
@@ -184,7 +237,7 @@ struct Pending {
 }
 
 struct Pass<'a, F: FnMut(Frame) -> ControlFlow<()>> {
-    scaler: Scaler,
+    scalers: Vec<Scaler>,
     targets: Targets,
     sink: &'a mut F,
     stats: SampleStats,
@@ -194,16 +247,14 @@ struct Pass<'a, F: FnMut(Frame) -> ControlFlow<()>> {
 
 impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
     fn emit(&mut self, frame: &Video, t: f64) -> Result<ControlFlow<()>> {
-        let rgb = self.scaler.convert(frame)?;
-        let size = self.scaler.target();
+        let images = self
+            .scalers
+            .iter_mut()
+            .map(|s| s.convert(frame))
+            .collect::<Result<_>>()?;
         self.stats.frames_sampled += 1;
         self.last_emitted_t = t;
-        Ok((self.sink)(Frame {
-            t,
-            width: size.width,
-            height: size.height,
-            rgb,
-        }))
+        Ok((self.sink)(Frame { t, images }))
     }
 
     /// Consider a newly decoded frame at time `t` against the pending targets.
@@ -247,19 +298,24 @@ impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
     }
 }
 
-/// Decode `path` and call `sink` with each sampled frame, in time order.
+/// Decode `path` and call `sink` with each sampled frame, in time order, converted to each of
+/// `sizes` (several models can share one decode).
 ///
 /// Returns an error only when nothing could be sampled; a stream that breaks part-way is reported
 /// in [`SampleStats::read_error`] and [`SampleStats::decode_errors`] with the frames before the
 /// break delivered.
-pub fn sample<F>(path: &Path, sampling: Sampling, size: FrameSize, mut sink: F) -> Result<SampleStats>
+pub fn sample<F>(path: &Path, sampling: &Sampling, sizes: &[FrameSize], mut sink: F) -> Result<SampleStats>
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
-    let sampling = sampling.validate()?;
+    sampling.validate()?;
+    if sizes.is_empty() {
+        return Err(MediaError::InvalidSampling("no frame size requested".into()));
+    }
+    let sampling = sampling.clone();
     let duration = match sampling {
         Sampling::Count(_) => measure_duration(path)?,
-        Sampling::Fps(_) => 0.0,
+        Sampling::Fps(_) | Sampling::Times(_) => 0.0,
     };
     let mut input = open_input(path)?;
     let (index, mut clock, params) = {
@@ -287,7 +343,7 @@ where
     }
 
     let mut pass = Pass {
-        scaler: Scaler::new(size),
+        scalers: sizes.iter().map(|s| Scaler::new(*s)).collect(),
         targets: Targets {
             sampling,
             duration,

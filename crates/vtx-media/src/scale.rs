@@ -16,17 +16,51 @@ pub enum Resize {
     Squash,
 }
 
-/// The size and fitting of the frames handed to a model.
+/// The resampling filter; models are trained on frames resized one particular way (CLIP with
+/// bicubic, most ImageNet models with bilinear), and match it best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    Bilinear,
+    Bicubic,
+    Area,
+}
+
+impl Filter {
+    fn flags(self) -> Flags {
+        // Exact rounding and full chroma interpolation keep swscale within a level or two of a
+        // float reference (PIL); the default fast paths are off by several levels.
+        let quality = Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT | Flags::FULL_CHR_H_INP;
+        quality
+            | match self {
+                Filter::Bilinear => Flags::BILINEAR,
+                Filter::Bicubic => Flags::BICUBIC,
+                Filter::Area => Flags::AREA,
+            }
+    }
+}
+
+/// The size, fitting and filter of the frames handed to a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameSize {
     pub width: u32,
     pub height: u32,
     pub resize: Resize,
+    pub filter: Filter,
 }
 
 impl FrameSize {
     pub fn new(width: u32, height: u32, resize: Resize) -> Self {
-        Self { width, height, resize }
+        Self {
+            width,
+            height,
+            resize,
+            filter: Filter::Bilinear,
+        }
+    }
+
+    pub fn with_filter(self, filter: Filter) -> Self {
+        Self { filter, ..self }
     }
 }
 
@@ -47,13 +81,11 @@ impl Scaler {
         }
     }
 
-    pub(crate) fn target(&self) -> FrameSize {
-        self.target
-    }
-
     /// The intermediate size that swscale produces before the centre crop.
     fn scaled_size(&self, src_w: u32, src_h: u32) -> (u32, u32) {
-        let FrameSize { width, height, resize } = self.target;
+        let FrameSize {
+            width, height, resize, ..
+        } = self.target;
         match resize {
             Resize::Squash => (width, height),
             Resize::CenterCrop => {
@@ -72,7 +104,7 @@ impl Scaler {
         }
         if self.context.as_ref().map(|(_, k)| *k) != Some(key) {
             let (w, h) = self.scaled_size(key.1, key.2);
-            let ctx = scaling::Context::get(key.0, key.1, key.2, Pixel::RGB24, w, h, Flags::BILINEAR)
+            let ctx = scaling::Context::get(key.0, key.1, key.2, Pixel::RGB24, w, h, self.target.filter.flags())
                 .map_err(|e| MediaError::Decode(format!("cannot convert {:?} frames: {e}", key.0)))?;
             self.context = Some((ctx, key));
         }

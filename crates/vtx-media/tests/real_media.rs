@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vtx_media::{probe, sample, Frame, FrameSize, MediaError, Resize, SampleStats, Sampling};
+use vtx_media::{load_picture, probe, sample, Filter, Frame, FrameSize, MediaError, Resize, SampleStats, Sampling};
 
 fn cache() -> PathBuf {
     let dir = std::env::var_os("VTX_CACHE")
@@ -29,7 +29,7 @@ const MIMETYPE: &str = "usr/share/gocode/src/github.com/gabriel-vasile/mimetype/
 
 fn run(path: &Path, sampling: Sampling) -> (Vec<Frame>, SampleStats) {
     let mut frames = vec![];
-    let stats = sample(path, sampling, FrameSize::new(32, 32, Resize::CenterCrop), |f| {
+    let stats = sample(path, &sampling, &[FrameSize::new(32, 32, Resize::CenterCrop)], |f| {
         frames.push(f);
         ControlFlow::Continue(())
     })
@@ -51,7 +51,7 @@ fn count_sampling_hits_centres_of_joined_photo_clips() {
         assert!((t - e).abs() <= 0.1 + 1e-9, "frame at {t}, expected {e}");
     }
     assert!((stats.duration - 15.0).abs() < 0.11, "duration {}", stats.duration);
-    assert!(frames.iter().all(|f| f.rgb.len() == 32 * 32 * 3 && f.width == 32));
+    assert!(frames.iter().all(|f| f.images[0].len() == 32 * 32 * 3));
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn frames_are_converted_to_the_requested_pixels() {
     // The cat clip is a still photo: the frame's mean colour must match ffmpeg's own conversion.
     let path = cache().join("fixtures/photos/cat.mp4");
     let mut got = None;
-    sample(&path, Sampling::Count(1), FrameSize::new(64, 64, Resize::Squash), |f| {
+    sample(&path, &Sampling::Count(1), &[FrameSize::new(64, 64, Resize::Squash)], |f| {
         got = Some(f);
         ControlFlow::Break(())
     })
@@ -215,9 +215,8 @@ fn frames_are_converted_to_the_requested_pixels() {
         .output()
         .unwrap()
         .stdout;
-    assert_eq!(reference.len(), frame.rgb.len());
-    let mean_abs_diff: f64 = frame
-        .rgb
+    assert_eq!(reference.len(), frame.images[0].len());
+    let mean_abs_diff: f64 = frame.images[0]
         .iter()
         .zip(&reference)
         .map(|(a, b)| (*a as f64 - *b as f64).abs())
@@ -230,7 +229,7 @@ fn frames_are_converted_to_the_requested_pixels() {
 fn bad_inputs_are_named_errors() {
     let bad = cache().join("fixtures/bad");
     let err = |p: &Path| {
-        sample(p, Sampling::Fps(1.0), FrameSize::new(8, 8, Resize::Squash), |_| {
+        sample(p, &Sampling::Fps(1.0), &[FrameSize::new(8, 8, Resize::Squash)], |_| {
             ControlFlow::Continue(())
         })
         .unwrap_err()
@@ -245,10 +244,7 @@ fn bad_inputs_are_named_errors() {
         MediaError::NotVideo(_) | MediaError::Open(_)
     ));
     assert!(matches!(
-        sample(
-            &bad.join("empty.mp4"),
-            Sampling::Fps(0.0),
-            FrameSize::new(8, 8, Resize::Squash),
+        sample(&bad.join("empty.mp4"), &Sampling::Fps(0.0), &[FrameSize::new(8, 8, Resize::Squash)],
             |_| ControlFlow::Continue(())
         ),
         Err(MediaError::InvalidSampling(_))
@@ -266,10 +262,7 @@ fn truncated_avi_gives_the_frames_before_the_cut() {
 #[test]
 fn sink_can_stop_the_pass() {
     let mut n = 0;
-    let stats = sample(
-        &cache().join("fixtures/joined.mp4"),
-        Sampling::Fps(1.0),
-        FrameSize::new(8, 8, Resize::Squash),
+    let stats = sample(&cache().join("fixtures/joined.mp4"), &Sampling::Fps(1.0), &[FrameSize::new(8, 8, Resize::Squash)],
         |_| {
             n += 1;
             if n == 3 {
@@ -282,4 +275,56 @@ fn sink_can_stop_the_pass() {
     .unwrap();
     assert!(stats.stopped);
     assert_eq!(stats.frames_sampled, 3);
+}
+
+#[test]
+fn one_decode_serves_several_sizes_and_explicit_times() {
+    let path = cache().join("fixtures/joined.mp4");
+    let sizes = [
+        FrameSize::new(16, 16, Resize::CenterCrop),
+        FrameSize::new(40, 20, Resize::Squash).with_filter(Filter::Bicubic),
+    ];
+    let times: std::sync::Arc<[f64]> = vec![0.5, 4.0, 4.02, 13.3].into();
+    let mut frames = Vec::new();
+    sample(&path, &Sampling::Times(times), &sizes, |f| {
+        frames.push(f);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    // Each target gets its own frame: 4.02 lies nearest the frame at 4.0, which 4.0 took, so it
+    // gets the next one.
+    let got: Vec<f64> = frames.iter().map(|f| f.t).collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    for (t, want) in got.iter().zip([0.5, 4.0, 4.1, 13.3]) {
+        assert!((t - want).abs() <= 0.05 + 1e-9, "{got:?}");
+    }
+    assert!(frames
+        .iter()
+        .all(|f| f.images.len() == 2 && f.images[0].len() == 16 * 16 * 3 && f.images[1].len() == 40 * 20 * 3));
+    let unsorted: std::sync::Arc<[f64]> = vec![2.0, 1.0].into();
+    assert!(matches!(
+        sample(&path, &Sampling::Times(unsorted), &sizes, |_| ControlFlow::Continue(())),
+        Err(MediaError::InvalidSampling(_))
+    ));
+}
+
+#[test]
+fn a_picture_loads_as_ffmpeg_converts_it() {
+    let photo = cache().join("media/photos/chelsea.png");
+    let got = load_picture(&photo, &[FrameSize::new(64, 64, Resize::Squash)]).unwrap();
+    let reference = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(&photo)
+        .args(["-vf", "scale=64:64", "-pix_fmt", "rgb24", "-f", "rawvideo", "-"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(reference.len(), got[0].len());
+    let diff = got[0].iter().zip(&reference).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>()
+        / reference.len() as f64;
+    assert!(diff < 3.0, "mean abs difference {diff}");
+    assert!(matches!(
+        load_picture(&cache().join("fixtures/bad/notes.mp4"), &[FrameSize::new(8, 8, Resize::Squash)]),
+        Err(MediaError::NotVideo(_))
+    ));
 }

@@ -1,79 +1,66 @@
-//! EfficientNet-Lite0 (ImageNet-1k), converted to ONNX by `scripts/convert_efficientnet_lite0.py`.
-
-use std::path::Path;
+//! Image encoders described by an `[image]` manifest section: a classifier, a feature extractor or
+//! a CLIP vision tower.
 
 use ort::session::Session;
 use ort::value::Tensor;
 
-use crate::runtime::{load_session, rt_err};
+use crate::manifest::{ImageSpec, Manifest, Preprocess};
+use crate::runtime::{load_session, output_rows, rt_err};
 use crate::{l2_normalize, ImageEncoder, ModelError, Result, RuntimeOptions};
-
-const SIZE: u32 = 224;
-/// The TensorFlow EfficientNet-Lite release normalises pixels as (x - 127) / 128.
-const MEAN: f32 = 127.0;
-const STD: f32 = 128.0;
 
 /// What an image encoder returns for one batch, row i belonging to frame i.
 #[derive(Debug, Clone, Default)]
 pub struct ImageBatch {
-    /// L2-normalised visual vectors.
+    /// L2-normalised vectors of the model's space.
     pub embeddings: Vec<Vec<f32>>,
-    /// Class probabilities (softmax over the classifier's logits), for classifiers.
+    /// Class probabilities (softmax over the logits), for classifiers.
     pub class_probs: Option<Vec<Vec<f32>>>,
 }
 
-pub struct EfficientNetLite0 {
+pub struct OnnxImageEncoder {
     session: Session,
+    spec: ImageSpec,
+    dim: usize,
 }
 
-impl EfficientNetLite0 {
-    pub fn load(library: &Path, model: &Path, options: RuntimeOptions) -> Result<Self> {
+impl OnnxImageEncoder {
+    pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
+        let spec = manifest
+            .image
+            .clone()
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [image] section", manifest.name)))?;
+        let session = load_session(&manifest.file(&spec.onnx), options)?;
         Ok(Self {
-            session: load_session(library, model, options)?,
+            session,
+            spec,
+            dim: manifest.dim,
         })
     }
-}
 
-impl EfficientNetLite0 {
-    /// Run the bare ONNX session on `frames` frames in batches of `batch`, with the input tensor
-    /// built once: ONNX Runtime's own throughput on this model, the ceiling for vtx's encoder.
+    /// Run the bare session on `frames` frames in batches of `batch`, with the input tensor built
+    /// once: ONNX Runtime's own throughput on this graph, the ceiling for vtx's encoder.
     pub fn run_raw(&mut self, frames: usize, batch: usize) -> Result<()> {
         let batch = batch.max(1);
-        let side = SIZE as usize;
+        let pixels = self.spec.preprocess.width() * self.spec.preprocess.height() * 3;
         let make = |n: usize| {
-            let data: Vec<f32> = (0..n * 3 * side * side)
-                .map(|i| ((i % 251) as f32 - 125.0) / 128.0)
-                .collect();
-            Tensor::from_array(([n, 3, side, side], data)).map_err(rt_err)
+            let frame: Vec<u8> = (0..pixels).map(|i| (i % 251) as u8).collect();
+            let (shape, data) = self.spec.preprocess.image_tensor(&vec![frame.as_slice(); n])?;
+            Tensor::from_array((shape, data)).map_err(rt_err)
         };
         let full = make(batch)?;
+        let rest = make(frames % batch)?;
         for _ in 0..frames / batch {
             self.session
-                .run(ort::inputs!["pixel_values" => &full])
+                .run(ort::inputs![self.spec.input.as_str() => &full])
                 .map_err(rt_err)?;
         }
-        if !frames.is_multiple_of(batch) {
-            let rest = make(frames % batch)?;
+        if frames % batch > 0 {
             self.session
-                .run(ort::inputs!["pixel_values" => &rest])
+                .run(ort::inputs![self.spec.input.as_str() => &rest])
                 .map_err(rt_err)?;
         }
         Ok(())
     }
-}
-
-/// Packed RGB24 frames to a normalised NCHW float tensor.
-fn to_nchw(frames: &[&[u8]], size: usize) -> Vec<f32> {
-    let plane = size * size;
-    let mut out = vec![0f32; frames.len() * 3 * plane];
-    for (frame, dst) in frames.iter().zip(out.chunks_exact_mut(3 * plane)) {
-        for (p, px) in frame.chunks_exact(3).enumerate() {
-            for c in 0..3 {
-                dst[c * plane + p] = (f32::from(px[c]) - MEAN) / STD;
-            }
-        }
-    }
-    out
 }
 
 fn softmax(logits: &[f32]) -> Vec<f32> {
@@ -83,62 +70,49 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|x| x / sum).collect()
 }
 
-impl ImageEncoder for EfficientNetLite0 {
-    fn input_size(&self) -> (u32, u32) {
-        (SIZE, SIZE)
+impl ImageEncoder for OnnxImageEncoder {
+    fn preprocess(&self) -> &Preprocess {
+        &self.spec.preprocess
     }
 
     fn dim(&self) -> usize {
-        1280
+        self.dim
+    }
+
+    fn batch_size(&self) -> usize {
+        self.spec.batch
     }
 
     fn encode(&mut self, frames: &[&[u8]]) -> Result<ImageBatch> {
         if frames.is_empty() {
             return Ok(ImageBatch::default());
         }
-        let expected = (SIZE * SIZE * 3) as usize;
-        if let Some(bad) = frames.iter().find(|f| f.len() != expected) {
-            return Err(ModelError::Input(format!(
-                "frame of {} bytes, expected {expected}",
-                bad.len()
-            )));
-        }
-        let shape = [frames.len(), 3, SIZE as usize, SIZE as usize];
-        let input = Tensor::from_array((shape, to_nchw(frames, SIZE as usize))).map_err(rt_err)?;
+        let (shape, data) = self.spec.preprocess.image_tensor(frames)?;
+        let input = Tensor::from_array((shape, data)).map_err(rt_err)?;
         let outputs = self
             .session
-            .run(ort::inputs!["pixel_values" => input])
+            .run(ort::inputs![self.spec.input.as_str() => input])
             .map_err(rt_err)?;
-        let rows = |name: &str| -> Result<Vec<Vec<f32>>> {
-            let (shape, data) = outputs[name].try_extract_tensor::<f32>().map_err(rt_err)?;
-            let width = shape[1] as usize;
-            Ok(data.chunks_exact(width).map(<[f32]>::to_vec).collect())
-        };
-        let mut embeddings = rows("features")?;
+        let mut embeddings = output_rows(&outputs, &self.spec.output, self.dim)?;
         embeddings.iter_mut().for_each(|v| l2_normalize(v));
-        let class_probs = rows("logits")?.iter().map(|l| softmax(l)).collect();
+        let class_probs = match &self.spec.logits {
+            Some(name) => {
+                let (shape, data) = outputs[name.as_str()].try_extract_tensor::<f32>().map_err(rt_err)?;
+                let classes = *shape.last().unwrap_or(&1) as usize;
+                Some(data.chunks_exact(classes.max(1)).map(softmax).collect())
+            }
+            None => None,
+        };
         Ok(ImageBatch {
             embeddings,
-            class_probs: Some(class_probs),
+            class_probs,
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn nchw_layout_and_normalisation() {
-        // A 2x2 frame (size 2): red, green / blue, white.
-        let frame = [255u8, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255];
-        let t = to_nchw(&[&frame], 2);
-        let hi = (255.0 - MEAN) / STD;
-        let lo = (0.0 - MEAN) / STD;
-        assert_eq!(&t[0..4], &[hi, lo, lo, hi]); // R plane
-        assert_eq!(&t[4..8], &[lo, hi, lo, hi]); // G plane
-        assert_eq!(&t[8..12], &[lo, lo, hi, hi]); // B plane
-    }
+    use super::softmax;
 
     #[test]
     fn softmax_sums_to_one_and_keeps_order() {

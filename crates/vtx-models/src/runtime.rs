@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
+use ort::session::{Session, SessionOutputs};
 
 use crate::{ModelError, Result};
 
@@ -19,17 +19,22 @@ pub fn ort_library_path(models_dir: &Path) -> PathBuf {
         .unwrap_or_else(|| models_dir.join("onnxruntime").join("libonnxruntime.so"))
 }
 
-/// How sessions use the machine.
-#[derive(Debug, Clone, Copy)]
+/// Which ONNX Runtime library to load and how sessions use the machine.
+#[derive(Debug, Clone)]
 pub struct RuntimeOptions {
+    pub library: PathBuf,
     /// Threads inside one operator; defaults to the number of cores.
     pub intra_threads: usize,
 }
 
-impl Default for RuntimeOptions {
-    fn default() -> Self {
+impl RuntimeOptions {
+    /// The library of the model folder `models_dir` (or `$VTX_ORT_LIB`), one thread per core.
+    pub fn for_models(models_dir: &Path) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { intra_threads: cores }
+        Self {
+            library: ort_library_path(models_dir),
+            intra_threads: cores,
+        }
     }
 }
 
@@ -58,11 +63,11 @@ pub(crate) fn rt_err(e: impl std::fmt::Display) -> ModelError {
 
 /// Open an ONNX graph with all graph optimisations on and a thread budget that leaves room for
 /// the decoder thread.
-pub(crate) fn load_session(library: &Path, model: &Path, options: RuntimeOptions) -> Result<Session> {
+pub(crate) fn load_session(model: &Path, options: &RuntimeOptions) -> Result<Session> {
     if !model.exists() {
         return Err(ModelError::Missing(model.display().to_string()));
     }
-    let env = environment(library)?;
+    let env = environment(&options.library)?;
     let started = std::time::Instant::now();
     let session = Session::builder(env)
         .map_err(rt_err)?
@@ -80,4 +85,45 @@ pub(crate) fn load_session(library: &Path, model: &Path, options: RuntimeOptions
         .map_err(|e| ModelError::Runtime(format!("{}: {e}", model.display())))?;
     tracing::info!(model = %model.display(), seconds = started.elapsed().as_secs_f64(), "ONNX session ready");
     Ok(session)
+}
+
+/// A `[batch, dim]` output as one row per input; any other shape is a manifest mistake.
+pub(crate) fn output_rows(outputs: &SessionOutputs<'_>, name: &str, dim: usize) -> Result<Vec<Vec<f32>>> {
+    let value = outputs
+        .get(name)
+        .ok_or_else(|| ModelError::Manifest(format!("the graph has no output named '{name}'")))?;
+    let (shape, data) = value.try_extract_tensor::<f32>().map_err(rt_err)?;
+    match shape[..] {
+        [_, width] if width as usize == dim => Ok(data.chunks_exact(dim).map(<[f32]>::to_vec).collect()),
+        _ => Err(ModelError::Manifest(format!(
+            "output '{name}' has shape {:?}, the manifest expects [batch, {dim}]",
+            &shape[..]
+        ))),
+    }
+}
+
+/// Names, element types and shapes of a graph's inputs and outputs (-1 for a free dimension), for
+/// `vtx models info` and for writing a manifest from a folder of ONNX files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphIo {
+    pub inputs: Vec<(String, String, Vec<i64>)>,
+    pub outputs: Vec<(String, String, Vec<i64>)>,
+}
+
+pub fn inspect_graph(model: &Path, options: &RuntimeOptions) -> Result<GraphIo> {
+    let session = load_session(model, options)?;
+    let describe = |outlets: &[ort::value::Outlet]| {
+        outlets
+            .iter()
+            .map(|o| {
+                let ty = o.dtype().tensor_type().map_or("?".into(), |t| format!("{t:?}").to_lowercase());
+                let shape = o.dtype().tensor_shape().map_or(vec![], |s| s.to_vec());
+                (o.name().to_string(), ty, shape)
+            })
+            .collect()
+    };
+    Ok(GraphIo {
+        inputs: describe(session.inputs()),
+        outputs: describe(session.outputs()),
+    })
 }

@@ -1,4 +1,5 @@
-//! all-MiniLM-L6-v2 (int8 ONNX): BERT WordPiece tokens in, mean-pooled sentence vectors out.
+//! Text encoders described by a `[text]` manifest section: BERT-family sentence encoders and CLIP
+//! text towers, with the pooling and projection a graph leaves to its caller.
 
 use std::path::Path;
 
@@ -6,47 +7,110 @@ use ort::session::Session;
 use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::manifest::{Manifest, Pooling, TextSpec};
 use crate::runtime::{load_session, rt_err};
 use crate::{l2_normalize, ModelError, Result, RuntimeOptions, TextEncoder};
 
-/// The sentence-transformers configuration of all-MiniLM-L6-v2 truncates at 256 word pieces.
-const MAX_TOKENS: usize = 256;
-
-pub struct MiniLm {
+pub struct OnnxTextEncoder {
     session: Session,
     tokenizer: Tokenizer,
-    wants_token_types: bool,
+    spec: TextSpec,
+    /// `[width, dim]`, row-major.
+    projection: Option<(usize, Vec<f32>)>,
     dim: usize,
 }
 
-impl MiniLm {
-    pub fn load(library: &Path, model: &Path, tokenizer: &Path, options: RuntimeOptions) -> Result<Self> {
-        let session = load_session(library, model, options)?;
-        let mut tokenizer = Tokenizer::from_file(tokenizer)
-            .map_err(|e| ModelError::Tokenizer(format!("{}: {e}", tokenizer.display())))?;
-        // The shipped tokenizer.json pads every input to 128 tokens. Padding is harmless only when
-        // pooling ignores it, so pad to the longest input of a batch and mask the rest out below.
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
+/// Read the tokenizer with the manifest's truncation and batch padding, whatever the file says:
+/// some exports pad every input to a fixed length, which is wasted work when the attention mask
+/// hides padding anyway.
+pub fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
+    let mut tokenizer =
+        Tokenizer::from_file(path).map_err(|e| ModelError::Tokenizer(format!("{}: {e}", path.display())))?;
+    let padding = PaddingParams {
+        strategy: PaddingStrategy::BatchLongest,
+        ..tokenizer.get_padding().cloned().unwrap_or_default()
+    };
+    tokenizer.with_padding(Some(padding));
+    // The length counts the start and end tokens: the tokenizer cuts the text so that both fit,
+    // which keeps the end-of-text token a CLIP tower pools on.
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_tokens,
             ..Default::default()
-        }));
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..Default::default()
-            }))
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let wants_token_types = session.inputs().iter().any(|i| i.name() == "token_type_ids");
+        }))
+        .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+    Ok(tokenizer)
+}
+
+impl OnnxTextEncoder {
+    pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
+        let spec = manifest
+            .text
+            .clone()
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [text] section", manifest.name)))?;
+        let session = load_session(&manifest.file(&spec.onnx), options)?;
+        let tokenizer = load_tokenizer(&manifest.file(&spec.tokenizer), spec.max_tokens)?;
+        let projection = match &spec.projection {
+            Some(file) => {
+                let (shape, data) = crate::npy::read_f32(&manifest.file(file))?;
+                match shape[..] {
+                    [width, dim] if dim == manifest.dim => Some((width, data)),
+                    _ => {
+                        return Err(ModelError::Manifest(format!(
+                            "projection {file} has shape {shape:?}, expected [width, {}]",
+                            manifest.dim
+                        )))
+                    }
+                }
+            }
+            None => None,
+        };
         Ok(Self {
             session,
             tokenizer,
-            wants_token_types,
-            dim: 384,
+            spec,
+            projection,
+            dim: manifest.dim,
         })
+    }
+
+    /// Token ids as the model sees them (start and end tokens, truncation), for inspection and tests.
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let text = self.normalise(text);
+        let encoding = self
+            .tokenizer
+            .encode(text.as_str(), true)
+            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    fn normalise(&self, text: &str) -> String {
+        if self.spec.lowercase {
+            text.to_lowercase()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn project(&self, v: Vec<f32>) -> Result<Vec<f32>> {
+        let Some((width, matrix)) = &self.projection else {
+            return Ok(v);
+        };
+        if v.len() != *width {
+            return Err(ModelError::Input(format!(
+                "pooled width {} does not match the projection's {width} rows",
+                v.len()
+            )));
+        }
+        let mut out = vec![0f32; self.dim];
+        for (x, row) in v.iter().zip(matrix.chunks_exact(self.dim)) {
+            out.iter_mut().zip(row).for_each(|(o, m)| *o += x * m);
+        }
+        Ok(out)
     }
 }
 
-impl TextEncoder for MiniLm {
+impl TextEncoder for OnnxTextEncoder {
     fn dim(&self) -> usize {
         self.dim
     }
@@ -55,79 +119,118 @@ impl TextEncoder for MiniLm {
         if texts.is_empty() {
             return Ok(vec![]);
         }
+        let normalised: Vec<String> = texts.iter().map(|t| self.normalise(t)).collect();
         let encodings = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
+            .encode_batch(normalised.iter().map(String::as_str).collect::<Vec<_>>(), true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let batch = encodings.len();
-        let seq = encodings[0].get_ids().len();
+        let (batch, seq) = (encodings.len(), encodings[0].get_ids().len());
         let column = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<i64> {
             encodings
                 .iter()
                 .flat_map(|e| f(e).iter().map(|&x| i64::from(x)))
                 .collect()
         };
-        let ids = column(&|e| e.get_ids());
         let mask = column(&|e| e.get_attention_mask());
         let shape = [batch, seq];
         let mut inputs = ort::inputs![
-            "input_ids" => Tensor::from_array((shape, ids)).map_err(rt_err)?,
-            "attention_mask" => Tensor::from_array((shape, mask.clone())).map_err(rt_err)?,
+            self.spec.input_ids.as_str() => Tensor::from_array((shape, column(&|e| e.get_ids()))).map_err(rt_err)?,
         ];
-        if self.wants_token_types {
-            let types = column(&|e| e.get_type_ids());
-            inputs.push((
-                "token_type_ids".into(),
-                Tensor::from_array((shape, types)).map_err(rt_err)?.into(),
-            ));
+        if let Some(name) = &self.spec.attention_mask {
+            inputs.push((name.into(), Tensor::from_array((shape, mask.clone())).map_err(rt_err)?.into()));
+        }
+        if let Some(name) = &self.spec.token_type_ids {
+            inputs.push((name.into(), Tensor::from_array((shape, vec![0i64; batch * seq])).map_err(rt_err)?.into()));
         }
         let outputs = self.session.run(inputs).map_err(rt_err)?;
-        let (out_shape, hidden) = outputs[0].try_extract_tensor::<f32>().map_err(rt_err)?;
-        let dim = *out_shape
-            .last()
-            .ok_or_else(|| ModelError::Runtime("empty output shape".into()))? as usize;
-        Ok(mean_pool(hidden, &mask, batch, seq, dim))
+        let (out_shape, data) = outputs[self.spec.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(rt_err)?;
+        let pooled = match (self.spec.pooling, &out_shape[..]) {
+            (Pooling::None, [b, width]) if *b as usize == batch => {
+                data.chunks_exact(*width as usize).map(<[f32]>::to_vec).collect()
+            }
+            (Pooling::None, shape) => {
+                return Err(ModelError::Manifest(format!(
+                    "output '{}' has shape {shape:?}: set text.pooling to say how tokens become one vector",
+                    self.spec.output
+                )))
+            }
+            (pooling, [b, s, width]) if *b as usize == batch && *s as usize == seq => {
+                pool(pooling, data, &mask, batch, seq, *width as usize)
+            }
+            (_, shape) => {
+                return Err(ModelError::Manifest(format!(
+                    "text.pooling needs a [batch, tokens, width] output; '{}' has shape {shape:?}",
+                    self.spec.output
+                )))
+            }
+        };
+        drop(outputs);
+        pooled
+            .into_iter()
+            .map(|v| {
+                let mut v = self.project(v)?;
+                if v.len() != self.dim {
+                    return Err(ModelError::Manifest(format!(
+                        "the text model gives {}-d vectors, its manifest says dim = {}",
+                        v.len(),
+                        self.dim
+                    )));
+                }
+                l2_normalize(&mut v);
+                Ok(v)
+            })
+            .collect()
     }
 }
 
-/// Mean over the tokens the attention mask keeps, then L2-normalise.
-fn mean_pool(hidden: &[f32], mask: &[i64], batch: usize, seq: usize, dim: usize) -> Vec<Vec<f32>> {
+/// One vector per sequence from `[batch, seq, width]` hidden states.
+fn pool(pooling: Pooling, hidden: &[f32], mask: &[i64], batch: usize, seq: usize, width: usize) -> Vec<Vec<f32>> {
+    let row = |b: usize, s: usize| &hidden[(b * seq + s) * width..(b * seq + s + 1) * width];
     (0..batch)
         .map(|b| {
-            let mut sum = vec![0f32; dim];
-            let mut kept = 0f32;
-            for s in 0..seq {
-                if mask[b * seq + s] == 0 {
-                    continue;
+            let kept = || (0..seq).filter(move |&s| mask[b * seq + s] != 0);
+            match pooling {
+                Pooling::Mean => {
+                    let mut sum = vec![0f32; width];
+                    let mut n = 0f32;
+                    for s in kept() {
+                        n += 1.0;
+                        sum.iter_mut().zip(row(b, s)).for_each(|(acc, x)| *acc += x);
+                    }
+                    sum.iter_mut().for_each(|x| *x /= n.max(1.0));
+                    sum
                 }
-                kept += 1.0;
-                let row = &hidden[(b * seq + s) * dim..(b * seq + s + 1) * dim];
-                sum.iter_mut().zip(row).for_each(|(acc, x)| *acc += x);
+                Pooling::First | Pooling::None => row(b, 0).to_vec(),
+                Pooling::Eos => row(b, kept().last().unwrap_or(0)).to_vec(),
+                Pooling::Last => row(b, seq - 1).to_vec(),
             }
-            sum.iter_mut().for_each(|x| *x /= kept.max(1.0));
-            l2_normalize(&mut sum);
-            sum
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::mean_pool;
+    use super::*;
+
+    // Two sequences of three tokens, width 2; the second has one padding token.
+    const HIDDEN: [f32; 12] = [1.0, 0.0, 3.0, 0.0, 5.0, 1.0, 2.0, 2.0, 4.0, 0.0, 1000.0, 1000.0];
+    const MASK: [i64; 6] = [1, 1, 1, 1, 1, 0];
 
     #[test]
-    fn pooling_ignores_masked_tokens() {
-        // One sequence of three tokens, the last one padding with a huge value that must not count.
-        let hidden = [1.0, 0.0, 3.0, 0.0, 1000.0, 1000.0];
-        let pooled = mean_pool(&hidden, &[1, 1, 0], 1, 3, 2);
-        assert_eq!(pooled, vec![vec![1.0, 0.0]]);
+    fn mean_ignores_masked_tokens() {
+        let p = pool(Pooling::Mean, &HIDDEN, &MASK, 2, 3, 2);
+        assert_eq!(p, vec![vec![3.0, 1.0 / 3.0], vec![3.0, 1.0]]);
     }
 
     #[test]
-    fn pooling_averages_before_normalising() {
-        let hidden = [1.0, 0.0, 0.0, 1.0];
-        let pooled = mean_pool(&hidden, &[1, 1], 1, 2, 2);
-        let expected = 1.0 / 2f32.sqrt();
-        assert!((pooled[0][0] - expected).abs() < 1e-6 && (pooled[0][1] - expected).abs() < 1e-6);
+    fn eos_takes_the_last_kept_token_first_and_last_take_positions() {
+        assert_eq!(pool(Pooling::Eos, &HIDDEN, &MASK, 2, 3, 2), vec![vec![5.0, 1.0], vec![4.0, 0.0]]);
+        assert_eq!(pool(Pooling::First, &HIDDEN, &MASK, 2, 3, 2), vec![vec![1.0, 0.0], vec![2.0, 2.0]]);
+        assert_eq!(
+            pool(Pooling::Last, &HIDDEN, &MASK, 2, 3, 2),
+            vec![vec![5.0, 1.0], vec![1000.0, 1000.0]]
+        );
     }
 }

@@ -3,14 +3,22 @@
 
 use std::path::PathBuf;
 
-use vtx_models::{ImageEncoder, ModelPack, TextEncoder};
+use vtx_models::{ImageEncoder, Manifest, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
-fn pack() -> ModelPack {
+fn registry() -> Registry {
     let cache = std::env::var_os("VTX_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
     let dir = std::env::var_os("VTX_MODELS").map_or_else(|| cache.join("models"), PathBuf::from);
-    ModelPack::open(&dir).unwrap_or_else(|e| panic!("{e}: run `make setup`"))
+    Registry::new(&dir)
+}
+
+fn manifest(name: &str) -> Manifest {
+    registry().get(name).unwrap_or_else(|e| panic!("{e}: run `make setup`"))
+}
+
+fn minilm() -> OnnxTextEncoder {
+    OnnxTextEncoder::load(&manifest("minilm-l6-v2"), registry().options()).unwrap()
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -26,7 +34,7 @@ fn text_embeddings_match_the_python_reference() {
         serde_json::from_str(include_str!("fixtures/minilm_reference.json")).expect("fixture is JSON");
     let sentences: Vec<String> = serde_json::from_value(fixture["sentences"].clone()).unwrap();
     let expected: Vec<Vec<f32>> = serde_json::from_value(fixture["vectors"].clone()).unwrap();
-    let mut encoder = pack().text_encoder().unwrap();
+    let mut encoder = minilm();
     // All at once: the batch is padded to its longest sentence, so this also checks the masking.
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let got = encoder.encode(&refs).unwrap();
@@ -43,21 +51,22 @@ fn text_embeddings_match_the_python_reference() {
 
 #[test]
 fn empty_batch_is_fine() {
-    assert!(pack().text_encoder().unwrap().encode(&[]).unwrap().is_empty());
+    assert!(minilm().encode(&[]).unwrap().is_empty());
 }
 
 #[test]
 fn image_encoder_rejects_wrong_frame_size() {
-    let mut encoder = pack().image_encoder().unwrap();
+    let mut encoder = OnnxImageEncoder::load(&manifest("efficientnet-lite0"), registry().options()).unwrap();
     assert!(encoder.encode(&[&[0u8; 10]]).is_err());
 }
 
 #[test]
 fn conse_puts_label_words_near_their_class() {
-    let pack = pack();
-    let mut text = pack.text_encoder().unwrap();
-    let conse = pack.conse(&mut text).unwrap();
-    let names = pack.class_names().unwrap();
+    let (image, text_model) = (manifest("efficientnet-lite0"), manifest("minilm-l6-v2"));
+    let mut text = minilm();
+    let conse = registry().conse(&image, &text_model, &mut text).unwrap();
+    let labels = image.file(image.image.as_ref().unwrap().labels.as_ref().unwrap());
+    let names: Vec<String> = std::fs::read_to_string(labels).unwrap().lines().map(String::from).collect();
     assert_eq!(names.len(), 1000);
     // A frame the classifier is sure shows an espresso projects to the "espresso" label vector.
     let espresso = names.iter().position(|n| n == "espresso").unwrap();

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use vtx_media::{FrameSize, Resize, Sampling};
-use vtx_models::{ImageEncoder, ModelPack};
+use vtx_media::Sampling;
+use vtx_models::{OnnxImageEncoder, Registry};
 
+use crate::frame_models::frame_size;
 use crate::{Engine, EngineConfig, EngineError, IndexOptions, Result};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -53,6 +54,7 @@ impl BenchRow {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
+    pub model: String,
     pub sampling: String,
     pub batch: usize,
     pub cores: usize,
@@ -62,8 +64,8 @@ pub struct BenchReport {
 impl BenchReport {
     pub fn table(&self) -> String {
         let mut out = format!(
-            "sampling {}, batch {}, {} cores; seconds (fastest of the repeats)\n",
-            self.sampling, self.batch, self.cores
+            "model {}, sampling {}, batch {}, {} cores; seconds (fastest of the repeats)\n",
+            self.model, self.sampling, self.batch, self.cores
         );
         out.push_str(&format!(
             "{:<24} {:>9} {:>7} {:>6} {:>8} {:>8} {:>10} {:>8} {:>8} {:>10} {:>6}\n",
@@ -141,34 +143,37 @@ fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
     Ok(())
 }
 
-/// Benchmark each video; `repeat` runs of each measurement, fastest kept.
-pub fn run(videos: &[PathBuf], models_dir: &Path, sampling: Sampling, repeat: usize) -> Result<BenchReport> {
-    let pack = ModelPack::open(models_dir)?;
-    let mut raw_encoder = pack.image_encoder()?;
-    let (w, h) = raw_encoder.input_size();
+/// Benchmark indexing each video with one image model; `repeat` runs of each measurement,
+/// fastest kept.
+pub fn run(videos: &[PathBuf], models_dir: &Path, model: &str, sampling: Sampling, repeat: usize) -> Result<BenchReport> {
+    let registry = Registry::new(models_dir);
+    let manifest = registry.get(model)?;
+    let image = manifest
+        .image
+        .as_ref()
+        .ok_or_else(|| EngineError::Input(format!("'{model}' is not an image model")))?;
+    let batch = image.batch;
+    let size = frame_size(&image.preprocess);
+    let mut raw_encoder = OnnxImageEncoder::load(&manifest, registry.options())?;
     let options = IndexOptions {
-        sampling,
+        sampling: sampling.clone(),
         force: true,
+        models: vec![model.to_string()],
         ..Default::default()
     };
     let scratch = std::env::temp_dir().join(format!("vtx-bench-{}", std::process::id()));
     let mut engine = Engine::open(EngineConfig::new(scratch.clone(), models_dir.to_path_buf()))?;
-    engine.prepare_indexing()?;
+    engine.prepare_indexing(&options.models)?;
     let mut rows = Vec::new();
     for video in videos {
         let info = vtx_media::probe(video)?;
         let (ffmpeg_s, ()) = fastest(repeat, || ffmpeg_decode(video, "default"))?;
         let (ffmpeg_noref_s, ()) = fastest(repeat, || ffmpeg_decode(video, "noref"))?;
         let (decode_s, stats) = fastest(repeat, || {
-            Ok(vtx_media::sample(
-                video,
-                sampling,
-                FrameSize::new(w, h, Resize::CenterCrop),
-                |_| ControlFlow::Continue(()),
-            )?)
+            Ok(vtx_media::sample(video, &sampling, &[size], |_| ControlFlow::Continue(()))?)
         })?;
         let frames = stats.frames_sampled as usize;
-        let (ort_s, ()) = fastest(repeat, || Ok(raw_encoder.run_raw(frames, options.batch_size)?))?;
+        let (ort_s, ()) = fastest(repeat, || Ok(raw_encoder.run_raw(frames, batch)?))?;
         let (pipeline_s, report) = fastest(repeat, || {
             engine.index(std::slice::from_ref(video), &options, &mut (), &Default::default())
         })?;
@@ -191,8 +196,9 @@ pub fn run(videos: &[PathBuf], models_dir: &Path, sampling: Sampling, repeat: us
     drop(engine);
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(BenchReport {
+        model: model.to_string(),
         sampling: format!("{sampling:?}"),
-        batch: options.batch_size,
+        batch,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         rows,
     })

@@ -2,38 +2,49 @@
 //! bounded queue; the calling thread encodes them in batches and writes each finished video to the
 //! store in one transaction. Decoding the next video overlaps with encoding the current one, and
 //! the queue bound keeps memory flat however long the videos are.
+//!
+//! A video is decoded once for all image models (each gets frames of its own size and filter from
+//! the same decoded picture) and once more per clip model, whose windows need their own frame rate.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
-use vtx_index::{FrameEntry, VectorStore, VideoMeta};
-use vtx_media::{Frame, FrameSize, MediaError, Resize, SampleStats, Sampling, VideoInfo};
-use vtx_models::{l2_normalize, Conse, ImageEncoder};
+use vtx_index::{TimedVector, VectorStore, VideoMeta, VideoRecord};
+use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
+use vtx_models::l2_normalize;
 
-use crate::{discover, EngineError, Result, TEXT_SPACE, VISUAL_SPACE};
+use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
+use crate::{discover, EngineError, Result};
 
 /// How `Engine::index` samples and batches.
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
+    /// Which frames image models see (clip models sample at their own rate).
     pub sampling: Sampling,
-    /// Frames per inference call.
-    pub batch_size: usize,
+    /// Frames per inference call; `None` takes each model's own batch size.
+    pub batch_size: Option<usize>,
     /// Decoded frames allowed to wait for the encoder.
     pub queue_frames: usize,
     /// Re-index files even when they look unchanged.
     pub force: bool,
+    /// Models to add to the index (by name); the models it already has are always kept up to
+    /// date. A new index with none named gets the default models.
+    pub models: Vec<String>,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
         Self {
             sampling: Sampling::Fps(1.0),
-            batch_size: 16,
+            batch_size: None,
             queue_frames: 64,
             force: false,
+            models: Vec::new(),
         }
     }
 }
@@ -46,7 +57,12 @@ pub enum FileOutcome {
         duration: f64,
         warning: Option<String>,
     },
-    /// Same size and modification time as when it was indexed: not read.
+    /// Unchanged, but models added to the index were missing for it: their vectors were added.
+    Extended {
+        spaces: Vec<String>,
+        vectors: u32,
+    },
+    /// Same size and modification time as when it was indexed, and every model done: not read.
     Unchanged,
     /// Touched but byte-identical (same hash): only its modification time was updated.
     SameContent,
@@ -85,25 +101,89 @@ pub trait IndexObserver {
 
 impl IndexObserver for () {}
 
+/// One decode of a video: the frames to take and the pictures to make of each.
+#[derive(Debug, Clone)]
+struct PassPlan {
+    sampling: Sampling,
+    sizes: Vec<FrameSize>,
+    route: Route,
+}
+
+#[derive(Debug, Clone)]
+enum Route {
+    /// (model, index of its picture in `sizes`) for each image model.
+    Images(Vec<(usize, usize)>),
+    /// The one clip model this pass feeds.
+    Clip(usize),
+}
+
+/// Which models a set of passes runs, for a sampling of image frames.
+fn plan_passes(models: &[ModelInfo], which: &[usize], image_sampling: &Sampling) -> Vec<PassPlan> {
+    let mut passes = Vec::new();
+    let mut sizes: Vec<FrameSize> = Vec::new();
+    let mut route = Vec::new();
+    for &m in which {
+        if models[m].clip.is_none() {
+            let size = models[m].frame_size;
+            let slot = sizes.iter().position(|s| *s == size).unwrap_or_else(|| {
+                sizes.push(size);
+                sizes.len() - 1
+            });
+            route.push((m, slot));
+        }
+    }
+    if !route.is_empty() {
+        passes.push(PassPlan {
+            sampling: image_sampling.clone(),
+            sizes,
+            route: Route::Images(route),
+        });
+    }
+    for &m in which {
+        if let Some(clip) = &models[m].clip {
+            passes.push(PassPlan {
+                sampling: Sampling::Fps(clip.fps),
+                sizes: vec![models[m].frame_size],
+                route: Route::Clip(m),
+            });
+        }
+    }
+    passes
+}
+
+/// What to do with one file.
+enum Work {
+    /// New or changed: every model, replacing whatever is stored.
+    Full,
+    /// Unchanged, but these models' spaces are missing: add only them to the stored video.
+    Extend(VideoRecord),
+}
+
 struct Job {
     path: PathBuf,
     size: u64,
     mtime_ns: i64,
     known_hash: Option<String>,
     existing_id: Option<i64>,
+    work: Work,
+    /// Indices into the run's models.
+    models: Vec<usize>,
+    passes: Vec<PassPlan>,
 }
 
 enum Produced {
     Sampled {
-        info: VideoInfo,
-        hash: String,
+        /// Probed header and content hash: for full jobs only (an extension keeps the stored ones).
+        probed: Option<(VideoInfo, String)>,
+        /// Statistics of the first pass.
         stats: SampleStats,
     },
     SameContent,
 }
 
 enum Msg {
-    Frame(Frame),
+    Frame(usize, Frame),
+    PassEnd(usize),
     Done(std::result::Result<Produced, String>),
 }
 
@@ -120,52 +200,47 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// The decoder thread's work: hash, probe and sample each job in turn.
-fn produce(jobs: &[Job], sampling: Sampling, size: FrameSize, tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
+/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass.
+fn produce(jobs: &[Job], tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
     for job in jobs {
         if stop() {
             return;
         }
         let produced = (|| -> std::result::Result<Produced, String> {
-            let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
-            if job.known_hash.as_deref() == Some(hash.as_str()) {
-                return Ok(Produced::SameContent);
-            }
-            let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
-            let stats = vtx_media::sample(&job.path, sampling, size, |frame| {
-                if stop() || tx.send(Msg::Frame(frame)).is_err() {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
+            let probed = match job.work {
+                Work::Full => {
+                    let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
+                    if job.known_hash.as_deref() == Some(hash.as_str()) {
+                        return Ok(Produced::SameContent);
+                    }
+                    let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
+                    Some((info, hash))
                 }
-            })
-            .map_err(|e: MediaError| e.to_string())?;
-            Ok(Produced::Sampled { info, hash, stats })
+                Work::Extend(_) => None,
+            };
+            let mut first_stats = None;
+            for (index, pass) in job.passes.iter().enumerate() {
+                let stats = vtx_media::sample(&job.path, &pass.sampling, &pass.sizes, |frame| {
+                    if stop() || tx.send(Msg::Frame(index, frame)).is_err() {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+                .map_err(|e: MediaError| e.to_string())?;
+                let stopped = stats.stopped;
+                first_stats.get_or_insert(stats);
+                if stopped || tx.send(Msg::PassEnd(index)).is_err() {
+                    break;
+                }
+            }
+            let stats = first_stats.ok_or("no model needs this file")?;
+            Ok(Produced::Sampled { probed, stats })
         })();
         if tx.send(Msg::Done(produced)).is_err() {
             return;
         }
     }
-}
-
-/// Encode a batch of frames into both spaces.
-fn encode_batch(image: &mut dyn ImageEncoder, conse: &Conse, batch: &[Frame]) -> Result<Vec<FrameEntry>> {
-    let refs: Vec<&[u8]> = batch.iter().map(|f| f.rgb.as_slice()).collect();
-    let out = image.encode(&refs)?;
-    let probs = out
-        .class_probs
-        .ok_or_else(|| EngineError::Input("the image model gives no class probabilities for ConSE".into()))?;
-    batch
-        .iter()
-        .zip(out.embeddings)
-        .zip(probs)
-        .map(|((frame, visual), p)| {
-            Ok(FrameEntry {
-                t: frame.t,
-                vectors: vec![(VISUAL_SPACE.into(), visual), (TEXT_SPACE.into(), conse.project(&p)?)],
-            })
-        })
-        .collect()
 }
 
 /// Headers may overstate a duration by a frame or two; more than this is a cut-off file.
@@ -183,75 +258,97 @@ fn warning_for(stats: &SampleStats, info: &VideoInfo) -> Option<String> {
     }
 }
 
-struct Consumer<'a> {
-    store: &'a mut dyn VectorStore,
-    image: &'a mut dyn ImageEncoder,
-    conse: &'a Conse,
-    observer: &'a mut dyn IndexObserver,
-    batch_size: usize,
-    report: IndexReport,
-}
+/// Vectors are handed to the store in runs of this many, so a video of any length is never held
+/// in memory whole (1024 frames with a 1280-d and a 384-d vector: 6.6 MB).
+const STORE_BATCH_VECTORS: usize = 1024;
 
-/// Frames are handed to the store in runs of this many, so a video of any length is never held
-/// in memory whole (1024 frames with both vectors: 6.6 MB).
-const STORE_BATCH_FRAMES: usize = 1024;
-
-/// One video on its way into the store: encoded frames not yet handed over, and running sums for
-/// the pooled vectors.
+/// One video on its way into the store: vectors not yet handed over, per space, and running sums
+/// for the pooled vectors.
+#[derive(Default)]
 struct VideoInProgress {
     begun: bool,
-    frames: u32,
-    pending: Vec<FrameEntry>,
-    sums: Vec<Vec<f32>>,
+    pending: Vec<(String, Vec<TimedVector>)>,
+    pending_count: usize,
+    sums: HashMap<String, (Vec<f32>, u32)>,
 }
 
 impl VideoInProgress {
-    fn new() -> Self {
-        Self {
-            begun: false,
-            frames: 0,
-            pending: Vec::new(),
-            sums: Vec::new(),
+    fn take(&mut self, space: String, vectors: Vec<TimedVector>) {
+        if vectors.is_empty() {
+            return;
         }
+        let (sum, count) = self
+            .sums
+            .entry(space.clone())
+            .or_insert_with(|| (vec![0f32; vectors.first().map_or(0, |v| v.vector.len())], 0));
+        for v in &vectors {
+            sum.iter_mut().zip(&v.vector).for_each(|(s, x)| *s += x);
+        }
+        *count += vectors.len() as u32;
+        self.pending_count += vectors.len();
+        self.pending.push((space, vectors));
     }
 
-    fn take(&mut self, encoded: Vec<FrameEntry>) {
-        for entry in &encoded {
-            if self.sums.is_empty() {
-                self.sums = entry.vectors.iter().map(|(_, v)| vec![0f32; v.len()]).collect();
-            }
-            for (sum, (_, v)) in self.sums.iter_mut().zip(&entry.vectors) {
-                sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-            }
-        }
-        self.frames += encoded.len() as u32;
-        self.pending.extend(encoded);
-    }
-
-    /// Mean of the frames' unit vectors, re-normalised, per space.
+    /// Mean of the moments' unit vectors, re-normalised, per space.
     fn pooled(&self) -> Vec<(String, Vec<f32>)> {
-        [VISUAL_SPACE, TEXT_SPACE]
+        let mut pooled: Vec<(String, Vec<f32>)> = self
+            .sums
             .iter()
-            .zip(&self.sums)
-            .map(|(space, sum)| {
+            .map(|(space, (sum, _))| {
                 let mut v = sum.clone();
                 l2_normalize(&mut v);
-                (space.to_string(), v)
+                (space.clone(), v)
             })
-            .collect()
+            .collect();
+        pooled.sort_by(|a, b| a.0.cmp(&b.0));
+        pooled
     }
+
+    fn most_vectors(&self) -> u32 {
+        self.sums.values().map(|(_, n)| *n).max().unwrap_or(0)
+    }
+}
+
+struct Consumer<'a> {
+    store: &'a mut dyn VectorStore,
+    models: &'a mut [FrameModel],
+    observer: &'a mut dyn IndexObserver,
+    batch_size: Option<usize>,
+    report: IndexReport,
+}
+
+/// The frames of one job waiting for an image batch, and the windowers of its clip passes.
+struct JobState {
+    batch: Vec<Frame>,
+    windowers: HashMap<usize, Windower>,
+    error: Option<EngineError>,
 }
 
 impl Consumer<'_> {
     /// Take one job's messages off the queue and settle its outcome. Whatever goes wrong, a video
     /// begun in the store is either committed whole or rolled back.
     fn consume_job(&mut self, job: &Job, rx: &Receiver<Msg>) -> std::result::Result<FileOutcome, EngineError> {
-        let mut video = VideoInProgress::new();
+        let mut video = VideoInProgress::default();
         let result = self.receive_video(job, rx, &mut video);
-        if !matches!(result, Ok(FileOutcome::Indexed { .. })) && video.begun {
+        if !matches!(result, Ok(FileOutcome::Indexed { .. } | FileOutcome::Extended { .. })) && video.begun {
             self.store.abort_video();
         }
         result
+    }
+
+    fn image_batch_size(&self, job: &Job) -> usize {
+        let own = || match job.passes.first().map(|p| &p.route) {
+            Some(Route::Images(route)) => route
+                .iter()
+                .filter_map(|(m, _)| match &self.models[*m].encoder {
+                    FrameEncoder::Image { encoder, .. } => Some(encoder.batch_size()),
+                    FrameEncoder::Clip(_) => None,
+                })
+                .max()
+                .unwrap_or(16),
+            _ => 16,
+        };
+        self.batch_size.unwrap_or_else(own).max(1)
     }
 
     fn receive_video(
@@ -260,92 +357,179 @@ impl Consumer<'_> {
         rx: &Receiver<Msg>,
         video: &mut VideoInProgress,
     ) -> std::result::Result<FileOutcome, EngineError> {
-        let mut batch = Vec::with_capacity(self.batch_size);
-        let mut encode_error = None;
+        let batch_size = self.image_batch_size(job);
+        let mut state = JobState {
+            batch: Vec::with_capacity(batch_size),
+            windowers: HashMap::new(),
+            error: None,
+        };
         let done = loop {
             let Ok(msg) = rx.recv() else {
                 return Ok(FileOutcome::Interrupted);
             };
             match msg {
-                Msg::Frame(frame) => {
-                    batch.push(frame);
-                    if batch.len() >= self.batch_size {
-                        self.encode(&mut batch, video, &mut encode_error);
+                Msg::Frame(pass, frame) => {
+                    let outcome = self.take_frame(job, pass, frame, batch_size, &mut state, video);
+                    if let Err(e) = outcome {
+                        state.error.get_or_insert(e);
                     }
-                    if video.pending.len() >= STORE_BATCH_FRAMES {
+                    if video.pending_count >= STORE_BATCH_VECTORS {
                         self.hand_over(job, video)?;
+                    }
+                }
+                Msg::PassEnd(pass) => {
+                    if let Err(e) = self.end_pass(job, pass, &mut state, video) {
+                        state.error.get_or_insert(e);
                     }
                 }
                 Msg::Done(done) => break done,
             }
         };
-        self.encode(&mut batch, video, &mut encode_error);
-        let (info, hash, stats) = match done {
+        let (probed, stats) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
                 let id = job.existing_id.expect("a known hash implies a stored video");
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
-            Ok(Produced::Sampled { info, hash, stats }) => (info, hash, stats),
+            Ok(Produced::Sampled { probed, stats }) => (probed, stats),
         };
-        if let Some(e) = encode_error {
+        if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
         }
         if stats.stopped {
             return Ok(FileOutcome::Interrupted);
         }
         self.hand_over(job, video)?;
-        let warning = warning_for(&stats, &info);
-        let meta = VideoMeta {
-            path: job.path.to_string_lossy().into_owned(),
-            size: job.size,
-            mtime_ns: job.mtime_ns,
-            hash,
-            duration: stats.duration,
-            fps: info.fps,
-            format: info.format,
-            codec: info.codec,
-            width: info.width,
-            height: info.height,
-            frames: video.frames,
-        };
-        self.store.commit_video(&meta, &video.pooled())?;
-        tracing::debug!(path = %job.path.display(), frames = video.frames, duration = stats.duration,
-            decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
-        self.report.frames += u64::from(video.frames);
-        self.report.video_seconds += stats.duration;
-        Ok(FileOutcome::Indexed {
-            frames: video.frames,
-            duration: stats.duration,
-            warning,
-        })
+        let pooled = video.pooled();
+        let vectors = video.most_vectors();
+        match (&job.work, probed) {
+            (Work::Extend(record), _) => {
+                self.store.commit_video(&record.meta, &pooled)?;
+                Ok(FileOutcome::Extended {
+                    spaces: pooled.into_iter().map(|(s, _)| s).collect(),
+                    vectors,
+                })
+            }
+            (Work::Full, Some((info, hash))) => {
+                let warning = warning_for(&stats, &info);
+                let meta = VideoMeta {
+                    path: job.path.to_string_lossy().into_owned(),
+                    size: job.size,
+                    mtime_ns: job.mtime_ns,
+                    hash,
+                    duration: stats.duration,
+                    fps: info.fps,
+                    format: info.format,
+                    codec: info.codec,
+                    width: info.width,
+                    height: info.height,
+                    frames: vectors,
+                };
+                self.store.commit_video(&meta, &pooled)?;
+                tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
+                    decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
+                self.report.frames += u64::from(vectors);
+                self.report.video_seconds += stats.duration;
+                Ok(FileOutcome::Indexed {
+                    frames: vectors,
+                    duration: stats.duration,
+                    warning,
+                })
+            }
+            (Work::Full, None) => unreachable!("a full job is always probed"),
+        }
     }
 
-    /// Move the encoded frames into the store's open transaction for this video.
-    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress) -> Result<()> {
-        if !video.begun {
-            self.store.begin_video(&job.path.to_string_lossy())?;
-            video.begun = true;
+    fn take_frame(
+        &mut self,
+        job: &Job,
+        pass: usize,
+        mut frame: Frame,
+        batch_size: usize,
+        state: &mut JobState,
+        video: &mut VideoInProgress,
+    ) -> Result<()> {
+        if state.error.is_some() {
+            return Ok(());
         }
-        self.store.add_frames(&video.pending)?;
-        video.pending.clear();
+        match &job.passes[pass].route {
+            Route::Images(_) => {
+                state.batch.push(frame);
+                if state.batch.len() >= batch_size {
+                    self.encode_images(job, pass, &mut state.batch, video)?;
+                }
+            }
+            Route::Clip(m) => {
+                let model = &mut self.models[*m];
+                let spec = model.info.clip.as_ref().expect("clip passes feed clip models");
+                let windower = state.windowers.entry(pass).or_insert_with(|| Windower::new(spec));
+                let windows = windower.push(model, frame.t, frame.images.swap_remove(0))?;
+                self.observer.frames_encoded(windows.len());
+                video.take(model.info.spaces[0].name.clone(), windows);
+            }
+        }
         Ok(())
     }
 
-    fn encode(&mut self, batch: &mut Vec<Frame>, video: &mut VideoInProgress, error: &mut Option<EngineError>) {
-        if batch.is_empty() || error.is_some() {
-            batch.clear();
-            return;
+    fn end_pass(&mut self, job: &Job, pass: usize, state: &mut JobState, video: &mut VideoInProgress) -> Result<()> {
+        if state.error.is_some() {
+            return Ok(());
         }
-        match encode_batch(self.image, self.conse, batch) {
-            Ok(encoded) => {
-                self.observer.frames_encoded(encoded.len());
-                video.take(encoded);
+        match &job.passes[pass].route {
+            Route::Images(_) => self.encode_images(job, pass, &mut state.batch, video),
+            Route::Clip(m) => {
+                let model = &mut self.models[*m];
+                if let Some(mut windower) = state.windowers.remove(&pass) {
+                    let windows = windower.finish(model)?;
+                    self.observer.frames_encoded(windows.len());
+                    video.take(model.info.spaces[0].name.clone(), windows);
+                }
+                Ok(())
             }
-            Err(e) => *error = Some(e),
         }
+    }
+
+    fn encode_images(&mut self, job: &Job, pass: usize, batch: &mut Vec<Frame>, video: &mut VideoInProgress) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let Route::Images(route) = &job.passes[pass].route else {
+            unreachable!("image batches come from image passes")
+        };
+        let times: Vec<f64> = batch.iter().map(|f| f.t).collect();
+        for &(m, slot) in route {
+            let pictures: Vec<&[u8]> = batch.iter().map(|f| f.images[slot].as_slice()).collect();
+            for (space, vectors) in self.models[m].encode_images(&times, &pictures)? {
+                video.take(space, vectors);
+            }
+        }
+        self.observer.frames_encoded(batch.len());
         batch.clear();
+        Ok(())
+    }
+
+    /// Move the encoded vectors into the store's open transaction for this video.
+    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress) -> Result<()> {
+        if !video.begun {
+            match &job.work {
+                Work::Full => self.store.begin_video(&job.path.to_string_lossy())?,
+                Work::Extend(record) => {
+                    let spaces: Vec<String> = job
+                        .models
+                        .iter()
+                        .flat_map(|&m| self.models[m].info.spaces.iter().map(|s| s.name.clone()))
+                        .collect();
+                    self.store.begin_extend(record.id, &spaces)?;
+                }
+            }
+            video.begun = true;
+        }
+        for (space, vectors) in video.pending.drain(..) {
+            self.store.add_frames(&space, &vectors)?;
+        }
+        video.pending_count = 0;
+        Ok(())
     }
 }
 
@@ -362,9 +546,11 @@ impl Plan {
     }
 }
 
-/// Find the files and settle the ones that need no work (missing, unreadable, unchanged).
+/// Find the files and settle the ones that need no work (missing, unreadable, unchanged and
+/// complete). `models` are the index's models for this run.
 pub(crate) fn plan(
     store: &dyn VectorStore,
+    models: &[ModelInfo],
     paths: &[PathBuf],
     options: &IndexOptions,
     observer: &mut dyn IndexObserver,
@@ -379,6 +565,7 @@ pub(crate) fn plan(
     for (path, reason) in found.problems {
         settle(path, FileOutcome::Failed(reason), &mut report);
     }
+    let all: Vec<usize> = (0..models.len()).collect();
     let mut jobs = Vec::new();
     for path in found.files {
         let meta = match std::fs::metadata(&path) {
@@ -395,33 +582,71 @@ pub(crate) fn plan(
         };
         let (size, mtime) = (meta.len(), mtime_ns(&meta));
         let existing = store.video_by_path(&path.to_string_lossy())?;
-        if let Some(rec) = &existing {
-            if !options.force && rec.meta.size == size && rec.meta.mtime_ns == mtime {
-                settle(path, FileOutcome::Unchanged, &mut report);
-                continue;
+        let unchanged = existing
+            .as_ref()
+            .is_some_and(|rec| !options.force && rec.meta.size == size && rec.meta.mtime_ns == mtime);
+        let (work, which, sampling) = match existing.clone() {
+            Some(record) if unchanged => {
+                let have = store.video_spaces(record.id)?;
+                let missing: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|&m| models[m].spaces.iter().any(|s| !have.contains(&s.name)))
+                    .collect();
+                if missing.is_empty() {
+                    settle(path, FileOutcome::Unchanged, &mut report);
+                    continue;
+                }
+                let sampling = stored_times(store, models, &record, &have, &missing)?.unwrap_or(options.sampling.clone());
+                (Work::Extend(record), missing, sampling)
             }
-        }
+            _ => (Work::Full, all.clone(), options.sampling.clone()),
+        };
         let known_hash = existing
             .as_ref()
             .filter(|_| !options.force)
             .map(|r| r.meta.hash.clone());
         jobs.push(Job {
+            passes: plan_passes(models, &which, &sampling),
             path,
             size,
             mtime_ns: mtime,
             known_hash,
             existing_id: existing.map(|r| r.id),
+            work,
+            models: which,
         });
     }
     Ok(Plan { jobs, report, started })
 }
 
-/// Run the planned jobs through the decode thread and the encoder.
+/// The moments an extended video already has in a frame space that stays, so that a new image
+/// model sees the same frames as the others.
+fn stored_times(
+    store: &dyn VectorStore,
+    models: &[ModelInfo],
+    record: &VideoRecord,
+    have: &[String],
+    rewriting: &[usize],
+) -> Result<Option<Sampling>> {
+    let kept_frame_space = models
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| !rewriting.contains(i) && m.clip.is_none())
+        .flat_map(|(_, m)| &m.spaces)
+        .find(|s| have.contains(&s.name));
+    let Some(space) = kept_frame_space else {
+        return Ok(None);
+    };
+    let times = store.frame_times(record.id, &space.name)?;
+    Ok((!times.is_empty()).then(|| Sampling::Times(Arc::from(times))))
+}
+
+/// Run the planned jobs through the decode thread and the encoders.
 pub(crate) fn execute(
     plan: Plan,
     store: &mut dyn VectorStore,
-    image: &mut dyn ImageEncoder,
-    conse: &Conse,
+    models: &mut [FrameModel],
     options: &IndexOptions,
     observer: &mut dyn IndexObserver,
     cancel: &AtomicBool,
@@ -432,21 +657,18 @@ pub(crate) fn execute(
         started,
     } = plan;
     observer.started(jobs.len(), jobs.iter().map(|j| j.size).sum());
-    let (w, h) = image.input_size();
-    let size = FrameSize::new(w, h, Resize::CenterCrop);
     let (tx, rx) = sync_channel(options.queue_frames.max(1));
     let abort = AtomicBool::new(false);
     let stop = || cancel.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
     let mut consumer = Consumer {
         store,
-        image,
-        conse,
+        models,
         observer,
-        batch_size: options.batch_size.max(1),
+        batch_size: options.batch_size,
         report: IndexReport::default(),
     };
     let fatal = std::thread::scope(|scope| {
-        scope.spawn(|| produce(&jobs, options.sampling, size, tx, &stop));
+        scope.spawn(|| produce(&jobs, tx, &stop));
         for (done, job) in jobs.iter().enumerate() {
             match consumer.consume_job(job, &rx) {
                 Ok(outcome) => {
@@ -491,40 +713,66 @@ pub(crate) fn finish_empty(plan: Plan) -> IndexReport {
     report
 }
 
-/// Embed a video that is not in the index: its pooled visual vector.
-pub(crate) fn embed_video(image: &mut dyn ImageEncoder, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
-    let (w, h) = image.input_size();
-    let dim = image.dim();
-    let mut sum = vec![0f32; dim];
-    let mut batch: Vec<Frame> = Vec::new();
+/// Embed a video that is not in the index with one model: its pooled vector in `space`.
+pub(crate) fn embed_video(model: &mut FrameModel, space: &str, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
+    let passes = plan_passes(std::slice::from_ref(&model.info), &[0], &options.sampling);
+    let pass = passes.first().expect("one model gives one pass");
+    let mut video = VideoInProgress::default();
     let mut failure = None;
-    let mut encode = |batch: &mut Vec<Frame>, sum: &mut Vec<f32>| -> Result<()> {
-        let refs: Vec<&[u8]> = batch.iter().map(|f| f.rgb.as_slice()).collect();
-        for v in image.encode(&refs)?.embeddings {
-            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+    let mut batch: Vec<Frame> = Vec::new();
+    let mut windower = model.info.clip.as_ref().map(Windower::new);
+    let batch_size = match &model.encoder {
+        FrameEncoder::Image { encoder, .. } => options.batch_size.unwrap_or(encoder.batch_size()).max(1),
+        FrameEncoder::Clip(_) => 1,
+    };
+    let flush = |batch: &mut Vec<Frame>, model: &mut FrameModel, video: &mut VideoInProgress| -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let times: Vec<f64> = batch.iter().map(|f| f.t).collect();
+        let pictures: Vec<&[u8]> = batch.iter().map(|f| f.images[0].as_slice()).collect();
+        for (s, vectors) in model.encode_images(&times, &pictures)? {
+            video.take(s, vectors);
         }
         batch.clear();
         Ok(())
     };
-    vtx_media::sample(
-        path,
-        options.sampling,
-        FrameSize::new(w, h, Resize::CenterCrop),
-        |frame| {
-            batch.push(frame);
-            if batch.len() >= options.batch_size.max(1) {
-                if let Err(e) = encode(&mut batch, &mut sum) {
-                    failure = Some(e);
-                    return ControlFlow::Break(());
+    vtx_media::sample(path, &pass.sampling, &pass.sizes, |mut frame| {
+        let step = match windower.as_mut() {
+            Some(w) => w
+                .push(model, frame.t, frame.images.swap_remove(0))
+                .map(|windows| video.take(space.to_string(), windows)),
+            None => {
+                batch.push(frame);
+                if batch.len() >= batch_size {
+                    flush(&mut batch, model, &mut video)
+                } else {
+                    Ok(())
                 }
             }
-            ControlFlow::Continue(())
-        },
-    )?;
+        };
+        match step {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    })?;
     if let Some(e) = failure {
         return Err(e);
     }
-    encode(&mut batch, &mut sum)?;
-    l2_normalize(&mut sum);
-    Ok(sum)
+    match windower.as_mut() {
+        Some(w) => {
+            let windows = w.finish(model)?;
+            video.take(space.to_string(), windows);
+        }
+        None => flush(&mut batch, model, &mut video)?,
+    }
+    video
+        .pooled()
+        .into_iter()
+        .find(|(s, _)| s == space)
+        .map(|(_, v)| v)
+        .ok_or_else(|| EngineError::Input(format!("model '{}' does not write space '{space}'", model.info.name)))
 }

@@ -17,23 +17,30 @@
 
 pub mod bench;
 mod discover;
+mod frame_models;
 mod ingest;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use vtx_index::{Hit, Space, SqliteStore, StoreStats, VectorStore};
-use vtx_models::{Conse, ImageEncoder, ModelPack, TextEncoder};
+use vtx_models::{
+    ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder,
+};
+
+use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_media::Sampling;
+pub use frame_models::frame_size;
+pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
-/// The visual space: EfficientNet-Lite0 pooled features.
-pub const VISUAL_SPACE: &str = "visual";
-/// The text space: frames projected by ConSE into all-MiniLM-L6-v2's sentence space.
-pub const TEXT_SPACE: &str = "text";
+/// The models a new index gets when none are named: the offline pack's EfficientNet-Lite0, which
+/// also writes ConSE vectors into all-MiniLM-L6-v2's space for text search.
+pub const DEFAULT_MODELS: &[&str] = &["efficientnet-lite0"];
 
 /// Errors from the engine. Each names what failed in words a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -122,103 +129,172 @@ pub struct SpaceInfo {
     pub model: String,
 }
 
-/// Encoders are loaded on first use: `vtx info` needs none, `vtx search` only the text side.
-struct Encoders {
-    pack: ModelPack,
-    image: Option<Box<dyn ImageEncoder>>,
-    text: Option<Box<dyn TextEncoder>>,
-    conse: Option<Conse>,
-}
-
-impl Encoders {
-    fn text(&mut self) -> Result<&mut dyn TextEncoder> {
-        if self.text.is_none() {
-            self.text = Some(Box::new(self.pack.text_encoder()?));
-        }
-        Ok(self.text.as_deref_mut().expect("text encoder was just loaded"))
-    }
-
-    fn image(&mut self) -> Result<&mut dyn ImageEncoder> {
-        if self.image.is_none() {
-            self.image = Some(Box::new(self.pack.image_encoder()?));
-        }
-        Ok(self.image.as_deref_mut().expect("image encoder was just loaded"))
-    }
-
-    fn ensure_conse(&mut self) -> Result<()> {
-        if self.conse.is_none() {
-            let pack = self.pack.clone();
-            let conse = pack.conse(self.text()?)?;
-            self.conse = Some(conse);
-        }
-        Ok(())
-    }
-}
-
-/// One index plus the models that fill and query it.
+/// One index plus the models that fill and query it. Models are loaded on first use: `vtx info`
+/// needs none, `vtx search` only a text encoder.
 pub struct Engine {
     config: EngineConfig,
     store: Box<dyn VectorStore + Send>,
-    encoders: Encoders,
+    registry: Registry,
+    frame_models: HashMap<String, FrameModel>,
+    text_encoders: HashMap<String, Box<dyn TextEncoder>>,
 }
 
 impl Engine {
-    /// Open (or create) the index and check that the model pack is complete.
+    /// Open (or create) the index.
     pub fn open(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open(&config.index_dir)?;
-        Self::with_store(config, Box::new(store))
+        Ok(Self::with_store(config, Box::new(store)))
     }
 
     /// Open an index that must already exist (for searching: a mistyped path is an error, not an
     /// empty library).
     pub fn open_existing(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open_existing(&config.index_dir)?;
-        Self::with_store(config, Box::new(store))
+        Ok(Self::with_store(config, Box::new(store)))
     }
 
     /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
-    pub fn with_store(config: EngineConfig, store: Box<dyn VectorStore + Send>) -> Result<Self> {
-        let pack = ModelPack::open(&config.models_dir)?;
-        Ok(Self {
+    pub fn with_store(config: EngineConfig, store: Box<dyn VectorStore + Send>) -> Self {
+        let registry = Registry::new(&config.models_dir);
+        Self {
             config,
             store,
-            encoders: Encoders {
-                pack,
-                image: None,
-                text: None,
-                conse: None,
-            },
-        })
+            registry,
+            frame_models: HashMap::new(),
+            text_encoders: HashMap::new(),
+        }
     }
 
-    fn spaces(&mut self) -> Result<[Space; 2]> {
-        let visual_dim = self.encoders.image()?.dim();
-        let text_dim = self.encoders.text()?.dim();
-        Ok([
-            Space {
-                name: VISUAL_SPACE.into(),
-                dim: visual_dim,
-                model: "efficientnet-lite0-imagenet".into(),
-            },
-            Space {
-                name: TEXT_SPACE.into(),
-                dim: text_dim,
-                model: "all-minilm-l6-v2-int8+conse-imagenet".into(),
-            },
-        ])
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The models that write frames into this index (their names), plus `requested`; the
+    /// defaults for an empty index when nothing is requested.
+    fn index_models(&self, requested: &[String]) -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for space in self.store.spaces()? {
+            let writer = self.writer_of(&space)?;
+            if !names.contains(&writer) {
+                names.push(writer);
+            }
+        }
+        for name in requested {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        if names.is_empty() {
+            names = DEFAULT_MODELS.iter().map(|s| s.to_string()).collect();
+        }
+        Ok(names)
+    }
+
+    /// The installed model that writes frame vectors into `space`: the space's own model, or the
+    /// image model whose ConSE lands there.
+    fn writer_of(&self, space: &Space) -> Result<String> {
+        let owner = self.registry.get(&space.model).map_err(|e| {
+            EngineError::Input(format!(
+                "this index's space '{}' was written by model '{}', which is not installed ({e})",
+                space.name, space.model
+            ))
+        })?;
+        if owner.kind != ModelKind::Text {
+            return Ok(owner.name);
+        }
+        let (installed, _) = self.registry.scan();
+        installed
+            .into_iter()
+            .find(|m| m.conse.as_ref().is_some_and(|c| c.text_model == owner.name))
+            .map(|m| m.name)
+            .ok_or_else(|| {
+                EngineError::Input(format!(
+                    "no installed image model writes ConSE vectors into space '{}' (model '{}')",
+                    space.name, space.model
+                ))
+            })
+    }
+
+    fn model_info(&self, name: &str) -> Result<ModelInfo> {
+        let manifest = self.registry.get(name)?;
+        let conse_text = match &manifest.conse {
+            Some(c) => Some(self.registry.get(&c.text_model)?),
+            None => None,
+        };
+        ModelInfo::new(&manifest, conse_text.as_ref())
+    }
+
+    fn text_encoder(&mut self, model: &str) -> Result<&mut Box<dyn TextEncoder>> {
+        if !self.text_encoders.contains_key(model) {
+            let manifest = self.registry.get(model)?;
+            if !manifest.has_text() {
+                return Err(EngineError::Input(format!(
+                    "model '{model}' has no text encoder ({} model)",
+                    frame_models::kind_name(manifest.kind)
+                )));
+            }
+            let encoder = OnnxTextEncoder::load(&manifest, self.registry.options())?;
+            self.text_encoders.insert(model.to_string(), Box::new(encoder));
+        }
+        Ok(self.text_encoders.get_mut(model).expect("inserted above"))
+    }
+
+    /// Load a frame model (once) and return it.
+    fn frame_model(&mut self, info: &ModelInfo) -> Result<&mut FrameModel> {
+        if !self.frame_models.contains_key(&info.name) {
+            let manifest = self.registry.get(&info.name)?;
+            let options = self.registry.options().clone();
+            let encoder = match &manifest.video {
+                Some(_) => FrameEncoder::Clip(Box::new(OnnxClipEncoder::load(&manifest, &options)?)),
+                None => {
+                    let encoder = Box::new(OnnxImageEncoder::load(&manifest, &options)?);
+                    let conse = match &manifest.conse {
+                        Some(spec) => {
+                            let text_manifest = self.registry.get(&spec.text_model)?;
+                            let registry = self.registry.clone();
+                            let text = self.text_encoder(&spec.text_model)?;
+                            Some(registry.conse(&manifest, &text_manifest, text.as_mut())?)
+                        }
+                        None => None,
+                    };
+                    FrameEncoder::Image { encoder, conse }
+                }
+            };
+            let model = FrameModel {
+                info: info.clone(),
+                encoder,
+            };
+            self.frame_models.insert(info.name.clone(), model);
+        }
+        Ok(self.frame_models.get_mut(&info.name).expect("inserted above"))
+    }
+
+    /// Resolve the models an indexing run uses and declare their spaces in the index (which
+    /// refuses a model writing into another model's space).
+    fn resolve_models(&mut self, requested: &[String]) -> Result<Vec<ModelInfo>> {
+        let names = self.index_models(requested)?;
+        let infos = names.iter().map(|n| self.model_info(n)).collect::<Result<Vec<_>>>()?;
+        for info in &infos {
+            for space in &info.spaces {
+                self.store.ensure_space(space)?;
+            }
+        }
+        Ok(infos)
     }
 
     /// Load the models indexing needs and declare their vector spaces. `index` does this itself;
     /// call it first to keep model loading out of a measurement.
-    pub fn prepare_indexing(&mut self) -> Result<()> {
-        for space in self.spaces()? {
-            self.store.ensure_space(&space)?;
+    pub fn prepare_indexing(&mut self, requested: &[String]) -> Result<()> {
+        for info in self.resolve_models(requested)? {
+            self.frame_model(&info)?;
         }
-        self.encoders.ensure_conse()
+        Ok(())
     }
 
-    /// Index files and folders (recursively). Unchanged files are skipped, changed ones replaced.
-    /// One bad file never stops the run: its reason is in the report.
+    /// Index files and folders (recursively) with the index's models and `options.models`.
+    /// Unchanged files are skipped, changed ones replaced, and unchanged ones that lack a newly
+    /// added model get just that model's vectors. One bad file never stops the run: its reason is
+    /// in the report.
     pub fn index(
         &mut self,
         paths: &[PathBuf],
@@ -226,69 +302,178 @@ impl Engine {
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
     ) -> Result<IndexReport> {
-        let plan = ingest::plan(&*self.store, paths, options, observer)?;
+        let infos = self.resolve_models(&options.models)?;
+        let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
         if plan.is_empty() {
             return Ok(ingest::finish_empty(plan));
         }
-        self.prepare_indexing()?;
-        let image = self
-            .encoders
-            .image
-            .as_deref_mut()
-            .expect("image encoder loaded by spaces()");
-        let conse = self.encoders.conse.as_ref().expect("ConSE built above");
-        ingest::execute(plan, &mut *self.store, image, conse, options, observer, cancel)
+        let mut models = Vec::with_capacity(infos.len());
+        for info in &infos {
+            self.frame_model(info)?;
+            models.push(self.frame_models.remove(&info.name).expect("loaded above"));
+        }
+        let report = ingest::execute(plan, &mut *self.store, &mut models, options, observer, cancel);
+        for model in models {
+            self.frame_models.insert(model.info.name.clone(), model);
+        }
+        report
+    }
+
+    /// The space a text query goes to: `requested`, else the index's first image+text space (a
+    /// CLIP-family model embeds text and frames alike), else its first ConSE text space.
+    pub fn text_space(&self, requested: Option<&str>) -> Result<Space> {
+        let spaces = self.store.spaces()?;
+        let mut searchable: Vec<(Space, ModelKind)> = Vec::new();
+        let mut missing = None;
+        for space in &spaces {
+            match self.registry.get(&space.model) {
+                Ok(m) if m.has_text() => searchable.push((space.clone(), m.kind)),
+                Ok(_) => {}
+                Err(e) => {
+                    missing.get_or_insert(format!("space '{}' needs model '{}', which is not installed: {e}", space.name, space.model));
+                }
+            }
+        }
+        if let (true, Some(why)) = (searchable.is_empty(), missing) {
+            return Err(EngineError::Input(why));
+        }
+        let names = || searchable.iter().map(|(s, _)| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        match requested {
+            Some(name) => {
+                let space = spaces.iter().find(|s| s.name == name).ok_or_else(|| {
+                    EngineError::Input(format!("this index has no space '{name}' (text search works in: {})", names()))
+                })?;
+                searchable
+                    .iter()
+                    .find(|(s, _)| s.name == name)
+                    .map(|(s, _)| s.clone())
+                    .ok_or_else(|| {
+                        EngineError::Input(format!(
+                            "space '{name}' holds vectors of model '{}', which cannot embed text; text search works in: {}",
+                            space.model,
+                            names()
+                        ))
+                    })
+            }
+            None => searchable
+                .iter()
+                .find(|(_, k)| *k == ModelKind::ImageText)
+                .or_else(|| searchable.first())
+                .map(|(s, _)| s.clone())
+                .ok_or_else(|| EngineError::Input("this index has no space that text can be searched in".into())),
+        }
     }
 
     /// The videos that best match a sentence, each with its best-matching moment.
-    pub fn search(&mut self, query: &str, top: usize) -> Result<Vec<Hit>> {
-        Ok(self.search_many(&[query], top)?.remove(0))
+    pub fn search(&mut self, query: &str, top: usize, space: Option<&str>) -> Result<Vec<Hit>> {
+        Ok(self.search_many(&[query], top, space)?.remove(0))
     }
 
     /// Several queries at once (their text embeddings are computed in one batch).
-    pub fn search_many(&mut self, queries: &[&str], top: usize) -> Result<Vec<Vec<Hit>>> {
+    pub fn search_many(&mut self, queries: &[&str], top: usize, space: Option<&str>) -> Result<Vec<Vec<Hit>>> {
         if let Some(i) = queries.iter().position(|q| q.trim().is_empty()) {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
         if top == 0 {
             return Err(EngineError::Input("--top must be at least 1".into()));
         }
-        let vectors = self.encoders.text()?.encode(queries)?;
+        let space = self.text_space(space)?;
+        // The space's own model embeds the query: vectors of one space are never compared with
+        // another model's.
+        let vectors = self.text_encoder(&space.model)?.encode(queries)?;
         vectors
             .iter()
-            .map(|q| Ok(self.store.search_frames(TEXT_SPACE, q, top)?))
+            .map(|q| Ok(self.store.search_frames(&space.name, q, top)?))
             .collect()
     }
 
-    /// Videos that look most like `video`: its stored vector if it is indexed, else it is decoded
-    /// and embedded now (without being added to the index). The video itself is left out. Videos
-    /// are ranked by their pooled vectors; each hit's `t` is its frame most like the query video.
-    pub fn similar(&mut self, video: &Path, top: usize, options: &IndexOptions) -> Result<Vec<Hit>> {
+    /// The space `similar` compares in: `requested`, else the first image+text space, else the
+    /// first image space, else the first clip space.
+    pub fn visual_space(&self, requested: Option<&str>) -> Result<Space> {
+        Ok(self.visual_space_and_writer(requested)?.0)
+    }
+
+    fn visual_space_and_writer(&self, requested: Option<&str>) -> Result<(Space, ModelInfo)> {
+        let mut candidates = Vec::new();
+        for space in self.store.spaces()? {
+            let Ok(manifest) = self.registry.get(&space.model) else {
+                continue;
+            };
+            if manifest.kind == ModelKind::Text {
+                continue;
+            }
+            let rank = match manifest.kind {
+                ModelKind::ImageText => 0,
+                ModelKind::Image => 1,
+                _ => 2,
+            };
+            candidates.push((rank, space, manifest.name));
+        }
+        candidates.sort_by_key(|(rank, _, _)| *rank);
+        let names = || candidates.iter().map(|(_, s, _)| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        let chosen = match requested {
+            Some(name) => candidates.iter().find(|(_, s, _)| s.name == name).ok_or_else(|| {
+                EngineError::Input(format!(
+                    "'{name}' is not a space of frame vectors in this index (similar works in: {})",
+                    names()
+                ))
+            })?,
+            None => candidates
+                .first()
+                .ok_or_else(|| EngineError::Input("this index has no frame vectors yet".into()))?,
+        };
+        let info = self.model_info(&chosen.2)?;
+        Ok((chosen.1.clone(), info))
+    }
+
+    /// Videos that look most like `video` in `space` (default: see [`Engine::visual_space`]): its
+    /// stored vector if it is indexed, else it is decoded and embedded now (without being added to
+    /// the index). A still picture (PNG, JPEG, ...) works too, in image spaces. The video itself is
+    /// left out. Videos are ranked by their pooled vectors; each hit's `t` is its moment most like
+    /// the query.
+    pub fn similar(&mut self, video: &Path, top: usize, space: Option<&str>, options: &IndexOptions) -> Result<Vec<Hit>> {
         let path = discover::absolute(video)?;
+        let (space, info) = self.visual_space_and_writer(space)?;
         let key = path.to_string_lossy();
         let stored = match self.store.video_by_path(&key)? {
-            Some(record) => self
-                .store
-                .video_vector(record.id, VISUAL_SPACE)?
-                .map(|v| (record.id, v)),
+            Some(record) => self.store.video_vector(record.id, &space.name)?.map(|v| (record.id, v)),
             None => None,
         };
         let (own_id, query) = match stored {
             Some((id, v)) => (Some(id), v),
-            None => {
-                let image = self.encoders.image()?;
-                (None, ingest::embed_video(image, &path, options)?)
-            }
+            None => (None, self.embed_file(&path, &space, &info, options)?),
         };
-        let mut hits = self.store.search_videos(VISUAL_SPACE, &query, top + 1)?;
+        let mut hits = self.store.search_videos(&space.name, &query, top + 1)?;
         hits.retain(|h| Some(h.video_id) != own_id);
         hits.truncate(top);
         for hit in &mut hits {
-            if let Some((t, _)) = self.store.best_frame(hit.video_id, VISUAL_SPACE, &query)? {
+            if let Some((t, _)) = self.store.best_frame(hit.video_id, &space.name, &query)? {
                 hit.t = t;
             }
         }
         Ok(hits)
+    }
+
+    /// Embed a video or a still picture that is not in the index.
+    fn embed_file(&mut self, path: &Path, space: &Space, info: &ModelInfo, options: &IndexOptions) -> Result<Vec<f32>> {
+        let model = self.frame_model(info)?;
+        match vtx_media::probe(path) {
+            Err(vtx_media::MediaError::NotVideo(why)) if why.starts_with("a still image") => {
+                if info.clip.is_some() {
+                    return Err(EngineError::Input(format!(
+                        "space '{}' holds clip vectors: compare a video, not a picture",
+                        space.name
+                    )));
+                }
+                let picture = vtx_media::load_picture(path, &[info.frame_size])?;
+                let pictures: Vec<&[u8]> = picture.iter().map(Vec::as_slice).collect();
+                let mut vectors = model.encode_images(&[0.0], &pictures)?;
+                let (_, mut timed) = vectors.swap_remove(vectors.iter().position(|(s, _)| *s == space.name).unwrap_or(0));
+                Ok(timed.swap_remove(0).vector)
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => ingest::embed_video(model, &space.name, path, options),
+        }
     }
 
     /// What the index holds.
@@ -321,6 +506,18 @@ impl Engine {
 
     pub fn videos(&self) -> Result<Vec<vtx_index::VideoRecord>> {
         Ok(self.store.videos()?)
+    }
+
+    /// The spaces a stored video has vectors in, with how many moments each.
+    pub fn video_spaces(&self, video_id: i64) -> Result<Vec<(String, usize)>> {
+        self.store
+            .video_spaces(video_id)?
+            .into_iter()
+            .map(|space| {
+                let n = self.store.frame_times(video_id, &space)?.len();
+                Ok((space, n))
+            })
+            .collect()
     }
 }
 

@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{format_time, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling, SearchHit};
 
+mod models;
+
 #[derive(Parser)]
 #[command(
     name = "vtx",
@@ -33,9 +35,21 @@ struct Common {
     /// Index directory [default: $VTX_INDEX or ~/.local/share/vtx/index].
     #[arg(long, value_name = "DIR")]
     index: Option<PathBuf>,
-    /// Model pack directory [default: $VTX_MODELS, else $VTX_CACHE/models, else ~/.cache/vtx/models].
-    #[arg(long, value_name = "DIR")]
-    models: Option<PathBuf>,
+    #[command(flatten)]
+    models: ModelsDir,
+}
+
+#[derive(Args, Clone)]
+struct ModelsDir {
+    /// Folder of installed models [default: $VTX_MODELS, else $VTX_CACHE/models, else ~/.cache/vtx/models].
+    #[arg(long = "models-dir", value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl ModelsDir {
+    fn path(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(vtx::default_models_dir)
+    }
 }
 
 #[derive(Args, Clone)]
@@ -55,6 +69,14 @@ impl SamplingArgs {
             None => Sampling::Fps(self.fps),
         }
     }
+}
+
+#[derive(Args, Clone)]
+struct SpaceArg {
+    /// The vector space to compare in (`vtx info` lists them) [default: the index's CLIP-family
+    /// space if it has one, else its first suitable space].
+    #[arg(long, value_name = "NAME")]
+    space: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -78,9 +100,13 @@ enum Command {
         common: Common,
         #[command(flatten)]
         sampling: SamplingArgs,
-        /// Frames per inference batch.
-        #[arg(long, default_value_t = 16)]
-        batch: usize,
+        /// Add this installed model to the index (repeatable; `vtx models list`). Videos already
+        /// indexed get its vectors too. A new index without one gets efficientnet-lite0.
+        #[arg(long = "model", value_name = "NAME")]
+        models: Vec<String>,
+        /// Frames per inference batch [default: each model's own].
+        #[arg(long)]
+        batch: Option<usize>,
         /// Re-index files even if they look unchanged.
         #[arg(long)]
         force: bool,
@@ -96,13 +122,17 @@ enum Command {
         #[command(flatten)]
         output: HitsArgs,
         #[command(flatten)]
+        space: SpaceArg,
+        #[command(flatten)]
         common: Common,
     },
-    /// Find the videos most like a given one (indexed or not).
+    /// Find the videos most like a given video or picture (indexed or not).
     Similar {
         video: PathBuf,
         #[command(flatten)]
         output: HitsArgs,
+        #[command(flatten)]
+        space: SpaceArg,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -118,12 +148,22 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Install, inspect and remove models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+        #[command(flatten)]
+        dir: ModelsDir,
+    },
     /// Measure ingest throughput against FFmpeg's decode speed and ONNX Runtime's raw inference.
     Bench {
         #[arg(required = true, value_name = "VIDEO")]
         videos: Vec<PathBuf>,
-        #[arg(long)]
-        models: Option<PathBuf>,
+        #[command(flatten)]
+        models: ModelsDir,
+        /// The image model to index with.
+        #[arg(long, default_value = vtx::DEFAULT_MODELS[0])]
+        model: String,
         #[command(flatten)]
         sampling: SamplingArgs,
         /// Repeat each measurement and keep the fastest.
@@ -134,11 +174,41 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// List the installed models.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a model's manifest and its graphs' inputs and outputs.
+    Info { name: String },
+    /// Install a model from a folder: one with a vtx-model.toml, or a CLIP-style ONNX export
+    /// (vision and text graphs and a tokenizer.json), for which a manifest is written.
+    Add {
+        folder: PathBuf,
+        /// Install under this name instead of the manifest's (or the folder's).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete an installed model.
+    Remove { name: String },
+    /// Download a CLIP-style ONNX export from the Hugging Face hub and install it.
+    Pull {
+        /// The hub id, e.g. Xenova/clip-vit-base-patch32.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "main")]
+        revision: String,
+    },
+}
+
 /// Open the engine; only `index` may create a new index.
 fn open_engine(common: &Common, create: bool) -> Result<Engine> {
     let config = EngineConfig::new(
         common.index.clone().unwrap_or_else(vtx::default_index_dir),
-        common.models.clone().unwrap_or_else(vtx::default_models_dir),
+        common.models.path(),
     );
     let engine = if create {
         Engine::open(config)
@@ -203,6 +273,11 @@ impl IndexObserver for Progress {
             FileOutcome::Failed(reason) => Some(format!("error: {}: {reason}", path.display())),
             FileOutcome::Indexed { warning: Some(w), .. } => Some(format!("warning: {}: {w}", path.display())),
             FileOutcome::Interrupted => Some(format!("interrupted: {} (not written)", path.display())),
+            FileOutcome::Extended { spaces, vectors } => Some(format!(
+                "added {} to {} ({vectors} vectors)",
+                spaces.join(", "),
+                path.display()
+            )),
             _ => None,
         };
         if let Some(line) = line {
@@ -227,11 +302,17 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     let report = engine.index(&paths, &options, &mut progress, &cancel)?;
     progress.bar.finish_and_clear();
     let indexed = report.count(|o| matches!(o, FileOutcome::Indexed { .. }));
+    let extended = report.count(|o| matches!(o, FileOutcome::Extended { .. }));
     let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
     let failed = report.failed();
     let speed = report.video_seconds / report.wall_seconds.max(1e-9);
+    let extended = if extended > 0 {
+        format!("; {extended} already indexed got the new models' vectors")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "indexed {indexed} video(s), {unchanged} unchanged, {failed} failed; {} frames from {:.1} s of video in {:.1} s ({speed:.1}x real time){}",
+        "indexed {indexed} video(s), {unchanged} unchanged, {failed} failed; {} frames from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
         report.frames,
         report.video_seconds,
         report.wall_seconds,
@@ -251,12 +332,12 @@ fn hit_json(hit: &SearchHit) -> serde_json::Value {
     serde_json::json!({ "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score })
 }
 
-fn print_hits(query: Option<&str>, hits: &[SearchHit], json: bool, out: &mut impl Write) -> Result<()> {
+fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, out: &mut impl Write) -> Result<()> {
     if json {
         let hits: Vec<_> = hits.iter().map(hit_json).collect();
         let line = match query {
-            Some(q) => serde_json::json!({ "query": q, "hits": hits }),
-            None => serde_json::json!({ "hits": hits }),
+            Some(q) => serde_json::json!({ "query": q, "space": space, "hits": hits }),
+            None => serde_json::json!({ "space": space, "hits": hits }),
         };
         writeln!(out, "{line}")?;
     } else {
@@ -273,7 +354,14 @@ fn print_hits(query: Option<&str>, hits: &[SearchHit], json: bool, out: &mut imp
     Ok(())
 }
 
-fn run_search(query: Option<String>, queries: Option<PathBuf>, top: usize, json: bool, common: Common) -> Result<()> {
+fn run_search(
+    query: Option<String>,
+    queries: Option<PathBuf>,
+    output: HitsArgs,
+    space: Option<String>,
+    common: Common,
+) -> Result<()> {
+    let HitsArgs { top, json } = output;
     let queries: Vec<String> = match (query, queries) {
         (Some(q), _) => vec![q],
         (None, Some(file)) => {
@@ -292,11 +380,12 @@ fn run_search(query: Option<String>, queries: Option<PathBuf>, top: usize, json:
     };
     let mut engine = open_engine(&common, false)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let results = engine.search_many(&refs, top)?;
+    let space = engine.text_space(space.as_deref())?.name;
+    let results = engine.search_many(&refs, top, Some(&space))?;
     let mut out = std::io::stdout().lock();
     let label = queries.len() > 1 || json;
     for (q, hits) in queries.iter().zip(&results) {
-        print_hits(label.then_some(q.as_str()), hits, json, &mut out)?;
+        print_hits(label.then_some(q.as_str()), &space, hits, json, &mut out)?;
     }
     Ok(())
 }
@@ -311,13 +400,18 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
             value["list"] = videos
                 .iter()
                 .map(|v| {
-                    serde_json::json!({
+                    Ok(serde_json::json!({
                         "video": v.meta.path, "duration": v.meta.duration, "frames": v.meta.frames,
                         "codec": v.meta.codec, "format": v.meta.format, "width": v.meta.width,
                         "height": v.meta.height, "fps": v.meta.fps, "size": v.meta.size, "hash": v.meta.hash,
-                    })
+                        "spaces": engine
+                            .video_spaces(v.id)?
+                            .into_iter()
+                            .map(|(space, n)| (space, serde_json::Value::from(n)))
+                            .collect::<serde_json::Map<_, _>>(),
+                    }))
                 })
-                .collect();
+                .collect::<Result<_>>()?;
         }
         println!("{value}");
         return Ok(());
@@ -357,6 +451,7 @@ fn main() -> ExitCode {
             paths,
             common,
             sampling,
+            models,
             batch,
             force,
         } => {
@@ -364,6 +459,7 @@ fn main() -> ExitCode {
                 sampling: sampling.sampling(),
                 batch_size: batch,
                 force,
+                models,
                 ..Default::default()
             };
             run_index(paths, common, options)
@@ -371,12 +467,15 @@ fn main() -> ExitCode {
         Command::Search {
             query,
             queries,
-            output: HitsArgs { top, json },
+            output,
+            space,
             common,
-        } => run_search(query, queries, top, json, common).map(|()| ExitCode::SUCCESS),
+        } => run_search(query, queries, output, space.space, common).map(|()| ExitCode::SUCCESS),
+        Command::Models { command, dir } => models::run(command, &dir.path()).map(|()| ExitCode::SUCCESS),
         Command::Similar {
             video,
             output: HitsArgs { top, json },
+            space,
             common,
             sampling,
         } => (|| {
@@ -385,20 +484,21 @@ fn main() -> ExitCode {
                 sampling: sampling.sampling(),
                 ..Default::default()
             };
-            let hits = engine.similar(&video, top, &options)?;
-            print_hits(None, &hits, json, &mut std::io::stdout().lock())?;
+            let space = engine.visual_space(space.space.as_deref())?.name;
+            let hits = engine.similar(&video, top, Some(&space), &options)?;
+            print_hits(None, &space, &hits, json, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
         Command::Bench {
             videos,
             models,
+            model,
             sampling,
             repeat,
             json,
         } => {
-            let models = models.unwrap_or_else(vtx::default_models_dir);
-            vtx::bench::run(&videos, &models, sampling.sampling(), repeat.max(1))
+            vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1))
                 .map_err(anyhow::Error::from)
                 .and_then(|report| {
                     if json {

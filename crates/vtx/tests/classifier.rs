@@ -4,17 +4,20 @@
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use vtx_media::{FrameSize, Resize, Sampling};
-use vtx_models::{ImageEncoder, ModelPack};
+use vtx_media::Sampling;
+use vtx_models::{ImageEncoder, OnnxImageEncoder, Registry};
 
 #[test]
 fn photo_clips_are_classified_as_what_they_show() {
     let cache = std::env::var_os("VTX_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    let pack = ModelPack::open(&vtx::default_models_dir()).expect("model pack: run `make setup`");
-    let names = pack.class_names().unwrap();
-    let mut encoder = pack.image_encoder().unwrap();
+    let registry = Registry::new(&vtx::default_models_dir());
+    let manifest = registry.get("efficientnet-lite0").expect("model pack: run `make setup`");
+    let labels = manifest.file(manifest.image.as_ref().unwrap().labels.as_ref().unwrap());
+    let names: Vec<String> = std::fs::read_to_string(labels).unwrap().lines().map(String::from).collect();
+    let mut encoder = OnnxImageEncoder::load(&manifest, registry.options()).unwrap();
+    let size = vtx::frame_size(encoder.preprocess());
     for (clip, expected) in [
         ("cat", &["cat"][..]),
         ("coffee", &["espresso", "cup", "coffee"][..]),
@@ -22,17 +25,12 @@ fn photo_clips_are_classified_as_what_they_show() {
     ] {
         let path = cache.join(format!("fixtures/photos/{clip}.mp4"));
         let mut frame = None;
-        vtx_media::sample(
-            &path,
-            Sampling::Count(1),
-            FrameSize::new(224, 224, Resize::CenterCrop),
-            |f| {
-                frame = Some(f);
-                ControlFlow::Break(())
-            },
-        )
+        vtx_media::sample(&path, &Sampling::Count(1), &[size], |f| {
+            frame = Some(f);
+            ControlFlow::Break(())
+        })
         .unwrap();
-        let batch = encoder.encode(&[frame.unwrap().rgb.as_slice()]).unwrap();
+        let batch = encoder.encode(&[frame.unwrap().images[0].as_slice()]).unwrap();
         let probs = &batch.class_probs.unwrap()[0];
         let top = (0..probs.len()).max_by(|&a, &b| probs[a].total_cmp(&probs[b])).unwrap();
         assert!(

@@ -1,0 +1,414 @@
+//! `vtx-model.toml`: what a model folder holds and how to run it.
+//!
+//! Every model vtx uses, the offline pack included, is described by one of these beside its files,
+//! so that a new model is a new folder, not new code. `docs/models.md` documents every key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelError, Result};
+
+/// The file name vtx looks for in each model folder.
+pub const MANIFEST_FILE: &str = "vtx-model.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Frames to vectors.
+    Image,
+    /// Sentences to vectors.
+    Text,
+    /// An image tower and a text tower writing into one shared space (the CLIP family).
+    ImageText,
+    /// T frames at once to one vector per clip window (3D CNNs, video transformers).
+    Video,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub kind: ModelKind,
+    /// The vector space this model writes; defaults to the model's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space: Option<String>,
+    /// Length of the vectors the model returns (after pooling and projection).
+    pub dim: usize,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoSpec>,
+    /// Project an image classifier's class probabilities into a text model's space (ConSE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conse: Option<ConseSpec>,
+    /// The folder the manifest was read from; file names in it are relative to this.
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub onnx: String,
+    #[serde(default = "default_pixel_input")]
+    pub input: String,
+    pub output: String,
+    /// Frames per inference call.
+    #[serde(default = "default_image_batch")]
+    pub batch: usize,
+    /// A classifier's logits output, with `labels` (one class name per line), for ConSE and tagging.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logits: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+    pub preprocess: Preprocess,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextSpec {
+    pub onnx: String,
+    pub tokenizer: String,
+    #[serde(default = "default_ids_input")]
+    pub input_ids: String,
+    /// Omit for graphs without an attention-mask input.
+    #[serde(default = "default_mask_input", skip_serializing_if = "Option::is_none")]
+    pub attention_mask: Option<String>,
+    /// Fed as zeros when the graph has it (BERT); `None` when it has not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type_ids: Option<String>,
+    pub output: String,
+    /// How a `[batch, tokens, width]` output becomes one vector; `none` for `[batch, dim]` outputs.
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// Truncation length including the start and end tokens (77 for CLIP, 256 or 512 for BERTs).
+    pub max_tokens: usize,
+    /// Lower-case text before tokenising, for tokenizers that do not do it themselves.
+    #[serde(default)]
+    pub lowercase: bool,
+    /// A `[width, dim]` float32 `.npy` matrix applied after pooling (a CLIP text projection that
+    /// the exported graph left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection: Option<String>,
+    #[serde(default = "default_text_batch")]
+    pub batch: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// The output already is one vector per input.
+    #[default]
+    None,
+    /// Mean over the tokens the attention mask keeps (sentence-transformers, BERT family).
+    Mean,
+    /// The first token (`[CLS]`).
+    First,
+    /// The end-of-text token: the last token the attention mask keeps (CLIP text towers).
+    Eos,
+    /// The last position of the sequence, padding included (GPT-style decoders with left padding).
+    Last,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoSpec {
+    pub onnx: String,
+    #[serde(default = "default_pixel_input")]
+    pub input: String,
+    pub output: String,
+    /// Frames per clip window (the model's T).
+    pub frames: usize,
+    /// Frame rate inside a window.
+    pub fps: f64,
+    /// Seconds between the starts of consecutive windows.
+    pub stride: f64,
+    pub layout: ClipLayout,
+    #[serde(default = "default_clip_batch")]
+    pub batch: usize,
+    pub preprocess: Preprocess,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClipLayout {
+    /// `[batch, channels, frames, height, width]` (I3D, R(2+1)D, X3D).
+    Bcthw,
+    /// `[batch, frames, channels, height, width]` (VideoMAE, TimeSformer, X-CLIP).
+    Btchw,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConseSpec {
+    /// The text model whose space the projected vectors land in.
+    pub text_model: String,
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+}
+
+/// How frames become a model's input tensor: the media layer does the geometry (resize, crop,
+/// interpolation), the model layer the values (range, mean and std, channel order, layout).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocess {
+    /// `[width, height]` of the input.
+    pub size: [u32; 2],
+    #[serde(default)]
+    pub resize: ResizeMode,
+    #[serde(default)]
+    pub interpolation: Interpolation,
+    /// `unit` divides pixels by 255 before mean and std apply; `byte` keeps 0-255.
+    #[serde(default)]
+    pub range: PixelRange,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    #[serde(default)]
+    pub channels: ChannelOrder,
+    #[serde(default)]
+    pub layout: ImageLayout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResizeMode {
+    /// Shortest side to the input size, then the centre cut out (ImageNet and CLIP evaluation).
+    #[default]
+    CenterCrop,
+    /// Both sides scaled independently; the aspect ratio is lost, the content kept.
+    Squash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interpolation {
+    #[default]
+    Bilinear,
+    Bicubic,
+    /// Pixel-area averaging (OpenCV's INTER_AREA).
+    Area,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PixelRange {
+    #[default]
+    Unit,
+    Byte,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    #[default]
+    Rgb,
+    Bgr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageLayout {
+    #[default]
+    Nchw,
+    Nhwc,
+}
+
+fn default_pixel_input() -> String {
+    "pixel_values".into()
+}
+fn default_ids_input() -> String {
+    "input_ids".into()
+}
+fn default_mask_input() -> Option<String> {
+    Some("attention_mask".into())
+}
+fn default_image_batch() -> usize {
+    16
+}
+fn default_text_batch() -> usize {
+    64
+}
+fn default_clip_batch() -> usize {
+    1
+}
+fn default_top_k() -> usize {
+    10
+}
+
+impl Manifest {
+    /// Read and check `dir/vtx-model.toml`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
+        let mut manifest: Manifest =
+            toml::from_str(&text).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        manifest.dir = dir.to_path_buf();
+        manifest
+            .validate()
+            .map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        Ok(manifest)
+    }
+
+    /// The manifest as TOML, for `vtx models add` and `vtx models info`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a manifest always serialises")
+    }
+
+    pub fn space(&self) -> &str {
+        self.space.as_deref().unwrap_or(&self.name)
+    }
+
+    /// A file named in the manifest, resolved against the model folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Can this model embed a sentence into its space?
+    pub fn has_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The sections a kind needs, consistent sizes, and every named file present.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!(
+                "name '{}' must be letters, digits, '-', '_' or '.'",
+                self.name
+            ));
+        }
+        if self.dim == 0 {
+            return Err("dim must be positive".into());
+        }
+        let needs = |present: bool, section: &str| {
+            if present {
+                Ok(())
+            } else {
+                Err(format!("a {:?} model needs the [{section}] section", self.kind))
+            }
+        };
+        match self.kind {
+            ModelKind::Image => needs(self.image.is_some(), "image")?,
+            ModelKind::Text => needs(self.text.is_some(), "text")?,
+            ModelKind::ImageText => {
+                needs(self.image.is_some(), "image")?;
+                needs(self.text.is_some(), "text")?;
+            }
+            ModelKind::Video => needs(self.video.is_some(), "video")?,
+        }
+        let mut files = Vec::new();
+        if let Some(image) = &self.image {
+            check_preprocess(&image.preprocess)?;
+            if image.batch == 0 {
+                return Err("image.batch must be positive".into());
+            }
+            files.push(&image.onnx);
+            files.extend(&image.labels);
+            if image.logits.is_some() != image.labels.is_some() {
+                return Err("image.logits and image.labels go together".into());
+            }
+        }
+        if let Some(text) = &self.text {
+            if text.max_tokens < 2 || text.batch == 0 {
+                return Err("text.max_tokens must be at least 2 and text.batch positive".into());
+            }
+            files.extend([&text.onnx, &text.tokenizer]);
+            files.extend(&text.projection);
+        }
+        if let Some(video) = &self.video {
+            check_preprocess(&video.preprocess)?;
+            if video.frames == 0 || video.batch == 0 || !(video.fps > 0.0) || !(video.stride > 0.0) {
+                return Err("video.frames, batch, fps and stride must be positive".into());
+            }
+            files.push(&video.onnx);
+        }
+        if self.conse.is_some() && self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {
+            return Err("[conse] needs a classifier: set image.logits and image.labels".into());
+        }
+        for file in files {
+            if !self.dir.join(file).is_file() {
+                return Err(format!("file '{file}' is not in {}", self.dir.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_preprocess(p: &Preprocess) -> std::result::Result<(), String> {
+    if p.size.contains(&0) {
+        return Err("preprocess.size must be positive".into());
+    }
+    if p.std.iter().any(|s| !(*s > 0.0)) {
+        return Err("preprocess.std must be positive".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, manifest: &str, files: &[&str]) {
+        std::fs::write(dir.join(MANIFEST_FILE), manifest).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+    }
+
+    const CLIP: &str = r#"
+name = "tiny-clip"
+kind = "image-text"
+dim = 32
+[image]
+onnx = "vision.onnx"
+output = "image_embeds"
+[image.preprocess]
+size = [224, 224]
+interpolation = "bicubic"
+mean = [0.48145466, 0.4578275, 0.40821073]
+std = [0.26862954, 0.26130258, 0.27577711]
+[text]
+onnx = "text.onnx"
+tokenizer = "tokenizer.json"
+output = "text_embeds"
+max_tokens = 77
+"#;
+
+    #[test]
+    fn a_clip_manifest_reads_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), CLIP, &["vision.onnx", "text.onnx", "tokenizer.json"]);
+        let m = Manifest::load(dir.path()).unwrap();
+        assert_eq!(m.space(), "tiny-clip");
+        let image = m.image.as_ref().unwrap();
+        assert_eq!(image.input, "pixel_values");
+        assert_eq!(image.preprocess.resize, ResizeMode::CenterCrop);
+        assert_eq!(image.preprocess.range, PixelRange::Unit);
+        let text = m.text.as_ref().unwrap();
+        assert_eq!(text.attention_mask.as_deref(), Some("attention_mask"));
+        assert_eq!(text.pooling, Pooling::None);
+        // What `vtx models add` writes reads back the same.
+        let again: Manifest = toml::from_str(&m.to_toml()).unwrap();
+        assert_eq!(again.image.unwrap().preprocess, image.preprocess);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), CLIP, &["vision.onnx", "tokenizer.json"]);
+        let e = Manifest::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("'text.onnx' is not in"), "{e}");
+
+        write(dir.path(), &CLIP.replace("interpolation", "interpolaton"), &["text.onnx"]);
+        let e = Manifest::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `interpolaton`"), "{e}");
+
+        write(dir.path(), &CLIP.replace("image-text", "video"), &[]);
+        let e = Manifest::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("needs the [video] section"), "{e}");
+    }
+}

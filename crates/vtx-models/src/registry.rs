@@ -1,0 +1,233 @@
+//! The model folder: one sub-folder per model, each with its `vtx-model.toml`.
+
+use std::path::{Path, PathBuf};
+
+use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::{io_err, Conse, ModelError, Result, RuntimeOptions, TextEncoder};
+
+/// Installed models, found by their manifests under one folder (plus `onnxruntime/`, the runtime
+/// library, and `cache/`, derived data such as ConSE label vectors).
+#[derive(Debug, Clone)]
+pub struct Registry {
+    dir: PathBuf,
+    options: RuntimeOptions,
+}
+
+impl Registry {
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            options: RuntimeOptions::for_models(dir),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
+
+    /// Every model folder with a manifest, by name; folders whose manifest is broken come back as
+    /// errors beside the good ones so that one bad folder does not hide the rest.
+    pub fn scan(&self) -> (Vec<Manifest>, Vec<ModelError>) {
+        let mut good = Vec::new();
+        let mut bad = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return (good, bad);
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join(MANIFEST_FILE).is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            match Manifest::load(&dir) {
+                Ok(m) => good.push(m),
+                Err(e) => bad.push(e),
+            }
+        }
+        good.sort_by(|a, b| a.name.cmp(&b.name));
+        (good, bad)
+    }
+
+    /// The model called `name`.
+    pub fn get(&self, name: &str) -> Result<Manifest> {
+        let (models, broken) = self.scan();
+        if let Some(m) = models.into_iter().find(|m| m.name == name) {
+            return Ok(m);
+        }
+        let dir = self.dir.join(name);
+        if dir.join(MANIFEST_FILE).is_file() {
+            // Its folder exists under that name but the manifest is broken or names another model.
+            return Manifest::load(&dir);
+        }
+        let installed = self.scan().0.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
+        let broken = if broken.is_empty() {
+            String::new()
+        } else {
+            format!("; {} model folder(s) have broken manifests (`vtx models list`)", broken.len())
+        };
+        Err(ModelError::NotInstalled(format!(
+            "no model named '{name}' in {} (installed: {}{broken}); `make setup` installs the offline defaults, `vtx models add DIR` others",
+            self.dir.display(),
+            if installed.is_empty() { "none" } else { &installed }
+        )))
+    }
+
+    /// Install the model in `source` under `name` (default: the manifest's name, or the folder's).
+    /// A folder without a manifest is read as a common CLIP-style ONNX export and given one. The
+    /// files are hard-linked when they can be, copied when not. Nothing is left behind if any
+    /// step fails.
+    pub fn add(&self, source: &Path, name: Option<&str>) -> Result<Manifest> {
+        if !source.is_dir() {
+            return Err(ModelError::Missing(format!("{} is not a folder", source.display())));
+        }
+        let mut manifest = if source.join(MANIFEST_FILE).is_file() {
+            Manifest::load(source)?
+        } else {
+            crate::infer::manifest_for_export(source, name, &self.options)?
+        };
+        if let Some(name) = name {
+            manifest.name = name.to_string();
+        }
+        let dest = self.dir.join(&manifest.name);
+        if dest.exists() {
+            return Err(ModelError::Manifest(format!(
+                "a model named '{}' is installed already ({}); remove it first or pick another --name",
+                manifest.name,
+                dest.display()
+            )));
+        }
+        std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
+        let staging = self.dir.join(format!(".adding-{}-{}", manifest.name, std::process::id()));
+        let result = (|| {
+            std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
+            for file in manifest.files() {
+                link_or_copy(&source.join(&file), &staging.join(&file))?;
+            }
+            let mut staged = manifest.clone();
+            staged.dir = staging.clone();
+            std::fs::write(staging.join(MANIFEST_FILE), staged.to_toml()).map_err(io_err(&staging))?;
+            let staged = Manifest::load(&staging)?;
+            crate::infer::check_loads(&staged, &self.options)?;
+            std::fs::rename(&staging, &dest).map_err(io_err(&dest))?;
+            Manifest::load(&dest)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    /// Delete an installed model's folder.
+    pub fn remove(&self, name: &str) -> Result<PathBuf> {
+        let manifest = self.get(name)?;
+        std::fs::remove_dir_all(&manifest.dir).map_err(io_err(&manifest.dir))?;
+        Ok(manifest.dir)
+    }
+
+    /// ConSE from `image`'s class names into `text`'s space. The label vectors are cached (a
+    /// second or more of work on every start otherwise), keyed by the label list and the text
+    /// model's files, so changing either recomputes them.
+    pub fn conse(&self, image: &Manifest, text_model: &Manifest, text: &mut dyn TextEncoder) -> Result<Conse> {
+        let spec = image
+            .conse
+            .as_ref()
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [conse] section", image.name)))?;
+        let labels = image
+            .image
+            .as_ref()
+            .and_then(|i| i.labels.as_ref())
+            .map(|l| image.file(l))
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no labels", image.name)))?;
+        let names: Vec<String> = std::fs::read_to_string(&labels)
+            .map_err(io_err(&labels))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            names.hash(&mut h);
+            text_model.name.hash(&mut h);
+            for file in text_model.files() {
+                std::fs::metadata(text_model.file(&file)).map(|m| m.len()).unwrap_or(0).hash(&mut h);
+            }
+            h.finish()
+        };
+        let cache = self.dir.join("cache").join(format!("conse-{key:016x}.f32"));
+        if let Some(vectors) = read_vectors(&cache, names.len(), text.dim()) {
+            return Conse::new(vectors, spec.top_k);
+        }
+        let conse = Conse::from_class_names(&names, text, spec.top_k)?;
+        if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
+            tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
+        }
+        Ok(conse)
+    }
+}
+
+impl Manifest {
+    /// The files the manifest names, relative to its folder, with ONNX external-data files.
+    pub fn files(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        if let Some(i) = &self.image {
+            files.push(i.onnx.clone());
+            files.extend(i.labels.clone());
+        }
+        if let Some(t) = &self.text {
+            files.extend([t.onnx.clone(), t.tokenizer.clone()]);
+            files.extend(t.projection.clone());
+        }
+        if let Some(v) = &self.video {
+            files.push(v.onnx.clone());
+        }
+        let data: Vec<String> = files
+            .iter()
+            .filter(|f| f.ends_with(".onnx"))
+            .flat_map(|f| [format!("{f}_data"), format!("{f}.data")])
+            .filter(|f| self.dir.join(f).is_file())
+            .collect();
+        files.extend(data);
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    }
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map_err(io_err(from))?;
+    Ok(())
+}
+
+fn read_vectors(path: &Path, rows: usize, dim: usize) -> Option<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() != rows * dim * 4 {
+        return None;
+    }
+    let floats: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Some(floats.chunks_exact(dim).map(<[f32]>::to_vec).collect())
+}
+
+/// Write to a temporary name and rename, so a concurrent reader never sees half a file.
+fn write_vectors(path: &Path, vectors: &[Vec<f32>]) -> std::io::Result<()> {
+    std::fs::create_dir_all(path.parent().expect("cache path has a parent"))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
