@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use vtx_index::{Space, TimedVector, SqliteStore, VectorStore, VideoEntry, VideoMeta};
+use vtx_index::{Space, SqliteStore, TimedVector, VectorStore, VideoEntry, VideoMeta};
 
 /// A small deterministic generator, so runs are comparable without a rand dependency.
 struct Lcg(u64);

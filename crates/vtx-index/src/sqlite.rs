@@ -730,9 +730,8 @@ mod tests {
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         s.begin_video("/a.mp4").unwrap();
         assert!(s.begin_video("/b.mp4").is_err(), "one video at a time");
-        let add = |s: &mut SqliteStore, t: f64, v: [f32; 2]| {
-            s.add_frames("s", &[TimedVector { t, vector: v.to_vec() }])
-        };
+        let add =
+            |s: &mut SqliteStore, t: f64, v: [f32; 2]| s.add_frames("s", &[TimedVector { t, vector: v.to_vec() }]);
         add(&mut s, 1.0, [0.0, 1.0]).unwrap();
         add(&mut s, 2.0, [0.6, 0.8]).unwrap();
         // Another connection (a concurrent search) still sees the old version.
@@ -753,7 +752,9 @@ mod tests {
     #[test]
     fn a_space_added_later_extends_a_video_and_keeps_the_others() {
         let (dir, mut s) = store();
-        let id = s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])])).unwrap();
+        let id = s
+            .put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])]))
+            .unwrap();
         let wide = Space {
             name: "w".into(),
             dim: 3,
@@ -784,7 +785,11 @@ mod tests {
         s.commit_video(&meta, &[("w".into(), vec![0.0, 0.0, 1.0])]).unwrap();
         assert_eq!(s.video_spaces(id).unwrap(), ["s", "w"]);
         assert_eq!(s.frame_times(id, "w").unwrap(), [0.0, 0.5, 1.0]);
-        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 1.0, "old space intact");
+        assert_eq!(
+            s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t,
+            1.0,
+            "old space intact"
+        );
         assert_eq!(s.search_frames("w", &[0.0, 0.0, 1.0], 1).unwrap()[0].video_id, id);
         // The video counts the frames of its largest space.
         assert_eq!(s.stats().unwrap().frames, 3);

@@ -41,10 +41,7 @@ impl Sampling {
         match self {
             Sampling::Fps(f) => 1.0 / f,
             Sampling::Count(n) => duration / *n as f64,
-            Sampling::Times(times) => times
-                .windows(2)
-                .map(|w| w[1] - w[0])
-                .fold(f64::INFINITY, f64::min),
+            Sampling::Times(times) => times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min),
         }
     }
 
@@ -52,7 +49,9 @@ impl Sampling {
         match self {
             Sampling::Fps(f) if f.is_finite() && *f > 0.0 => Ok(()),
             Sampling::Count(n) if *n > 0 => Ok(()),
-            Sampling::Times(t) if !t.is_empty() && t.iter().all(|x| x.is_finite()) && t.windows(2).all(|w| w[0] <= w[1]) => {
+            Sampling::Times(t)
+                if !t.is_empty() && t.iter().all(|x| x.is_finite()) && t.windows(2).all(|w| w[0] <= w[1]) =>
+            {
                 Ok(())
             }
             _ => Err(MediaError::InvalidSampling(format!(

@@ -192,10 +192,15 @@ fn frames_are_converted_to_the_requested_pixels() {
     // The cat clip is a still photo: the frame's mean colour must match ffmpeg's own conversion.
     let path = cache().join("fixtures/photos/cat.mp4");
     let mut got = None;
-    sample(&path, &Sampling::Count(1), &[FrameSize::new(64, 64, Resize::Squash)], |f| {
-        got = Some(f);
-        ControlFlow::Break(())
-    })
+    sample(
+        &path,
+        &Sampling::Count(1),
+        &[FrameSize::new(64, 64, Resize::Squash)],
+        |f| {
+            got = Some(f);
+            ControlFlow::Break(())
+        },
+    )
     .unwrap();
     let frame = got.unwrap();
     let reference = Command::new("ffmpeg")
@@ -244,7 +249,10 @@ fn bad_inputs_are_named_errors() {
         MediaError::NotVideo(_) | MediaError::Open(_)
     ));
     assert!(matches!(
-        sample(&bad.join("empty.mp4"), &Sampling::Fps(0.0), &[FrameSize::new(8, 8, Resize::Squash)],
+        sample(
+            &bad.join("empty.mp4"),
+            &Sampling::Fps(0.0),
+            &[FrameSize::new(8, 8, Resize::Squash)],
             |_| ControlFlow::Continue(())
         ),
         Err(MediaError::InvalidSampling(_))
@@ -262,7 +270,10 @@ fn truncated_avi_gives_the_frames_before_the_cut() {
 #[test]
 fn sink_can_stop_the_pass() {
     let mut n = 0;
-    let stats = sample(&cache().join("fixtures/joined.mp4"), &Sampling::Fps(1.0), &[FrameSize::new(8, 8, Resize::Squash)],
+    let stats = sample(
+        &cache().join("fixtures/joined.mp4"),
+        &Sampling::Fps(1.0),
+        &[FrameSize::new(8, 8, Resize::Squash)],
         |_| {
             n += 1;
             if n == 3 {
@@ -320,11 +331,18 @@ fn a_picture_loads_as_ffmpeg_converts_it() {
         .unwrap()
         .stdout;
     assert_eq!(reference.len(), got[0].len());
-    let diff = got[0].iter().zip(&reference).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>()
+    let diff = got[0]
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .sum::<f64>()
         / reference.len() as f64;
     assert!(diff < 3.0, "mean abs difference {diff}");
     assert!(matches!(
-        load_picture(&cache().join("fixtures/bad/notes.mp4"), &[FrameSize::new(8, 8, Resize::Squash)]),
+        load_picture(
+            &cache().join("fixtures/bad/notes.mp4"),
+            &[FrameSize::new(8, 8, Resize::Squash)]
+        ),
         Err(MediaError::NotVideo(_))
     ));
 }

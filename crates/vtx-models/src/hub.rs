@@ -33,7 +33,10 @@ fn wanted(files: &[String]) -> Vec<String> {
         "config.json",
         "text_projection.npy",
     ] {
-        if let Some(f) = files.iter().find(|f| f.as_str() == name || f.ends_with(&format!("/{name}"))) {
+        if let Some(f) = files
+            .iter()
+            .find(|f| f.as_str() == name || f.ends_with(&format!("/{name}")))
+        {
             chosen.push(f.clone());
         }
     }
@@ -52,7 +55,10 @@ impl Registry {
             )
         };
         if std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| v == "1") {
-            return Err(ModelError::Hub(format!("HF_HUB_OFFLINE=1: not fetching {id}; {}", by_hand())));
+            return Err(ModelError::Hub(format!(
+                "HF_HUB_OFFLINE=1: not fetching {id}; {}",
+                by_hand()
+            )));
         }
         if id.split('/').count() != 2 || id.contains("..") {
             return Err(ModelError::Hub(format!("'{id}' is not a hub id (OWNER/NAME)")));
@@ -71,11 +77,14 @@ impl Registry {
                 None => request,
             };
             request.call().map_err(|e| match e {
-                ureq::Error::Status(404, _) => ModelError::Hub(format!("{url}: not found (is the id or revision right?)")),
-                ureq::Error::Status(code, _) => ModelError::Hub(format!("{url}: HTTP {code}")),
-                ureq::Error::Transport(t) => {
-                    ModelError::Hub(format!("cannot reach {endpoint} ({t}): is this machine online? {}", by_hand()))
+                ureq::Error::Status(404, _) => {
+                    ModelError::Hub(format!("{url}: not found (is the id or revision right?)"))
                 }
+                ureq::Error::Status(code, _) => ModelError::Hub(format!("{url}: HTTP {code}")),
+                ureq::Error::Transport(t) => ModelError::Hub(format!(
+                    "cannot reach {endpoint} ({t}): is this machine online? {}",
+                    by_hand()
+                )),
             })
         };
         let listing = get(&format!("{endpoint}/api/models/{id}/revision/{revision}"))?
@@ -85,7 +94,11 @@ impl Registry {
             serde_json::from_str(&listing).map_err(|e| ModelError::Hub(format!("the hub's file list of {id}: {e}")))?;
         let files: Vec<String> = listing["siblings"]
             .as_array()
-            .map(|s| s.iter().filter_map(|f| f["rfilename"].as_str().map(String::from)).collect())
+            .map(|s| {
+                s.iter()
+                    .filter_map(|f| f["rfilename"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let files = wanted(&files);
         if !files.iter().any(|f| f.ends_with(".onnx")) {

@@ -6,7 +6,7 @@ use ort::value::Tensor;
 
 use crate::manifest::{ImageSpec, Manifest, Preprocess};
 use crate::runtime::{load_session, output_rows, rt_err};
-use crate::{l2_normalize, ImageEncoder, ModelError, Result, RuntimeOptions};
+use crate::{l2_normalize, ImageEncoder, Result, RuntimeOptions};
 
 /// What an image encoder returns for one batch, row i belonging to frame i.
 #[derive(Debug, Clone, Default)]
@@ -25,10 +25,7 @@ pub struct OnnxImageEncoder {
 
 impl OnnxImageEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
-        let spec = manifest
-            .image
-            .clone()
-            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [image] section", manifest.name)))?;
+        let spec = manifest.section(&manifest.image, "image")?;
         let session = load_session(&manifest.file(&spec.onnx), options)?;
         Ok(Self {
             session,
@@ -54,7 +51,7 @@ impl OnnxImageEncoder {
                 .run(ort::inputs![self.spec.input.as_str() => &full])
                 .map_err(rt_err)?;
         }
-        if frames % batch > 0 {
+        if !frames.is_multiple_of(batch) {
             self.session
                 .run(ort::inputs![self.spec.input.as_str() => &rest])
                 .map_err(rt_err)?;

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{
-    ImageSpec, Interpolation, Manifest, ModelKind, Pooling, Preprocess, PixelRange, ResizeMode, TextSpec,
+    ImageSpec, Interpolation, Manifest, ModelKind, PixelRange, Pooling, Preprocess, ResizeMode, TextSpec,
 };
 use crate::runtime::inspect_graph;
 use crate::{
-    ClipEncoder, ImageEncoder, ModelError, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Result,
-    RuntimeOptions, TextEncoder,
+    ClipEncoder, ImageEncoder, ModelError, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Result, RuntimeOptions,
+    TextEncoder,
 };
 
 /// OpenAI CLIP's pixel statistics, which most CLIP-family exports keep.
@@ -164,7 +164,9 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
         .map(String::from);
     let dim = match (&projection, last_dim(&image_shape)) {
         (_, Some(d)) => d,
-        (None, None) => last_dim(&text_shape).ok_or_else(|| missing("the embedding size is not fixed in the graphs"))?,
+        (None, None) => {
+            last_dim(&text_shape).ok_or_else(|| missing("the embedding size is not fixed in the graphs"))?
+        }
         (Some(_), None) => return Err(missing("the embedding size is not fixed in the vision graph")),
     };
     let max_tokens = read_json(&dir.join("tokenizer_config.json"))
@@ -179,7 +181,13 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
     let name = name.map(String::from).unwrap_or_else(|| {
         folder_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect()
     });
     Ok(Manifest {

@@ -244,7 +244,8 @@ impl Manifest {
     /// Read and check `dir/vtx-model.toml`.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
         let mut manifest: Manifest =
             toml::from_str(&text).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
         manifest.dir = dir.to_path_buf();
@@ -275,11 +276,13 @@ impl Manifest {
 
     /// The sections a kind needs, consistent sizes, and every named file present.
     fn validate(&self) -> std::result::Result<(), String> {
-        if self.name.is_empty() || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(format!(
-                "name '{}' must be letters, digits, '-', '_' or '.'",
-                self.name
-            ));
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!("name '{}' must be letters, digits, '-', '_' or '.'", self.name));
         }
         if self.dim == 0 {
             return Err("dim must be positive".into());
@@ -321,7 +324,7 @@ impl Manifest {
         }
         if let Some(video) = &self.video {
             check_preprocess(&video.preprocess)?;
-            if video.frames == 0 || video.batch == 0 || !(video.fps > 0.0) || !(video.stride > 0.0) {
+            if video.frames == 0 || video.batch == 0 || !positive(video.fps) || !positive(video.stride) {
                 return Err("video.frames, batch, fps and stride must be positive".into());
             }
             files.push(&video.onnx);
@@ -338,11 +341,16 @@ impl Manifest {
     }
 }
 
+/// False for zero, negatives and NaN.
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
 fn check_preprocess(p: &Preprocess) -> std::result::Result<(), String> {
     if p.size.contains(&0) {
         return Err("preprocess.size must be positive".into());
     }
-    if p.std.iter().any(|s| !(*s > 0.0)) {
+    if !p.std.iter().all(|s| positive(f64::from(*s))) {
         return Err("preprocess.std must be positive".into());
     }
     Ok(())
@@ -403,7 +411,11 @@ max_tokens = 77
         let e = Manifest::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("'text.onnx' is not in"), "{e}");
 
-        write(dir.path(), &CLIP.replace("interpolation", "interpolaton"), &["text.onnx"]);
+        write(
+            dir.path(),
+            &CLIP.replace("interpolation", "interpolaton"),
+            &["text.onnx"],
+        );
         let e = Manifest::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("unknown field `interpolaton`"), "{e}");
 

@@ -91,7 +91,10 @@ impl Preprocess {
         let mut out = vec![0f32; n * t * frame_len];
         for (clip, dst) in clips.iter().zip(out.chunks_exact_mut(t * frame_len)) {
             if clip.len() != t {
-                return Err(ModelError::Input(format!("a clip of {} frames, the model takes {t}", clip.len())));
+                return Err(ModelError::Input(format!(
+                    "a clip of {} frames, the model takes {t}",
+                    clip.len()
+                )));
             }
             self.check_frames(clip)?;
             for (i, frame) in clip.iter().enumerate() {
@@ -164,7 +167,9 @@ mod tests {
         let a = [1u8, 2, 3, 4, 5, 6];
         let b = [7u8, 8, 9, 10, 11, 12];
         let clip = vec![&a[..], &b[..]];
-        let (shape, t) = p.clip_tensor(&[clip.clone()], 2, ClipLayout::Bcthw).unwrap();
+        let (shape, t) = p
+            .clip_tensor(std::slice::from_ref(&clip), 2, ClipLayout::Bcthw)
+            .unwrap();
         assert_eq!(shape, [1, 3, 2, 1, 2]);
         // [C][T][W]: R of a, R of b, G of a, G of b, ...
         assert_eq!(t, [1.0, 4.0, 7.0, 10.0, 2.0, 5.0, 8.0, 11.0, 3.0, 6.0, 9.0, 12.0]);

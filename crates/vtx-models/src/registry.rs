@@ -64,11 +64,20 @@ impl Registry {
             // Its folder exists under that name but the manifest is broken or names another model.
             return Manifest::load(&dir);
         }
-        let installed = self.scan().0.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
+        let installed = self
+            .scan()
+            .0
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
         let broken = if broken.is_empty() {
             String::new()
         } else {
-            format!("; {} model folder(s) have broken manifests (`vtx models list`)", broken.len())
+            format!(
+                "; {} model folder(s) have broken manifests (`vtx models list`)",
+                broken.len()
+            )
         };
         Err(ModelError::NotInstalled(format!(
             "no model named '{name}' in {} (installed: {}{broken}); `make setup` installs the offline defaults, `vtx models add DIR` others",
@@ -102,7 +111,9 @@ impl Registry {
             )));
         }
         std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
-        let staging = self.dir.join(format!(".adding-{}-{}", manifest.name, std::process::id()));
+        let staging = self
+            .dir
+            .join(format!(".adding-{}-{}", manifest.name, std::process::id()));
         let result = (|| {
             std::fs::create_dir_all(&staging).map_err(io_err(&staging))?;
             for file in manifest.files() {
@@ -137,26 +148,17 @@ impl Registry {
             .conse
             .as_ref()
             .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [conse] section", image.name)))?;
-        let labels = image
-            .image
-            .as_ref()
-            .and_then(|i| i.labels.as_ref())
-            .map(|l| image.file(l))
-            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no labels", image.name)))?;
-        let names: Vec<String> = std::fs::read_to_string(&labels)
-            .map_err(io_err(&labels))?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
+        let names = image.labels()?;
         let key = {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             names.hash(&mut h);
             text_model.name.hash(&mut h);
             for file in text_model.files() {
-                std::fs::metadata(text_model.file(&file)).map(|m| m.len()).unwrap_or(0).hash(&mut h);
+                std::fs::metadata(text_model.file(&file))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+                    .hash(&mut h);
             }
             h.finish()
         };
@@ -173,6 +175,30 @@ impl Registry {
 }
 
 impl Manifest {
+    /// A classifier's class names, one per class index.
+    pub fn labels(&self) -> Result<Vec<String>> {
+        let path = self
+            .image
+            .as_ref()
+            .and_then(|i| i.labels.as_ref())
+            .map(|l| self.file(l))
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no labels", self.name)))?;
+        Ok(std::fs::read_to_string(&path)
+            .map_err(io_err(&path))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// A section the model must have to be loaded as `what`.
+    pub(crate) fn section<T: Clone>(&self, section: &Option<T>, what: &str) -> Result<T> {
+        section
+            .clone()
+            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [{what}] section", self.name)))
+    }
+
     /// The files the manifest names, relative to its folder, with ONNX external-data files.
     pub fn files(&self) -> Vec<String> {
         let mut files = Vec::new();

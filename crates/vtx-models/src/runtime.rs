@@ -116,7 +116,10 @@ pub fn inspect_graph(model: &Path, options: &RuntimeOptions) -> Result<GraphIo> 
         outlets
             .iter()
             .map(|o| {
-                let ty = o.dtype().tensor_type().map_or("?".into(), |t| format!("{t:?}").to_lowercase());
+                let ty = o
+                    .dtype()
+                    .tensor_type()
+                    .map_or("?".into(), |t| format!("{t:?}").to_lowercase());
                 let shape = o.dtype().tensor_shape().map_or(vec![], |s| s.to_vec());
                 (o.name().to_string(), ty, shape)
             })

@@ -44,10 +44,7 @@ pub fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
 
 impl OnnxTextEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
-        let spec = manifest
-            .text
-            .clone()
-            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [text] section", manifest.name)))?;
+        let spec = manifest.section(&manifest.text, "text")?;
         let session = load_session(&manifest.file(&spec.onnx), options)?;
         let tokenizer = load_tokenizer(&manifest.file(&spec.tokenizer), spec.max_tokens)?;
         let projection = match &spec.projection {
@@ -137,10 +134,18 @@ impl TextEncoder for OnnxTextEncoder {
             self.spec.input_ids.as_str() => Tensor::from_array((shape, column(&|e| e.get_ids()))).map_err(rt_err)?,
         ];
         if let Some(name) = &self.spec.attention_mask {
-            inputs.push((name.into(), Tensor::from_array((shape, mask.clone())).map_err(rt_err)?.into()));
+            inputs.push((
+                name.into(),
+                Tensor::from_array((shape, mask.clone())).map_err(rt_err)?.into(),
+            ));
         }
         if let Some(name) = &self.spec.token_type_ids {
-            inputs.push((name.into(), Tensor::from_array((shape, vec![0i64; batch * seq])).map_err(rt_err)?.into()));
+            inputs.push((
+                name.into(),
+                Tensor::from_array((shape, vec![0i64; batch * seq]))
+                    .map_err(rt_err)?
+                    .into(),
+            ));
         }
         let outputs = self.session.run(inputs).map_err(rt_err)?;
         let (out_shape, data) = outputs[self.spec.output.as_str()]
@@ -203,7 +208,7 @@ fn pool(pooling: Pooling, hidden: &[f32], mask: &[i64], batch: usize, seq: usize
                     sum
                 }
                 Pooling::First | Pooling::None => row(b, 0).to_vec(),
-                Pooling::Eos => row(b, kept().last().unwrap_or(0)).to_vec(),
+                Pooling::Eos => row(b, kept().next_back().unwrap_or(0)).to_vec(),
                 Pooling::Last => row(b, seq - 1).to_vec(),
             }
         })
@@ -226,8 +231,14 @@ mod tests {
 
     #[test]
     fn eos_takes_the_last_kept_token_first_and_last_take_positions() {
-        assert_eq!(pool(Pooling::Eos, &HIDDEN, &MASK, 2, 3, 2), vec![vec![5.0, 1.0], vec![4.0, 0.0]]);
-        assert_eq!(pool(Pooling::First, &HIDDEN, &MASK, 2, 3, 2), vec![vec![1.0, 0.0], vec![2.0, 2.0]]);
+        assert_eq!(
+            pool(Pooling::Eos, &HIDDEN, &MASK, 2, 3, 2),
+            vec![vec![5.0, 1.0], vec![4.0, 0.0]]
+        );
+        assert_eq!(
+            pool(Pooling::First, &HIDDEN, &MASK, 2, 3, 2),
+            vec![vec![1.0, 0.0], vec![2.0, 2.0]]
+        );
         assert_eq!(
             pool(Pooling::Last, &HIDDEN, &MASK, 2, 3, 2),
             vec![vec![5.0, 1.0], vec![1000.0, 1000.0]]

@@ -5,7 +5,7 @@ use ort::value::Tensor;
 
 use crate::manifest::{Manifest, Preprocess, VideoSpec};
 use crate::runtime::{load_session, output_rows, rt_err};
-use crate::{l2_normalize, ClipEncoder, ModelError, Result, RuntimeOptions};
+use crate::{l2_normalize, ClipEncoder, Result, RuntimeOptions};
 
 pub struct OnnxClipEncoder {
     session: Session,
@@ -15,10 +15,7 @@ pub struct OnnxClipEncoder {
 
 impl OnnxClipEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
-        let spec = manifest
-            .video
-            .clone()
-            .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no [video] section", manifest.name)))?;
+        let spec = manifest.section(&manifest.video, "video")?;
         let session = load_session(&manifest.file(&spec.onnx), options)?;
         Ok(Self {
             session,

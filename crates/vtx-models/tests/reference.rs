@@ -66,7 +66,11 @@ fn conse_puts_label_words_near_their_class() {
     let mut text = minilm();
     let conse = registry().conse(&image, &text_model, &mut text).unwrap();
     let labels = image.file(image.image.as_ref().unwrap().labels.as_ref().unwrap());
-    let names: Vec<String> = std::fs::read_to_string(labels).unwrap().lines().map(String::from).collect();
+    let names: Vec<String> = std::fs::read_to_string(labels)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(names.len(), 1000);
     // A frame the classifier is sure shows an espresso projects to the "espresso" label vector.
     let espresso = names.iter().position(|n| n == "espresso").unwrap();

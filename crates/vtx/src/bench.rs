@@ -145,7 +145,13 @@ fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
 
 /// Benchmark indexing each video with one image model; `repeat` runs of each measurement,
 /// fastest kept.
-pub fn run(videos: &[PathBuf], models_dir: &Path, model: &str, sampling: Sampling, repeat: usize) -> Result<BenchReport> {
+pub fn run(
+    videos: &[PathBuf],
+    models_dir: &Path,
+    model: &str,
+    sampling: Sampling,
+    repeat: usize,
+) -> Result<BenchReport> {
     let registry = Registry::new(models_dir);
     let manifest = registry.get(model)?;
     let image = manifest
@@ -170,7 +176,9 @@ pub fn run(videos: &[PathBuf], models_dir: &Path, model: &str, sampling: Samplin
         let (ffmpeg_s, ()) = fastest(repeat, || ffmpeg_decode(video, "default"))?;
         let (ffmpeg_noref_s, ()) = fastest(repeat, || ffmpeg_decode(video, "noref"))?;
         let (decode_s, stats) = fastest(repeat, || {
-            Ok(vtx_media::sample(video, &sampling, &[size], |_| ControlFlow::Continue(()))?)
+            Ok(vtx_media::sample(video, &sampling, &[size], |_| {
+                ControlFlow::Continue(())
+            })?)
         })?;
         let frames = stats.frames_sampled as usize;
         let (ort_s, ()) = fastest(repeat, || Ok(raw_encoder.run_raw(frames, batch)?))?;

@@ -101,9 +101,15 @@ impl FrameModel {
         let mut result = vec![(self.info.spaces[0].name.clone(), Vec::new())];
         if let (Some(bridge), Some(text_space)) = (conse, self.info.spaces.get(1)) {
             let probs = out.class_probs.as_ref().ok_or_else(|| {
-                EngineError::Input(format!("model '{}' gives no class probabilities for ConSE", self.info.name))
+                EngineError::Input(format!(
+                    "model '{}' gives no class probabilities for ConSE",
+                    self.info.name
+                ))
             })?;
-            let projected = probs.iter().map(|p| bridge.project(p)).collect::<vtx_models::Result<_>>()?;
+            let projected = probs
+                .iter()
+                .map(|p| bridge.project(p))
+                .collect::<vtx_models::Result<_>>()?;
             result.push((text_space.name.clone(), timed(projected)));
         }
         result[0].1 = timed(out.embeddings);

@@ -490,7 +490,13 @@ impl Consumer<'_> {
         }
     }
 
-    fn encode_images(&mut self, job: &Job, pass: usize, batch: &mut Vec<Frame>, video: &mut VideoInProgress) -> Result<()> {
+    fn encode_images(
+        &mut self,
+        job: &Job,
+        pass: usize,
+        batch: &mut Vec<Frame>,
+        video: &mut VideoInProgress,
+    ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -597,7 +603,8 @@ pub(crate) fn plan(
                     settle(path, FileOutcome::Unchanged, &mut report);
                     continue;
                 }
-                let sampling = stored_times(store, models, &record, &have, &missing)?.unwrap_or(options.sampling.clone());
+                let sampling =
+                    stored_times(store, models, &record, &have, &missing)?.unwrap_or(options.sampling.clone());
                 (Work::Extend(record), missing, sampling)
             }
             _ => (Work::Full, all.clone(), options.sampling.clone()),
@@ -714,7 +721,12 @@ pub(crate) fn finish_empty(plan: Plan) -> IndexReport {
 }
 
 /// Embed a video that is not in the index with one model: its pooled vector in `space`.
-pub(crate) fn embed_video(model: &mut FrameModel, space: &str, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
+pub(crate) fn embed_video(
+    model: &mut FrameModel,
+    space: &str,
+    path: &Path,
+    options: &IndexOptions,
+) -> Result<Vec<f32>> {
     let passes = plan_passes(std::slice::from_ref(&model.info), &[0], &options.sampling);
     let pass = passes.first().expect("one model gives one pass");
     let mut video = VideoInProgress::default();

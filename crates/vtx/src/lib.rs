@@ -25,17 +25,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use vtx_index::{Hit, Space, SqliteStore, StoreStats, VectorStore};
-use vtx_models::{
-    ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder,
-};
+use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
 use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
+pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_media::Sampling;
-pub use frame_models::frame_size;
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
 /// The models a new index gets when none are named: the offline pack's EfficientNet-Lite0, which
@@ -330,18 +328,30 @@ impl Engine {
                 Ok(m) if m.has_text() => searchable.push((space.clone(), m.kind)),
                 Ok(_) => {}
                 Err(e) => {
-                    missing.get_or_insert(format!("space '{}' needs model '{}', which is not installed: {e}", space.name, space.model));
+                    missing.get_or_insert(format!(
+                        "space '{}' needs model '{}', which is not installed: {e}",
+                        space.name, space.model
+                    ));
                 }
             }
         }
         if let (true, Some(why)) = (searchable.is_empty(), missing) {
             return Err(EngineError::Input(why));
         }
-        let names = || searchable.iter().map(|(s, _)| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        let names = || {
+            searchable
+                .iter()
+                .map(|(s, _)| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match requested {
             Some(name) => {
                 let space = spaces.iter().find(|s| s.name == name).ok_or_else(|| {
-                    EngineError::Input(format!("this index has no space '{name}' (text search works in: {})", names()))
+                    EngineError::Input(format!(
+                        "this index has no space '{name}' (text search works in: {})",
+                        names()
+                    ))
                 })?;
                 searchable
                     .iter()
@@ -410,7 +420,13 @@ impl Engine {
             candidates.push((rank, space, manifest.name));
         }
         candidates.sort_by_key(|(rank, _, _)| *rank);
-        let names = || candidates.iter().map(|(_, s, _)| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        let names = || {
+            candidates
+                .iter()
+                .map(|(_, s, _)| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let chosen = match requested {
             Some(name) => candidates.iter().find(|(_, s, _)| s.name == name).ok_or_else(|| {
                 EngineError::Input(format!(
@@ -431,7 +447,13 @@ impl Engine {
     /// the index). A still picture (PNG, JPEG, ...) works too, in image spaces. The video itself is
     /// left out. Videos are ranked by their pooled vectors; each hit's `t` is its moment most like
     /// the query.
-    pub fn similar(&mut self, video: &Path, top: usize, space: Option<&str>, options: &IndexOptions) -> Result<Vec<Hit>> {
+    pub fn similar(
+        &mut self,
+        video: &Path,
+        top: usize,
+        space: Option<&str>,
+        options: &IndexOptions,
+    ) -> Result<Vec<Hit>> {
         let path = discover::absolute(video)?;
         let (space, info) = self.visual_space_and_writer(space)?;
         let key = path.to_string_lossy();
@@ -468,7 +490,8 @@ impl Engine {
                 let picture = vtx_media::load_picture(path, &[info.frame_size])?;
                 let pictures: Vec<&[u8]> = picture.iter().map(Vec::as_slice).collect();
                 let mut vectors = model.encode_images(&[0.0], &pictures)?;
-                let (_, mut timed) = vectors.swap_remove(vectors.iter().position(|(s, _)| *s == space.name).unwrap_or(0));
+                let (_, mut timed) =
+                    vectors.swap_remove(vectors.iter().position(|(s, _)| *s == space.name).unwrap_or(0));
                 Ok(timed.swap_remove(0).vector)
             }
             Err(e) => Err(e.into()),

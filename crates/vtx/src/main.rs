@@ -497,18 +497,16 @@ fn main() -> ExitCode {
             sampling,
             repeat,
             json,
-        } => {
-            vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1))
-                .map_err(anyhow::Error::from)
-                .and_then(|report| {
-                    if json {
-                        println!("{}", serde_json::to_string(&report)?);
-                    } else {
-                        print!("{}", report.table());
-                    }
-                    Ok(ExitCode::SUCCESS)
-                })
-        }
+        } => vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1))
+            .map_err(anyhow::Error::from)
+            .and_then(|report| {
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    print!("{}", report.table());
+                }
+                Ok(ExitCode::SUCCESS)
+            }),
     };
     match result {
         Ok(code) => code,

@@ -84,7 +84,10 @@ fn list(registry: &ModelRegistry, json: bool) -> Result<()> {
         return Ok(());
     }
     if models.is_empty() {
-        println!("(no models in {}: run `make setup`, or `vtx models add DIR`)", registry.dir().display());
+        println!(
+            "(no models in {}: run `make setup`, or `vtx models add DIR`)",
+            registry.dir().display()
+        );
     }
     for m in &models {
         let kind = serde_json::to_value(m.kind)?;

@@ -13,9 +13,15 @@ fn photo_clips_are_classified_as_what_they_show() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
     let registry = Registry::new(&vtx::default_models_dir());
-    let manifest = registry.get("efficientnet-lite0").expect("model pack: run `make setup`");
+    let manifest = registry
+        .get("efficientnet-lite0")
+        .expect("model pack: run `make setup`");
     let labels = manifest.file(manifest.image.as_ref().unwrap().labels.as_ref().unwrap());
-    let names: Vec<String> = std::fs::read_to_string(labels).unwrap().lines().map(String::from).collect();
+    let names: Vec<String> = std::fs::read_to_string(labels)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     let mut encoder = OnnxImageEncoder::load(&manifest, registry.options()).unwrap();
     let size = vtx::frame_size(encoder.preprocess());
     for (clip, expected) in [

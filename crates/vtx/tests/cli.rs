@@ -506,7 +506,14 @@ fn bad_queries_and_missing_models_are_clear_errors() {
     let zero = vtx(&["search", "--index", &lib.index, "a cat", "--top", "0"]);
     assert_eq!(zero.status.code(), Some(2));
     let dir = tempfile::tempdir().unwrap();
-    let no_models = vtx(&["search", "--index", &lib.index, "--models-dir", dir.path().to_str().unwrap(), "a cat"]);
+    let no_models = vtx(&[
+        "search",
+        "--index",
+        &lib.index,
+        "--models-dir",
+        dir.path().to_str().unwrap(),
+        "a cat",
+    ]);
     assert_eq!(no_models.status.code(), Some(2));
     let stderr = text(&no_models.stderr);
     assert!(
