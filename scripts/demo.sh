@@ -6,6 +6,14 @@ VTX="${1:?usage: demo.sh PATH/TO/vtx}"
 VTX_CACHE="${VTX_CACHE:-$HOME/.cache/vtx}"
 INDEX="${VTX_DEMO_INDEX:-$VTX_CACHE/demo-index}"
 DATA="$VTX_CACHE/media/usr/share/doc/opencv-doc/examples/data"
+# A demo index left by an older vtx (another schema) is rebuilt rather than refused.
+if [ -z "${VTX_DEMO_INDEX:-}" ] && [ -e "$INDEX" ] && ! "$VTX" info --index "$INDEX" >/dev/null 2>&1; then
+  rm -rf "$INDEX"
+fi
+
+echo "== vtx models list"
+"$VTX" models list
+echo
 
 echo "== vtx index (demo library -> $INDEX)"
 "$VTX" index --index "$INDEX" \

@@ -34,26 +34,17 @@ impl OnnxImageEncoder {
         })
     }
 
-    /// Run the bare session on `frames` frames in batches of `batch`, with the input tensor built
-    /// once: ONNX Runtime's own throughput on this graph, the ceiling for vtx's encoder.
-    pub fn run_raw(&mut self, frames: usize, batch: usize) -> Result<()> {
-        let batch = batch.max(1);
-        let pixels = self.spec.preprocess.width() * self.spec.preprocess.height() * 3;
-        let make = |n: usize| {
-            let frame: Vec<u8> = (0..pixels).map(|i| (i % 251) as u8).collect();
-            let (shape, data) = self.spec.preprocess.image_tensor(&vec![frame.as_slice(); n])?;
-            Tensor::from_array((shape, data)).map_err(rt_err)
-        };
-        let full = make(batch)?;
-        let rest = make(frames % batch)?;
-        for _ in 0..frames / batch {
-            self.session
-                .run(ort::inputs![self.spec.input.as_str() => &full])
-                .map_err(rt_err)?;
+    /// Run the bare session `rounds` times on one batch of `frames`, its input tensor built once:
+    /// ONNX Runtime's own throughput on this graph and batch, the ceiling for [`ImageEncoder::encode`].
+    pub fn run_raw(&mut self, frames: &[&[u8]], rounds: usize) -> Result<()> {
+        if frames.is_empty() {
+            return Ok(());
         }
-        if !frames.is_multiple_of(batch) {
+        let (shape, data) = self.spec.preprocess.image_tensor(frames)?;
+        let input = Tensor::from_array((shape, data)).map_err(rt_err)?;
+        for _ in 0..rounds {
             self.session
-                .run(ort::inputs![self.spec.input.as_str() => &rest])
+                .run(ort::inputs![self.spec.input.as_str() => &input])
                 .map_err(rt_err)?;
         }
         Ok(())

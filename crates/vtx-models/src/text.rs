@@ -71,14 +71,45 @@ impl OnnxTextEncoder {
         })
     }
 
-    /// Token ids as the model sees them (start and end tokens, truncation), for inspection and tests.
-    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
-        let text = self.normalise(text);
-        let encoding = self
+    /// Run the bare session `rounds` times on `texts`, tokenised once: ONNX Runtime's own
+    /// throughput on this graph, the ceiling for [`TextEncoder::encode`].
+    pub fn run_raw(&mut self, texts: &[&str], rounds: usize) -> Result<()> {
+        let (shape, ids, mask) = self.tokenize(texts)?;
+        let ids = Tensor::from_array((shape, ids)).map_err(rt_err)?;
+        let mask = Tensor::from_array((shape, mask)).map_err(rt_err)?;
+        let types = Tensor::from_array((shape, vec![0i64; shape[0] * shape[1]])).map_err(rt_err)?;
+        for _ in 0..rounds {
+            let mut inputs = ort::inputs![self.spec.input_ids.as_str() => &ids];
+            if let Some(name) = &self.spec.attention_mask {
+                inputs.push((name.into(), (&mask).into()));
+            }
+            if let Some(name) = &self.spec.token_type_ids {
+                inputs.push((name.into(), (&types).into()));
+            }
+            self.session.run(inputs).map_err(rt_err)?;
+        }
+        Ok(())
+    }
+
+    /// Token ids and attention mask of a batch, padded to its longest text: ([batch, seq], ids, mask).
+    pub fn tokenize(&self, texts: &[&str]) -> Result<([usize; 2], Vec<i64>, Vec<i64>)> {
+        let normalised: Vec<String> = texts.iter().map(|t| self.normalise(t)).collect();
+        let encodings = self
             .tokenizer
-            .encode(text.as_str(), true)
+            .encode_batch(normalised.iter().map(String::as_str).collect::<Vec<_>>(), true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        Ok(encoding.get_ids().to_vec())
+        let seq = encodings.first().map_or(0, |e| e.get_ids().len());
+        let column = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<i64> {
+            encodings
+                .iter()
+                .flat_map(|e| f(e).iter().map(|&x| i64::from(x)))
+                .collect()
+        };
+        Ok((
+            [encodings.len(), seq],
+            column(&|e| e.get_ids()),
+            column(&|e| e.get_attention_mask()),
+        ))
     }
 
     fn normalise(&self, text: &str) -> String {
@@ -116,22 +147,10 @@ impl TextEncoder for OnnxTextEncoder {
         if texts.is_empty() {
             return Ok(vec![]);
         }
-        let normalised: Vec<String> = texts.iter().map(|t| self.normalise(t)).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(normalised.iter().map(String::as_str).collect::<Vec<_>>(), true)
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
-        let (batch, seq) = (encodings.len(), encodings[0].get_ids().len());
-        let column = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<i64> {
-            encodings
-                .iter()
-                .flat_map(|e| f(e).iter().map(|&x| i64::from(x)))
-                .collect()
-        };
-        let mask = column(&|e| e.get_attention_mask());
-        let shape = [batch, seq];
+        let (shape, ids, mask) = self.tokenize(texts)?;
+        let [batch, seq] = shape;
         let mut inputs = ort::inputs![
-            self.spec.input_ids.as_str() => Tensor::from_array((shape, column(&|e| e.get_ids()))).map_err(rt_err)?,
+            self.spec.input_ids.as_str() => Tensor::from_array((shape, ids)).map_err(rt_err)?,
         ];
         if let Some(name) = &self.spec.attention_mask {
             inputs.push((

@@ -217,3 +217,95 @@ impl Windower {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vtx_models::manifest::{ClipLayout, Preprocess};
+
+    /// Returns each clip's frame markers (first byte of each frame) as its vector, so the test
+    /// sees which frames went into which window.
+    struct Markers(VideoSpec);
+
+    impl ClipEncoder for Markers {
+        fn spec(&self) -> &VideoSpec {
+            &self.0
+        }
+        fn preprocess(&self) -> &Preprocess {
+            &self.0.preprocess
+        }
+        fn dim(&self) -> usize {
+            self.0.frames
+        }
+        fn encode(&mut self, clips: &[Vec<&[u8]>]) -> vtx_models::Result<Vec<Vec<f32>>> {
+            Ok(clips
+                .iter()
+                .map(|c| c.iter().map(|f| f32::from(f[0])).collect())
+                .collect())
+        }
+    }
+
+    fn windows(frames: u8, length: usize, fps: f64, stride: f64) -> Vec<(f64, Vec<f32>)> {
+        let spec = VideoSpec {
+            onnx: String::new(),
+            input: String::new(),
+            output: String::new(),
+            frames: length,
+            fps,
+            stride,
+            layout: ClipLayout::Bcthw,
+            batch: 2,
+            preprocess: Preprocess {
+                size: [1, 1],
+                resize: ResizeMode::Squash,
+                interpolation: Interpolation::Bilinear,
+                range: Default::default(),
+                mean: [0.0; 3],
+                std: [1.0; 3],
+                channels: Default::default(),
+                layout: Default::default(),
+            },
+        };
+        let mut model = FrameModel {
+            info: ModelInfo {
+                name: "m".into(),
+                spaces: vec![],
+                frame_size: FrameSize::new(1, 1, Resize::Squash),
+                clip: Some(spec.clone()),
+            },
+            encoder: FrameEncoder::Clip(Box::new(Markers(spec.clone()))),
+        };
+        let mut windower = Windower::new(&spec);
+        let mut out = Vec::new();
+        for i in 0..frames {
+            out.extend(windower.push(&mut model, f64::from(i) / fps, vec![i, i, i]).unwrap());
+        }
+        out.extend(windower.finish(&mut model).unwrap());
+        out.into_iter().map(|tv| (tv.t, tv.vector)).collect()
+    }
+
+    #[test]
+    fn windows_overlap_when_the_stride_is_shorter_than_the_window() {
+        // 4-frame windows at 4 fps starting every 0.5 s (2 frames): 0-3, 2-5, 4-7.
+        let got = windows(8, 4, 4.0, 0.5);
+        assert_eq!(
+            got,
+            vec![
+                (0.0, vec![0.0, 1.0, 2.0, 3.0]),
+                (0.5, vec![2.0, 3.0, 4.0, 5.0]),
+                (1.0, vec![4.0, 5.0, 6.0, 7.0]),
+            ]
+        );
+    }
+
+    #[test]
+    fn frames_between_windows_are_skipped_and_short_videos_get_one_window() {
+        // 2-frame windows every 4 frames: 0-1, 4-5, 8-9.
+        let got = windows(10, 2, 2.0, 2.0);
+        let starts: Vec<f64> = got.iter().map(|(t, _)| *t).collect();
+        assert_eq!(starts, [0.0, 2.0, 4.0]);
+        assert_eq!(got[1].1, [4.0, 5.0]);
+        // Three frames for a 4-frame window: the last one repeats.
+        assert_eq!(windows(3, 4, 4.0, 1.0), vec![(0.0, vec![0.0, 1.0, 2.0, 2.0])]);
+    }
+}

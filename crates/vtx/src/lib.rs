@@ -1,15 +1,18 @@
 //! vtx: index a video library into embeddings and search it by text or by example.
 //!
 //! [`Engine`] is the library API; the `vtx` binary is a thin shell over it. An engine owns one
-//! index (a directory) and one model pack. It decodes videos on a separate thread, overlapped with
-//! inference, and writes each video to the index in one atomic step.
+//! index (a directory) and reads models from one model folder. It decodes videos on a separate
+//! thread, overlapped with inference, and writes each video to the index in one atomic step. An
+//! index holds one vector space per model; a model is added by naming it when indexing.
 //!
 //! ```no_run
 //! use vtx::{Engine, EngineConfig, IndexOptions};
 //! # fn main() -> Result<(), vtx::EngineError> {
 //! let mut engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
-//! let report = engine.index(&["clips/".into()], &IndexOptions::default(), &mut (), &Default::default())?;
-//! for hit in engine.search("a cat on a sofa", 5)? {
+//! let options = IndexOptions { models: vec!["clip-b32".into()], ..Default::default() };
+//! let report = engine.index(&["clips/".into()], &options, &mut (), &Default::default())?;
+//! // `None`: the index's CLIP-family space if it has one, else its ConSE text space.
+//! for hit in engine.search("a cat on a sofa", 5, None)? {
 //!     println!("{}  {}  {:.2}", hit.path, vtx::format_time(hit.t), hit.score);
 //! }
 //! # Ok(()) }
@@ -77,14 +80,15 @@ fn cache_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cache"))
 }
 
+/// `$VTX_CACHE`, else `~/.cache/vtx`: where `make setup` puts models, media and fixtures.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("VTX_CACHE").map_or_else(|| cache_home().join("vtx"), PathBuf::from)
+}
+
 /// `$VTX_MODELS`, else `$VTX_CACHE/models`, else `~/.cache/vtx/models`: where `make setup`
 /// installs the model pack.
 pub fn default_models_dir() -> PathBuf {
-    std::env::var_os("VTX_MODELS").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("VTX_CACHE")
-            .map_or_else(|| cache_home().join("vtx"), PathBuf::from)
-            .join("models")
-    })
+    std::env::var_os("VTX_MODELS").map_or_else(|| default_cache_dir().join("models"), PathBuf::from)
 }
 /// `$VTX_INDEX`, else `~/.local/share/vtx/index`.
 pub fn default_index_dir() -> PathBuf {

@@ -155,6 +155,23 @@ enum Command {
         #[command(flatten)]
         dir: ModelsDir,
     },
+    /// Measure a model's encoders against the bare ONNX Runtime session on the same graph and batch.
+    BenchModel {
+        /// An installed model (`vtx models list`).
+        model: String,
+        #[command(flatten)]
+        models: ModelsDir,
+        /// Inputs per inference call [default: the manifest's for images, 8 texts].
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Images (and texts) to encode per measurement.
+        #[arg(long, default_value_t = 128)]
+        items: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure ingest throughput against FFmpeg's decode speed and ONNX Runtime's raw inference.
     Bench {
         #[arg(required = true, value_name = "VIDEO")]
@@ -439,6 +456,17 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     Ok(())
 }
 
+/// A benchmark's report as JSON or as its table.
+fn print_report<R: serde::Serialize>(report: vtx::Result<R>, json: bool, table: fn(&R) -> String) -> Result<ExitCode> {
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = ["warn", "info", "debug", "trace"][usize::from(cli.verbose.min(3))];
@@ -490,6 +518,18 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
+        Command::BenchModel {
+            model,
+            models,
+            batch,
+            items,
+            repeat,
+            json,
+        } => print_report(
+            vtx::bench::run_model(&models.path(), &model, batch, items.max(1), repeat.max(1)),
+            json,
+            vtx::bench::ModelBenchReport::table,
+        ),
         Command::Bench {
             videos,
             models,
@@ -497,16 +537,11 @@ fn main() -> ExitCode {
             sampling,
             repeat,
             json,
-        } => vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1))
-            .map_err(anyhow::Error::from)
-            .and_then(|report| {
-                if json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    print!("{}", report.table());
-                }
-                Ok(ExitCode::SUCCESS)
-            }),
+        } => print_report(
+            vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1)),
+            json,
+            vtx::bench::BenchReport::table,
+        ),
     };
     match result {
         Ok(code) => code,
