@@ -159,6 +159,15 @@ make_fixtures() {
     for n in "${names[@]}"; do echo "file '$FIXTURES/photos/$n.mp4'" >> "$list"; done
     make_video "$FIXTURES/joined.mp4" -f concat -safe 0 -i "$list" -c copy
   fi
+  # Shot and motion fixtures (25 fps): the cat fading to black and the coffee fading in (one
+  # boundary, at 3 s); a fast camera pan over a still photo, 7 px a frame at 160x120 (no boundary,
+  # all camera motion; the plain content detector cuts it, the adaptive one must not).
+  mkdir -p "$FIXTURES/shots"
+  make_video "$FIXTURES/shots/fade.mp4" -loop 1 -t 3 -i "$MEDIA/photos/chelsea.png" -loop 1 -t 3 -i "$MEDIA/photos/coffee.png" \
+    -filter_complex "[0]scale=640:480,setsar=1,fps=25,format=yuv420p,fade=t=out:st=2:d=1[a];[1]scale=640:480,setsar=1,fps=25,format=yuv420p,fade=t=in:st=0:d=1[b];[a][b]concat=n=2:v=1[v]" \
+    -map "[v]" -c:v libx264 -g 25
+  make_video "$FIXTURES/shots/pan-2s.mp4" -loop 1 -i "$MEDIA/photos/astronaut.png" -t 2 -r 25 \
+    -vf "crop=160:120:x='t*176':y=200,format=yuv420p" -c:v libx264 -g 25
   # Bad inputs: empty, not a video, a still image, truncated in two container kinds.
   : > "$FIXTURES/bad/empty.mp4"
   [ -s "$FIXTURES/bad/notes.mp4" ] || echo "this is a text file, not a video" > "$FIXTURES/bad/notes.mp4"

@@ -6,12 +6,14 @@
 
 mod sampler;
 mod scale;
+mod shots;
 
 use std::path::Path;
 use std::sync::Once;
 
 pub use sampler::{load_picture, sample, SampleStats, Sampling};
 pub use scale::{Filter, FrameSize, Resize};
+pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};
 
 /// Errors from opening, probing or decoding a video.
 #[derive(Debug, thiserror::Error)]

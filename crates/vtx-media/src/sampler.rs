@@ -316,31 +316,11 @@ where
         Sampling::Count(_) => measure_duration(path)?,
         Sampling::Fps(_) | Sampling::Times(_) => 0.0,
     };
-    let mut input = open_input(path)?;
-    let (index, mut clock, params) = {
-        let s = video_stream(&input)?;
-        let start = (s.start_time() != ffmpeg_next::ffi::AV_NOPTS_VALUE).then(|| s.start_time());
-        (
-            s.index(),
-            Clock::new(s.time_base(), start, frame_step(&s)),
-            s.parameters(),
-        )
-    };
-    let mut ctx = codec::context::Context::from_parameters(params).map_err(|e| MediaError::Decode(e.to_string()))?;
-    ctx.set_threading(threading::Config {
-        kind: threading::Type::Frame,
-        count: 0,
-        ..Default::default()
-    });
-    let mut decoder = ctx
-        .decoder()
-        .video()
-        .map_err(|e| MediaError::Decode(format!("no decoder for this stream: {e}")))?;
-    let skip_nonref = sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * clock.step;
+    let mut decoding = Decoding::open(path)?;
+    let skip_nonref = sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * decoding.clock.step;
     if skip_nonref {
-        decoder.skip_frame(ffmpeg_next::Discard::NonReference);
+        decoding.skip_nonref();
     }
-
     let mut pass = Pass {
         scalers: sizes.iter().map(|s| Scaler::new(*s)).collect(),
         targets: Targets {
@@ -361,63 +341,14 @@ where
         },
         last_emitted_t: f64::NEG_INFINITY,
     };
-    let mut frame = Video::empty();
-    let mut packet = Packet::empty();
-    let mut flushing = false;
-
-    'read: loop {
-        if !flushing {
-            match packet.read(&mut input) {
-                Ok(()) => {
-                    if packet.stream() != index {
-                        continue;
-                    }
-                    if decoder.send_packet(&packet).is_err() {
-                        pass.stats.decode_errors += 1;
-                        continue;
-                    }
-                }
-                Err(ffmpeg_next::Error::Eof) => {
-                    flushing = true;
-                    let _ = decoder.send_eof();
-                }
-                Err(ffmpeg_next::Error::InvalidData) => {
-                    pass.stats.decode_errors += 1;
-                    continue;
-                }
-                Err(e) => {
-                    pass.stats.read_error = Some(e.to_string());
-                    flushing = true;
-                    let _ = decoder.send_eof();
-                }
-            }
-        }
-        loop {
-            match decoder.receive_frame(&mut frame) {
-                Ok(()) => {
-                    pass.stats.frames_decoded += 1;
-                    let t = clock.time_of(frame.timestamp());
-                    pass.stats.duration = pass.stats.duration.max(t + clock.step);
-                    if pass.offer(&mut frame, t)?.is_break() {
-                        break 'read;
-                    }
-                }
-                Err(_) if flushing => break 'read,
-                Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => break,
-                Err(_) => {
-                    pass.stats.decode_errors += 1;
-                    break;
-                }
-            }
-        }
-    }
-
-    if pass.stats.frames_decoded == 0 {
-        return Err(match pass.stats.read_error.take() {
-            Some(e) => MediaError::Decode(e),
-            None => MediaError::NoFrames,
-        });
-    }
+    let mut stats = SampleStats::default();
+    decoding.run(&mut stats, |frame, t| pass.offer(frame, t))?;
+    pass.stats = SampleStats {
+        frames_sampled: pass.stats.frames_sampled,
+        stopped: pass.stats.stopped,
+        skipped_nonref: skip_nonref,
+        ..stats
+    };
     // A clip shorter than one sampling step still yields its nearest frame.
     if pass.stats.frames_sampled == 0 && !pass.stats.stopped && pass.prev.valid {
         let (prev_frame, prev_t) = (std::mem::replace(&mut pass.prev.frame, Video::empty()), pass.prev.t);
@@ -428,16 +359,128 @@ where
     Ok(pass.stats)
 }
 
+/// One video stream being decoded in order, every frame with its time in seconds.
+pub(crate) struct Decoding {
+    input: Input,
+    index: usize,
+    decoder: ffmpeg_next::decoder::Video,
+    pub(crate) clock: Clock,
+}
+
+impl Decoding {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let input = open_input(path)?;
+        let (index, clock, params) = {
+            let s = video_stream(&input)?;
+            let start = (s.start_time() != ffmpeg_next::ffi::AV_NOPTS_VALUE).then(|| s.start_time());
+            (
+                s.index(),
+                Clock::new(s.time_base(), start, frame_step(&s)),
+                s.parameters(),
+            )
+        };
+        let mut ctx =
+            codec::context::Context::from_parameters(params).map_err(|e| MediaError::Decode(e.to_string()))?;
+        ctx.set_threading(threading::Config {
+            kind: threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
+        let decoder = ctx
+            .decoder()
+            .video()
+            .map_err(|e| MediaError::Decode(format!("no decoder for this stream: {e}")))?;
+        Ok(Self {
+            input,
+            index,
+            decoder,
+            clock,
+        })
+    }
+
+    /// Leave out frames that no other frame refers to (most B-frames).
+    pub(crate) fn skip_nonref(&mut self) {
+        self.decoder.skip_frame(ffmpeg_next::Discard::NonReference);
+    }
+
+    /// Decode to the end (or until `on_frame` breaks), filling the decoding half of `stats`:
+    /// frames decoded, measured duration, damaged packets, why reading stopped early. An error
+    /// only when not one frame could be decoded.
+    pub(crate) fn run(
+        mut self,
+        stats: &mut SampleStats,
+        mut on_frame: impl FnMut(&mut Video, f64) -> Result<ControlFlow<()>>,
+    ) -> Result<()> {
+        let mut frame = Video::empty();
+        let mut packet = Packet::empty();
+        let mut flushing = false;
+        'read: loop {
+            if !flushing {
+                match packet.read(&mut self.input) {
+                    Ok(()) => {
+                        if packet.stream() != self.index {
+                            continue;
+                        }
+                        if self.decoder.send_packet(&packet).is_err() {
+                            stats.decode_errors += 1;
+                            continue;
+                        }
+                    }
+                    Err(ffmpeg_next::Error::Eof) => {
+                        flushing = true;
+                        let _ = self.decoder.send_eof();
+                    }
+                    Err(ffmpeg_next::Error::InvalidData) => {
+                        stats.decode_errors += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        stats.read_error = Some(e.to_string());
+                        flushing = true;
+                        let _ = self.decoder.send_eof();
+                    }
+                }
+            }
+            loop {
+                match self.decoder.receive_frame(&mut frame) {
+                    Ok(()) => {
+                        stats.frames_decoded += 1;
+                        let t = self.clock.time_of(frame.timestamp());
+                        stats.duration = stats.duration.max(t + self.clock.step);
+                        if on_frame(&mut frame, t)?.is_break() {
+                            stats.stopped = true;
+                            break 'read;
+                        }
+                    }
+                    Err(_) if flushing => break 'read,
+                    Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => break,
+                    Err(_) => {
+                        stats.decode_errors += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        if stats.frames_decoded == 0 {
+            return Err(match stats.read_error.take() {
+                Some(e) => MediaError::Decode(e),
+                None => MediaError::NoFrames,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Turns stream timestamps into seconds from the start, filling in frames that carry none and
 /// stitching over timestamps that jump backwards (a stream spliced from pieces, as in the mimetype
 /// test mkv, whose clock restarts part-way): later frames continue after the earlier ones.
-struct Clock {
+pub(crate) struct Clock {
     base: Rational,
     origin: Option<i64>,
     last_raw: Option<f64>,
     last: Option<f64>,
     offset: f64,
-    step: f64,
+    pub(crate) step: f64,
 }
 
 /// A backwards jump larger than this is a discontinuity; smaller ones are reordering jitter.

@@ -36,7 +36,7 @@ pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport};
 pub use vtx_index::Hit as SearchHit;
-pub use vtx_media::Sampling;
+pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
 /// The models a new index gets when none are named: the offline pack's EfficientNet-Lite0, which
@@ -99,6 +99,11 @@ pub fn default_index_dir() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from("."))
             .join("vtx/index")
     })
+}
+
+/// The shots of one video (no index or model needed): every frame is decoded and compared, small.
+pub fn shots(video: &Path, options: &ShotOptions) -> Result<Vec<Shot>> {
+    Ok(vtx_media::detect_shots(video, options)?.0)
 }
 
 /// Seconds as `HH:MM:SS.mmm`.

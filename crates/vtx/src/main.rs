@@ -12,7 +12,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use vtx::{format_time, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling, SearchHit};
+use vtx::{
+    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling, SearchHit,
+    ShotOptions,
+};
 
 mod models;
 
@@ -138,6 +141,36 @@ enum Command {
         #[command(flatten)]
         sampling: SamplingArgs,
     },
+    /// Find the shots of a video: hard cuts and fades through black.
+    Shots {
+        video: PathBuf,
+        /// content: a cut where the HSV difference to the previous frame reaches --threshold;
+        /// adaptive: where it stands out --adaptive-threshold times from its neighbours' (camera
+        /// motion does not fire it).
+        #[arg(long, value_enum, default_value = "adaptive")]
+        detector: DetectorArg,
+        /// Content detector threshold (mean absolute HSV difference, 0-255).
+        #[arg(long, default_value_t = ShotOptions::default().threshold)]
+        threshold: f64,
+        /// Adaptive detector: how many times its neighbours' average a cut's difference must be.
+        #[arg(long, default_value_t = ShotOptions::default().adaptive_threshold)]
+        adaptive_threshold: f64,
+        /// Adaptive detector: the smallest difference that can be a cut.
+        #[arg(long, default_value_t = ShotOptions::default().min_content)]
+        min_content: f64,
+        /// Mean pixel value under which a frame is black, for fades (0: no fade detection).
+        #[arg(long, default_value_t = ShotOptions::default().fade_threshold)]
+        fade_threshold: f64,
+        /// Shortest shot, in seconds.
+        #[arg(long, default_value_t = ShotOptions::default().min_shot)]
+        min_shot: f64,
+        /// A JSON list of shots, each with start and end in seconds.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV: shot, start, end, length, boundary.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Show what the index holds.
     Info {
         #[arg(long)]
@@ -189,6 +222,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DetectorArg {
+    Content,
+    Adaptive,
 }
 
 #[derive(Subcommand)]
@@ -407,6 +446,44 @@ fn run_search(
     Ok(())
 }
 
+fn print_shots(video: &std::path::Path, options: &ShotOptions, json: bool, csv: bool) -> Result<()> {
+    let shots = vtx::shots(video, options).with_context(|| format!("{}", video.display()))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let list: Vec<_> = shots
+            .iter()
+            .map(|s| serde_json::json!({ "start": s.start, "end": s.end, "boundary": s.boundary.as_str() }))
+            .collect();
+        writeln!(out, "{}", serde_json::Value::from(list))?;
+    } else if csv {
+        writeln!(out, "shot,start,end,length,boundary")?;
+        for (i, s) in shots.iter().enumerate() {
+            writeln!(
+                out,
+                "{},{:.3},{:.3},{:.3},{}",
+                i + 1,
+                s.start,
+                s.end,
+                s.end - s.start,
+                s.boundary.as_str()
+            )?;
+        }
+    } else {
+        for (i, s) in shots.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>4}  {}  {}  {:>8.3} s  {}",
+                i + 1,
+                format_time(s.start),
+                format_time(s.end),
+                s.end - s.start,
+                s.boundary.as_str()
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     let engine = open_engine(&common, false)?;
     let info = engine.info()?;
@@ -518,6 +595,31 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
+        Command::Shots {
+            video,
+            detector,
+            threshold,
+            adaptive_threshold,
+            min_content,
+            fade_threshold,
+            min_shot,
+            json,
+            csv,
+        } => {
+            let options = ShotOptions {
+                detector: match detector {
+                    DetectorArg::Content => Detector::Content,
+                    DetectorArg::Adaptive => Detector::Adaptive,
+                },
+                threshold,
+                adaptive_threshold,
+                min_content,
+                fade_threshold,
+                min_shot,
+                ..ShotOptions::default()
+            };
+            print_shots(&video, &options, json, csv).map(|()| ExitCode::SUCCESS)
+        }
         Command::BenchModel {
             model,
             models,

@@ -645,3 +645,30 @@ fn a_video_with_more_frames_than_one_store_batch_is_written_whole() {
     let hit = &hits(&json_lines(&out)[0])[0];
     assert!((0.0..56.0).contains(&hit.1), "{hit:?}");
 }
+
+#[test]
+fn shots_are_printed_as_json_csv_and_text() {
+    let joined = cache().join("fixtures/joined.mp4");
+    let json = json_lines(&vtx(&["shots", "--json", joined.to_str().unwrap()])).remove(0);
+    let shots = json.as_array().unwrap();
+    assert_eq!(shots.len(), 5);
+    assert_eq!(
+        (shots[0]["start"].as_f64(), shots[0]["boundary"].as_str()),
+        (Some(0.0), Some("start"))
+    );
+    assert!((shots[1]["start"].as_f64().unwrap() - 3.0).abs() < 0.11, "{json}");
+    assert_eq!(shots[1]["start"], shots[0]["end"]);
+    let csv = vtx(&["shots", "--csv", "--detector", "content", joined.to_str().unwrap()]);
+    let csv = text(&csv.stdout);
+    assert_eq!(csv.lines().next(), Some("shot,start,end,length,boundary"));
+    assert_eq!(csv.lines().count(), 6);
+    let plain = text(&vtx(&["shots", joined.to_str().unwrap()]).stdout);
+    assert!(plain.contains("00:00:03.000  00:00:06.000"), "{plain}");
+    let missing = vtx(&["shots", "/no/such/video.mp4"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("/no/such/video.mp4"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
