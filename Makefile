@@ -27,5 +27,5 @@ bench: build
 	$(VTX_RELEASE) bench --repeat 3 $(VTX_CACHE)/fixtures/bench/cockatoo-720p.mp4 $(VTX_CACHE)/fixtures/bench/cockatoo-1080p.mp4
 	$(VTX_RELEASE) bench-model efficientnet-lite0 --repeat 3
 	$(VTX_RELEASE) bench-model minilm-l6-v2 --repeat 3
-	@scripts/bench_models.sh $(VTX_RELEASE)
+	@scripts/bench_setup.sh $(VTX_RELEASE)
 	$(VTX_RELEASE) bench-model --models-dir $(VTX_CACHE)/bench-models/registry clip-vit-b32-random --repeat 3

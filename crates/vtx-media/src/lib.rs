@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Once;
 
 pub use sampler::{load_picture, sample, SampleStats, Sampling};
-pub use scale::{Filter, FrameSize, Resize};
+pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};
 
 /// Errors from opening, probing or decoding a video.

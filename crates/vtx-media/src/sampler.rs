@@ -28,6 +28,9 @@ pub enum Sampling {
     /// The frames nearest to these times (seconds, ascending): the moments an index already
     /// holds, when a new model embeds them.
     Times(Arc<[f64]>),
+    /// Every keyframe and nothing else: only keyframes are decoded (FFmpeg's skip-frame), a
+    /// fast first pass over long videos whose spacing follows the encoder's choice.
+    Keyframes,
 }
 
 /// Frames nothing else depends on (most B-frames) are not decoded when the sampling gap spans at
@@ -42,11 +45,13 @@ impl Sampling {
             Sampling::Fps(f) => 1.0 / f,
             Sampling::Count(n) => duration / *n as f64,
             Sampling::Times(times) => times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min),
+            Sampling::Keyframes => f64::INFINITY,
         }
     }
 
     fn validate(&self) -> Result<()> {
         match self {
+            Sampling::Keyframes => Ok(()),
             Sampling::Fps(f) if f.is_finite() && *f > 0.0 => Ok(()),
             Sampling::Count(n) if *n > 0 => Ok(()),
             Sampling::Times(t)
@@ -215,6 +220,8 @@ impl Targets {
             Sampling::Fps(f) => Some(self.next as f64 / f),
             Sampling::Count(n) => (self.next < *n).then(|| (self.next as f64 + 0.5) * self.duration / *n as f64),
             Sampling::Times(times) => times.get(self.next).copied(),
+            // Every decoded frame is taken; see `sample`.
+            Sampling::Keyframes => None,
         }
     }
 
@@ -312,14 +319,20 @@ where
         return Err(MediaError::InvalidSampling("no frame size requested".into()));
     }
     let sampling = sampling.clone();
+    // Count needs the duration up front; keyframes-only decoding cannot see where the last
+    // frames end, so it is measured by demuxing for both.
     let duration = match sampling {
-        Sampling::Count(_) => measure_duration(path)?,
+        Sampling::Count(_) | Sampling::Keyframes => measure_duration(path)?,
         Sampling::Fps(_) | Sampling::Times(_) => 0.0,
     };
     let mut decoding = Decoding::open(path)?;
-    let skip_nonref = sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * decoding.clock.step;
-    if skip_nonref {
-        decoding.skip_nonref();
+    let keyframes_only = sampling == Sampling::Keyframes;
+    let skip_nonref =
+        !keyframes_only && sampling.interval(duration) >= SKIP_NONREF_MIN_GAP_FRAMES * decoding.clock.step;
+    if keyframes_only {
+        decoding.skip(ffmpeg_next::Discard::NonKey);
+    } else if skip_nonref {
+        decoding.skip(ffmpeg_next::Discard::NonReference);
     }
     let mut pass = Pass {
         scalers: sizes.iter().map(|s| Scaler::new(*s)).collect(),
@@ -342,11 +355,24 @@ where
         last_emitted_t: f64::NEG_INFINITY,
     };
     let mut stats = SampleStats::default();
-    decoding.run(&mut stats, |frame, t| pass.offer(frame, t))?;
+    decoding.run(&mut stats, |frame, t| {
+        if !keyframes_only {
+            pass.offer(frame, t)
+        } else if t >= pass.last_emitted_t {
+            pass.emit(frame, t)
+        } else {
+            Ok(ControlFlow::Continue(()))
+        }
+    })?;
     pass.stats = SampleStats {
         frames_sampled: pass.stats.frames_sampled,
-        stopped: pass.stats.stopped,
+        stopped: pass.stats.stopped || stats.stopped,
         skipped_nonref: skip_nonref,
+        duration: if keyframes_only {
+            stats.duration.max(duration)
+        } else {
+            stats.duration
+        },
         ..stats
     };
     // A clip shorter than one sampling step still yields its nearest frame.
@@ -398,9 +424,10 @@ impl Decoding {
         })
     }
 
-    /// Leave out frames that no other frame refers to (most B-frames).
-    pub(crate) fn skip_nonref(&mut self) {
-        self.decoder.skip_frame(ffmpeg_next::Discard::NonReference);
+    /// Leave frames out of decoding: those no other frame refers to (most B-frames), or all but
+    /// keyframes.
+    pub(crate) fn skip(&mut self, which: ffmpeg_next::Discard) {
+        self.decoder.skip_frame(which);
     }
 
     /// Decode to the end (or until `on_frame` breaks), filling the decoding half of `stats`:

@@ -131,6 +131,39 @@ impl Scaler {
     }
 }
 
+/// A 64-bit difference hash of a packed RGB24 picture: its grey levels on a 9x8 grid of block
+/// means, one bit per pair of horizontal neighbours (brighter or not). Pictures that look alike
+/// differ in few bits; a static shot's frames differ in none or one.
+pub fn signature(rgb: &[u8], width: u32, height: u32) -> u64 {
+    let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 || rgb.len() < w * h * 3 {
+        return 0;
+    }
+    let mut grid = [[0f32; 9]; 8];
+    for (gy, row) in grid.iter_mut().enumerate() {
+        let (y0, y1) = (gy * h / 8, ((gy + 1) * h / 8).max(gy * h / 8 + 1));
+        for (gx, cell) in row.iter_mut().enumerate() {
+            let (x0, x1) = (gx * w / 9, ((gx + 1) * w / 9).max(gx * w / 9 + 1));
+            let mut sum = 0u32;
+            for y in y0..y1.min(h) {
+                for px in rgb[(y * w + x0) * 3..(y * w + x1.min(w)) * 3].chunks_exact(3) {
+                    sum += u32::from(px[0]) + u32::from(px[1]) + u32::from(px[2]);
+                }
+            }
+            *cell = sum as f32 / ((y1 - y0) * (x1 - x0)) as f32;
+        }
+    }
+    let mut bits = 0u64;
+    for (gy, row) in grid.iter().enumerate() {
+        for gx in 0..8 {
+            if row[gx] > row[gx + 1] {
+                bits |= 1 << (gy * 8 + gx);
+            }
+        }
+    }
+    bits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +174,20 @@ mod tests {
         assert_eq!(s.scaled_size(1280, 720), (398, 224));
         assert_eq!(s.scaled_size(84, 33), (570, 224));
         assert_eq!(s.scaled_size(300, 400), (224, 299));
+    }
+
+    #[test]
+    fn signatures_tell_pictures_apart_but_not_small_changes() {
+        let (w, h) = (36u32, 24u32);
+        let picture = |f: &dyn Fn(u32, u32) -> u8| -> Vec<u8> {
+            (0..h).flat_map(|y| (0..w).flat_map(move |x| [f(x, y); 3])).collect()
+        };
+        let ramp = picture(&|x, y| ((x * 7 + y * 3) % 256) as u8);
+        let noisy = picture(&|x, y| ((x * 7 + y * 3) % 256) as u8 ^ u8::from((x + y) % 5 == 0));
+        let mirrored = picture(&|x, y| (((w - 1 - x) * 7 + y * 3) % 256) as u8);
+        let a = signature(&ramp, w, h);
+        assert!((a ^ signature(&noisy, w, h)).count_ones() <= 2);
+        assert!((a ^ signature(&mirrored, w, h)).count_ones() > 20);
     }
 
     #[test]

@@ -346,3 +346,29 @@ fn a_picture_loads_as_ffmpeg_converts_it() {
         Err(MediaError::NotVideo(_))
     ));
 }
+
+#[test]
+fn keyframe_sampling_decodes_only_keyframes() {
+    // The bench video: a keyframe every 2 s, and more where x264 saw a scene change.
+    let path = cache().join("fixtures/bench/cockatoo-720p.mp4");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-skip_frame", "nokey", "-select_streams", "v:0"])
+        .args(["-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let keyframes: Vec<f64> = String::from_utf8_lossy(&probe.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect();
+    assert!(keyframes.len() >= 28, "{keyframes:?}");
+    let (frames, stats) = run(&path, Sampling::Keyframes);
+    assert_eq!(stats.frames_decoded as usize, keyframes.len(), "{stats:?}");
+    let got: Vec<f64> = frames.iter().map(|f| f.t).collect();
+    assert_eq!(got.len(), keyframes.len());
+    for (g, k) in got.iter().zip(&keyframes) {
+        assert!((g - k).abs() < 1e-3, "{got:?} vs {keyframes:?}");
+    }
+    // The duration is still the whole video's, not the last keyframe's.
+    assert!((stats.duration - 56.0).abs() < 0.1, "{}", stats.duration);
+}

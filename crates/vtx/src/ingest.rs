@@ -35,6 +35,9 @@ pub struct IndexOptions {
     /// Models to add to the index (by name); the models it already has are always kept up to
     /// date. A new index with none named gets the default models.
     pub models: Vec<String>,
+    /// Skip a sampled frame whose 64-bit perceptual signature differs from the last kept frame's
+    /// in at most this many bits: a static shot is encoded once, not once per sample.
+    pub near_duplicate_bits: Option<u32>,
 }
 
 impl Default for IndexOptions {
@@ -45,6 +48,7 @@ impl Default for IndexOptions {
             queue_frames: 64,
             force: false,
             models: Vec::new(),
+            near_duplicate_bits: None,
         }
     }
 }
@@ -76,6 +80,8 @@ pub enum FileOutcome {
 pub struct IndexReport {
     pub files: Vec<(PathBuf, FileOutcome)>,
     pub frames: u64,
+    /// Sampled frames left out as near-duplicates of the frame before.
+    pub frames_skipped: u64,
     pub video_seconds: f64,
     pub wall_seconds: f64,
     pub cancelled: bool,
@@ -314,6 +320,7 @@ struct Consumer<'a> {
     models: &'a mut [FrameModel],
     observer: &'a mut dyn IndexObserver,
     batch_size: Option<usize>,
+    near_duplicate_bits: Option<u32>,
     report: IndexReport,
 }
 
@@ -322,6 +329,8 @@ struct JobState {
     batch: Vec<Frame>,
     windowers: HashMap<usize, Windower>,
     error: Option<EngineError>,
+    /// Signature of the last image frame kept, for near-duplicate skipping.
+    last_signature: Option<u64>,
 }
 
 impl Consumer<'_> {
@@ -362,6 +371,7 @@ impl Consumer<'_> {
             batch: Vec::with_capacity(batch_size),
             windowers: HashMap::new(),
             error: None,
+            last_signature: None,
         };
         let done = loop {
             let Ok(msg) = rx.recv() else {
@@ -455,6 +465,18 @@ impl Consumer<'_> {
         }
         match &job.passes[pass].route {
             Route::Images(_) => {
+                if let Some(bits) = self.near_duplicate_bits {
+                    let size = job.passes[pass].sizes[0];
+                    let signature = vtx_media::signature(&frame.images[0], size.width, size.height);
+                    if state
+                        .last_signature
+                        .is_some_and(|last| (last ^ signature).count_ones() <= bits)
+                    {
+                        self.report.frames_skipped += 1;
+                        return Ok(());
+                    }
+                    state.last_signature = Some(signature);
+                }
                 state.batch.push(frame);
                 if state.batch.len() >= batch_size {
                     self.encode_images(job, pass, &mut state.batch, video)?;
@@ -672,6 +694,7 @@ pub(crate) fn execute(
         models,
         observer,
         batch_size: options.batch_size,
+        near_duplicate_bits: options.near_duplicate_bits,
         report: IndexReport::default(),
     };
     let fatal = std::thread::scope(|scope| {
@@ -702,6 +725,7 @@ pub(crate) fn execute(
     });
     report.files.extend(consumer.report.files);
     report.frames = consumer.report.frames;
+    report.frames_skipped = consumer.report.frames_skipped;
     report.video_seconds = consumer.report.video_seconds;
     report.cancelled = cancel.load(Ordering::Relaxed);
     report.wall_seconds = started.elapsed().as_secs_f64();

@@ -58,18 +58,23 @@ impl ModelsDir {
 #[derive(Args, Clone)]
 struct SamplingArgs {
     /// Sample F frames per second of video.
-    #[arg(long, value_name = "F", default_value_t = 1.0, conflicts_with = "frames")]
+    #[arg(long, value_name = "F", default_value_t = 1.0, conflicts_with_all = ["frames", "keyframes"])]
     fps: f64,
     /// Sample N frames spread evenly over each video's measured duration, instead of --fps.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "keyframes")]
     frames: Option<usize>,
+    /// Sample every keyframe and decode nothing else: a fast first pass over long videos (the
+    /// spacing is the encoder's: often 2-10 s, more at scene changes).
+    #[arg(long)]
+    keyframes: bool,
 }
 
 impl SamplingArgs {
     fn sampling(&self) -> Sampling {
-        match self.frames {
-            Some(n) => Sampling::Count(n),
-            None => Sampling::Fps(self.fps),
+        match (self.keyframes, self.frames) {
+            (true, _) => Sampling::Keyframes,
+            (false, Some(n)) => Sampling::Count(n),
+            (false, None) => Sampling::Fps(self.fps),
         }
     }
 }
@@ -113,6 +118,13 @@ enum Command {
         /// Re-index files even if they look unchanged.
         #[arg(long)]
         force: bool,
+        /// Skip a sampled frame that looks like the last one kept (perceptual signatures at most
+        /// --dedup-bits of 64 apart): static shots are encoded once.
+        #[arg(long)]
+        dedup: bool,
+        /// How many of the 64 signature bits may differ for --dedup to skip a frame.
+        #[arg(long, value_name = "BITS", default_value_t = 4, requires = "dedup")]
+        dedup_bits: u32,
     },
     /// Find the moments that match a sentence.
     Search {
@@ -362,13 +374,18 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
     let failed = report.failed();
     let speed = report.video_seconds / report.wall_seconds.max(1e-9);
+    let skipped = if report.frames_skipped > 0 {
+        format!(" ({} near-duplicate frames skipped)", report.frames_skipped)
+    } else {
+        String::new()
+    };
     let extended = if extended > 0 {
         format!("; {extended} already indexed got the new models' vectors")
     } else {
         String::new()
     };
     eprintln!(
-        "indexed {indexed} video(s), {unchanged} unchanged, {failed} failed; {} frames from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
+        "indexed {indexed} video(s), {unchanged} unchanged, {failed} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
         report.frames,
         report.video_seconds,
         report.wall_seconds,
@@ -559,12 +576,15 @@ fn main() -> ExitCode {
             models,
             batch,
             force,
+            dedup,
+            dedup_bits,
         } => {
             let options = IndexOptions {
                 sampling: sampling.sampling(),
                 batch_size: batch,
                 force,
                 models,
+                near_duplicate_bits: dedup.then_some(dedup_bits),
                 ..Default::default()
             };
             run_index(paths, common, options)

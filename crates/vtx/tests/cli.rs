@@ -672,3 +672,73 @@ fn shots_are_printed_as_json_csv_and_text() {
         text(&missing.stderr)
     );
 }
+
+/// Stored frames per video file name, from `info --videos --json`.
+fn frames_per_video(index: &str) -> BTreeSet<(String, u64)> {
+    info(index)["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                file_name(v["video"].as_str().unwrap()).to_string(),
+                v["frames"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn near_duplicate_frames_are_skipped_and_keyframe_sampling_takes_keyframes() {
+    let dir = tempfile::tempdir().unwrap();
+    let joined = cache().join("fixtures/joined.mp4");
+    let coffee = cache().join("fixtures/photos/coffee.mp4");
+    let dedup = dir.path().join("dedup");
+    let out = vtx(&[
+        "index",
+        "--index",
+        dedup.to_str().unwrap(),
+        "--dedup",
+        joined.to_str().unwrap(),
+        coffee.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 15 s of five stills at 1 fps: one frame per still is kept, 10 of 15 skipped; 2 of coffee's 3.
+    assert!(
+        text(&out.stderr).contains("(12 near-duplicate frames skipped)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let expected: BTreeSet<(String, u64)> = [("coffee.mp4".to_string(), 1), ("joined.mp4".to_string(), 5)].into();
+    assert_eq!(frames_per_video(dedup.to_str().unwrap()), expected);
+    // The kept frames still place each still at its own seconds.
+    for (query, _, start) in SEGMENTS {
+        let out = vtx(&[
+            "search",
+            "--index",
+            dedup.to_str().unwrap(),
+            query,
+            "--json",
+            "--top",
+            "2",
+        ]);
+        let found = hits(&json_lines(&out)[0]);
+        let in_joined = found.iter().find(|h| file_name(&h.0) == "joined.mp4").unwrap();
+        assert!(in_joined.1 >= *start && in_joined.1 < start + 3.0, "{query}: {found:?}");
+    }
+
+    // joined.mp4 was made from clips with a keyframe every second: 15 keyframes, decoded alone.
+    let keyframes = dir.path().join("keyframes");
+    let out = vtx(&[
+        "index",
+        "--index",
+        keyframes.to_str().unwrap(),
+        "--keyframes",
+        joined.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        frames_per_video(keyframes.to_str().unwrap()),
+        [("joined.mp4".to_string(), 15)].into()
+    );
+}
