@@ -99,6 +99,16 @@ pub struct Hit {
     pub t: f64,
     /// Cosine similarity.
     pub score: f32,
+    /// The shot that moment lies in (start, end), when the video's shots are stored.
+    pub shot: Option<(f64, f64)>,
+}
+
+/// One shot of a stored video: seconds, and how it began ("start", "cut", "fade").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShotSpan {
+    pub start: f64,
+    pub end: f64,
+    pub boundary: String,
 }
 
 /// Totals for `vtx info`.
@@ -134,6 +144,12 @@ pub trait VectorStore {
     fn commit_video(&mut self, meta: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64>;
     /// Drop the video begun last; a no-op when none is open.
     fn abort_video(&mut self);
+    /// Replace the shots of the video being written, in its transaction.
+    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()>;
+    /// A stored video's shots, in time order.
+    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>>;
+    /// The stored shot of a video that holds the moment `t`: (start, end).
+    fn shot_at(&self, video_id: i64, t: f64) -> Result<Option<(f64, f64)>>;
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
     fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
         self.begin_video(&entry.meta.path)?;

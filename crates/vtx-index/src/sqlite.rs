@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{dot, Hit, IndexError, Result, Space, StoreStats, TimedVector, VectorStore, VideoMeta, VideoRecord};
+use crate::{
+    dot, Hit, IndexError, Result, ShotSpan, Space, StoreStats, TimedVector, VectorStore, VideoMeta, VideoRecord,
+};
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
 /// misread. 3: spaces name the installed model (manifest name) that writes them.
@@ -46,6 +48,13 @@ CREATE TABLE IF NOT EXISTS frame_vectors (
     -- f32 little-endian, frames x dim, row-major
     vecs BLOB NOT NULL,
     PRIMARY KEY (video_id, space, chunk)
+);
+CREATE TABLE IF NOT EXISTS shots (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    boundary TEXT NOT NULL,
+    PRIMARY KEY (video_id, start)
 );
 CREATE TABLE IF NOT EXISTS video_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
@@ -204,6 +213,7 @@ impl SqliteStore {
                     path: self.path_of(video_id)?,
                     t,
                     score,
+                    shot: self.shot_at(video_id, t)?,
                 })
             })
             .collect()
@@ -446,6 +456,53 @@ impl VectorStore for SqliteStore {
         if self.open_video.take().is_some() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+    }
+
+    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()> {
+        let Some(open) = self.open_video.as_ref() else {
+            return Err(IndexError::Usage("set_shots without begin_video"));
+        };
+        let id = open.id;
+        self.conn
+            .execute("DELETE FROM shots WHERE video_id = ?1", [id])
+            .map_err(storage)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR REPLACE INTO shots (video_id, start, end, boundary) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(storage)?;
+        for shot in shots {
+            stmt.execute(params![id, shot.start, shot.end, shot.boundary])
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT start, end, boundary FROM shots WHERE video_id = ?1 ORDER BY start")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([video_id], |r| {
+                Ok(ShotSpan {
+                    start: r.get(0)?,
+                    end: r.get(1)?,
+                    boundary: r.get(2)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn shot_at(&self, video_id: i64, t: f64) -> Result<Option<(f64, f64)>> {
+        self.conn
+            .prepare_cached(
+                "SELECT start, end FROM shots WHERE video_id = ?1 AND start <= ?2 ORDER BY start DESC LIMIT 1",
+            )
+            .map_err(storage)?
+            .query_row(params![video_id, t], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(storage)
     }
 
     fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()> {
@@ -793,6 +850,44 @@ mod tests {
         assert_eq!(s.search_frames("w", &[0.0, 0.0, 1.0], 1).unwrap()[0].video_id, id);
         // The video counts the frames of its largest space.
         assert_eq!(s.stats().unwrap().frames, 3);
+    }
+
+    #[test]
+    fn shots_are_written_with_the_video_and_place_hits() {
+        let (_d, mut s) = store();
+        s.begin_video("/a.mp4").unwrap();
+        s.add_frames(
+            "s",
+            &[
+                TimedVector {
+                    t: 0.5,
+                    vector: vec![1.0, 0.0],
+                },
+                TimedVector {
+                    t: 4.0,
+                    vector: vec![0.0, 1.0],
+                },
+            ],
+        )
+        .unwrap();
+        let span = |start: f64, end: f64, boundary: &str| ShotSpan {
+            start,
+            end,
+            boundary: boundary.into(),
+        };
+        s.set_shots(&[span(0.0, 3.0, "start"), span(3.0, 6.0, "cut")]).unwrap();
+        let id = s
+            .commit_video(&meta("/a.mp4"), &[("s".into(), vec![1.0, 0.0])])
+            .unwrap();
+        assert_eq!(s.shots(id).unwrap().len(), 2);
+        let hit = &s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0];
+        assert_eq!((hit.t, hit.shot), (4.0, Some((3.0, 6.0))));
+        assert_eq!(s.shot_at(id, 0.5).unwrap(), Some((0.0, 3.0)));
+        // Re-indexing the path replaces its shots with the video.
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        let id = s.video_by_path("/a.mp4").unwrap().unwrap().id;
+        assert!(s.shots(id).unwrap().is_empty());
+        assert!(s.set_shots(&[]).is_err(), "no video open");
     }
 
     #[test]

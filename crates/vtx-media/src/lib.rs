@@ -11,7 +11,7 @@ mod shots;
 use std::path::Path;
 use std::sync::Once;
 
-pub use sampler::{load_picture, sample, SampleStats, Sampling};
+pub use sampler::{load_picture, sample, sample_and_detect_shots, SampleStats, Sampling};
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};
 

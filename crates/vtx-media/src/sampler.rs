@@ -16,6 +16,7 @@ use ffmpeg_next::util::frame::video::Video;
 use ffmpeg_next::{codec, media, Packet, Rational};
 
 use crate::scale::{FrameSize, Scaler};
+use crate::shots::{Shot, ShotOptions, ShotTracker};
 use crate::{init, Frame, MediaError, Result};
 
 /// Which moments of a video to sample.
@@ -310,11 +311,27 @@ impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
 /// Returns an error only when nothing could be sampled; a stream that breaks part-way is reported
 /// in [`SampleStats::read_error`] and [`SampleStats::decode_errors`] with the frames before the
 /// break delivered.
-pub fn sample<F>(path: &Path, sampling: &Sampling, sizes: &[FrameSize], mut sink: F) -> Result<SampleStats>
+pub fn sample<F>(path: &Path, sampling: &Sampling, sizes: &[FrameSize], sink: F) -> Result<SampleStats>
+where
+    F: FnMut(Frame) -> ControlFlow<()>,
+{
+    Ok(sample_and_detect_shots(path, sampling, sizes, None, sink)?.0)
+}
+
+/// [`sample`], and with `shots` the video's shots from the same decode. Shot detection needs
+/// every frame, so non-reference frames are then decoded too (sparse sampling gets slower).
+pub fn sample_and_detect_shots<F>(
+    path: &Path,
+    sampling: &Sampling,
+    sizes: &[FrameSize],
+    shots: Option<&ShotOptions>,
+    mut sink: F,
+) -> Result<(SampleStats, Vec<Shot>)>
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
     sampling.validate()?;
+    let mut tracker = shots.map(ShotTracker::new).transpose()?;
     if sizes.is_empty() {
         return Err(MediaError::InvalidSampling("no frame size requested".into()));
     }
@@ -356,6 +373,9 @@ where
     };
     let mut stats = SampleStats::default();
     decoding.run(&mut stats, |frame, t| {
+        if let Some(tracker) = tracker.as_mut() {
+            tracker.feed(frame, t)?;
+        }
         if !keyframes_only {
             pass.offer(frame, t)
         } else if t >= pass.last_emitted_t {
@@ -382,7 +402,8 @@ where
             pass.stats.stopped = true;
         }
     }
-    Ok(pass.stats)
+    let shots = tracker.map(|t| t.finish(pass.stats.duration)).unwrap_or_default();
+    Ok((pass.stats, shots))
 }
 
 /// One video stream being decoded in order, every frame with its time in seconds.

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use ffmpeg_next::util::frame::video::Video;
+
 use crate::sampler::Decoding;
 use crate::scale::{Filter, FrameSize, Resize, Scaler};
 use crate::{MediaError, Result, SampleStats};
@@ -228,46 +230,71 @@ impl Tracker<'_> {
     }
 }
 
+/// Shot detection fed one decoded frame at a time, so that it can ride along any decode.
+pub(crate) struct ShotTracker<'a> {
+    options: &'a ShotOptions,
+    scaler: Option<Scaler>,
+    tracker: Tracker<'a>,
+}
+
+impl<'a> ShotTracker<'a> {
+    pub(crate) fn new(options: &'a ShotOptions) -> Result<Self> {
+        if options.width < 8 || options.min_shot.is_nan() || options.min_shot < 0.0 {
+            return Err(MediaError::InvalidSampling(
+                "shot detection: width >= 8 and min_shot >= 0".into(),
+            ));
+        }
+        Ok(Self {
+            options,
+            scaler: None,
+            tracker: Tracker::new(options),
+        })
+    }
+
+    pub(crate) fn feed(&mut self, frame: &Video, t: f64) -> Result<()> {
+        let width = self.options.width;
+        let scaler = self.scaler.get_or_insert_with(|| {
+            let height = (f64::from(width) * f64::from(frame.height()) / f64::from(frame.width().max(1)))
+                .round()
+                .max(2.0) as u32;
+            Scaler::new(FrameSize::new(width, height, Resize::Squash).with_filter(Filter::Area))
+        });
+        self.tracker.frame(t, to_hsv(&scaler.convert(frame)?));
+        Ok(())
+    }
+
+    /// The shots from 0 to `end` (the measured duration).
+    pub(crate) fn finish(&self, end: f64) -> Vec<Shot> {
+        let cuts = self.tracker.cuts();
+        let mut shots = Vec::with_capacity(cuts.len() + 1);
+        let mut start = (0.0, Boundary::Start);
+        for &(t, boundary) in cuts.iter().filter(|(t, _)| *t < end) {
+            shots.push(Shot {
+                start: start.0,
+                end: t,
+                boundary: start.1,
+            });
+            start = (t, boundary);
+        }
+        shots.push(Shot {
+            start: start.0,
+            end,
+            boundary: start.1,
+        });
+        shots
+    }
+}
+
 /// The shots of a video, from every decoded frame (no frame may be skipped: a cut can fall on
 /// any of them). Also returns the decoding statistics (frames, measured duration).
 pub fn detect_shots(path: &Path, options: &ShotOptions) -> Result<(Vec<Shot>, SampleStats)> {
-    if options.width < 8 || options.min_shot.is_nan() || options.min_shot < 0.0 {
-        return Err(MediaError::InvalidSampling(
-            "shot detection: width >= 8 and min_shot >= 0".into(),
-        ));
-    }
-    let decoding = Decoding::open(path)?;
-    let mut scaler: Option<Scaler> = None;
-    let mut tracker = Tracker::new(options);
+    let mut tracker = ShotTracker::new(options)?;
     let mut stats = SampleStats::default();
-    decoding.run(&mut stats, |frame, t| {
-        let scaler = scaler.get_or_insert_with(|| {
-            let height = (f64::from(options.width) * f64::from(frame.height()) / f64::from(frame.width().max(1)))
-                .round()
-                .max(2.0) as u32;
-            Scaler::new(FrameSize::new(options.width, height, Resize::Squash).with_filter(Filter::Area))
-        });
-        tracker.frame(t, to_hsv(&scaler.convert(frame)?));
+    Decoding::open(path)?.run(&mut stats, |frame, t| {
+        tracker.feed(frame, t)?;
         Ok(std::ops::ControlFlow::Continue(()))
     })?;
-    let end = stats.duration;
-    let cuts = tracker.cuts();
-    let mut shots = Vec::with_capacity(cuts.len() + 1);
-    let mut start = (0.0, Boundary::Start);
-    for &(t, boundary) in cuts.iter().filter(|(t, _)| *t < end) {
-        shots.push(Shot {
-            start: start.0,
-            end: t,
-            boundary: start.1,
-        });
-        start = (t, boundary);
-    }
-    shots.push(Shot {
-        start: start.0,
-        end,
-        boundary: start.1,
-    });
-    Ok((shots, stats))
+    Ok((tracker.finish(stats.duration), stats))
 }
 
 #[cfg(test)]

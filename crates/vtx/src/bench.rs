@@ -28,8 +28,10 @@ pub struct BenchRow {
     pub vtx_decode_sample_s: f64,
     /// The bare ONNX Runtime session on the same number of frames.
     pub ort_raw_infer_s: f64,
-    /// `vtx index` of the video into an empty index, models already loaded.
+    /// `vtx index` of the video into an empty index, models already loaded (shots detected).
     pub pipeline_s: f64,
+    /// The same without shot detection (`--no-shots`).
+    pub pipeline_no_shots_s: f64,
     /// Whether vtx skipped non-reference frames, which makes `ffmpeg_cli_noref_s` the comparable
     /// decode limit instead of `ffmpeg_cli_decode_s`.
     pub skipped_nonref: bool,
@@ -68,7 +70,7 @@ impl BenchReport {
             self.model, self.sampling, self.batch, self.cores
         );
         out.push_str(&format!(
-            "{:<24} {:>9} {:>7} {:>6} {:>8} {:>8} {:>10} {:>8} {:>8} {:>10} {:>6}\n",
+            "{:<24} {:>9} {:>7} {:>6} {:>8} {:>8} {:>10} {:>8} {:>8} {:>10} {:>6} {:>9} {:>6}\n",
             "video",
             "size",
             "video_s",
@@ -79,14 +81,16 @@ impl BenchReport {
             "ort_raw",
             "pipeline",
             "realtime_x",
-            "ratio"
+            "ratio",
+            "no_shots",
+            "shots+"
         ));
         for r in &self.rows {
             let name = Path::new(&r.video)
                 .file_name()
                 .map_or(r.video.clone(), |n| n.to_string_lossy().into_owned());
             out.push_str(&format!(
-                "{:<24} {:>9} {:>7.1} {:>6} {:>8} {:>8} {:>10.2} {:>8.2} {:>8.2} {:>10.1} {:>6.2}\n",
+                "{:<24} {:>9} {:>7.1} {:>6} {:>8} {:>8} {:>10.2} {:>8.2} {:>8.2} {:>10.1} {:>6.2} {:>9.2} {:>5.0}%\n",
                 name,
                 r.resolution,
                 r.video_seconds,
@@ -105,10 +109,12 @@ impl BenchReport {
                 r.ort_raw_infer_s,
                 r.pipeline_s,
                 r.video_seconds / r.pipeline_s,
-                r.overlap_ratio()
+                r.overlap_ratio(),
+                r.pipeline_no_shots_s,
+                (r.pipeline_s / r.pipeline_no_shots_s - 1.0) * 100.0
             ));
         }
-        out.push_str("ff_full / ff_noref: ffmpeg CLI decoding every frame / skipping non-reference frames (vtx does that when\n  the sampling gap spans 8+ frames; * marks the decode limit that applies)\nratio = pipeline / max(decode limit, ort_raw); realtime_x = video seconds per wall second\n");
+        out.push_str("ff_full / ff_noref: ffmpeg CLI decoding every frame / skipping non-reference frames (vtx does that when\n  the sampling gap spans 8+ frames; * marks the decode limit that applies)\nratio = pipeline / max(decode limit, ort_raw); realtime_x = video seconds per wall second\nno_shots = the pipeline without shot detection; shots+ = what shot detection adds to it\n");
         out
     }
 }
@@ -187,12 +193,20 @@ pub fn run(
             raw_encoder.run_raw(&pictures, frames / batch)?;
             Ok(raw_encoder.run_raw(&pictures[..frames % batch], 1)?)
         })?;
-        let (pipeline_s, report) = fastest(repeat, || {
-            engine.index(std::slice::from_ref(video), &options, &mut (), &Default::default())
+        let mut index = |options: &IndexOptions| {
+            let (seconds, report) = fastest(repeat, || {
+                engine.index(std::slice::from_ref(video), options, &mut (), &Default::default())
+            })?;
+            if report.failed() > 0 {
+                return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
+            }
+            Ok(seconds)
+        };
+        let pipeline_s = index(&options)?;
+        let pipeline_no_shots_s = index(&IndexOptions {
+            shots: None,
+            ..options.clone()
         })?;
-        if report.failed() > 0 {
-            return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
-        }
         rows.push(BenchRow {
             video: video.display().to_string(),
             resolution: format!("{}x{}", info.width, info.height),
@@ -203,6 +217,7 @@ pub fn run(
             vtx_decode_sample_s: decode_s,
             ort_raw_infer_s: ort_s,
             pipeline_s,
+            pipeline_no_shots_s,
             skipped_nonref: stats.skipped_nonref,
         });
     }

@@ -14,7 +14,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
-use vtx_index::{TimedVector, VectorStore, VideoMeta, VideoRecord};
+use vtx_index::{ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord};
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 use vtx_models::l2_normalize;
 
@@ -38,6 +38,9 @@ pub struct IndexOptions {
     /// Skip a sampled frame whose 64-bit perceptual signature differs from the last kept frame's
     /// in at most this many bits: a static shot is encoded once, not once per sample.
     pub near_duplicate_bits: Option<u32>,
+    /// Detect shots while decoding and store them, so that hits come with the shot they lie in.
+    /// Needs every frame decoded (see `docs/performance.md` for the cost).
+    pub shots: Option<vtx_media::ShotOptions>,
 }
 
 impl Default for IndexOptions {
@@ -49,6 +52,7 @@ impl Default for IndexOptions {
             force: false,
             models: Vec::new(),
             near_duplicate_bits: None,
+            shots: Some(vtx_media::ShotOptions::default()),
         }
     }
 }
@@ -183,6 +187,8 @@ enum Produced {
         probed: Option<(VideoInfo, String)>,
         /// Statistics of the first pass.
         stats: SampleStats,
+        /// Shots found while decoding (full jobs with shot detection on).
+        shots: Vec<vtx_media::Shot>,
     },
     SameContent,
 }
@@ -206,8 +212,14 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass.
-fn produce(jobs: &[Job], tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
+/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass; shots are
+/// detected during the first pass of a full job.
+fn produce(
+    jobs: &[Job],
+    shot_options: Option<&vtx_media::ShotOptions>,
+    tx: SyncSender<Msg>,
+    stop: &(dyn Fn() -> bool + Sync),
+) {
     for job in jobs {
         if stop() {
             return;
@@ -225,23 +237,29 @@ fn produce(jobs: &[Job], tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) 
                 Work::Extend(_) => None,
             };
             let mut first_stats = None;
+            let mut shots = Vec::new();
             for (index, pass) in job.passes.iter().enumerate() {
-                let stats = vtx_media::sample(&job.path, &pass.sampling, &pass.sizes, |frame| {
-                    if stop() || tx.send(Msg::Frame(index, frame)).is_err() {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                })
-                .map_err(|e: MediaError| e.to_string())?;
+                let detect = shot_options.filter(|_| index == 0 && probed.is_some());
+                let (stats, found) =
+                    vtx_media::sample_and_detect_shots(&job.path, &pass.sampling, &pass.sizes, detect, |frame| {
+                        if stop() || tx.send(Msg::Frame(index, frame)).is_err() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                    .map_err(|e: MediaError| e.to_string())?;
                 let stopped = stats.stopped;
                 first_stats.get_or_insert(stats);
+                if index == 0 {
+                    shots = found;
+                }
                 if stopped || tx.send(Msg::PassEnd(index)).is_err() {
                     break;
                 }
             }
             let stats = first_stats.ok_or("no model needs this file")?;
-            Ok(Produced::Sampled { probed, stats })
+            Ok(Produced::Sampled { probed, stats, shots })
         })();
         if tx.send(Msg::Done(produced)).is_err() {
             return;
@@ -395,14 +413,14 @@ impl Consumer<'_> {
                 Msg::Done(done) => break done,
             }
         };
-        let (probed, stats) = match done {
+        let (probed, stats, shots) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
                 let id = job.existing_id.expect("a known hash implies a stored video");
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
-            Ok(Produced::Sampled { probed, stats }) => (probed, stats),
+            Ok(Produced::Sampled { probed, stats, shots }) => (probed, stats, shots),
         };
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
@@ -436,6 +454,15 @@ impl Consumer<'_> {
                     height: info.height,
                     frames: vectors,
                 };
+                let spans: Vec<ShotSpan> = shots
+                    .iter()
+                    .map(|s| ShotSpan {
+                        start: s.start,
+                        end: s.end,
+                        boundary: s.boundary.as_str().to_string(),
+                    })
+                    .collect();
+                self.store.set_shots(&spans)?;
                 self.store.commit_video(&meta, &pooled)?;
                 tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
                     decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
@@ -698,7 +725,7 @@ pub(crate) fn execute(
         report: IndexReport::default(),
     };
     let fatal = std::thread::scope(|scope| {
-        scope.spawn(|| produce(&jobs, tx, &stop));
+        scope.spawn(|| produce(&jobs, options.shots.as_ref(), tx, &stop));
         for (done, job) in jobs.iter().enumerate() {
             match consumer.consume_job(job, &rx) {
                 Ok(outcome) => {

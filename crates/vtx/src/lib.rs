@@ -480,6 +480,7 @@ impl Engine {
         for hit in &mut hits {
             if let Some((t, _)) = self.store.best_frame(hit.video_id, &space.name, &query)? {
                 hit.t = t;
+                hit.shot = self.store.shot_at(hit.video_id, t)?;
             }
         }
         Ok(hits)
@@ -538,6 +539,11 @@ impl Engine {
 
     pub fn videos(&self) -> Result<Vec<vtx_index::VideoRecord>> {
         Ok(self.store.videos()?)
+    }
+
+    /// A stored video's shots.
+    pub fn video_shots(&self, video_id: i64) -> Result<Vec<vtx_index::ShotSpan>> {
+        Ok(self.store.shots(video_id)?)
     }
 
     /// The spaces a stored video has vectors in, with how many moments each.

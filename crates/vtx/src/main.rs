@@ -125,6 +125,10 @@ enum Command {
         /// How many of the 64 signature bits may differ for --dedup to skip a frame.
         #[arg(long, value_name = "BITS", default_value_t = 4, requires = "dedup")]
         dedup_bits: u32,
+        /// Do not detect shots while indexing (saves decoding the frames sparse sampling skips;
+        /// hits then come without their shot).
+        #[arg(long)]
+        no_shots: bool,
     },
     /// Find the moments that match a sentence.
     Search {
@@ -402,7 +406,10 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
 }
 
 fn hit_json(hit: &SearchHit) -> serde_json::Value {
-    serde_json::json!({ "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score })
+    serde_json::json!({
+        "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score,
+        "start": hit.shot.map(|s| s.0), "end": hit.shot.map(|s| s.1),
+    })
 }
 
 fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, out: &mut impl Write) -> Result<()> {
@@ -421,7 +428,11 @@ fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, 
             writeln!(out, "(no results: the index is empty)")?;
         }
         for hit in hits {
-            writeln!(out, "{}  {}  {:.3}", hit.path, format_time(hit.t), hit.score)?;
+            let shot = hit
+                .shot
+                .map(|(start, end)| format!("  shot {}-{}", format_time(start), format_time(end)))
+                .unwrap_or_default();
+            writeln!(out, "{}  {}  {:.3}{shot}", hit.path, format_time(hit.t), hit.score)?;
         }
     }
     Ok(())
@@ -515,6 +526,11 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
                         "video": v.meta.path, "duration": v.meta.duration, "frames": v.meta.frames,
                         "codec": v.meta.codec, "format": v.meta.format, "width": v.meta.width,
                         "height": v.meta.height, "fps": v.meta.fps, "size": v.meta.size, "hash": v.meta.hash,
+                        "shots": engine
+                            .video_shots(v.id)?
+                            .into_iter()
+                            .map(|s| serde_json::json!({ "start": s.start, "end": s.end, "boundary": s.boundary }))
+                            .collect::<Vec<_>>(),
                         "spaces": engine
                             .video_spaces(v.id)?
                             .into_iter()
@@ -578,6 +594,7 @@ fn main() -> ExitCode {
             force,
             dedup,
             dedup_bits,
+            no_shots,
         } => {
             let options = IndexOptions {
                 sampling: sampling.sampling(),
@@ -585,6 +602,7 @@ fn main() -> ExitCode {
                 force,
                 models,
                 near_duplicate_bits: dedup.then_some(dedup_bits),
+                shots: (!no_shots).then(ShotOptions::default),
                 ..Default::default()
             };
             run_index(paths, common, options)

@@ -246,6 +246,21 @@ fn text_search_finds_each_photo_at_its_moment() {
             joined.1,
             start + 3.0
         );
+        // Shots were detected while indexing: the hit comes with the photo's own 3 seconds.
+        let joined_hit = line["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| file_name(h["video"].as_str().unwrap()) == "joined.mp4")
+            .unwrap();
+        let (shot_start, shot_end) = (
+            joined_hit["start"].as_f64().unwrap(),
+            joined_hit["end"].as_f64().unwrap(),
+        );
+        assert!(
+            (shot_start - start).abs() < 0.11 && (shot_end - start - 3.0).abs() < 0.11,
+            "{query}: shot {shot_start}-{shot_end}"
+        );
         assert!(
             hits.windows(2).all(|w| w[0].2 >= w[1].2),
             "{query}: not sorted by score"
@@ -254,14 +269,15 @@ fn text_search_finds_each_photo_at_its_moment() {
 }
 
 #[test]
-fn single_query_prints_path_time_and_score() {
+fn single_query_prints_path_time_score_and_shot() {
     let lib = library();
     let out = vtx(&["search", "--index", &lib.index, "a cat", "--top", "2"]);
     assert!(out.status.success());
     let stdout = text(&out.stdout);
     let first = stdout.lines().next().unwrap();
     let parts: Vec<&str> = first.split("  ").collect();
-    assert_eq!(parts.len(), 3, "{first}");
+    assert_eq!(parts.len(), 4, "{first}");
+    assert_eq!(parts[3], "shot 00:00:00.000-00:00:03.000", "{first}");
     assert!(
         parts[0].ends_with("cat.mp4") || parts[0].ends_with("joined.mp4"),
         "{first}"
