@@ -184,7 +184,7 @@ struct Job {
 enum Produced {
     Sampled {
         /// Probed header and content hash: for full jobs only (an extension keeps the stored ones).
-        probed: Option<(VideoInfo, String)>,
+        probed: Option<Box<(VideoInfo, String)>>,
         /// Statistics of the first pass.
         stats: SampleStats,
         /// Shots found while decoding (full jobs with shot detection on).
@@ -232,7 +232,7 @@ fn produce(
                         return Ok(Produced::SameContent);
                     }
                     let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
-                    Some((info, hash))
+                    Some(Box::new((info, hash)))
                 }
                 Work::Extend(_) => None,
             };
@@ -439,7 +439,8 @@ impl Consumer<'_> {
                     vectors,
                 })
             }
-            (Work::Full, Some((info, hash))) => {
+            (Work::Full, Some(probed)) => {
+                let (info, hash) = *probed;
                 let warning = warning_for(&stats, &info);
                 let meta = VideoMeta {
                     path: job.path.to_string_lossy().into_owned(),
