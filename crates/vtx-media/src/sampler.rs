@@ -318,8 +318,10 @@ where
     Ok(sample_and_detect_shots(path, sampling, sizes, None, sink)?.0)
 }
 
-/// [`sample`], and with `shots` the video's shots from the same decode. Shot detection needs
-/// every frame, so non-reference frames are then decoded too (sparse sampling gets slower).
+/// [`sample`], and with `shots` the video's shots from the same decode, seen on the frames that
+/// decode produces: every frame, or only reference frames when sparse sampling skips the others.
+/// Encoders put cuts on reference frames (x264 starts a new GOP at a scene change), so cuts still
+/// land on their frame; a cut on a skipped B-frame is placed a frame or two late.
 pub fn sample_and_detect_shots<F>(
     path: &Path,
     sampling: &Sampling,

@@ -24,6 +24,9 @@ pub enum Filter {
     Bilinear,
     Bicubic,
     Area,
+    /// Nearest pixel: reads only the pixels it keeps, so a 1080p frame shrinks to a thumbnail
+    /// almost for free (aliasing is harmless where only frame-to-frame change matters).
+    Point,
 }
 
 impl Filter {
@@ -36,6 +39,7 @@ impl Filter {
                 Filter::Bilinear => Flags::BILINEAR,
                 Filter::Bicubic => Flags::BICUBIC,
                 Filter::Area => Flags::AREA,
+                Filter::Point => Flags::POINT,
             }
     }
 }

@@ -257,7 +257,7 @@ impl<'a> ShotTracker<'a> {
             let height = (f64::from(width) * f64::from(frame.height()) / f64::from(frame.width().max(1)))
                 .round()
                 .max(2.0) as u32;
-            Scaler::new(FrameSize::new(width, height, Resize::Squash).with_filter(Filter::Area))
+            Scaler::new(FrameSize::new(width, height, Resize::Squash).with_filter(Filter::Point))
         });
         self.tracker.frame(t, to_hsv(&scaler.convert(frame)?));
         Ok(())

@@ -393,8 +393,9 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
     assert_eq!(info["frames"], 6);
 }
 
-/// Start indexing small clips then a long 1080p video, and return once the first video is stored
-/// (the long one is then still being decoded).
+/// Start indexing small clips then a long 1080p video at 10 fps (about 10 s of work, whatever
+/// else the machine is doing), and return once the first video is stored (the long one is then
+/// still being decoded).
 fn start_long_run(index: &str) -> (std::process::Child, Vec<String>) {
     let c = cache();
     let mut files: Vec<String> = ["cat", "coffee", "motorcycle", "astronaut", "rocket"]
@@ -410,7 +411,13 @@ fn start_long_run(index: &str) -> (std::process::Child, Vec<String>) {
             .to_string_lossy()
             .into_owned(),
     );
-    let mut args = vec!["index".to_string(), "--index".into(), index.to_string()];
+    let mut args = vec![
+        "index".to_string(),
+        "--index".into(),
+        index.to_string(),
+        "--fps".into(),
+        "10".into(),
+    ];
     args.extend(files.iter().cloned());
     let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
         .args(&args)
