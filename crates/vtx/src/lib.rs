@@ -172,10 +172,6 @@ impl Engine {
         }
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// The models that write frames into this index (their names), plus `requested`; the
     /// defaults for an empty index when nothing is requested.
     fn index_models(&self, requested: &[String]) -> Result<Vec<String>> {
