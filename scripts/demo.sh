@@ -26,6 +26,9 @@ for q in "a cat" "a cup of coffee" "a motorcycle" "a rocket" "people walking on 
   "$VTX" search --index "$INDEX" --top 3 "$q"
   echo
 done
+echo "== vtx shots Megamind.avi (FFmpeg's scene filter finds the same three cuts)"
+"$VTX" shots "$DATA/Megamind.avi"
+echo
 echo "== vtx similar Megamind.avi (its re-encode should come first)"
 "$VTX" similar --index "$INDEX" --top 3 "$DATA/Megamind.avi"
 echo

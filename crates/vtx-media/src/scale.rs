@@ -32,15 +32,15 @@ pub enum Filter {
 impl Filter {
     fn flags(self) -> Flags {
         // Exact rounding and full chroma interpolation keep swscale within a level or two of a
-        // float reference (PIL); the default fast paths are off by several levels.
+        // float reference (PIL); the default fast paths are off by several levels. Point sampling
+        // is for cheap thumbnails, where speed matters and a level does not.
         let quality = Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT | Flags::FULL_CHR_H_INP;
-        quality
-            | match self {
-                Filter::Bilinear => Flags::BILINEAR,
-                Filter::Bicubic => Flags::BICUBIC,
-                Filter::Area => Flags::AREA,
-                Filter::Point => Flags::POINT,
-            }
+        match self {
+            Filter::Bilinear => quality | Flags::BILINEAR,
+            Filter::Bicubic => quality | Flags::BICUBIC,
+            Filter::Area => quality | Flags::AREA,
+            Filter::Point => Flags::POINT,
+        }
     }
 }
 

@@ -39,7 +39,7 @@ pub struct IndexOptions {
     /// in at most this many bits: a static shot is encoded once, not once per sample.
     pub near_duplicate_bits: Option<u32>,
     /// Detect shots while decoding and store them, so that hits come with the shot they lie in
-    /// (4-12% more indexing time at 1 fps, `docs/performance.md`).
+    /// (1-20% more indexing time at 1 fps, `docs/performance.md`).
     pub shots: Option<vtx_media::ShotOptions>,
 }
 

@@ -125,7 +125,7 @@ enum Command {
         /// How many of the 64 signature bits may differ for --dedup to skip a frame.
         #[arg(long, value_name = "BITS", default_value_t = 4, requires = "dedup")]
         dedup_bits: u32,
-        /// Do not detect shots while indexing (saves 4-12% of the time; hits then come without
+        /// Do not detect shots while indexing (saves 1-20% of the time; hits then come without
         /// their shot).
         #[arg(long)]
         no_shots: bool,
