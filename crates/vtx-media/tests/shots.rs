@@ -128,3 +128,33 @@ fn bad_input_and_options_are_errors() {
     };
     assert!(detect_shots(&cache().join("fixtures/joined.mp4"), &tiny).is_err());
 }
+
+#[test]
+fn shots_found_while_sampling_sparsely_match_ffmpeg_too() {
+    // Inside indexing the detector sees only the frames a 1 fps decode makes (reference frames):
+    // still every scene change FFmpeg scores, on the clean clip and on its damaged re-encode
+    // (30 fps; FFmpeg scores two frames in a row at one cut there, hence the matching both ways).
+    for name in ["Megamind.avi", "Megamind_bugy.avi"] {
+        let path = cache().join(OPENCV).join(name);
+        let reference = ffmpeg_scene_changes(&path);
+        let size = vtx_media::FrameSize::new(8, 8, vtx_media::Resize::Squash);
+        let (stats, found) = vtx_media::sample_and_detect_shots(
+            &path,
+            &vtx_media::Sampling::Fps(1.0),
+            &[size],
+            Some(&ShotOptions::default()),
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .unwrap();
+        assert!(
+            stats.skipped_nonref,
+            "{name}: sparse sampling should skip non-reference frames"
+        );
+        let got = boundaries(&found);
+        let near = |a: &[f64], b: &[f64]| a.iter().all(|x| b.iter().any(|y| (x - y).abs() <= 0.11));
+        assert!(
+            near(&got, &reference) && near(&reference, &got),
+            "{name}: {got:?} vs FFmpeg {reference:?}"
+        );
+    }
+}
