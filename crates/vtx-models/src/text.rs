@@ -1,9 +1,10 @@
 //! Text encoders described by a `[text]` manifest section: BERT-family sentence encoders and CLIP
 //! text towers, with the pooling and projection a graph leaves to its caller.
 
+use std::borrow::Cow;
 use std::path::Path;
 
-use ort::session::Session;
+use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
@@ -75,18 +76,9 @@ impl OnnxTextEncoder {
     /// throughput on this graph, the ceiling for [`TextEncoder::encode`].
     pub fn run_raw(&mut self, texts: &[&str], rounds: usize) -> Result<()> {
         let (shape, ids, mask) = self.tokenize(texts)?;
-        let ids = Tensor::from_array((shape, ids)).map_err(rt_err)?;
-        let mask = Tensor::from_array((shape, mask)).map_err(rt_err)?;
-        let types = Tensor::from_array((shape, vec![0i64; shape[0] * shape[1]])).map_err(rt_err)?;
+        let tensors = TokenTensors::new(shape, ids, mask)?;
         for _ in 0..rounds {
-            let mut inputs = ort::inputs![self.spec.input_ids.as_str() => &ids];
-            if let Some(name) = &self.spec.attention_mask {
-                inputs.push((name.into(), (&mask).into()));
-            }
-            if let Some(name) = &self.spec.token_type_ids {
-                inputs.push((name.into(), (&types).into()));
-            }
-            self.session.run(inputs).map_err(rt_err)?;
+            self.session.run(tensors.feed(&self.spec)).map_err(rt_err)?;
         }
         Ok(())
     }
@@ -149,23 +141,8 @@ impl TextEncoder for OnnxTextEncoder {
         }
         let (shape, ids, mask) = self.tokenize(texts)?;
         let [batch, seq] = shape;
-        let mut inputs = ort::inputs![
-            self.spec.input_ids.as_str() => Tensor::from_array((shape, ids)).map_err(rt_err)?,
-        ];
-        if let Some(name) = &self.spec.attention_mask {
-            inputs.push((
-                name.into(),
-                Tensor::from_array((shape, mask.clone())).map_err(rt_err)?.into(),
-            ));
-        }
-        if let Some(name) = &self.spec.token_type_ids {
-            inputs.push((
-                name.into(),
-                Tensor::from_array((shape, vec![0i64; batch * seq]))
-                    .map_err(rt_err)?
-                    .into(),
-            ));
-        }
+        let tensors = TokenTensors::new(shape, ids, mask.clone())?;
+        let inputs = tensors.feed(&self.spec);
         let outputs = self.session.run(inputs).map_err(rt_err)?;
         let (out_shape, data) = outputs[self.spec.output.as_str()]
             .try_extract_tensor::<f32>()
@@ -206,6 +183,36 @@ impl TextEncoder for OnnxTextEncoder {
                 Ok(v)
             })
             .collect()
+    }
+}
+
+/// A tokenised batch as the tensors a text graph may take.
+struct TokenTensors {
+    ids: Tensor<i64>,
+    mask: Tensor<i64>,
+    /// Zeros: one segment, for BERT-style graphs that take token types.
+    types: Tensor<i64>,
+}
+
+impl TokenTensors {
+    fn new(shape: [usize; 2], ids: Vec<i64>, mask: Vec<i64>) -> Result<Self> {
+        Ok(Self {
+            ids: Tensor::from_array((shape, ids)).map_err(rt_err)?,
+            mask: Tensor::from_array((shape, mask)).map_err(rt_err)?,
+            types: Tensor::from_array((shape, vec![0i64; shape[0] * shape[1]])).map_err(rt_err)?,
+        })
+    }
+
+    /// The inputs the manifest names, borrowed.
+    fn feed(&self, spec: &TextSpec) -> Vec<(Cow<'static, str>, SessionInputValue<'_>)> {
+        let mut inputs = vec![(Cow::Owned(spec.input_ids.clone()), (&self.ids).into())];
+        if let Some(name) = &spec.attention_mask {
+            inputs.push((Cow::Owned(name.clone()), (&self.mask).into()));
+        }
+        if let Some(name) = &spec.token_type_ids {
+            inputs.push((Cow::Owned(name.clone()), (&self.types).into()));
+        }
+        inputs
     }
 }
 
