@@ -6,8 +6,10 @@
 //! come in as another implementation of the same trait. `docs/design.md` says why SQLite with exact
 //! search was chosen for the embedded default.
 
+mod segments;
 mod sqlite;
 
+pub use segments::{pool_segments, pool_video, segment_of, split_shots, Pooling};
 pub use sqlite::SqliteStore;
 
 /// Errors from the store.
@@ -86,21 +88,41 @@ pub struct VideoEntry {
     pub meta: VideoMeta,
     /// Per space, its moments' vectors (spaces need not share timestamps).
     pub frames: Vec<(String, Vec<TimedVector>)>,
-    /// Whole-video vectors (pooled from the moments), one per space.
-    pub pooled: Vec<(String, Vec<f32>)>,
+    /// Its segments (none: the whole video is one).
+    pub segments: Vec<SegmentSpan>,
+    pub pooling: Pooling,
 }
 
-/// A video that matched, with its best-matching moment.
+/// A moment that matched: one segment of a video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub video_id: i64,
     pub path: String,
-    /// Seconds into the video of the best-matching frame.
-    pub t: f64,
+    /// The segment's id (for its thumbnail).
+    pub segment: i64,
+    /// Where the segment starts and ends, seconds into the video.
+    pub start: f64,
+    pub end: f64,
     /// Cosine similarity.
     pub score: f32,
-    /// The shot that moment lies in (start, end), when the video's shots are stored.
-    pub shot: Option<(f64, f64)>,
+}
+
+/// A segment to store: its span and a representative thumbnail (JPEG).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentSpan {
+    pub start: f64,
+    pub end: f64,
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// A stored segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub id: i64,
+    pub video_id: i64,
+    pub start: f64,
+    pub end: f64,
+    pub has_thumbnail: bool,
 }
 
 /// One shot of a stored video: seconds, and how it began ("start", "cut", "fade").
@@ -111,11 +133,20 @@ pub struct ShotSpan {
     pub boundary: String,
 }
 
+/// A video that matched as a whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoHit {
+    pub video_id: i64,
+    pub path: String,
+    pub score: f32,
+}
+
 /// Totals for `vtx info`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoreStats {
     pub videos: u64,
     pub frames: u64,
+    pub segments: u64,
     pub total_duration: f64,
     pub bytes_on_disk: u64,
 }
@@ -139,17 +170,23 @@ pub trait VectorStore {
     /// how a model added to an index catches up. Continues like `begin_video`.
     fn begin_extend(&mut self, video_id: i64, spaces: &[String]) -> Result<()>;
     fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()>;
-    /// Finish the video begun last, with its metadata and pooled vectors; returns its id. Its
-    /// frame count becomes that of its largest space.
-    fn commit_video(&mut self, meta: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64>;
+    /// Finish the video begun last, with its metadata; returns its id. Segment vectors are pooled
+    /// from the moments stored for it (every space, `pooling`), and its video vectors from its
+    /// segments; a video without segments gets one spanning it whole. Its frame count becomes
+    /// that of its largest space.
+    fn commit_video(&mut self, meta: &VideoMeta, pooling: Pooling) -> Result<i64>;
     /// Drop the video begun last; a no-op when none is open.
     fn abort_video(&mut self);
     /// Replace the shots of the video being written, in its transaction.
     fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()>;
     /// A stored video's shots, in time order.
     fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>>;
-    /// The stored shot of a video that holds the moment `t`: (start, end).
-    fn shot_at(&self, video_id: i64, t: f64) -> Result<Option<(f64, f64)>>;
+    /// Replace the segments of the video being written, in its transaction.
+    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()>;
+    /// A stored video's segments, in time order.
+    fn segments(&self, video_id: i64) -> Result<Vec<Segment>>;
+    /// A segment's thumbnail (JPEG), if it has one.
+    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>>;
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
     fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
         self.begin_video(&entry.meta.path)?;
@@ -157,7 +194,8 @@ pub trait VectorStore {
             .frames
             .iter()
             .try_for_each(|(space, frames)| self.add_frames(space, frames))
-            .and_then(|()| self.commit_video(&entry.meta, &entry.pooled));
+            .and_then(|()| self.set_segments(&entry.segments))
+            .and_then(|()| self.commit_video(&entry.meta, entry.pooling));
         if result.is_err() {
             self.abort_video();
         }
@@ -170,12 +208,14 @@ pub trait VectorStore {
     fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
     /// The times of a stored video's moments in `space`, ascending.
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
-    /// The `top` videos whose best frame in `space` is most similar to `query`, best first.
-    fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>>;
-    /// The frame of one video most similar to `query`: (t, score).
-    fn best_frame(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<(f64, f32)>>;
-    /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first.
-    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>>;
+    /// The `top` segments whose vector in `space` is most similar to `query`, best first; with
+    /// `per_video`, only the best segment of each video.
+    fn search_segments(&self, space: &str, query: &[f32], top: usize, per_video: bool) -> Result<Vec<Hit>>;
+    /// The segment of one video most similar to `query`.
+    fn best_segment(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<Hit>>;
+    /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first,
+    /// each with the id of the video; see [`VideoHit`].
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>>;
     fn stats(&self) -> Result<StoreStats>;
 }
 

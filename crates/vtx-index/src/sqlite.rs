@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
-    dot, Hit, IndexError, Result, ShotSpan, Space, StoreStats, TimedVector, VectorStore, VideoMeta, VideoRecord,
+    dot, pool_segments, pool_video, Hit, IndexError, Pooling, Result, Segment, SegmentSpan, ShotSpan, Space,
+    StoreStats, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
-/// misread. 3: spaces name the installed model (manifest name) that writes them.
-const SCHEMA_VERSION: i64 = 3;
+/// misread. 3: spaces name the installed model (manifest name) that writes them. 4: segments.
+const SCHEMA_VERSION: i64 = 4;
 const DB_FILE: &str = "vtx.sqlite";
 /// Frames per stored row: 1024 x 1280-d f32 is 5 MiB.
 const CHUNK_FRAMES: usize = 1024;
@@ -56,6 +57,27 @@ CREATE TABLE IF NOT EXISTS shots (
     boundary TEXT NOT NULL,
     PRIMARY KEY (video_id, start)
 );
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    -- JPEG
+    thumbnail BLOB
+);
+CREATE INDEX IF NOT EXISTS segments_by_video ON segments (video_id, start);
+-- Pooled from frame_vectors at commit, chunked the same way: one row per video, space and run of
+-- up to CHUNK_FRAMES segments.
+CREATE TABLE IF NOT EXISTS segment_vectors (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    space TEXT NOT NULL REFERENCES spaces(name),
+    chunk INTEGER NOT NULL,
+    -- i64 little-endian segment ids
+    ids BLOB NOT NULL,
+    -- f32 little-endian, segments x dim, row-major
+    vecs BLOB NOT NULL,
+    PRIMARY KEY (video_id, space, chunk)
+);
 CREATE TABLE IF NOT EXISTS video_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     space TEXT NOT NULL REFERENCES spaces(name),
@@ -95,19 +117,19 @@ fn blob<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Result<&'r [u8]> {
         .map_err(|e| IndexError::Storage(e.to_string()))
 }
 
-/// The frame in a (times, vectors) pair of blobs most similar to `query`: (t, score).
-fn best_in_blob(times: &[u8], vecs: &[u8], query: &[f32]) -> Option<(f64, f32)> {
+/// Score every segment in an (ids, vectors) pair of blobs against `query`.
+fn score_blob(ids: &[u8], vecs: &[u8], query: &[f32], mut scored: impl FnMut(i64, f32)) {
     let row_bytes = query.len() * 4;
     let mut v = Vec::with_capacity(query.len());
-    times
-        .chunks_exact(8)
-        .zip(vecs.chunks_exact(row_bytes))
-        .map(|(t, bytes)| {
-            let t = f64::from_le_bytes(t.try_into().expect("8-byte chunk"));
-            decode_into(bytes, &mut v);
-            (t, dot(query, &v))
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
+    for (id, bytes) in ids.chunks_exact(8).zip(vecs.chunks_exact(row_bytes)) {
+        decode_into(bytes, &mut v);
+        scored(i64::from_le_bytes(id.try_into().expect("8-byte chunk")), dot(query, &v));
+    }
+}
+
+/// Best first; ties in a stable order (older video, earlier segment first).
+fn by_score(a: &(f32, i64, i64), b: &(f32, i64, i64)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
 }
 
 fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
@@ -200,23 +222,128 @@ impl SqliteStore {
             .map_err(storage)
     }
 
-    /// Keep the best (score, t) per video from a stream of scored rows, then rank.
-    fn rank(&self, best: HashMap<i64, (f32, f64)>, top: usize) -> Result<Vec<Hit>> {
-        let mut ranked: Vec<(i64, (f32, f64))> = best.into_iter().collect();
-        ranked.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0).then(a.0.cmp(&b.0)));
-        ranked.truncate(top);
+    /// Turn (score, video, segment) triples, best first, into hits.
+    fn hits(&self, ranked: &[(f32, i64, i64)]) -> Result<Vec<Hit>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT start, end FROM segments WHERE id = ?1")
+            .map_err(storage)?;
         ranked
-            .into_iter()
-            .map(|(video_id, (score, t))| {
+            .iter()
+            .map(|&(score, video_id, segment)| {
+                let (start, end) = stmt
+                    .query_row([segment], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(storage)?;
                 Ok(Hit {
                     video_id,
                     path: self.path_of(video_id)?,
-                    t,
+                    segment,
+                    start,
+                    end,
                     score,
-                    shot: self.shot_at(video_id, t)?,
                 })
             })
             .collect()
+    }
+
+    /// A video's moments in one space, in time order.
+    fn moments(&self, video_id: i64, space: &str) -> Result<Vec<TimedVector>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT times, vecs FROM frame_vectors WHERE video_id = ?1 AND space = ?2 ORDER BY chunk")
+            .map_err(storage)?;
+        let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
+        let mut moments = Vec::new();
+        while let Some(row) = rows.next().map_err(storage)? {
+            let (times, vecs) = (blob(row, 0)?, blob(row, 1)?);
+            let dim = if times.is_empty() {
+                0
+            } else {
+                vecs.len() / 4 / (times.len() / 8)
+            };
+            for (t, bytes) in times.chunks_exact(8).zip(vecs.chunks_exact(dim.max(1) * 4)) {
+                let mut vector = Vec::with_capacity(dim);
+                decode_into(bytes, &mut vector);
+                moments.push(TimedVector {
+                    t: f64::from_le_bytes(t.try_into().expect("8-byte chunk")),
+                    vector,
+                });
+            }
+        }
+        moments.sort_by(|a, b| a.t.total_cmp(&b.t));
+        Ok(moments)
+    }
+
+    /// Pool the open video's segment and video vectors in every space it has moments in.
+    fn pool_open_video(&mut self, video_id: i64, duration: f64, pooling: Pooling) -> Result<()> {
+        let mut segments = self.segments(video_id)?;
+        if segments.is_empty() {
+            self.insert_segments(
+                video_id,
+                &[SegmentSpan {
+                    start: 0.0,
+                    end: duration,
+                    thumbnail: None,
+                }],
+            )?;
+            segments = self.segments(video_id)?;
+        }
+        let starts: Vec<f64> = segments.iter().map(|s| s.start).collect();
+        let spaces: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT DISTINCT space FROM frame_vectors WHERE video_id = ?1")
+                .map_err(storage)?;
+            let rows = stmt.query_map([video_id], |r| r.get(0)).map_err(storage)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(storage)?
+        };
+        self.conn
+            .execute("DELETE FROM segment_vectors WHERE video_id = ?1", [video_id])
+            .map_err(storage)?;
+        self.conn
+            .execute("DELETE FROM video_vectors WHERE video_id = ?1", [video_id])
+            .map_err(storage)?;
+        for space in spaces {
+            let pooled = pool_segments(&self.moments(video_id, &space)?, &starts, pooling);
+            let kept: Vec<(i64, &Vec<f32>)> = segments
+                .iter()
+                .zip(&pooled)
+                .filter_map(|(segment, v)| v.as_ref().map(|v| (segment.id, v)))
+                .collect();
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO segment_vectors (video_id, space, chunk, ids, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(storage)?;
+            for (chunk, rows) in kept.chunks(CHUNK_FRAMES).enumerate() {
+                let ids: Vec<u8> = rows.iter().flat_map(|(id, _)| id.to_le_bytes()).collect();
+                let vecs: Vec<u8> = rows.iter().flat_map(|(_, v)| encode(v)).collect();
+                stmt.execute(params![video_id, space, chunk as i64, ids, vecs])
+                    .map_err(storage)?;
+            }
+            if let Some(video) = pool_video(kept.iter().map(|(_, v)| v.as_slice())) {
+                self.conn
+                    .execute(
+                        "INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)",
+                        params![video_id, space, encode(&video)],
+                    )
+                    .map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_segments(&self, video_id: i64, segments: &[SegmentSpan]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT INTO segments (video_id, start, end, thumbnail) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(storage)?;
+        for s in segments {
+            stmt.execute(params![video_id, s.start, s.end, s.thumbnail])
+                .map_err(storage)?;
+        }
+        Ok(())
     }
 }
 
@@ -401,14 +528,12 @@ impl VectorStore for SqliteStore {
         Ok(())
     }
 
-    fn commit_video(&mut self, m: &VideoMeta, pooled: &[(String, Vec<f32>)]) -> Result<i64> {
+    fn commit_video(&mut self, m: &VideoMeta, pooling: Pooling) -> Result<i64> {
         let Some(open) = self.open_video.as_ref() else {
             return Err(IndexError::Usage("commit_video without begin_video"));
         };
         let id = open.id;
-        for (space, v) in pooled {
-            self.check_dim(space, v.len())?;
-        }
+        self.pool_open_video(id, m.duration, pooling)?;
         // A long video's chunks hold 1024 frames each; the blob lengths give the counts.
         let frames: i64 = self
             .conn
@@ -439,14 +564,6 @@ impl VectorStore for SqliteStore {
                 ],
             )
             .map_err(storage)?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT OR REPLACE INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)")
-            .map_err(storage)?;
-        for (space, v) in pooled {
-            stmt.execute(params![id, space, encode(v)]).map_err(storage)?;
-        }
-        drop(stmt);
         self.conn.execute_batch("COMMIT").map_err(storage)?;
         self.open_video = None;
         Ok(id)
@@ -494,14 +611,45 @@ impl VectorStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
-    fn shot_at(&self, video_id: i64, t: f64) -> Result<Option<(f64, f64)>> {
+    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()> {
+        let Some(open) = self.open_video.as_ref() else {
+            return Err(IndexError::Usage("set_segments without begin_video"));
+        };
+        let id = open.id;
         self.conn
+            .execute("DELETE FROM segments WHERE video_id = ?1", [id])
+            .map_err(storage)?;
+        self.insert_segments(id, segments)
+    }
+
+    fn segments(&self, video_id: i64) -> Result<Vec<Segment>> {
+        let mut stmt = self
+            .conn
             .prepare_cached(
-                "SELECT start, end FROM shots WHERE video_id = ?1 AND start <= ?2 ORDER BY start DESC LIMIT 1",
+                "SELECT id, start, end, thumbnail IS NOT NULL FROM segments WHERE video_id = ?1 ORDER BY start, id",
             )
-            .map_err(storage)?
-            .query_row(params![video_id, t], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([video_id], |r| {
+                Ok(Segment {
+                    id: r.get(0)?,
+                    video_id,
+                    start: r.get(1)?,
+                    end: r.get(2)?,
+                    has_thumbnail: r.get(3)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .query_row("SELECT thumbnail FROM segments WHERE id = ?1", [segment_id], |r| {
+                r.get(0)
+            })
             .optional()
+            .map(Option::flatten)
             .map_err(storage)
     }
 
@@ -555,59 +703,88 @@ impl VectorStore for SqliteStore {
         Ok(times)
     }
 
-    fn search_frames(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>> {
+    fn search_segments(&self, space: &str, query: &[f32], top: usize, per_video: bool) -> Result<Vec<Hit>> {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT video_id, times, vecs FROM frame_vectors WHERE space = ?1")
+            .prepare_cached("SELECT video_id, ids, vecs FROM segment_vectors WHERE space = ?1")
             .map_err(storage)?;
         let mut rows = stmt.query([space]).map_err(storage)?;
-        let mut best: HashMap<i64, (f32, f64)> = HashMap::new();
+        let mut best_per_video: HashMap<i64, (f32, i64)> = HashMap::new();
+        // Without grouping, the best `top` so far; pruned whenever it doubles, so memory stays
+        // at O(top) however many segments are scanned.
+        let mut best: Vec<(f32, i64, i64)> = Vec::new();
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
-            if let Some((t, score)) = best_in_blob(blob(row, 1)?, blob(row, 2)?, query) {
-                let slot = best.entry(video_id).or_insert((score, t));
-                if score > slot.0 {
-                    *slot = (score, t);
+            score_blob(blob(row, 1)?, blob(row, 2)?, query, |segment, score| {
+                if per_video {
+                    let slot = best_per_video.entry(video_id).or_insert((score, segment));
+                    if score > slot.0 {
+                        *slot = (score, segment);
+                    }
+                } else {
+                    best.push((score, video_id, segment));
+                    if best.len() >= 2 * top.max(64) {
+                        best.sort_by(by_score);
+                        best.truncate(top);
+                    }
                 }
-            }
+            });
         }
-        self.rank(best, top)
+        best.extend(
+            best_per_video
+                .into_iter()
+                .map(|(video, (score, segment))| (score, video, segment)),
+        );
+        best.sort_by(by_score);
+        best.truncate(top);
+        self.hits(&best)
     }
 
-    fn best_frame(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<(f64, f32)>> {
+    fn best_segment(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<Hit>> {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT times, vecs FROM frame_vectors WHERE video_id = ?1 AND space = ?2")
+            .prepare_cached("SELECT ids, vecs FROM segment_vectors WHERE video_id = ?1 AND space = ?2")
             .map_err(storage)?;
         let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
-        let mut best: Option<(f64, f32)> = None;
+        let mut best: Option<(f32, i64, i64)> = None;
         while let Some(row) = rows.next().map_err(storage)? {
-            if let Some(found) = best_in_blob(blob(row, 0)?, blob(row, 1)?, query) {
-                if best.is_none_or(|b| found.1 > b.1) {
-                    best = Some(found);
+            score_blob(blob(row, 0)?, blob(row, 1)?, query, |segment, score| {
+                if best.is_none_or(|b| score > b.0) {
+                    best = Some((score, video_id, segment));
                 }
-            }
+            });
         }
-        Ok(best)
+        Ok(self.hits(&Vec::from_iter(best))?.pop())
     }
 
-    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<Hit>> {
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>> {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
             .prepare("SELECT video_id, vec FROM video_vectors WHERE space = ?1")
             .map_err(storage)?;
         let mut rows = stmt.query([space]).map_err(storage)?;
-        let mut best = HashMap::new();
+        let mut scored = Vec::new();
         let mut v = Vec::with_capacity(query.len());
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
             decode_into(blob(row, 1)?, &mut v);
-            best.insert(video_id, (dot(query, &v), 0.0));
+            scored.push((dot(query, &v), video_id, 0));
         }
-        self.rank(best, top)
+        scored.sort_by(by_score);
+        scored.truncate(top);
+        scored
+            .into_iter()
+            .map(|(score, video_id, _)| {
+                Ok(VideoHit {
+                    video_id,
+                    path: self.path_of(video_id)?,
+                    score,
+                })
+            })
+            .collect()
     }
 
     fn stats(&self) -> Result<StoreStats> {
@@ -621,6 +798,10 @@ impl VectorStore for SqliteStore {
             .conn
             .query_row("SELECT COALESCE(SUM(frames), 0) FROM videos", [], |r| r.get(0))
             .map_err(storage)?;
+        let segments: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM segments", [], |r| r.get(0))
+            .map_err(storage)?;
         let bytes_on_disk = std::fs::read_dir(&self.dir)
             .map(|entries| {
                 entries
@@ -633,6 +814,7 @@ impl VectorStore for SqliteStore {
         Ok(StoreStats {
             videos: videos as u64,
             frames: frames as u64,
+            segments: segments as u64,
             total_duration,
             bytes_on_disk,
         })
@@ -661,6 +843,12 @@ mod tests {
     }
 
     fn entry(path: &str, frames: &[(f64, [f32; 2])]) -> VideoEntry {
+        segmented(path, frames, &[])
+    }
+
+    /// A video whose segments start at `starts` (each ends where the next begins, the last at 10 s).
+    fn segmented(path: &str, frames: &[(f64, [f32; 2])], starts: &[f64]) -> VideoEntry {
+        let ends = starts.iter().skip(1).copied().chain([10.0]);
         VideoEntry {
             meta: VideoMeta {
                 frames: frames.len() as u32,
@@ -676,7 +864,16 @@ mod tests {
                     })
                     .collect(),
             )],
-            pooled: vec![("s".into(), frames[0].1.to_vec())],
+            segments: starts
+                .iter()
+                .zip(ends)
+                .map(|(&start, end)| SegmentSpan {
+                    start,
+                    end,
+                    thumbnail: Some(vec![0xFF, 0xD8, start as u8]),
+                })
+                .collect(),
+            pooling: Pooling::Mean,
         }
     }
 
@@ -692,24 +889,92 @@ mod tests {
         (dir, s)
     }
 
+    fn span(hit: &Hit) -> (&str, f64, f64) {
+        (hit.path.as_str(), hit.start, hit.end)
+    }
+
     #[test]
-    fn search_returns_best_frame_per_video_ranked() {
+    fn search_returns_segments_ranked_or_the_best_per_video() {
         let (_d, mut s) = store();
-        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.6, 0.8])]))
-            .unwrap();
-        s.put_video(&entry("/b.mp4", &[(0.0, [0.0, 1.0]), (2.0, [0.8, 0.6])]))
-            .unwrap();
-        let hits = s.search_frames("s", &[0.0, 1.0], 10).unwrap();
-        assert_eq!(hits.len(), 2);
-        assert_eq!((hits[0].path.as_str(), hits[0].t), ("/b.mp4", 0.0));
-        assert_eq!((hits[1].path.as_str(), hits[1].t), ("/a.mp4", 1.0));
-        assert!((hits[1].score - 0.8).abs() < 1e-6);
-        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap().len(), 1);
+        s.put_video(&segmented(
+            "/a.mp4",
+            &[(0.0, [1.0, 0.0]), (1.0, [0.6, 0.8])],
+            &[0.0, 1.0],
+        ))
+        .unwrap();
+        s.put_video(&segmented(
+            "/b.mp4",
+            &[(0.0, [0.0, 1.0]), (2.0, [0.8, 0.6])],
+            &[0.0, 2.0],
+        ))
+        .unwrap();
+        let query = [0.0, 1.0];
+        let hits = s.search_segments("s", &query, 10, false).unwrap();
+        let spans: Vec<_> = hits.iter().map(span).collect();
         assert_eq!(
-            s.best_frame(hits[1].video_id, "s", &[0.0, 1.0]).unwrap(),
-            Some((1.0, 0.8))
+            spans,
+            [
+                ("/b.mp4", 0.0, 2.0),
+                ("/a.mp4", 1.0, 10.0),
+                ("/b.mp4", 2.0, 10.0),
+                ("/a.mp4", 0.0, 1.0)
+            ]
         );
-        assert_eq!(s.best_frame(999, "s", &[0.0, 1.0]).unwrap(), None);
+        assert!((hits[1].score - 0.8).abs() < 1e-6);
+        let grouped = s.search_segments("s", &query, 10, true).unwrap();
+        let spans: Vec<_> = grouped.iter().map(span).collect();
+        assert_eq!(spans, [("/b.mp4", 0.0, 2.0), ("/a.mp4", 1.0, 10.0)]);
+        assert_eq!(s.search_segments("s", &query, 1, false).unwrap().len(), 1);
+        let best = s.best_segment(grouped[1].video_id, "s", &query).unwrap().unwrap();
+        assert_eq!((best.start, best.segment), (1.0, grouped[1].segment));
+        assert_eq!(s.best_segment(999, "s", &query).unwrap(), None);
+        assert_eq!(s.thumbnail(best.segment).unwrap(), Some(vec![0xFF, 0xD8, 1]));
+        assert_eq!(s.thumbnail(12345).unwrap(), None);
+    }
+
+    #[test]
+    fn segments_and_videos_pool_their_moments() {
+        let (_d, mut s) = store();
+        let mut max = segmented(
+            "/max.mp4",
+            &[(0.0, [0.6, -0.8]), (1.0, [-0.8, 0.6]), (7.0, [0.0, 1.0])],
+            &[0.0, 5.0, 6.0],
+        );
+        max.pooling = Pooling::Max;
+        let id = s.put_video(&max).unwrap();
+        let segments = s.segments(id).unwrap();
+        assert_eq!(segments.len(), 3);
+        assert!(segments.iter().all(|seg| seg.has_thumbnail && seg.video_id == id));
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        // Segment 0 pools two frames by element-wise max; segment 1 has no frame and no vector.
+        let hit = s.best_segment(id, "s", &[h, h]).unwrap().unwrap();
+        assert_eq!((hit.start, hit.end), (0.0, 5.0));
+        assert!((hit.score - 1.0).abs() < 1e-6);
+        let found: Vec<f64> = s
+            .search_segments("s", &[1.0, 0.0], 10, false)
+            .unwrap()
+            .iter()
+            .map(|hit| hit.start)
+            .collect();
+        assert_eq!(found, [0.0, 6.0], "the empty 5-6 s segment is not searchable");
+        // The video's vector is the mean of its two segment vectors: (h, h) and (0, 1).
+        let v = s.video_vector(id, "s").unwrap().unwrap();
+        let expected = [
+            h / (h * h + (h + 1.0) * (h + 1.0)).sqrt(),
+            (h + 1.0) / (h * h + (h + 1.0) * (h + 1.0)).sqrt(),
+        ];
+        assert!(
+            (v[0] - expected[0]).abs() < 1e-6 && (v[1] - expected[1]).abs() < 1e-6,
+            "{v:?}"
+        );
+        // A video stored without segments gets one spanning it whole.
+        let whole = s.put_video(&entry("/whole.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        let segments = s.segments(whole).unwrap();
+        assert_eq!(
+            segments.iter().map(|seg| (seg.start, seg.end)).collect::<Vec<_>>(),
+            [(0.0, 3.0)]
+        );
+        assert_eq!(s.stats().unwrap().segments, 4);
     }
 
     #[test]
@@ -720,7 +985,9 @@ mod tests {
         s.put_video(&entry("/a.mp4", &[(5.0, [1.0, 0.0])])).unwrap();
         let st = s.stats().unwrap();
         assert_eq!((st.videos, st.frames), (1, 1));
-        assert_eq!(s.search_frames("s", &[0.0, 1.0], 5).unwrap()[0].t, 5.0);
+        let hits = s.search_segments("s", &[0.0, 1.0], 5, false).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(s.video_vector(hits[0].video_id, "s").unwrap(), Some(vec![1.0, 0.0]));
     }
 
     #[test]
@@ -731,11 +998,11 @@ mod tests {
         assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
         assert_eq!(s.stats().unwrap().videos, 0);
         assert!(matches!(
-            s.search_frames("s", &[1.0], 1),
+            s.search_segments("s", &[1.0], 1, false),
             Err(IndexError::Dimension { .. })
         ));
         assert!(matches!(
-            s.search_frames("nope", &[1.0], 1),
+            s.search_segments("nope", &[1.0], 1, false),
             Err(IndexError::UnknownSpace(_))
         ));
         let clash = Space {
@@ -758,14 +1025,14 @@ mod tests {
         let n = CHUNK_FRAMES * 2 + 5;
         let mut frames: Vec<(f64, [f32; 2])> = (0..n).map(|i| (i as f64, [1.0, 0.0])).collect();
         frames[CHUNK_FRAMES + 3].1 = [0.0, 1.0];
-        s.put_video(&entry("/long.mp4", &frames)).unwrap();
-        let hit = &s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0];
-        assert_eq!((hit.t, hit.score), ((CHUNK_FRAMES + 3) as f64, 1.0));
-        assert_eq!(
-            s.best_frame(hit.video_id, "s", &[0.0, 1.0]).unwrap(),
-            Some(((CHUNK_FRAMES + 3) as f64, 1.0))
-        );
-        assert_eq!(s.stats().unwrap().frames, n as u64);
+        let starts: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        s.put_video(&segmented("/long.mp4", &frames, &starts)).unwrap();
+        let hit = &s.search_segments("s", &[0.0, 1.0], 1, false).unwrap()[0];
+        assert_eq!((hit.start, hit.score), ((CHUNK_FRAMES + 3) as f64, 1.0));
+        let best = s.best_segment(hit.video_id, "s", &[0.0, 1.0]).unwrap().unwrap();
+        assert_eq!(best.start, (CHUNK_FRAMES + 3) as f64);
+        let stats = s.stats().unwrap();
+        assert_eq!((stats.frames, stats.segments), (n as u64, n as u64));
     }
 
     #[test]
@@ -795,14 +1062,14 @@ mod tests {
         let reader = SqliteStore::open(dir.path()).unwrap();
         assert_eq!(reader.stats().unwrap().frames, 1);
         s.abort_video();
-        assert_eq!(s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 0.0);
+        assert_eq!(reader.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
         s.begin_video("/a.mp4").unwrap();
         add(&mut s, 1.0, [0.0, 1.0]).unwrap();
         add(&mut s, 2.0, [0.6, 0.8]).unwrap();
-        s.commit_video(&meta("/a.mp4"), &[("s".into(), vec![0.0, 1.0])])
-            .unwrap();
+        s.commit_video(&meta("/a.mp4"), Pooling::Mean).unwrap();
         assert_eq!(reader.stats().unwrap().frames, 2);
-        assert_eq!(reader.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t, 1.0);
+        let v = reader.video_vector(1, "s").unwrap().unwrap();
+        assert!(v[1] > v[0], "the new frames' vector: {v:?}");
         assert!(s.add_frames("s", &[]).is_err(), "no video open");
     }
 
@@ -839,21 +1106,25 @@ mod tests {
             ["s"],
             "invisible until committed"
         );
-        s.commit_video(&meta, &[("w".into(), vec![0.0, 0.0, 1.0])]).unwrap();
+        s.commit_video(&meta, Pooling::Mean).unwrap();
         assert_eq!(s.video_spaces(id).unwrap(), ["s", "w"]);
         assert_eq!(s.frame_times(id, "w").unwrap(), [0.0, 0.5, 1.0]);
-        assert_eq!(
-            s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0].t,
-            1.0,
-            "old space intact"
+        assert_eq!(s.segments(id).unwrap().len(), 1, "the segments stay");
+        let kept = s.video_vector(id, "s").unwrap().unwrap();
+        assert!(
+            (kept[0] - kept[1]).abs() < 1e-6 && kept[0] > 0.7,
+            "old space intact: {kept:?}"
         );
-        assert_eq!(s.search_frames("w", &[0.0, 0.0, 1.0], 1).unwrap()[0].video_id, id);
+        assert_eq!(
+            s.search_segments("w", &[0.0, 0.0, 1.0], 1, false).unwrap()[0].video_id,
+            id
+        );
         // The video counts the frames of its largest space.
         assert_eq!(s.stats().unwrap().frames, 3);
     }
 
     #[test]
-    fn shots_are_written_with_the_video_and_place_hits() {
+    fn shots_are_written_with_the_video() {
         let (_d, mut s) = store();
         s.begin_video("/a.mp4").unwrap();
         s.add_frames(
@@ -876,18 +1147,14 @@ mod tests {
             boundary: boundary.into(),
         };
         s.set_shots(&[span(0.0, 3.0, "start"), span(3.0, 6.0, "cut")]).unwrap();
-        let id = s
-            .commit_video(&meta("/a.mp4"), &[("s".into(), vec![1.0, 0.0])])
-            .unwrap();
+        let id = s.commit_video(&meta("/a.mp4"), Pooling::Mean).unwrap();
         assert_eq!(s.shots(id).unwrap().len(), 2);
-        let hit = &s.search_frames("s", &[0.0, 1.0], 1).unwrap()[0];
-        assert_eq!((hit.t, hit.shot), (4.0, Some((3.0, 6.0))));
-        assert_eq!(s.shot_at(id, 0.5).unwrap(), Some((0.0, 3.0)));
         // Re-indexing the path replaces its shots with the video.
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         let id = s.video_by_path("/a.mp4").unwrap().unwrap().id;
         assert!(s.shots(id).unwrap().is_empty());
         assert!(s.set_shots(&[]).is_err(), "no video open");
+        assert!(s.set_segments(&[]).is_err(), "no video open");
     }
 
     #[test]

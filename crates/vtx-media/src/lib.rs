@@ -4,6 +4,7 @@
 //! timestamps, and when the real duration is needed (`Sampling::Count`) it is measured by reading
 //! the packets of the video stream first, which costs a demux but no decode.
 
+mod picture;
 mod sampler;
 mod scale;
 mod shots;
@@ -11,6 +12,7 @@ mod shots;
 use std::path::Path;
 use std::sync::Once;
 
+pub use picture::encode_jpeg;
 pub use sampler::{load_picture, sample, sample_and_detect_shots, SampleStats, Sampling};
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};

@@ -14,11 +14,13 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
-use vtx_index::{ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord};
+use vtx_index::{
+    pool_segments, pool_video, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord,
+};
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
-use vtx_models::l2_normalize;
 
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
+use crate::segments::{self, ThumbnailPicker};
 use crate::{discover, EngineError, Result};
 
 /// How `Engine::index` samples and batches.
@@ -38,9 +40,13 @@ pub struct IndexOptions {
     /// Skip a sampled frame whose 64-bit perceptual signature differs from the last kept frame's
     /// in at most this many bits: a static shot is encoded once, not once per sample.
     pub near_duplicate_bits: Option<u32>,
-    /// Detect shots while decoding and store them, so that hits come with the shot they lie in
-    /// (1-20% more indexing time at 1 fps, `docs/performance.md`).
+    /// Detect shots while decoding, so that segments follow them (1-20% more indexing time at
+    /// 1 fps, `docs/performance.md`); without, segments are plain windows.
     pub shots: Option<vtx_media::ShotOptions>,
+    /// Segments are shots cut into equal spans of at most this many seconds.
+    pub segment_seconds: f64,
+    /// How a segment's frame vectors become its vector.
+    pub pooling: Pooling,
 }
 
 impl Default for IndexOptions {
@@ -53,9 +59,14 @@ impl Default for IndexOptions {
             models: Vec::new(),
             near_duplicate_bits: None,
             shots: Some(vtx_media::ShotOptions::default()),
+            segment_seconds: DEFAULT_SEGMENT_SECONDS,
+            pooling: Pooling::Mean,
         }
     }
 }
+
+/// Long enough to hold a gesture or an event, short enough that a hit points at the moment.
+pub const DEFAULT_SEGMENT_SECONDS: f64 = 5.0;
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +200,8 @@ enum Produced {
         stats: SampleStats,
         /// Shots found while decoding (full jobs with shot detection on).
         shots: Vec<vtx_media::Shot>,
+        /// The video's segments with their thumbnails (full jobs).
+        segments: Vec<SegmentSpan>,
     },
     SameContent,
 }
@@ -212,14 +225,9 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass; shots are
-/// detected during the first pass of a full job.
-fn produce(
-    jobs: &[Job],
-    shot_options: Option<&vtx_media::ShotOptions>,
-    tx: SyncSender<Msg>,
-    stop: &(dyn Fn() -> bool + Sync),
-) {
+/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass. The first
+/// pass of a full job also detects shots and makes the thumbnails of its segments.
+fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
     for job in jobs {
         if stop() {
             return;
@@ -238,10 +246,21 @@ fn produce(
             };
             let mut first_stats = None;
             let mut shots = Vec::new();
+            let mut thumbnails = probed
+                .as_ref()
+                .map(|p| ThumbnailPicker::new(segments::thumbnail_size(p.0.width, p.0.height)));
             for (index, pass) in job.passes.iter().enumerate() {
-                let detect = shot_options.filter(|_| index == 0 && probed.is_some());
+                let first_of_full = index == 0 && probed.is_some();
+                let detect = options.shots.as_ref().filter(|_| first_of_full);
+                let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
+                let mut sizes = pass.sizes.clone();
+                sizes.extend(picker.as_ref().map(|p| p.size()));
                 let (stats, found) =
-                    vtx_media::sample_and_detect_shots(&job.path, &pass.sampling, &pass.sizes, detect, |frame| {
+                    vtx_media::sample_and_detect_shots(&job.path, &pass.sampling, &sizes, detect, |mut frame| {
+                        if let Some(picker) = picker.as_mut() {
+                            let rgb = frame.images.pop().expect("the thumbnail size was asked for");
+                            picker.offer(frame.t, &rgb);
+                        }
                         if stop() || tx.send(Msg::Frame(index, frame)).is_err() {
                             ControlFlow::Break(())
                         } else {
@@ -259,7 +278,15 @@ fn produce(
                 }
             }
             let stats = first_stats.ok_or("no model needs this file")?;
-            Ok(Produced::Sampled { probed, stats, shots })
+            let segments = thumbnails
+                .map(|picker| picker.pick(&segments::spans(&shots, stats.duration, options.segment_seconds)))
+                .unwrap_or_default();
+            Ok(Produced::Sampled {
+                probed,
+                stats,
+                shots,
+                segments,
+            })
         })();
         if tx.send(Msg::Done(produced)).is_err() {
             return;
@@ -286,14 +313,13 @@ fn warning_for(stats: &SampleStats, info: &VideoInfo) -> Option<String> {
 /// in memory whole (1024 frames with a 1280-d and a 384-d vector: 6.6 MB).
 const STORE_BATCH_VECTORS: usize = 1024;
 
-/// One video on its way into the store: vectors not yet handed over, per space, and running sums
-/// for the pooled vectors.
+/// One video on its way into the store: vectors not yet handed over, and how many each space got.
 #[derive(Default)]
 struct VideoInProgress {
     begun: bool,
     pending: Vec<(String, Vec<TimedVector>)>,
     pending_count: usize,
-    sums: HashMap<String, (Vec<f32>, u32)>,
+    counts: HashMap<String, u32>,
 }
 
 impl VideoInProgress {
@@ -301,35 +327,19 @@ impl VideoInProgress {
         if vectors.is_empty() {
             return;
         }
-        let (sum, count) = self
-            .sums
-            .entry(space.clone())
-            .or_insert_with(|| (vec![0f32; vectors.first().map_or(0, |v| v.vector.len())], 0));
-        for v in &vectors {
-            sum.iter_mut().zip(&v.vector).for_each(|(s, x)| *s += x);
-        }
-        *count += vectors.len() as u32;
+        *self.counts.entry(space.clone()).or_default() += vectors.len() as u32;
         self.pending_count += vectors.len();
         self.pending.push((space, vectors));
     }
 
-    /// Mean of the moments' unit vectors, re-normalised, per space.
-    fn pooled(&self) -> Vec<(String, Vec<f32>)> {
-        let mut pooled: Vec<(String, Vec<f32>)> = self
-            .sums
-            .iter()
-            .map(|(space, (sum, _))| {
-                let mut v = sum.clone();
-                l2_normalize(&mut v);
-                (space.clone(), v)
-            })
-            .collect();
-        pooled.sort_by(|a, b| a.0.cmp(&b.0));
-        pooled
+    fn spaces(&self) -> Vec<String> {
+        let mut spaces: Vec<String> = self.counts.keys().cloned().collect();
+        spaces.sort();
+        spaces
     }
 
     fn most_vectors(&self) -> u32 {
-        self.sums.values().map(|(_, n)| *n).max().unwrap_or(0)
+        self.counts.values().copied().max().unwrap_or(0)
     }
 }
 
@@ -339,6 +349,7 @@ struct Consumer<'a> {
     observer: &'a mut dyn IndexObserver,
     batch_size: Option<usize>,
     near_duplicate_bits: Option<u32>,
+    pooling: Pooling,
     report: IndexReport,
 }
 
@@ -413,14 +424,19 @@ impl Consumer<'_> {
                 Msg::Done(done) => break done,
             }
         };
-        let (probed, stats, shots) = match done {
+        let (probed, stats, shots, segments) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
                 let id = job.existing_id.expect("a known hash implies a stored video");
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
-            Ok(Produced::Sampled { probed, stats, shots }) => (probed, stats, shots),
+            Ok(Produced::Sampled {
+                probed,
+                stats,
+                shots,
+                segments,
+            }) => (probed, stats, shots, segments),
         };
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
@@ -429,13 +445,12 @@ impl Consumer<'_> {
             return Ok(FileOutcome::Interrupted);
         }
         self.hand_over(job, video)?;
-        let pooled = video.pooled();
         let vectors = video.most_vectors();
         match (&job.work, probed) {
             (Work::Extend(record), _) => {
-                self.store.commit_video(&record.meta, &pooled)?;
+                self.store.commit_video(&record.meta, self.pooling)?;
                 Ok(FileOutcome::Extended {
-                    spaces: pooled.into_iter().map(|(s, _)| s).collect(),
+                    spaces: video.spaces(),
                     vectors,
                 })
             }
@@ -464,7 +479,8 @@ impl Consumer<'_> {
                     })
                     .collect();
                 self.store.set_shots(&spans)?;
-                self.store.commit_video(&meta, &pooled)?;
+                self.store.set_segments(&segments)?;
+                self.store.commit_video(&meta, self.pooling)?;
                 tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
                     decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
                 self.report.frames += u64::from(vectors);
@@ -723,10 +739,11 @@ pub(crate) fn execute(
         observer,
         batch_size: options.batch_size,
         near_duplicate_bits: options.near_duplicate_bits,
+        pooling: options.pooling,
         report: IndexReport::default(),
     };
     let fatal = std::thread::scope(|scope| {
-        scope.spawn(|| produce(&jobs, options.shots.as_ref(), tx, &stop));
+        scope.spawn(|| produce(&jobs, options, tx, &stop));
         for (done, job) in jobs.iter().enumerate() {
             match consumer.consume_job(job, &rx) {
                 Ok(outcome) => {
@@ -772,7 +789,8 @@ pub(crate) fn finish_empty(plan: Plan) -> IndexReport {
     report
 }
 
-/// Embed a video that is not in the index with one model: its pooled vector in `space`.
+/// Embed a video that is not in the index with one model: its vector in `space`, pooled as the
+/// index pools (segments from its shots, then the video from its segments).
 pub(crate) fn embed_video(
     model: &mut FrameModel,
     space: &str,
@@ -781,7 +799,7 @@ pub(crate) fn embed_video(
 ) -> Result<Vec<f32>> {
     let passes = plan_passes(std::slice::from_ref(&model.info), &[0], &options.sampling);
     let pass = passes.first().expect("one model gives one pass");
-    let mut video = VideoInProgress::default();
+    let mut moments: Vec<TimedVector> = Vec::new();
     let mut failure = None;
     let mut batch: Vec<Frame> = Vec::new();
     let mut windower = model.info.clip.as_ref().map(Windower::new);
@@ -789,54 +807,61 @@ pub(crate) fn embed_video(
         FrameEncoder::Image { encoder, .. } => options.batch_size.unwrap_or(encoder.batch_size()).max(1),
         FrameEncoder::Clip(_) => 1,
     };
-    let flush = |batch: &mut Vec<Frame>, model: &mut FrameModel, video: &mut VideoInProgress| -> Result<()> {
+    let mut keep = |found: Vec<(String, Vec<TimedVector>)>| {
+        moments.extend(found.into_iter().filter(|(s, _)| s == space).flat_map(|(_, v)| v));
+    };
+    let flush = |batch: &mut Vec<Frame>, model: &mut FrameModel| -> Result<Vec<(String, Vec<TimedVector>)>> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let times: Vec<f64> = batch.iter().map(|f| f.t).collect();
         let pictures: Vec<&[u8]> = batch.iter().map(|f| f.images[0].as_slice()).collect();
-        for (s, vectors) in model.encode_images(&times, &pictures)? {
-            video.take(s, vectors);
-        }
+        let found = model.encode_images(&times, &pictures)?;
         batch.clear();
-        Ok(())
+        Ok(found)
     };
-    vtx_media::sample(path, &pass.sampling, &pass.sizes, |mut frame| {
-        let step = match windower.as_mut() {
-            Some(w) => w
-                .push(model, frame.t, frame.images.swap_remove(0))
-                .map(|windows| video.take(space.to_string(), windows)),
-            None => {
-                batch.push(frame);
-                if batch.len() >= batch_size {
-                    flush(&mut batch, model, &mut video)
-                } else {
-                    Ok(())
+    let (stats, shots) = vtx_media::sample_and_detect_shots(
+        path,
+        &pass.sampling,
+        &pass.sizes,
+        options.shots.as_ref(),
+        |mut frame| {
+            let step = match windower.as_mut() {
+                Some(w) => w
+                    .push(model, frame.t, frame.images.swap_remove(0))
+                    .map(|windows| vec![(space.to_string(), windows)]),
+                None => {
+                    batch.push(frame);
+                    if batch.len() >= batch_size {
+                        flush(&mut batch, model)
+                    } else {
+                        Ok(Vec::new())
+                    }
+                }
+            };
+            match step {
+                Ok(found) => {
+                    keep(found);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
                 }
             }
-        };
-        match step {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failure = Some(e);
-                ControlFlow::Break(())
-            }
-        }
-    })?;
+        },
+    )?;
     if let Some(e) = failure {
         return Err(e);
     }
-    match windower.as_mut() {
-        Some(w) => {
-            let windows = w.finish(model)?;
-            video.take(space.to_string(), windows);
-        }
-        None => flush(&mut batch, model, &mut video)?,
-    }
-    video
-        .pooled()
-        .into_iter()
-        .find(|(s, _)| s == space)
-        .map(|(_, v)| v)
+    let rest = match windower.as_mut() {
+        Some(w) => vec![(space.to_string(), w.finish(model)?)],
+        None => flush(&mut batch, model)?,
+    };
+    keep(rest);
+    let spans = segments::spans(&shots, stats.duration, options.segment_seconds);
+    let starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
+    let pooled = pool_segments(&moments, &starts, options.pooling);
+    pool_video(pooled.iter().flatten().map(Vec::as_slice))
         .ok_or_else(|| EngineError::Input(format!("model '{}' does not write space '{space}'", model.info.name)))
 }

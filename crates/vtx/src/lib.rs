@@ -3,7 +3,9 @@
 //! [`Engine`] is the library API; the `vtx` binary is a thin shell over it. An engine owns one
 //! index (a directory) and reads models from one model folder. It decodes videos on a separate
 //! thread, overlapped with inference, and writes each video to the index in one atomic step. An
-//! index holds one vector space per model; a model is added by naming it when indexing.
+//! index holds one vector space per model; a model is added by naming it when indexing. The
+//! unit of retrieval is a segment: a shot, cut into spans of at most a few seconds, whose vector
+//! is pooled from its frames'.
 //!
 //! ```no_run
 //! use vtx::{Engine, EngineConfig, IndexOptions};
@@ -11,9 +13,11 @@
 //! let mut engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
 //! let options = IndexOptions { models: vec!["clip-b32".into()], ..Default::default() };
 //! let report = engine.index(&["clips/".into()], &options, &mut (), &Default::default())?;
-//! // `None`: the index's CLIP-family space if it has one, else its ConSE text space.
-//! for hit in engine.search("a cat on a sofa", 5, None)? {
-//!     println!("{}  {}  {:.2}", hit.path, vtx::format_time(hit.t), hit.score);
+//! // `None`: the index's CLIP-family space if it has one, else its ConSE text space;
+//! // `true`: the best moment of each video only.
+//! for hit in engine.search("a cat on a sofa", 5, None, true)? {
+//!     let (start, end) = (vtx::format_time(hit.start), vtx::format_time(hit.end));
+//!     println!("{}  {start}-{end}  {:.2}", hit.path, hit.score);
 //! }
 //! # Ok(()) }
 //! ```
@@ -22,6 +26,7 @@ pub mod bench;
 mod discover;
 mod frame_models;
 mod ingest;
+mod segments;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +39,9 @@ use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
-pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport};
+pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use vtx_index::Hit as SearchHit;
+pub use vtx_index::Pooling;
 pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
@@ -124,6 +130,7 @@ pub struct IndexInfo {
     pub index_dir: String,
     pub videos: u64,
     pub frames: u64,
+    pub segments: u64,
     pub total_duration_s: f64,
     pub bytes_on_disk: u64,
     pub spaces: Vec<SpaceInfo>,
@@ -305,6 +312,12 @@ impl Engine {
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
     ) -> Result<IndexReport> {
+        if !(options.segment_seconds.is_finite() && options.segment_seconds > 0.0) {
+            return Err(EngineError::Input(format!(
+                "segment length must be a positive number of seconds, not {}",
+                options.segment_seconds
+            )));
+        }
         let infos = self.resolve_models(&options.models)?;
         let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
         if plan.is_empty() {
@@ -379,13 +392,20 @@ impl Engine {
         }
     }
 
-    /// The videos that best match a sentence, each with its best-matching moment.
-    pub fn search(&mut self, query: &str, top: usize, space: Option<&str>) -> Result<Vec<Hit>> {
-        Ok(self.search_many(&[query], top, space)?.remove(0))
+    /// The moments (segments) that best match a sentence, best first; with `per_video`, only the
+    /// best moment of each video.
+    pub fn search(&mut self, query: &str, top: usize, space: Option<&str>, per_video: bool) -> Result<Vec<Hit>> {
+        Ok(self.search_many(&[query], top, space, per_video)?.remove(0))
     }
 
     /// Several queries at once (their text embeddings are computed in one batch).
-    pub fn search_many(&mut self, queries: &[&str], top: usize, space: Option<&str>) -> Result<Vec<Vec<Hit>>> {
+    pub fn search_many(
+        &mut self,
+        queries: &[&str],
+        top: usize,
+        space: Option<&str>,
+        per_video: bool,
+    ) -> Result<Vec<Vec<Hit>>> {
         if let Some(i) = queries.iter().position(|q| q.trim().is_empty()) {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
@@ -398,7 +418,7 @@ impl Engine {
         let vectors = self.text_encoder(&space.model)?.encode(queries)?;
         vectors
             .iter()
-            .map(|q| Ok(self.store.search_frames(&space.name, q, top)?))
+            .map(|q| Ok(self.store.search_segments(&space.name, q, top, per_video)?))
             .collect()
     }
 
@@ -450,8 +470,8 @@ impl Engine {
     /// Videos that look most like `video` in `space` (default: see [`Engine::visual_space`]): its
     /// stored vector if it is indexed, else it is decoded and embedded now (without being added to
     /// the index). A still picture (PNG, JPEG, ...) works too, in image spaces. The video itself is
-    /// left out. Videos are ranked by their pooled vectors; each hit's `t` is its moment most like
-    /// the query.
+    /// left out. Videos are ranked by their pooled vectors (the score); each hit's segment is the
+    /// video's moment most like the query.
     pub fn similar(
         &mut self,
         video: &Path,
@@ -470,13 +490,16 @@ impl Engine {
             Some((id, v)) => (Some(id), v),
             None => (None, self.embed_file(&path, &space, &info, options)?),
         };
-        let mut hits = self.store.search_videos(&space.name, &query, top + 1)?;
-        hits.retain(|h| Some(h.video_id) != own_id);
-        hits.truncate(top);
-        for hit in &mut hits {
-            if let Some((t, _)) = self.store.best_frame(hit.video_id, &space.name, &query)? {
-                hit.t = t;
-                hit.shot = self.store.shot_at(hit.video_id, t)?;
+        let mut videos = self.store.search_videos(&space.name, &query, top + 1)?;
+        videos.retain(|h| Some(h.video_id) != own_id);
+        videos.truncate(top);
+        let mut hits = Vec::with_capacity(videos.len());
+        for video in videos {
+            if let Some(best) = self.store.best_segment(video.video_id, &space.name, &query)? {
+                hits.push(Hit {
+                    score: video.score,
+                    ..best
+                });
             }
         }
         Ok(hits)
@@ -510,6 +533,7 @@ impl Engine {
         let StoreStats {
             videos,
             frames,
+            segments,
             total_duration,
             bytes_on_disk,
         } = self.store.stats()?;
@@ -527,6 +551,7 @@ impl Engine {
             index_dir: self.config.index_dir.display().to_string(),
             videos,
             frames,
+            segments,
             total_duration_s: total_duration,
             bytes_on_disk,
             spaces,
@@ -540,6 +565,16 @@ impl Engine {
     /// A stored video's shots.
     pub fn video_shots(&self, video_id: i64) -> Result<Vec<vtx_index::ShotSpan>> {
         Ok(self.store.shots(video_id)?)
+    }
+
+    /// A stored video's segments.
+    pub fn video_segments(&self, video_id: i64) -> Result<Vec<vtx_index::Segment>> {
+        Ok(self.store.segments(video_id)?)
+    }
+
+    /// A segment's thumbnail (JPEG).
+    pub fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.thumbnail(segment_id)?)
     }
 
     /// The spaces a stored video has vectors in, with how many moments each.

@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{
-    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Sampling, SearchHit,
-    ShotOptions,
+    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Pooling, Sampling,
+    SearchHit, ShotOptions,
 };
 
 mod models;
@@ -89,7 +89,7 @@ struct SpaceArg {
 
 #[derive(Args, Clone)]
 struct HitsArgs {
-    /// Number of videos to return.
+    /// Number of results to return.
     #[arg(long, default_value_t = 10)]
     top: usize,
     /// JSON output: one line per query (see the README for the fields).
@@ -125,10 +125,17 @@ enum Command {
         /// How many of the 64 signature bits may differ for --dedup to skip a frame.
         #[arg(long, value_name = "BITS", default_value_t = 4, requires = "dedup")]
         dedup_bits: u32,
-        /// Do not detect shots while indexing (saves 1-20% of the time; hits then come without
-        /// their shot).
+        /// Do not detect shots while indexing (saves 1-20% of the time): segments are then
+        /// plain windows that may straddle a cut.
         #[arg(long)]
         no_shots: bool,
+        /// Longest segment: shots longer than this are cut into equal parts.
+        #[arg(long, value_name = "SECONDS", default_value_t = vtx::DEFAULT_SEGMENT_SECONDS)]
+        segment_seconds: f64,
+        /// How a segment's frame vectors become one: mean (its average look) or max (keeps what
+        /// any one frame shows).
+        #[arg(long, value_name = "HOW", default_value = "mean")]
+        pool: Pooling,
     },
     /// Find the moments that match a sentence.
     Search {
@@ -142,6 +149,18 @@ enum Command {
         output: HitsArgs,
         #[command(flatten)]
         space: SpaceArg,
+        /// Only the best moment of each video.
+        #[arg(long)]
+        per_video: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write a segment's thumbnail (the `segment` of a search hit) as a JPEG file.
+    Thumbnail {
+        segment: i64,
+        /// Where to write it ("-": standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -407,8 +426,8 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
 
 fn hit_json(hit: &SearchHit) -> serde_json::Value {
     serde_json::json!({
-        "video": hit.path, "t": hit.t, "time": format_time(hit.t), "score": hit.score,
-        "start": hit.shot.map(|s| s.0), "end": hit.shot.map(|s| s.1),
+        "video": hit.path, "start": hit.start, "end": hit.end, "time": format_time(hit.start),
+        "score": hit.score, "segment": hit.segment,
     })
 }
 
@@ -428,11 +447,15 @@ fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, 
             writeln!(out, "(no results: the index is empty)")?;
         }
         for hit in hits {
-            let shot = hit
-                .shot
-                .map(|(start, end)| format!("  shot {}-{}", format_time(start), format_time(end)))
-                .unwrap_or_default();
-            writeln!(out, "{}  {}  {:.3}{shot}", hit.path, format_time(hit.t), hit.score)?;
+            writeln!(
+                out,
+                "{}  {}-{}  {:.3}  segment {}",
+                hit.path,
+                format_time(hit.start),
+                format_time(hit.end),
+                hit.score,
+                hit.segment
+            )?;
         }
     }
     Ok(())
@@ -443,6 +466,7 @@ fn run_search(
     queries: Option<PathBuf>,
     output: HitsArgs,
     space: Option<String>,
+    per_video: bool,
     common: Common,
 ) -> Result<()> {
     let HitsArgs { top, json } = output;
@@ -465,7 +489,7 @@ fn run_search(
     let mut engine = open_engine(&common, false)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let space = engine.text_space(space.as_deref())?.name;
-    let results = engine.search_many(&refs, top, Some(&space))?;
+    let results = engine.search_many(&refs, top, Some(&space), per_video)?;
     let mut out = std::io::stdout().lock();
     let label = queries.len() > 1 || json;
     for (q, hits) in queries.iter().zip(&results) {
@@ -531,6 +555,13 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
                             .into_iter()
                             .map(|s| serde_json::json!({ "start": s.start, "end": s.end, "boundary": s.boundary }))
                             .collect::<Vec<_>>(),
+                        "segments": engine
+                            .video_segments(v.id)?
+                            .into_iter()
+                            .map(|s| serde_json::json!({
+                                "segment": s.id, "start": s.start, "end": s.end, "thumbnail": s.has_thumbnail,
+                            }))
+                            .collect::<Vec<_>>(),
                         "spaces": engine
                             .video_spaces(v.id)?
                             .into_iter()
@@ -546,6 +577,7 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     println!("index:    {}", info.index_dir);
     println!("videos:   {}", info.videos);
     println!("frames:   {}", info.frames);
+    println!("segments: {}", info.segments);
     println!("duration: {}", format_time(info.total_duration_s));
     println!("on disk:  {:.1} MiB", info.bytes_on_disk as f64 / (1 << 20) as f64);
     for s in &info.spaces {
@@ -562,6 +594,19 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
             m.codec,
             m.frames
         );
+    }
+    Ok(())
+}
+
+fn write_thumbnail(segment: i64, output: &std::path::Path, common: &Common) -> Result<()> {
+    let engine = open_engine(common, false)?;
+    let Some(jpeg) = engine.thumbnail(segment)? else {
+        bail!("segment {segment} has no thumbnail (or does not exist): search hits and `vtx info --videos --json` name segments");
+    };
+    if output == std::path::Path::new("-") {
+        std::io::stdout().lock().write_all(&jpeg)?;
+    } else {
+        std::fs::write(output, &jpeg).with_context(|| format!("cannot write {}", output.display()))?;
     }
     Ok(())
 }
@@ -595,6 +640,8 @@ fn main() -> ExitCode {
             dedup,
             dedup_bits,
             no_shots,
+            segment_seconds,
+            pool,
         } => {
             let options = IndexOptions {
                 sampling: sampling.sampling(),
@@ -603,6 +650,8 @@ fn main() -> ExitCode {
                 models,
                 near_duplicate_bits: dedup.then_some(dedup_bits),
                 shots: (!no_shots).then(ShotOptions::default),
+                segment_seconds,
+                pooling: pool,
                 ..Default::default()
             };
             run_index(paths, common, options)
@@ -612,8 +661,14 @@ fn main() -> ExitCode {
             queries,
             output,
             space,
+            per_video,
             common,
-        } => run_search(query, queries, output, space.space, common).map(|()| ExitCode::SUCCESS),
+        } => run_search(query, queries, output, space.space, per_video, common).map(|()| ExitCode::SUCCESS),
+        Command::Thumbnail {
+            segment,
+            output,
+            common,
+        } => write_thumbnail(segment, &output, &common).map(|()| ExitCode::SUCCESS),
         Command::Models { command, dir } => models::run(command, &dir.path()).map(|()| ExitCode::SUCCESS),
         Command::Similar {
             video,

@@ -62,15 +62,18 @@ fn json_lines(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// (video, middle of the matching segment, score) per hit.
 fn hits(v: &Value) -> Vec<(String, f64, f64)> {
     v["hits"]
         .as_array()
         .unwrap()
         .iter()
         .map(|h| {
+            let (start, end) = (h["start"].as_f64().unwrap(), h["end"].as_f64().unwrap());
+            assert!(start < end, "{h}");
             (
                 h["video"].as_str().unwrap().to_string(),
-                h["t"].as_f64().unwrap(),
+                (start + end) / 2.0,
                 h["score"].as_f64().unwrap(),
             )
         })
@@ -246,7 +249,7 @@ fn text_search_finds_each_photo_at_its_moment() {
             joined.1,
             start + 3.0
         );
-        // Shots were detected while indexing: the hit comes with the photo's own 3 seconds.
+        // Shots were detected while indexing: the hit is the photo's own 3 seconds.
         let joined_hit = line["hits"]
             .as_array()
             .unwrap()
@@ -269,7 +272,7 @@ fn text_search_finds_each_photo_at_its_moment() {
 }
 
 #[test]
-fn single_query_prints_path_time_score_and_shot() {
+fn single_query_prints_path_segment_score() {
     let lib = library();
     let out = vtx(&["search", "--index", &lib.index, "a cat", "--top", "2"]);
     assert!(out.status.success());
@@ -277,14 +280,133 @@ fn single_query_prints_path_time_score_and_shot() {
     let first = stdout.lines().next().unwrap();
     let parts: Vec<&str> = first.split("  ").collect();
     assert_eq!(parts.len(), 4, "{first}");
-    assert_eq!(parts[3], "shot 00:00:00.000-00:00:03.000", "{first}");
     assert!(
         parts[0].ends_with("cat.mp4") || parts[0].ends_with("joined.mp4"),
         "{first}"
     );
-    assert!(parts[1].starts_with("00:00:0") && parts[1].len() == 12, "{first}");
+    // The cat is the first 3 s of joined.mp4 and the whole of cat.mp4: one shot, one segment.
+    assert!(parts[1].starts_with("00:00:00.000-00:00:0"), "{first}");
     assert!(parts[2].parse::<f64>().unwrap() > 0.3, "{first}");
+    assert!(parts[3].starts_with("segment "), "{first}");
     assert_eq!(stdout.lines().count(), 2);
+}
+
+#[test]
+fn segments_cover_each_video_in_spans_of_at_most_five_seconds_with_thumbnails() {
+    let lib = library();
+    let info = info(&lib.index);
+    let videos = info["list"].as_array().unwrap();
+    let mut total = 0;
+    for v in videos {
+        let (name, duration) = (v["video"].as_str().unwrap(), v["duration"].as_f64().unwrap());
+        let segments = v["segments"].as_array().unwrap();
+        total += segments.len();
+        assert!(!segments.is_empty(), "{name}");
+        let spans: Vec<(f64, f64)> = segments
+            .iter()
+            .map(|s| (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap()))
+            .collect();
+        assert_eq!(spans[0].0, 0.0, "{name}");
+        assert!((spans.last().unwrap().1 - duration).abs() < 1e-6, "{name}: {spans:?}");
+        assert!(spans.windows(2).all(|w| w[0].1 == w[1].0), "{name}: gaps {spans:?}");
+        assert!(
+            spans.iter().all(|(a, b)| b - a <= 5.0 + 1e-9 && b > a),
+            "{name}: {spans:?}"
+        );
+        // Each shot is cut into equal parts: segment ends include every shot boundary.
+        for shot in v["shots"].as_array().unwrap() {
+            let end = shot["end"].as_f64().unwrap();
+            assert!(
+                spans.iter().any(|s| (s.1 - end).abs() < 1e-9),
+                "{name}: shot end {end} in {spans:?}"
+            );
+        }
+        // 1 fps sampling leaves a thumbnail-less segment only where a segment is under a second.
+        for (s, (a, b)) in segments.iter().zip(&spans) {
+            assert!(s["thumbnail"].as_bool().unwrap() || b - a < 1.0, "{name}: {s}");
+        }
+    }
+    assert_eq!(info["segments"].as_u64().unwrap() as usize, total);
+    let joined = videos
+        .iter()
+        .find(|v| file_name(v["video"].as_str().unwrap()) == "joined.mp4")
+        .unwrap();
+    assert_eq!(joined["segments"].as_array().unwrap().len(), 5, "one per 3 s photo");
+}
+
+#[test]
+fn a_segment_thumbnail_is_a_jpeg_that_finds_its_own_moment() {
+    let lib = library();
+    let out = vtx(&["search", "--index", &lib.index, "a rocket", "--json", "--top", "1"]);
+    let hit = json_lines(&out).remove(0)["hits"][0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = dir.path().join("thumb.jpg");
+    let segment = hit["segment"].to_string();
+    let written = vtx(&[
+        "thumbnail",
+        "--index",
+        &lib.index,
+        &segment,
+        "-o",
+        jpeg.to_str().unwrap(),
+    ]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let bytes = std::fs::read(&jpeg).unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "JPEG");
+    assert!(bytes.len() > 2_000 && bytes.len() < 60_000, "{} bytes", bytes.len());
+    // As a picture query, the thumbnail finds the video (or its twin) and the same seconds.
+    let found = similar(&lib.index, &jpeg, 1);
+    let (video, middle) = (file_name(&found[0].0), found[0].1);
+    assert!(video == "rocket.mp4" || video == "joined.mp4", "{found:?}");
+    if video == file_name(hit["video"].as_str().unwrap()) {
+        let (start, end) = (hit["start"].as_f64().unwrap(), hit["end"].as_f64().unwrap());
+        assert!(middle > start && middle < end, "{found:?} vs {hit}");
+    }
+    let missing = vtx(&[
+        "thumbnail",
+        "--index",
+        &lib.index,
+        "999999",
+        "-o",
+        jpeg.to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("segment 999999"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+#[test]
+fn per_video_keeps_each_videos_best_moment() {
+    let lib = library();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "search",
+            "--index",
+            &lib.index,
+            "people walking",
+            "--json",
+            "--top",
+            "15",
+        ];
+        args.extend(extra);
+        hits(&json_lines(&vtx(&args))[0])
+    };
+    let moments = run(&[]);
+    let grouped = run(&["--per-video"]);
+    let distinct = |h: &[(String, f64, f64)]| h.iter().map(|x| x.0.clone()).collect::<BTreeSet<_>>().len();
+    assert!(
+        distinct(&moments) < moments.len(),
+        "long videos give several moments: {moments:?}"
+    );
+    assert_eq!(distinct(&grouped), grouped.len(), "{grouped:?}");
+    assert_eq!(
+        grouped[0], moments[0],
+        "the best moment is the best video's best moment"
+    );
+    assert!(grouped.len() > distinct(&moments));
 }
 
 #[test]
@@ -764,4 +886,54 @@ fn near_duplicate_frames_are_skipped_and_keyframe_sampling_takes_keyframes() {
         frames_per_video(keyframes.to_str().unwrap()),
         [("joined.mp4".to_string(), 15)].into()
     );
+}
+
+#[test]
+fn without_shots_segments_are_equal_windows_and_max_pooling_still_places_moments() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let joined = cache().join("fixtures/joined.mp4");
+    let args = |seconds: &str| {
+        vtx(&[
+            "index",
+            "--index",
+            index.to_str().unwrap(),
+            "--no-shots",
+            "--segment-seconds",
+            seconds,
+            "--pool",
+            "max",
+            joined.to_str().unwrap(),
+        ])
+    };
+    let refused = args("0");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("segment length"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let out = args("4");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = info(index.to_str().unwrap());
+    let spans: Vec<(f64, f64)> = info["list"][0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap()))
+        .collect();
+    // 15 s in the fewest equal windows of at most 4 s: four of 3.75 s.
+    assert_eq!(spans.len(), 4, "{spans:?}");
+    assert!(spans.iter().all(|(a, b)| (b - a - 3.75).abs() < 0.05), "{spans:?}");
+    let out = vtx(&[
+        "search",
+        "--index",
+        index.to_str().unwrap(),
+        "a cat",
+        "--json",
+        "--top",
+        "1",
+    ]);
+    let hit = &hits(&json_lines(&out)[0])[0];
+    assert!(hit.1 < 3.75, "the cat is in the first window: {hit:?}");
 }

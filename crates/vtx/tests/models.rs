@@ -303,7 +303,7 @@ fn a_clip_level_video_model_stores_one_vector_per_window() {
         .iter()
         .find(|h| file_name(h) == "joined.mp4")
         .unwrap();
-    let t = joined_hit["t"].as_f64().unwrap();
+    let t = joined_hit["start"].as_f64().unwrap();
     assert!(t < 3.0, "best window of joined.mp4 starts at {t}");
     // A clip model compares videos, not pictures.
     let picture = cache().join("media/photos/chelsea.png");

@@ -1,0 +1,165 @@
+//! Segments: the unit of retrieval. A segment is a span of a shot no longer than a few seconds;
+//! its vector in a space is pooled from the moments (frames, clip windows) that fall in it, and a
+//! video's vector is pooled from its segments, so a long static shot weighs no more than a short
+//! one of the same length in segments.
+
+use crate::TimedVector;
+
+/// How a segment's moment vectors become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooling {
+    /// Mean of the unit vectors, re-normalised: the segment's average look.
+    #[default]
+    Mean,
+    /// Element-wise maximum, re-normalised: keeps a feature seen in any one frame (a brief event
+    /// in a long segment) from being averaged away.
+    Max,
+}
+
+impl Pooling {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Max => "max",
+        }
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "mean" => Ok(Pooling::Mean),
+            "max" => Ok(Pooling::Max),
+            other => Err(format!("unknown pooling '{other}' (mean or max)")),
+        }
+    }
+}
+
+/// Cut each shot `(start, end)` into the fewest equal parts no longer than `max_seconds`.
+/// A 12 s shot with a 5 s limit gives three 4 s segments, not 5 + 5 + 2.
+pub fn split_shots(shots: &[(f64, f64)], max_seconds: f64) -> Vec<(f64, f64)> {
+    let mut segments = Vec::new();
+    for &(start, end) in shots {
+        let length = end - start;
+        if length.is_nan() || length <= 0.0 {
+            continue;
+        }
+        let parts = if max_seconds > 0.0 {
+            // A hair of tolerance so that 10.0000001 s with a 5 s limit stays two parts.
+            ((length / max_seconds) - 1e-6).ceil().max(1.0) as usize
+        } else {
+            1
+        };
+        let step = length / parts as f64;
+        segments.extend((0..parts).map(|i| {
+            let a = start + step * i as f64;
+            let b = if i + 1 == parts {
+                end
+            } else {
+                start + step * (i + 1) as f64
+            };
+            (a, b)
+        }));
+    }
+    segments
+}
+
+/// Which segment (index into `starts`, ascending) a moment at `t` belongs to: the last one that
+/// starts at or before it, the first for moments before any. Every moment lands in exactly one.
+pub fn segment_of(starts: &[f64], t: f64) -> usize {
+    starts.partition_point(|&s| s <= t).saturating_sub(1)
+}
+
+/// Pool the vectors of each segment; `None` for a segment no moment fell in.
+pub fn pool_segments(moments: &[TimedVector], starts: &[f64], pooling: Pooling) -> Vec<Option<Vec<f32>>> {
+    let mut pooled: Vec<Option<Vec<f32>>> = vec![None; starts.len()];
+    if starts.is_empty() {
+        return pooled;
+    }
+    for moment in moments {
+        let slot = &mut pooled[segment_of(starts, moment.t)];
+        match slot {
+            None => *slot = Some(moment.vector.clone()),
+            Some(acc) => match pooling {
+                Pooling::Mean => acc.iter_mut().zip(&moment.vector).for_each(|(a, x)| *a += x),
+                Pooling::Max => acc.iter_mut().zip(&moment.vector).for_each(|(a, x)| *a = a.max(*x)),
+            },
+        }
+    }
+    pooled.iter_mut().flatten().for_each(|v| normalize(v));
+    pooled
+}
+
+/// A video's vector: the re-normalised mean of its segments' vectors.
+pub fn pool_video<'a>(segments: impl IntoIterator<Item = &'a [f32]>) -> Option<Vec<f32>> {
+    let mut sum: Option<Vec<f32>> = None;
+    for v in segments {
+        match &mut sum {
+            None => sum = Some(v.to_vec()),
+            Some(acc) => acc.iter_mut().zip(v).for_each(|(a, x)| *a += x),
+        }
+    }
+    sum.map(|mut v| {
+        normalize(&mut v);
+        v
+    })
+}
+
+fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moment(t: f64, v: [f32; 2]) -> TimedVector {
+        TimedVector { t, vector: v.to_vec() }
+    }
+
+    #[test]
+    fn shots_split_into_equal_parts_under_the_limit() {
+        assert_eq!(split_shots(&[(0.0, 12.0)], 5.0), [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0)]);
+        assert_eq!(split_shots(&[(0.0, 10.0)], 5.0), [(0.0, 5.0), (5.0, 10.0)]);
+        assert_eq!(split_shots(&[(0.0, 3.0), (3.0, 3.5)], 5.0), [(0.0, 3.0), (3.0, 3.5)]);
+        assert_eq!(split_shots(&[(2.0, 2.0)], 5.0), []);
+        assert_eq!(split_shots(&[(0.0, 7.0)], 0.0), [(0.0, 7.0)], "no limit: whole shots");
+    }
+
+    #[test]
+    fn moments_pool_into_the_segment_they_start_in() {
+        let starts = [0.0, 5.0, 10.0];
+        assert_eq!(segment_of(&starts, -0.1), 0);
+        assert_eq!(segment_of(&starts, 4.99), 0);
+        assert_eq!(segment_of(&starts, 5.0), 1);
+        assert_eq!(segment_of(&starts, 99.0), 2);
+        let moments = [
+            moment(1.0, [1.0, 0.0]),
+            moment(2.0, [0.0, 1.0]),
+            moment(11.0, [0.6, 0.8]),
+        ];
+        let mean = pool_segments(&moments, &starts, Pooling::Mean);
+        let close = |v: &Option<Vec<f32>>, expected: [f32; 2]| {
+            v.as_ref()
+                .is_some_and(|v| v.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6))
+        };
+        let h = std::f32::consts::FRAC_1_SQRT_2;
+        assert!(close(&mean[0], [h, h]), "{mean:?}");
+        assert_eq!(mean[1], None, "no moment in 5-10 s");
+        assert!(close(&mean[2], [0.6, 0.8]));
+        let max = pool_segments(
+            &[moment(0.0, [0.6, -0.8]), moment(1.0, [-0.8, 0.6])],
+            &[0.0],
+            Pooling::Max,
+        );
+        assert!(close(&max[0], [h, h]), "{max:?}");
+        let video = pool_video(mean.iter().flatten().map(Vec::as_slice)).unwrap();
+        let n = (video[0] * video[0] + video[1] * video[1]).sqrt();
+        assert!((n - 1.0).abs() < 1e-6 && video[1] > video[0]);
+        assert_eq!(pool_video(std::iter::empty()), None);
+    }
+}
