@@ -168,6 +168,17 @@ make_fixtures() {
     -map "[v]" -c:v libx264 -g 25
   make_video "$FIXTURES/shots/pan-2s.mp4" -loop 1 -i "$MEDIA/photos/astronaut.png" -t 2 -r 25 \
     -vf "crop=160:120:x='t*176':y=200,format=yuv420p" -c:v libx264 -g 25
+  # Motion stream fixtures, 3 s at 25 fps, 320x240: a camera panning right at 60 px/s over a still
+  # photo; the coffee photo still while a 64 px patch of the rocket crosses it rightwards at
+  # 60 px/s; and the same photo with nothing moving.
+  mkdir -p "$FIXTURES/motion"
+  make_video "$FIXTURES/motion/pan.mp4" -loop 1 -i "$MEDIA/photos/astronaut.png" -t 3 -r 25 \
+    -vf "crop=320:240:x='t*60':y=120,format=yuv420p" -c:v libx264 -g 25
+  make_video "$FIXTURES/motion/object.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -loop 1 -i "$MEDIA/photos/rocket.jpg" -t 3 -r 25 \
+    -filter_complex "[0]scale=320:240,setsar=1[bg];[1]scale=64:64,setsar=1[o];[bg][o]overlay=x='40+t*60':y=88,format=yuv420p" \
+    -c:v libx264 -g 25
+  make_video "$FIXTURES/motion/still.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -t 3 -r 25 \
+    -vf "scale=320:240,setsar=1,format=yuv420p" -c:v libx264 -g 25
   # Bad inputs: empty, not a video, a still image, truncated in two container kinds.
   : > "$FIXTURES/bad/empty.mp4"
   [ -s "$FIXTURES/bad/notes.mp4" ] || echo "this is a text file, not a video" > "$FIXTURES/bad/notes.mp4"

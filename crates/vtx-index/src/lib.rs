@@ -63,7 +63,7 @@ pub struct VideoMeta {
     pub codec: String,
     pub width: u32,
     pub height: u32,
-    /// Sampled frames stored; on write the store counts them itself.
+    /// Frames sampled for its image models (other streams, such as motion, are not counted).
     pub frames: u32,
 }
 
@@ -172,8 +172,7 @@ pub trait VectorStore {
     fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()>;
     /// Finish the video begun last, with its metadata; returns its id. Segment vectors are pooled
     /// from the moments stored for it (every space, `pooling`), and its video vectors from its
-    /// segments; a video without segments gets one spanning it whole. Its frame count becomes
-    /// that of its largest space.
+    /// segments; a video without segments gets one spanning it whole.
     fn commit_video(&mut self, meta: &VideoMeta, pooling: Pooling) -> Result<i64>;
     /// Drop the video begun last; a no-op when none is open.
     fn abort_video(&mut self);

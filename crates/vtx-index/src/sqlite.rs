@@ -534,16 +534,6 @@ impl VectorStore for SqliteStore {
         };
         let id = open.id;
         self.pool_open_video(id, m.duration, pooling)?;
-        // A long video's chunks hold 1024 frames each; the blob lengths give the counts.
-        let frames: i64 = self
-            .conn
-            .query_row(
-                "SELECT COALESCE(MAX(n), 0) FROM
-                 (SELECT SUM(length(times)) / 8 AS n FROM frame_vectors WHERE video_id = ?1 GROUP BY space)",
-                [id],
-                |r| r.get(0),
-            )
-            .map_err(storage)?;
         self.conn
             .execute(
                 "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
@@ -560,7 +550,7 @@ impl VectorStore for SqliteStore {
                     m.codec,
                     m.width,
                     m.height,
-                    frames
+                    m.frames
                 ],
             )
             .map_err(storage)?;
@@ -1119,8 +1109,8 @@ mod tests {
             s.search_segments("w", &[0.0, 0.0, 1.0], 1, false).unwrap()[0].video_id,
             id
         );
-        // The video counts the frames of its largest space.
-        assert_eq!(s.stats().unwrap().frames, 3);
+        // The frame count is the caller's: extending kept the stored one.
+        assert_eq!(s.stats().unwrap().frames, 2);
     }
 
     #[test]

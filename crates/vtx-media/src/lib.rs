@@ -4,6 +4,7 @@
 //! timestamps, and when the real duration is needed (`Sampling::Count`) it is measured by reading
 //! the packets of the video stream first, which costs a demux but no decode.
 
+mod motion;
 mod picture;
 mod sampler;
 mod scale;
@@ -12,8 +13,9 @@ mod shots;
 use std::path::Path;
 use std::sync::Once;
 
+pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOTION_DIM};
 pub use picture::encode_jpeg;
-pub use sampler::{load_picture, sample, sample_and_detect_shots, SampleStats, Sampling};
+pub use sampler::{load_picture, sample, sample_and_analyse, Analyses, SampleStats, Sampled, Sampling};
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};
 

@@ -7,7 +7,9 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
+use std::thread::{Scope, ScopedJoinHandle};
 
 use ffmpeg_next::codec::threading;
 use ffmpeg_next::format::context::Input;
@@ -15,6 +17,7 @@ use ffmpeg_next::format::stream::Disposition;
 use ffmpeg_next::util::frame::video::Video;
 use ffmpeg_next::{codec, media, Packet, Rational};
 
+use crate::motion::{MotionOptions, MotionSample, MotionTracker};
 use crate::scale::{FrameSize, Scaler};
 use crate::shots::{Shot, ShotOptions, ShotTracker};
 use crate::{init, Frame, MediaError, Result};
@@ -315,25 +318,46 @@ pub fn sample<F>(path: &Path, sampling: &Sampling, sizes: &[FrameSize], sink: F)
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
-    Ok(sample_and_detect_shots(path, sampling, sizes, None, sink)?.0)
+    Ok(sample_and_analyse(path, sampling, sizes, Analyses::default(), sink)?.stats)
 }
 
-/// [`sample`], and with `shots` the video's shots from the same decode, seen on the frames that
-/// decode produces: every frame, or only reference frames when sparse sampling skips the others.
-/// Encoders put cuts on reference frames (x264 starts a new GOP at a scene change), so cuts still
-/// land on their frame; a cut on a skipped B-frame is placed a frame or two late.
-pub fn sample_and_detect_shots<F>(
+/// What else to measure on the frames a sampling decode produces.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Analyses<'a> {
+    pub shots: Option<&'a ShotOptions>,
+    pub motion: Option<&'a MotionOptions>,
+}
+
+/// The result of [`sample_and_analyse`].
+#[derive(Debug, Clone, Default)]
+pub struct Sampled {
+    pub stats: SampleStats,
+    /// The shots, when asked for (from 0 to the measured duration).
+    pub shots: Vec<Shot>,
+    /// The motion stream, when asked for, in time order.
+    pub motion: Vec<MotionSample>,
+}
+
+/// [`sample`], and from the same decode the video's shots and motion stream, seen on the frames
+/// that decode produces: every frame, or only reference frames when sparse sampling skips the
+/// others. Encoders put cuts on reference frames (x264 starts a new GOP at a scene change), so
+/// cuts still land on their frame; a cut on a skipped B-frame is placed a frame or two late.
+/// Keyframe-only decoding gives no motion (its frames are too far apart for optical flow).
+pub fn sample_and_analyse<F>(
     path: &Path,
     sampling: &Sampling,
     sizes: &[FrameSize],
-    shots: Option<&ShotOptions>,
+    analyses: Analyses<'_>,
     mut sink: F,
-) -> Result<(SampleStats, Vec<Shot>)>
+) -> Result<Sampled>
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
     sampling.validate()?;
-    let mut tracker = shots.map(ShotTracker::new).transpose()?;
+    let trackers = Trackers {
+        shots: analyses.shots.map(ShotTracker::new).transpose()?,
+        motion: analyses.motion.map(MotionTracker::new).transpose()?,
+    };
     if sizes.is_empty() {
         return Err(MediaError::InvalidSampling("no frame size requested".into()));
     }
@@ -374,17 +398,22 @@ where
         last_emitted_t: f64::NEG_INFINITY,
     };
     let mut stats = SampleStats::default();
-    decoding.run(&mut stats, |frame, t| {
-        if let Some(tracker) = tracker.as_mut() {
-            tracker.feed(frame, t)?;
-        }
-        if !keyframes_only {
-            pass.offer(frame, t)
-        } else if t >= pass.last_emitted_t {
-            pass.emit(frame, t)
-        } else {
-            Ok(ControlFlow::Continue(()))
-        }
+    let trackers = std::thread::scope(|scope| -> Result<Trackers<'_>> {
+        let analysis = Analysis::start(trackers, scope);
+        let decoded = decoding.run(&mut stats, |frame, t| {
+            analysis.send(frame, t);
+            if !keyframes_only {
+                pass.offer(frame, t)
+            } else if t >= pass.last_emitted_t {
+                pass.emit(frame, t)
+            } else {
+                Ok(ControlFlow::Continue(()))
+            }
+        });
+        // The worker must be told the end even when decoding failed, or it would wait forever.
+        let trackers = analysis.finish();
+        decoded?;
+        trackers
     })?;
     pass.stats = SampleStats {
         frames_sampled: pass.stats.frames_sampled,
@@ -404,8 +433,84 @@ where
             pass.stats.stopped = true;
         }
     }
-    let shots = tracker.map(|t| t.finish(pass.stats.duration)).unwrap_or_default();
-    Ok((pass.stats, shots))
+    let shots = trackers
+        .shots
+        .map(|t| t.finish(pass.stats.duration))
+        .unwrap_or_default();
+    let motion = trackers.motion.map(MotionTracker::finish).unwrap_or_default();
+    Ok(Sampled {
+        stats: pass.stats,
+        shots,
+        motion,
+    })
+}
+
+/// What a sampling pass measures besides the samples.
+struct Trackers<'a> {
+    shots: Option<ShotTracker<'a>>,
+    motion: Option<MotionTracker<'a>>,
+}
+
+/// Decoded frames waiting for the analysis thread; the decoder's buffer pool holds this many more
+/// frames (about 10 MB at 1080p).
+const ANALYSIS_QUEUE: usize = 4;
+
+/// Shot detection and motion on a thread of their own: the decoder hands each frame over by
+/// reference (no copy) and moves on, so a decode-bound pipeline does not wait for them.
+enum Analysis<'scope, 'a> {
+    /// Nothing to measure (boxed: the trackers are large and this variant is rare in indexing).
+    Idle(Box<Trackers<'a>>),
+    Running {
+        frames: SyncSender<(Video, f64)>,
+        worker: ScopedJoinHandle<'scope, Result<Trackers<'a>>>,
+    },
+}
+
+impl<'scope, 'a: 'scope> Analysis<'scope, 'a> {
+    fn start(mut trackers: Trackers<'a>, scope: &'scope Scope<'scope, '_>) -> Self {
+        if trackers.shots.is_none() && trackers.motion.is_none() {
+            return Analysis::Idle(Box::new(trackers));
+        }
+        let (frames, queue) = sync_channel::<(Video, f64)>(ANALYSIS_QUEUE);
+        let worker = scope.spawn(move || {
+            for (frame, t) in queue {
+                if let Some(shots) = trackers.shots.as_mut() {
+                    shots.feed(&frame, t)?;
+                }
+                if let Some(motion) = trackers.motion.as_mut() {
+                    motion.feed(&frame, t)?;
+                }
+            }
+            Ok(trackers)
+        });
+        Analysis::Running { frames, worker }
+    }
+
+    fn send(&self, frame: &Video, t: f64) {
+        let Analysis::Running { frames, .. } = self else {
+            return;
+        };
+        // SAFETY: av_frame_clone makes a new reference to the same buffers (or returns null); the
+        // Video that wraps it owns it and frees it.
+        let shared = unsafe { ffmpeg_next::ffi::av_frame_clone(frame.as_ptr()) };
+        if !shared.is_null() {
+            // A failed send means the worker stopped on an error, which `finish` reports.
+            let _ = frames.send((unsafe { Video::wrap(shared) }, t));
+        }
+    }
+
+    /// Tell the worker the stream has ended and take the trackers back.
+    fn finish(self) -> Result<Trackers<'a>> {
+        match self {
+            Analysis::Idle(trackers) => Ok(*trackers),
+            Analysis::Running { frames, worker } => {
+                drop(frames);
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err(MediaError::Decode("the shot and motion analysis failed".into())))
+            }
+        }
+    }
 }
 
 /// One video stream being decoded in order, every frame with its time in seconds.

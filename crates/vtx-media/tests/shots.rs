@@ -138,13 +138,15 @@ fn shots_found_while_sampling_sparsely_match_ffmpeg_too() {
         let path = cache().join(OPENCV).join(name);
         let reference = ffmpeg_scene_changes(&path);
         let size = vtx_media::FrameSize::new(8, 8, vtx_media::Resize::Squash);
-        let (stats, found) = vtx_media::sample_and_detect_shots(
-            &path,
-            &vtx_media::Sampling::Fps(1.0),
-            &[size],
-            Some(&ShotOptions::default()),
-            |_| std::ops::ControlFlow::Continue(()),
-        )
+        let analyses = vtx_media::Analyses {
+            shots: Some(&ShotOptions::default()),
+            motion: None,
+        };
+        let vtx_media::Sampled {
+            stats, shots: found, ..
+        } = vtx_media::sample_and_analyse(&path, &vtx_media::Sampling::Fps(1.0), &[size], analyses, |_| {
+            std::ops::ControlFlow::Continue(())
+        })
         .unwrap();
         assert!(
             stats.skipped_nonref,

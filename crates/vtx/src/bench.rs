@@ -28,10 +28,17 @@ pub struct BenchRow {
     pub vtx_decode_sample_s: f64,
     /// The bare ONNX Runtime session on the same number of frames.
     pub ort_raw_infer_s: f64,
-    /// `vtx index` of the video into an empty index, models already loaded (shots detected).
+    /// `vtx index` of the video into an empty index, models already loaded (as by default: shots
+    /// detected, motion measured, segment thumbnails made).
     pub pipeline_s: f64,
-    /// The same without shot detection (`--no-shots`).
-    pub pipeline_no_shots_s: f64,
+    /// The same without the motion stream (`--no-motion`).
+    pub pipeline_no_motion_s: f64,
+    /// Plain sampling at the same rate: neither shots nor motion (`--no-shots --no-motion`).
+    pub pipeline_plain_s: f64,
+    /// CPU seconds (user + system, all threads) of the default pipeline and of the plain one:
+    /// the work shots and motion add, less blurred by other jobs on a shared host than wall time.
+    pub pipeline_cpu_s: f64,
+    pub pipeline_plain_cpu_s: f64,
     /// Whether vtx skipped non-reference frames, which makes `ffmpeg_cli_noref_s` the comparable
     /// decode limit instead of `ffmpeg_cli_decode_s`.
     pub skipped_nonref: bool,
@@ -70,7 +77,7 @@ impl BenchReport {
             self.model, self.sampling, self.batch, self.cores
         );
         out.push_str(&format!(
-            "{:<24} {:>9} {:>7} {:>6} {:>8} {:>8} {:>10} {:>8} {:>8} {:>10} {:>6} {:>9} {:>6}\n",
+            "{:<24} {:>9} {:>7} {:>6} {:>8} {:>8} {:>10} {:>8} {:>8} {:>10} {:>6} {:>6} {:>6} {:>7} {:>6} {:>5}\n",
             "video",
             "size",
             "video_s",
@@ -82,15 +89,18 @@ impl BenchReport {
             "pipeline",
             "realtime_x",
             "ratio",
-            "no_shots",
-            "shots+"
+            "plain",
+            "shots+",
+            "motion+",
+            "both+",
+            "cpu+"
         ));
         for r in &self.rows {
             let name = Path::new(&r.video)
                 .file_name()
                 .map_or(r.video.clone(), |n| n.to_string_lossy().into_owned());
             out.push_str(&format!(
-                "{:<24} {:>9} {:>7.1} {:>6} {:>8} {:>8} {:>10.2} {:>8.2} {:>8.2} {:>10.1} {:>6.2} {:>9.2} {:>5.0}%\n",
+                "{:<24} {:>9} {:>7.1} {:>6} {:>8} {:>8} {:>10.2} {:>8.2} {:>8.2} {:>10.1} {:>6.2} {:>6.2} {:>5.0}% {:>6.0}% {:>5.0}% {:>5.0}%\n",
                 name,
                 r.resolution,
                 r.video_seconds,
@@ -110,11 +120,14 @@ impl BenchReport {
                 r.pipeline_s,
                 r.video_seconds / r.pipeline_s,
                 r.overlap_ratio(),
-                r.pipeline_no_shots_s,
-                (r.pipeline_s / r.pipeline_no_shots_s - 1.0) * 100.0
+                r.pipeline_plain_s,
+                (r.pipeline_no_motion_s / r.pipeline_plain_s - 1.0) * 100.0,
+                (r.pipeline_s / r.pipeline_no_motion_s - 1.0) * 100.0,
+                (r.pipeline_s / r.pipeline_plain_s - 1.0) * 100.0,
+                (r.pipeline_cpu_s / r.pipeline_plain_cpu_s - 1.0) * 100.0
             ));
         }
-        out.push_str("ff_full / ff_noref: ffmpeg CLI decoding every frame / skipping non-reference frames (vtx does that when\n  the sampling gap spans 8+ frames; * marks the decode limit that applies)\nratio = pipeline / max(decode limit, ort_raw); realtime_x = video seconds per wall second\nno_shots = the pipeline without shot detection; shots+ = what shot detection adds to it\n");
+        out.push_str("ff_full / ff_noref: ffmpeg CLI decoding every frame / skipping non-reference frames (vtx does that when\n  the sampling gap spans 8+ frames; * marks the decode limit that applies)\nratio = pipeline / max(decode limit, ort_raw); realtime_x = video seconds per wall second\nplain = the pipeline without shot detection and motion; shots+ = what shots add to plain; motion+ = what\n  the motion stream adds to that; both+ = the default pipeline over plain; cpu+ = the same in CPU time\n  (the three pipelines run interleaved, fastest of the repeats kept)\n");
         out
     }
 }
@@ -130,6 +143,18 @@ fn fastest<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T
         }
     }
     Ok(best.expect("repeat is at least 1"))
+}
+
+/// CPU time of this process so far, all threads (ONNX Runtime's and the decoder's included).
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
@@ -193,20 +218,33 @@ pub fn run(
             raw_encoder.run_raw(&pictures, frames / batch)?;
             Ok(raw_encoder.run_raw(&pictures[..frames % batch], 1)?)
         })?;
-        let mut index = |options: &IndexOptions| {
-            let (seconds, report) = fastest(repeat, || {
-                engine.index(std::slice::from_ref(video), options, &mut (), &Default::default())
-            })?;
-            if report.failed() > 0 {
-                return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
+        // The variants run in turn within each repeat, so that a slow spell of a shared host
+        // does not land on one of them only.
+        let variants = [
+            options.clone(),
+            IndexOptions {
+                motion: None,
+                ..options.clone()
+            },
+            IndexOptions {
+                shots: None,
+                motion: None,
+                ..options.clone()
+            },
+        ];
+        let mut best = [(f64::INFINITY, f64::INFINITY); 3];
+        for _ in 0..repeat {
+            for (variant, slot) in variants.iter().zip(&mut best) {
+                let (cpu0, start) = (cpu_seconds(), Instant::now());
+                let report = engine.index(std::slice::from_ref(video), variant, &mut (), &Default::default())?;
+                let (wall, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+                if report.failed() > 0 {
+                    return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
+                }
+                *slot = (slot.0.min(wall), slot.1.min(cpu));
             }
-            Ok(seconds)
-        };
-        let pipeline_s = index(&options)?;
-        let pipeline_no_shots_s = index(&IndexOptions {
-            shots: None,
-            ..options.clone()
-        })?;
+        }
+        let [(pipeline_s, pipeline_cpu_s), (pipeline_no_motion_s, _), (pipeline_plain_s, pipeline_plain_cpu_s)] = best;
         rows.push(BenchRow {
             video: video.display().to_string(),
             resolution: format!("{}x{}", info.width, info.height),
@@ -217,7 +255,10 @@ pub fn run(
             vtx_decode_sample_s: decode_s,
             ort_raw_infer_s: ort_s,
             pipeline_s,
-            pipeline_no_shots_s,
+            pipeline_no_motion_s,
+            pipeline_plain_s,
+            pipeline_cpu_s,
+            pipeline_plain_cpu_s,
             skipped_nonref: stats.skipped_nonref,
         });
     }

@@ -20,6 +20,7 @@ use vtx_index::{
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
+use crate::motion::{self, MOTION_SPACE};
 use crate::segments::{self, ThumbnailPicker};
 use crate::{discover, EngineError, Result};
 
@@ -47,6 +48,9 @@ pub struct IndexOptions {
     pub segment_seconds: f64,
     /// How a segment's frame vectors become its vector.
     pub pooling: Pooling,
+    /// Measure the motion stream (optical flow) while decoding and store it as the `motion`
+    /// space.
+    pub motion: Option<vtx_media::MotionOptions>,
 }
 
 impl Default for IndexOptions {
@@ -61,6 +65,7 @@ impl Default for IndexOptions {
             shots: Some(vtx_media::ShotOptions::default()),
             segment_seconds: DEFAULT_SEGMENT_SECONDS,
             pooling: Pooling::Mean,
+            motion: Some(vtx_media::MotionOptions::default()),
         }
     }
 }
@@ -202,6 +207,8 @@ enum Produced {
         shots: Vec<vtx_media::Shot>,
         /// The video's segments with their thumbnails (full jobs).
         segments: Vec<SegmentSpan>,
+        /// The motion stream (full jobs with motion on).
+        motion: Vec<vtx_media::MotionSample>,
     },
     SameContent,
 }
@@ -226,7 +233,8 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// The decoder thread's work: hash, probe and sample each job in turn, pass by pass. The first
-/// pass of a full job also detects shots and makes the thumbnails of its segments.
+/// pass of a full job also detects shots, measures motion and makes the thumbnails of its
+/// segments.
 fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
     for job in jobs {
         if stop() {
@@ -244,19 +252,21 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                 }
                 Work::Extend(_) => None,
             };
-            let mut first_stats = None;
-            let mut shots = Vec::new();
+            let mut first: Option<vtx_media::Sampled> = None;
             let mut thumbnails = probed
                 .as_ref()
                 .map(|p| ThumbnailPicker::new(segments::thumbnail_size(p.0.width, p.0.height)));
             for (index, pass) in job.passes.iter().enumerate() {
                 let first_of_full = index == 0 && probed.is_some();
-                let detect = options.shots.as_ref().filter(|_| first_of_full);
+                let analyses = vtx_media::Analyses {
+                    shots: options.shots.as_ref().filter(|_| first_of_full),
+                    motion: options.motion.as_ref().filter(|_| first_of_full),
+                };
                 let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
                 let mut sizes = pass.sizes.clone();
                 sizes.extend(picker.as_ref().map(|p| p.size()));
-                let (stats, found) =
-                    vtx_media::sample_and_detect_shots(&job.path, &pass.sampling, &sizes, detect, |mut frame| {
+                let sampled =
+                    vtx_media::sample_and_analyse(&job.path, &pass.sampling, &sizes, analyses, |mut frame| {
                         if let Some(picker) = picker.as_mut() {
                             let rgb = frame.images.pop().expect("the thumbnail size was asked for");
                             picker.offer(frame.t, &rgb);
@@ -268,16 +278,13 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                         }
                     })
                     .map_err(|e: MediaError| e.to_string())?;
-                let stopped = stats.stopped;
-                first_stats.get_or_insert(stats);
-                if index == 0 {
-                    shots = found;
-                }
+                let stopped = sampled.stats.stopped;
+                first.get_or_insert(sampled);
                 if stopped || tx.send(Msg::PassEnd(index)).is_err() {
                     break;
                 }
             }
-            let stats = first_stats.ok_or("no model needs this file")?;
+            let vtx_media::Sampled { stats, shots, motion } = first.ok_or("no model needs this file")?;
             let segments = thumbnails
                 .map(|picker| picker.pick(&segments::spans(&shots, stats.duration, options.segment_seconds)))
                 .unwrap_or_default();
@@ -286,6 +293,7 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                 stats,
                 shots,
                 segments,
+                motion,
             })
         })();
         if tx.send(Msg::Done(produced)).is_err() {
@@ -424,7 +432,7 @@ impl Consumer<'_> {
                 Msg::Done(done) => break done,
             }
         };
-        let (probed, stats, shots, segments) = match done {
+        let (probed, stats, shots, segments, motion) = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
                 let id = job.existing_id.expect("a known hash implies a stored video");
@@ -436,7 +444,8 @@ impl Consumer<'_> {
                 stats,
                 shots,
                 segments,
-            }) => (probed, stats, shots, segments),
+                motion,
+            }) => (probed, stats, shots, segments, motion),
         };
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
@@ -444,8 +453,10 @@ impl Consumer<'_> {
         if stats.stopped {
             return Ok(FileOutcome::Interrupted);
         }
-        self.hand_over(job, video)?;
+        // Frames counted are the image models' (motion is measured at its own rate).
         let vectors = video.most_vectors();
+        video.take(MOTION_SPACE.to_string(), motion::vectors(&motion));
+        self.hand_over(job, video)?;
         match (&job.work, probed) {
             (Work::Extend(record), _) => {
                 self.store.commit_video(&record.meta, self.pooling)?;
@@ -820,12 +831,12 @@ pub(crate) fn embed_video(
         batch.clear();
         Ok(found)
     };
-    let (stats, shots) = vtx_media::sample_and_detect_shots(
-        path,
-        &pass.sampling,
-        &pass.sizes,
-        options.shots.as_ref(),
-        |mut frame| {
+    let analyses = vtx_media::Analyses {
+        shots: options.shots.as_ref(),
+        motion: None,
+    };
+    let vtx_media::Sampled { stats, shots, .. } =
+        vtx_media::sample_and_analyse(path, &pass.sampling, &pass.sizes, analyses, |mut frame| {
             let step = match windower.as_mut() {
                 Some(w) => w
                     .push(model, frame.t, frame.images.swap_remove(0))
@@ -849,8 +860,7 @@ pub(crate) fn embed_video(
                     ControlFlow::Break(())
                 }
             }
-        },
-    )?;
+        })?;
     if let Some(e) = failure {
         return Err(e);
     }

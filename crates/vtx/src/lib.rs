@@ -26,6 +26,7 @@ pub mod bench;
 mod discover;
 mod frame_models;
 mod ingest;
+mod motion;
 mod segments;
 
 use std::collections::HashMap;
@@ -40,8 +41,10 @@ use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
+pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
+pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
@@ -105,6 +108,13 @@ pub fn default_index_dir() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from("."))
             .join("vtx/index")
     })
+}
+
+/// A video's motion per segment (no index needed): its shots cut as indexing cuts them, each with
+/// the mean of the optical-flow measurements inside it.
+pub fn motion(video: &Path, options: &IndexOptions) -> Result<Vec<SegmentMotion>> {
+    let measured = motion::measure(video, options)?;
+    Ok(motion::per_segment(&measured.samples, &measured.spans))
 }
 
 /// The shots of one video (no index or model needed): every frame is decoded and compared, small.
@@ -184,6 +194,9 @@ impl Engine {
     fn index_models(&self, requested: &[String]) -> Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         for space in self.store.spaces()? {
+            if space.model == MOTION_MODEL {
+                continue;
+            }
             let writer = self.writer_of(&space)?;
             if !names.contains(&writer) {
                 names.push(writer);
@@ -319,6 +332,9 @@ impl Engine {
             )));
         }
         let infos = self.resolve_models(&options.models)?;
+        if options.motion.is_some() {
+            self.store.ensure_space(&motion::space())?;
+        }
         let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
         if plan.is_empty() {
             return Ok(ingest::finish_empty(plan));
@@ -341,7 +357,7 @@ impl Engine {
         let spaces = self.store.spaces()?;
         let mut searchable: Vec<(Space, ModelKind)> = Vec::new();
         let mut missing = None;
-        for space in &spaces {
+        for space in spaces.iter().filter(|s| s.model != MOTION_MODEL) {
             match self.registry.get(&space.model) {
                 Ok(m) if m.has_text() => searchable.push((space.clone(), m.kind)),
                 Ok(_) => {}
@@ -467,42 +483,94 @@ impl Engine {
         Ok((chosen.1.clone(), info))
     }
 
-    /// Videos that look most like `video` in `space` (default: see [`Engine::visual_space`]): its
-    /// stored vector if it is indexed, else it is decoded and embedded now (without being added to
-    /// the index). A still picture (PNG, JPEG, ...) works too, in image spaces. The video itself is
-    /// left out. Videos are ranked by their pooled vectors (the score); each hit's segment is the
-    /// video's moment most like the query.
+    /// Videos most like `video`, an indexed or unindexed video or (for the RGB stream) a still
+    /// picture, in one stream: `Rgb` compares what they look like in `space` (default: see
+    /// [`Engine::visual_space`]), `Motion` how things move in them, `Both` mixes the two scores.
+    /// The query's stored vectors are used when it is indexed, else it is decoded and embedded now
+    /// (without being added to the index); it is left out of its own results. Videos are ranked
+    /// by their whole-video vectors (the score); each hit's segment is the video's moment most
+    /// like the query.
     pub fn similar(
         &mut self,
         video: &Path,
         top: usize,
         space: Option<&str>,
+        stream: Stream,
         options: &IndexOptions,
     ) -> Result<Vec<Hit>> {
         let path = discover::absolute(video)?;
-        let (space, info) = self.visual_space_and_writer(space)?;
-        let key = path.to_string_lossy();
-        let stored = match self.store.video_by_path(&key)? {
-            Some(record) => self.store.video_vector(record.id, &space.name)?.map(|v| (record.id, v)),
-            None => None,
-        };
-        let (own_id, query) = match stored {
-            Some((id, v)) => (Some(id), v),
-            None => (None, self.embed_file(&path, &space, &info, options)?),
-        };
-        let mut videos = self.store.search_videos(&space.name, &query, top + 1)?;
-        videos.retain(|h| Some(h.video_id) != own_id);
-        videos.truncate(top);
-        let mut hits = Vec::with_capacity(videos.len());
-        for video in videos {
-            if let Some(best) = self.store.best_segment(video.video_id, &space.name, &query)? {
-                hits.push(Hit {
-                    score: video.score,
-                    ..best
-                });
+        let own_id = self.store.video_by_path(&path.to_string_lossy())?.map(|r| r.id);
+        let mut streams: Vec<(Space, Vec<f32>, f32)> = Vec::new();
+        if let Stream::Rgb | Stream::Both { .. } = stream {
+            let (space, info) = self.visual_space_and_writer(space)?;
+            let query = match self.stored_vector(own_id, &space.name)? {
+                Some(v) => v,
+                None => self.embed_file(&path, &space, &info, options)?,
+            };
+            streams.push((space, query, 1.0));
+        }
+        if let Stream::Motion | Stream::Both { .. } = stream {
+            let space = motion::space();
+            if !self.store.spaces()?.contains(&space) {
+                return Err(EngineError::Input(
+                    "this index has no motion stream: index with motion on (the default)".into(),
+                ));
+            }
+            let query = match self.stored_vector(own_id, &space.name)? {
+                Some(v) => v,
+                None => self.embed_motion(&path, options)?,
+            };
+            streams.push((space, query, 1.0));
+        }
+        if let Stream::Both { motion_weight } = stream {
+            if !(0.0..=1.0).contains(&motion_weight) {
+                return Err(EngineError::Input(format!(
+                    "the motion weight must be within 0-1, not {motion_weight}"
+                )));
+            }
+            streams[0].2 = 1.0 - motion_weight;
+            streams[1].2 = motion_weight;
+        }
+        // Exact scores of every video in each stream, mixed; a video missing from a stream
+        // scores 0 there.
+        let everyone = self.store.stats()?.videos as usize;
+        let mut scores: HashMap<i64, f32> = HashMap::new();
+        for (space, query, weight) in &streams {
+            for hit in self.store.search_videos(&space.name, query, everyone)? {
+                *scores.entry(hit.video_id).or_default() += weight * hit.score;
+            }
+        }
+        let mut ranked: Vec<(i64, f32)> = scores.into_iter().filter(|(id, _)| Some(*id) != own_id).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(top);
+        let (moment_space, moment_query, _) = &streams[0];
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (video_id, score) in ranked {
+            if let Some(best) = self.store.best_segment(video_id, &moment_space.name, moment_query)? {
+                hits.push(Hit { score, ..best });
             }
         }
         Ok(hits)
+    }
+
+    fn stored_vector(&self, video_id: Option<i64>, space: &str) -> Result<Option<Vec<f32>>> {
+        match video_id {
+            Some(id) => Ok(self.store.video_vector(id, space)?),
+            None => Ok(None),
+        }
+    }
+
+    /// The motion-stream vector of a video that is not in the index, pooled as the index pools.
+    fn embed_motion(&self, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
+        let measured = motion::measure(path, options)?;
+        let starts: Vec<f64> = measured.spans.iter().map(|s| s.0).collect();
+        let pooled = vtx_index::pool_segments(&motion::vectors(&measured.samples), &starts, options.pooling);
+        vtx_index::pool_video(pooled.iter().flatten().map(Vec::as_slice)).ok_or_else(|| {
+            EngineError::Input(format!(
+                "{}: no motion could be measured (a still picture, or frames too far apart)",
+                path.display()
+            ))
+        })
     }
 
     /// Embed a video or a still picture that is not in the index.

@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{
-    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Pooling, Sampling,
-    SearchHit, ShotOptions,
+    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, MotionOptions, Pooling,
+    Sampling, SearchHit, ShotOptions, Stream,
 };
 
 mod models;
@@ -136,6 +136,9 @@ enum Command {
         /// any one frame shows).
         #[arg(long, value_name = "HOW", default_value = "mean")]
         pool: Pooling,
+        /// Do not measure the motion stream (optical flow, two pairs of small frames a second).
+        #[arg(long)]
+        no_motion: bool,
     },
     /// Find the moments that match a sentence.
     Search {
@@ -171,6 +174,13 @@ enum Command {
         output: HitsArgs,
         #[command(flatten)]
         space: SpaceArg,
+        /// Compare what videos look like (rgb), how things move in them (motion: camera and
+        /// object motion from optical flow), or both, scores mixed by --motion-weight.
+        #[arg(long, value_enum, default_value = "rgb")]
+        stream: StreamArg,
+        /// With --stream both: the motion score's share (the rgb score gets the rest).
+        #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_MOTION_WEIGHT)]
+        motion_weight: f32,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -205,6 +215,21 @@ enum Command {
         /// CSV: shot, start, end, length, boundary.
         #[arg(long)]
         csv: bool,
+    },
+    /// Measure a video's motion per segment: camera motion (pan, zoom) and objects moving on
+    /// their own, from optical flow.
+    Motion {
+        video: PathBuf,
+        /// Longest segment, as for `vtx index`.
+        #[arg(long, value_name = "SECONDS", default_value_t = vtx::DEFAULT_SEGMENT_SECONDS)]
+        segment_seconds: f64,
+        /// Segments are plain windows, not cut at shot boundaries.
+        #[arg(long)]
+        no_shots: bool,
+        /// A JSON list of segments (start, end, camera, zoom, rotation, moving_share, local_speed,
+        /// kind, samples).
+        #[arg(long)]
+        json: bool,
     },
     /// Show what the index holds.
     Info {
@@ -257,6 +282,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum StreamArg {
+    Rgb,
+    Motion,
+    Both,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -536,6 +568,39 @@ fn print_shots(video: &std::path::Path, options: &ShotOptions, json: bool, csv: 
     Ok(())
 }
 
+fn print_motion(video: &std::path::Path, options: &IndexOptions, json: bool) -> Result<()> {
+    let segments = vtx::motion(video, options).with_context(|| format!("{}", video.display()))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&segments)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<25} {:>8} {:>8} {:>7} {:>7} {:>8}  kind",
+        "segment", "camera_x", "camera_y", "zoom", "moving", "local_v"
+    )?;
+    for s in &segments {
+        writeln!(
+            out,
+            "{}-{} {:>8.3} {:>8.3} {:>7.3} {:>6.1}% {:>8.3}  {}",
+            format_time(s.start),
+            format_time(s.end),
+            s.camera.0,
+            s.camera.1,
+            s.zoom,
+            s.moving_share * 100.0,
+            s.local_speed,
+            s.kind
+        )?;
+    }
+    writeln!(
+        out,
+        "(speeds in frame widths per second; camera: right and down positive)"
+    )?;
+    Ok(())
+}
+
 fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     let engine = open_engine(&common, false)?;
     let info = engine.info()?;
@@ -642,6 +707,7 @@ fn main() -> ExitCode {
             no_shots,
             segment_seconds,
             pool,
+            no_motion,
         } => {
             let options = IndexOptions {
                 sampling: sampling.sampling(),
@@ -652,6 +718,7 @@ fn main() -> ExitCode {
                 shots: (!no_shots).then(ShotOptions::default),
                 segment_seconds,
                 pooling: pool,
+                motion: (!no_motion).then(MotionOptions::default),
                 ..Default::default()
             };
             run_index(paths, common, options)
@@ -674,6 +741,8 @@ fn main() -> ExitCode {
             video,
             output: HitsArgs { top, json },
             space,
+            stream,
+            motion_weight,
             common,
             sampling,
         } => (|| {
@@ -682,11 +751,35 @@ fn main() -> ExitCode {
                 sampling: sampling.sampling(),
                 ..Default::default()
             };
-            let space = engine.visual_space(space.space.as_deref())?.name;
-            let hits = engine.similar(&video, top, Some(&space), &options)?;
-            print_hits(None, &space, &hits, json, &mut std::io::stdout().lock())?;
+            let (stream, label) = match stream {
+                StreamArg::Rgb => (Stream::Rgb, engine.visual_space(space.space.as_deref())?.name),
+                StreamArg::Motion => (Stream::Motion, vtx::MOTION_SPACE.to_string()),
+                StreamArg::Both => (
+                    Stream::Both { motion_weight },
+                    format!(
+                        "{}+{}",
+                        engine.visual_space(space.space.as_deref())?.name,
+                        vtx::MOTION_SPACE
+                    ),
+                ),
+            };
+            let hits = engine.similar(&video, top, space.space.as_deref(), stream, &options)?;
+            print_hits(None, &label, &hits, json, &mut std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         })(),
+        Command::Motion {
+            video,
+            segment_seconds,
+            no_shots,
+            json,
+        } => {
+            let options = IndexOptions {
+                segment_seconds,
+                shots: (!no_shots).then(ShotOptions::default),
+                ..Default::default()
+            };
+            print_motion(&video, &options, json).map(|()| ExitCode::SUCCESS)
+        }
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
         Command::Shots {
             video,

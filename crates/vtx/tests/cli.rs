@@ -937,3 +937,88 @@ fn without_shots_segments_are_equal_windows_and_max_pooling_still_places_moments
     let hit = &hits(&json_lines(&out)[0])[0];
     assert!(hit.1 < 3.75, "the cat is in the first window: {hit:?}");
 }
+
+#[test]
+fn the_motion_stream_is_indexed_and_finds_videos_that_move_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    let c = cache();
+    let clips: Vec<String> = [
+        "motion/pan.mp4",
+        "motion/object.mp4",
+        "motion/still.mp4",
+        "shots/pan-2s.mp4",
+    ]
+    .iter()
+    .map(|f| c.join("fixtures").join(f).to_string_lossy().into_owned())
+    .collect();
+    let mut args = vec!["index", "--index", index];
+    args.extend(clips.iter().map(String::as_str));
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = info(index);
+    let spaces: Vec<&str> = info["spaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(spaces.contains(&"motion"), "{spaces:?}");
+    // Two measurements a second, pooled per segment like any other space.
+    for v in info["list"].as_array().unwrap() {
+        let measured = v["spaces"]["motion"].as_u64().unwrap();
+        let expected = (v["duration"].as_f64().unwrap() * 2.0).round() as u64;
+        assert!(measured + 1 >= expected && measured <= expected, "{v}");
+    }
+    // The slow pan's nearest in motion is the fast pan, though they show different pictures.
+    let similar = |query: &str, stream: &str| {
+        let out = vtx(&[
+            "similar", "--index", index, query, "--stream", stream, "--json", "--top", "3",
+        ]);
+        let line = json_lines(&out).remove(0);
+        (line["space"].as_str().unwrap().to_string(), hits(&line))
+    };
+    let (space, found) = similar(&clips[0], "motion");
+    assert_eq!(space, "motion");
+    assert_eq!(file_name(&found[0].0), "pan-2s.mp4", "{found:?}");
+    let (space, mixed) = similar(&clips[0], "both");
+    assert!(space.ends_with("+motion"), "{space}");
+    assert_eq!(mixed.len(), 3);
+    assert!(mixed.windows(2).all(|w| w[0].2 >= w[1].2), "{mixed:?}");
+    // `vtx motion` reads each clip for people.
+    for (clip, kind) in [(&clips[0], "camera"), (&clips[1], "local"), (&clips[2], "still")] {
+        let segments = json_lines(&vtx(&["motion", clip, "--json"])).remove(0);
+        assert_eq!(segments[0]["kind"], kind, "{clip}: {segments}");
+    }
+    // A picture has no motion; an index without the stream says so.
+    let picture = c.join("fixtures/bad/photo.png");
+    let out = vtx(&[
+        "similar",
+        "--index",
+        index,
+        picture.to_str().unwrap(),
+        "--stream",
+        "motion",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let plain = dir.path().join("plain");
+    let out = vtx(&[
+        "index",
+        "--index",
+        plain.to_str().unwrap(),
+        "--no-motion",
+        &clips[0],
+        &clips[3],
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vtx(&[
+        "similar",
+        "--index",
+        plain.to_str().unwrap(),
+        &clips[0],
+        "--stream",
+        "motion",
+    ]);
+    assert!(text(&out.stderr).contains("no motion stream"), "{}", text(&out.stderr));
+}

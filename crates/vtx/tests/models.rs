@@ -207,7 +207,8 @@ fn a_clip_model_joins_an_index_searches_text_and_finds_photos() {
     for (video, spaces) in spaces_per_video(&info) {
         assert_eq!(
             spaces,
-            serde_json::json!({"text": 3, "tiny-clip": 3, "visual": 3}),
+            // The motion stream measures twice a second.
+            serde_json::json!({"motion": 6, "text": 3, "tiny-clip": 3, "visual": 3}),
             "{video}"
         );
     }
@@ -266,7 +267,10 @@ fn a_model_cannot_write_into_another_models_space() {
     assert!(e.contains("no model named 'nope'"), "{e}");
     // The index only has the CLIP model: nothing was written by the refused runs.
     let info = vtx.json(&["info", "--json", "--videos"]);
-    assert_eq!(spaces_per_video(&info)[0].1, serde_json::json!({"tiny-clip": 3}));
+    assert_eq!(
+        spaces_per_video(&info)[0].1,
+        serde_json::json!({"motion": 6, "tiny-clip": 3})
+    );
 }
 
 #[test]
@@ -287,7 +291,12 @@ fn a_clip_level_video_model_stores_one_vector_per_window() {
     // Windows of 4 frames at 4 fps (1 s), one starting every second: 15 in 15 s, 3 in 3 s.
     for (video, spaces) in spaces_per_video(&info) {
         let windows = if video == "joined.mp4" { 15 } else { 3 };
-        assert_eq!(spaces, serde_json::json!({ "tiny-video": windows }), "{video}");
+        let motion = windows * 2;
+        assert_eq!(
+            spaces,
+            serde_json::json!({ "motion": motion, "tiny-video": windows }),
+            "{video}"
+        );
     }
     // The cat's clip finds its own seconds inside the joined video (cat: 0-3 s).
     let similar = vtx.json(&[
