@@ -179,6 +179,15 @@ make_fixtures() {
     -c:v libx264 -g 25
   make_video "$FIXTURES/motion/still.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -t 3 -r 25 \
     -vf "scale=320:240,setsar=1,format=yuv420p" -c:v libx264 -g 25
+  # Frame rates: the joined photos (cuts at 3, 6, 9, 12 s) at 24, 30 and 60 fps, and a variable
+  # frame rate version: 10 fps for the first 7.5 s, 40 fps after (the same moments, other frames).
+  mkdir -p "$FIXTURES/rates"
+  for rate in 24 30 60; do
+    make_video "$FIXTURES/rates/joined-$rate.mp4" -i "$FIXTURES/joined.mp4" -vf "fps=$rate,format=yuv420p" \
+      -c:v libx264 -g "$rate"
+  done
+  make_video "$FIXTURES/rates/joined-vfr.mp4" -i "$FIXTURES/joined.mp4" \
+    -vf "fps=40,select='gte(t\,7.5)+not(mod(n\,4))',format=yuv420p" -vsync vfr -c:v libx264 -g 40
   # Bad inputs: empty, not a video, a still image, truncated in two container kinds.
   : > "$FIXTURES/bad/empty.mp4"
   [ -s "$FIXTURES/bad/notes.mp4" ] || echo "this is a text file, not a video" > "$FIXTURES/bad/notes.mp4"

@@ -1022,3 +1022,82 @@ fn the_motion_stream_is_indexed_and_finds_videos_that_move_alike() {
     ]);
     assert!(text(&out.stderr).contains("no motion stream"), "{}", text(&out.stderr));
 }
+
+/// A video's segments from `info --videos --json`: (start, end).
+fn segment_spans(video: &Value) -> Vec<(f64, f64)> {
+    video["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["start"].as_f64().unwrap(), s["end"].as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn segments_land_on_the_same_moments_at_any_frame_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    let c = cache();
+    let rates = c.join("fixtures/rates");
+    let fast = c.join("media/usr/share/pymecavideo/data/video/balle1-vp9.avi");
+    let out = vtx(&["index", "--index", index, rates.to_str().unwrap(), fast.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = info(index);
+    let videos = info["list"].as_array().unwrap();
+    // The joined photos, cut at 3, 6, 9 and 12 s, at 24, 30, 60 fps and at 10 then 40 fps.
+    for (name, frame) in [
+        ("joined-24.mp4", 1.0 / 24.0),
+        ("joined-30.mp4", 1.0 / 30.0),
+        ("joined-60.mp4", 1.0 / 60.0),
+        ("joined-vfr.mp4", 1.0 / 10.0),
+    ] {
+        let v = videos
+            .iter()
+            .find(|v| file_name(v["video"].as_str().unwrap()) == name)
+            .unwrap_or_else(|| panic!("{name} not indexed"));
+        let spans = segment_spans(v);
+        let starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
+        assert_eq!(starts.len(), 5, "{name}: {spans:?}");
+        for (got, expected) in starts.iter().zip([0.0, 3.0, 6.0, 9.0, 12.0]) {
+            assert!((got - expected).abs() <= frame + 0.01, "{name}: {spans:?}");
+        }
+        assert!((spans[4].1 - 15.0).abs() < 0.1, "{name}: {spans:?}");
+        let motion = v["spaces"]["motion"].as_u64().unwrap();
+        assert!((29..=30).contains(&motion), "{name}: {motion} motion samples in 15 s");
+        // The rocket (12-15 s) is found in its own segment at every rate.
+        let out = vtx(&["search", "--index", index, "a rocket", "--json", "--top", "4", "--per-video"]);
+        let found = hits(&json_lines(&out)[0]);
+        let hit = found.iter().find(|h| file_name(&h.0) == name).unwrap();
+        assert!(hit.1 > 12.0 && hit.1 < 15.0, "{name}: {found:?}");
+    }
+    // 300 frames at 187.35 fps: 1.6 s, one segment, motion measured every half second.
+    let v = videos
+        .iter()
+        .find(|v| file_name(v["video"].as_str().unwrap()) == "balle1-vp9.avi")
+        .unwrap();
+    let duration = v["duration"].as_f64().unwrap();
+    assert!((duration - 300.0 / 187.35).abs() < 0.02, "{v}");
+    assert_eq!(segment_spans(v), [(0.0, duration)]);
+    assert!(v["spaces"]["motion"].as_u64().unwrap() >= 3, "{v}");
+}
+
+#[test]
+fn segments_follow_the_frames_not_a_lying_header() {
+    // tree.avi's header claims 444 frames (68 packets over 29.6 s are there); mkv.mkv's says 3.6 s
+    // and holds 5.9 s of frames. Segments cover the frames that are there.
+    let info = info(&library().index);
+    for (name, frames_end) in [("tree.avi", 29.6), ("mkv.mkv", 5.9)] {
+        let v = info["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| file_name(v["video"].as_str().unwrap()) == name)
+            .unwrap();
+        let spans = segment_spans(v);
+        let end = spans.last().unwrap().1;
+        assert!((end - frames_end).abs() < 0.2, "{name}: segments end at {end}: {spans:?}");
+        assert_eq!(end, v["duration"].as_f64().unwrap());
+        assert!(spans.iter().all(|(a, b)| b - a <= 5.0 + 1e-9), "{name}: {spans:?}");
+    }
+}
