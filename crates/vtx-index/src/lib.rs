@@ -9,7 +9,7 @@
 mod segments;
 mod sqlite;
 
-pub use segments::{pool_segments, pool_video, segment_of, split_shots, Pooling};
+pub use segments::{pool_segments, pool_video, segment_of, Pooling};
 pub use sqlite::SqliteStore;
 
 /// Errors from the store.

@@ -1,5 +1,5 @@
-//! Segments: the unit of retrieval. A segment is a span of a shot no longer than a few seconds;
-//! its vector in a space is pooled from the moments (frames, clip windows) that fall in it, and a
+//! Segments: the unit of retrieval. A segment is a span of a shot no longer than a few seconds
+//! (`vtx_media::segment_spans` cuts them); its vector in a space is pooled from the moments (frames, clip windows) that fall in it, and a
 //! video's vector is pooled from its segments, so a long static shot weighs no more than a short
 //! one of the same length in segments.
 
@@ -34,35 +34,6 @@ impl std::str::FromStr for Pooling {
             other => Err(format!("unknown pooling '{other}' (mean or max)")),
         }
     }
-}
-
-/// Cut each shot `(start, end)` into the fewest equal parts no longer than `max_seconds`.
-/// A 12 s shot with a 5 s limit gives three 4 s segments, not 5 + 5 + 2.
-pub fn split_shots(shots: &[(f64, f64)], max_seconds: f64) -> Vec<(f64, f64)> {
-    let mut segments = Vec::new();
-    for &(start, end) in shots {
-        let length = end - start;
-        if length.is_nan() || length <= 0.0 {
-            continue;
-        }
-        let parts = if max_seconds > 0.0 {
-            // A hair of tolerance so that 10.0000001 s with a 5 s limit stays two parts.
-            ((length / max_seconds) - 1e-6).ceil().max(1.0) as usize
-        } else {
-            1
-        };
-        let step = length / parts as f64;
-        segments.extend((0..parts).map(|i| {
-            let a = start + step * i as f64;
-            let b = if i + 1 == parts {
-                end
-            } else {
-                start + step * (i + 1) as f64
-            };
-            (a, b)
-        }));
-    }
-    segments
 }
 
 /// Which segment (index into `starts`, ascending) a moment at `t` belongs to: the last one that
@@ -119,15 +90,6 @@ mod tests {
 
     fn moment(t: f64, v: [f32; 2]) -> TimedVector {
         TimedVector { t, vector: v.to_vec() }
-    }
-
-    #[test]
-    fn shots_split_into_equal_parts_under_the_limit() {
-        assert_eq!(split_shots(&[(0.0, 12.0)], 5.0), [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0)]);
-        assert_eq!(split_shots(&[(0.0, 10.0)], 5.0), [(0.0, 5.0), (5.0, 10.0)]);
-        assert_eq!(split_shots(&[(0.0, 3.0), (3.0, 3.5)], 5.0), [(0.0, 3.0), (3.0, 3.5)]);
-        assert_eq!(split_shots(&[(2.0, 2.0)], 5.0), []);
-        assert_eq!(split_shots(&[(0.0, 7.0)], 0.0), [(0.0, 7.0)], "no limit: whole shots");
     }
 
     #[test]

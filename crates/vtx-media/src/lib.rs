@@ -17,7 +17,7 @@ pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOT
 pub use picture::encode_jpeg;
 pub use sampler::{load_picture, sample, sample_and_analyse, Analyses, SampleStats, Sampled, Sampling};
 pub use scale::{signature, Filter, FrameSize, Resize};
-pub use shots::{detect_shots, Boundary, Detector, Shot, ShotOptions};
+pub use shots::{detect_shots, segment_spans, split_shots, Boundary, Detector, Shot, ShotOptions};
 
 /// Errors from opening, probing or decoding a video.
 #[derive(Debug, thiserror::Error)]

@@ -35,6 +35,11 @@ pub enum Sampling {
     /// Every keyframe and nothing else: only keyframes are decoded (FFmpeg's skip-frame), a
     /// fast first pass over long videos whose spacing follows the encoder's choice.
     Keyframes,
+    /// `frames` evenly spread over each segment (each shot cut into equal spans of at most
+    /// `span` seconds, see [`segment_spans`](crate::segment_spans)): every shot gets at least
+    /// one, a long static shot no more than its length in segments. Costs a first, picture-less
+    /// pass that finds the shots.
+    Shots { frames: usize, span: f64 },
 }
 
 /// Frames nothing else depends on (most B-frames) are not decoded when the sampling gap spans at
@@ -49,7 +54,7 @@ impl Sampling {
             Sampling::Fps(f) => 1.0 / f,
             Sampling::Count(n) => duration / *n as f64,
             Sampling::Times(times) => times.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, f64::min),
-            Sampling::Keyframes => f64::INFINITY,
+            Sampling::Keyframes | Sampling::Shots { .. } => f64::INFINITY,
         }
     }
 
@@ -58,6 +63,7 @@ impl Sampling {
             Sampling::Keyframes => Ok(()),
             Sampling::Fps(f) if f.is_finite() && *f > 0.0 => Ok(()),
             Sampling::Count(n) if *n > 0 => Ok(()),
+            Sampling::Shots { frames, span } if *frames > 0 && span.is_finite() && *span > 0.0 => Ok(()),
             Sampling::Times(t)
                 if !t.is_empty() && t.iter().all(|x| x.is_finite()) && t.windows(2).all(|w| w[0] <= w[1]) =>
             {
@@ -226,6 +232,8 @@ impl Targets {
             Sampling::Times(times) => times.get(self.next).copied(),
             // Every decoded frame is taken; see `sample`.
             Sampling::Keyframes => None,
+            // Resolved into `Times` before decoding; see `sample_and_analyse`.
+            Sampling::Shots { .. } => None,
         }
     }
 
@@ -348,12 +356,52 @@ pub fn sample_and_analyse<F>(
     sampling: &Sampling,
     sizes: &[FrameSize],
     analyses: Analyses<'_>,
-    mut sink: F,
+    sink: F,
 ) -> Result<Sampled>
 where
     F: FnMut(Frame) -> ControlFlow<()>,
 {
     sampling.validate()?;
+    let Sampling::Shots { frames, span } = *sampling else {
+        return sample_pass(path, sampling, sizes, analyses, sink);
+    };
+    // First the shots, from the frames a sparse decode makes (as indexing sees them), no
+    // pictures; then the chosen moments, with the motion stream if asked for.
+    let default_shots = ShotOptions::default();
+    let find_shots = Analyses {
+        shots: Some(analyses.shots.unwrap_or(&default_shots)),
+        motion: None,
+    };
+    let nothing = FrameSize::new(2, 2, crate::Resize::Squash).with_filter(crate::Filter::Point);
+    let first = sample_pass(path, &Sampling::Fps(1.0), &[nothing], find_shots, |_| {
+        ControlFlow::Continue(())
+    })?;
+    let times: Vec<f64> = crate::segment_spans(&first.shots, first.stats.duration, span)
+        .iter()
+        .flat_map(|&(start, end)| (0..frames).map(move |i| start + (end - start) * (i as f64 + 0.5) / frames as f64))
+        .collect();
+    let moments = Analyses {
+        shots: None,
+        motion: analyses.motion,
+    };
+    let second = sample_pass(path, &Sampling::Times(Arc::from(times)), sizes, moments, sink)?;
+    Ok(Sampled {
+        shots: first.shots,
+        ..second
+    })
+}
+
+/// One decode of [`sample_and_analyse`] (any sampling but `Shots`).
+fn sample_pass<F>(
+    path: &Path,
+    sampling: &Sampling,
+    sizes: &[FrameSize],
+    analyses: Analyses<'_>,
+    mut sink: F,
+) -> Result<Sampled>
+where
+    F: FnMut(Frame) -> ControlFlow<()>,
+{
     let trackers = Trackers {
         shots: analyses.shots.map(ShotTracker::new).transpose()?,
         motion: analyses.motion.map(MotionTracker::new).transpose()?,
@@ -366,7 +414,7 @@ where
     // frames end, so it is measured by demuxing for both.
     let duration = match sampling {
         Sampling::Count(_) | Sampling::Keyframes => measure_duration(path)?,
-        Sampling::Fps(_) | Sampling::Times(_) => 0.0,
+        Sampling::Fps(_) | Sampling::Times(_) | Sampling::Shots { .. } => 0.0,
     };
     let mut decoding = Decoding::open(path)?;
     let keyframes_only = sampling == Sampling::Keyframes;

@@ -293,9 +293,72 @@ pub fn detect_shots(path: &Path, options: &ShotOptions) -> Result<(Vec<Shot>, Sa
     Ok((tracker.finish(stats.duration), stats))
 }
 
+/// Cut each shot `(start, end)` into the fewest equal parts no longer than `max_seconds`.
+/// A 12 s shot with a 5 s limit gives three 4 s segments, not 5 + 5 + 2.
+pub fn split_shots(shots: &[(f64, f64)], max_seconds: f64) -> Vec<(f64, f64)> {
+    let mut segments = Vec::new();
+    for &(start, end) in shots {
+        let length = end - start;
+        if length.is_nan() || length <= 0.0 {
+            continue;
+        }
+        let parts = if max_seconds > 0.0 {
+            // A hair of tolerance so that 10.0000001 s with a 5 s limit stays two parts.
+            ((length / max_seconds) - 1e-6).ceil().max(1.0) as usize
+        } else {
+            1
+        };
+        let step = length / parts as f64;
+        segments.extend((0..parts).map(|i| {
+            let a = start + step * i as f64;
+            let b = if i + 1 == parts {
+                end
+            } else {
+                start + step * (i + 1) as f64
+            };
+            (a, b)
+        }));
+    }
+    segments
+}
+
+/// The segments of a video `duration` seconds long: its shots (the whole video when there are
+/// none), each cut into the fewest equal spans of at most `max_seconds`.
+pub fn segment_spans(shots: &[Shot], duration: f64, max_seconds: f64) -> Vec<(f64, f64)> {
+    let shots: Vec<(f64, f64)> = if shots.is_empty() {
+        vec![(0.0, duration)]
+    } else {
+        shots.iter().map(|s| (s.start, s.end)).collect()
+    };
+    split_shots(&shots, max_seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_follow_shots_or_cover_the_video() {
+        let shot = |start, end| Shot {
+            start,
+            end,
+            boundary: Boundary::Cut,
+        };
+        assert_eq!(segment_spans(&[], 7.0, 5.0), [(0.0, 3.5), (3.5, 7.0)]);
+        assert_eq!(
+            segment_spans(&[shot(0.0, 2.0), shot(2.0, 9.0)], 9.0, 5.0),
+            [(0.0, 2.0), (2.0, 5.5), (5.5, 9.0)]
+        );
+    }
+
+    #[test]
+    fn shots_split_into_equal_parts_under_the_limit() {
+        assert_eq!(split_shots(&[(0.0, 12.0)], 5.0), [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0)]);
+        assert_eq!(split_shots(&[(0.0, 10.0)], 5.0), [(0.0, 5.0), (5.0, 10.0)]);
+        assert_eq!(split_shots(&[(0.0, 3.0), (3.0, 3.5)], 5.0), [(0.0, 3.0), (3.0, 3.5)]);
+        assert_eq!(split_shots(&[(2.0, 2.0)], 5.0), []);
+        assert_eq!(split_shots(&[(0.0, 7.0)], 0.0), [(0.0, 7.0)], "no limit: whole shots");
+    }
 
     #[test]
     fn hsv_matches_opencv_scales() {

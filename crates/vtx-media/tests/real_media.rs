@@ -55,6 +55,36 @@ fn count_sampling_hits_centres_of_joined_photo_clips() {
 }
 
 #[test]
+fn shot_sampling_takes_frames_inside_each_shot_and_segment() {
+    // Shots of 3 s (cuts at 3, 6, 9, 12) under a 2 s segment limit: each cut into two 1.5 s
+    // segments, one frame at each segment's centre (0.75, 2.25, 3.75, ...).
+    let joined = cache().join("fixtures/joined.mp4");
+    let (frames, stats) = run(&joined, Sampling::Shots { frames: 1, span: 2.0 });
+    let expected: Vec<f64> = (0..10).map(|i| 0.75 + 1.5 * f64::from(i)).collect();
+    assert_eq!(frames.len(), expected.len(), "{:?}", times(&frames));
+    for (t, e) in times(&frames).iter().zip(&expected) {
+        assert!((t - e).abs() <= 0.1 + 1e-9, "frame at {t}, expected {e}");
+    }
+    assert!((stats.duration - 15.0).abs() < 0.11);
+    // Two per 5 s segment: the 3 s shots stay whole, frames at 1/4 and 3/4 of each.
+    let (frames, _) = run(&joined, Sampling::Shots { frames: 2, span: 5.0 });
+    let expected: Vec<f64> = (0..5)
+        .flat_map(|i| [0.75, 2.25].map(|x| x + 3.0 * f64::from(i)))
+        .collect();
+    assert_eq!(frames.len(), 10);
+    for (t, e) in times(&frames).iter().zip(&expected) {
+        assert!((t - e).abs() <= 0.1 + 1e-9, "frame at {t}, expected {e}");
+    }
+    let invalid = sample(
+        &joined,
+        &Sampling::Shots { frames: 0, span: 5.0 },
+        &[FrameSize::new(8, 8, Resize::Squash)],
+        |_| ControlFlow::Continue(()),
+    );
+    assert!(matches!(invalid, Err(MediaError::InvalidSampling(_))));
+}
+
+#[test]
 fn fps_sampling_gives_one_frame_per_second_at_whole_seconds() {
     let (frames, _) = run(&cache().join("fixtures/joined.mp4"), Sampling::Fps(1.0));
     let t = times(&frames);

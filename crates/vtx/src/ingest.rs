@@ -197,19 +197,22 @@ struct Job {
     passes: Vec<PassPlan>,
 }
 
+/// What the decoder thread learnt of a video besides its frames.
+struct Decoded {
+    /// Probed header and content hash: for full jobs only (an extension keeps the stored ones).
+    probed: Option<(VideoInfo, String)>,
+    /// Statistics of the first pass.
+    stats: SampleStats,
+    /// Shots found while decoding (full jobs with shot detection on).
+    shots: Vec<vtx_media::Shot>,
+    /// The video's segments with their thumbnails (full jobs).
+    segments: Vec<SegmentSpan>,
+    /// The motion stream (full jobs with motion on).
+    motion: Vec<vtx_media::MotionSample>,
+}
+
 enum Produced {
-    Sampled {
-        /// Probed header and content hash: for full jobs only (an extension keeps the stored ones).
-        probed: Option<Box<(VideoInfo, String)>>,
-        /// Statistics of the first pass.
-        stats: SampleStats,
-        /// Shots found while decoding (full jobs with shot detection on).
-        shots: Vec<vtx_media::Shot>,
-        /// The video's segments with their thumbnails (full jobs).
-        segments: Vec<SegmentSpan>,
-        /// The motion stream (full jobs with motion on).
-        motion: Vec<vtx_media::MotionSample>,
-    },
+    Sampled(Box<Decoded>),
     SameContent,
 }
 
@@ -248,7 +251,7 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                         return Ok(Produced::SameContent);
                     }
                     let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
-                    Some(Box::new((info, hash)))
+                    Some((info, hash))
                 }
                 Work::Extend(_) => None,
             };
@@ -286,15 +289,21 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
             }
             let vtx_media::Sampled { stats, shots, motion } = first.ok_or("no model needs this file")?;
             let segments = thumbnails
-                .map(|picker| picker.pick(&segments::spans(&shots, stats.duration, options.segment_seconds)))
+                .map(|picker| {
+                    picker.pick(&vtx_media::segment_spans(
+                        &shots,
+                        stats.duration,
+                        options.segment_seconds,
+                    ))
+                })
                 .unwrap_or_default();
-            Ok(Produced::Sampled {
+            Ok(Produced::Sampled(Box::new(Decoded {
                 probed,
                 stats,
                 shots,
                 segments,
                 motion,
-            })
+            })))
         })();
         if tx.send(Msg::Done(produced)).is_err() {
             return;
@@ -432,20 +441,20 @@ impl Consumer<'_> {
                 Msg::Done(done) => break done,
             }
         };
-        let (probed, stats, shots, segments, motion) = match done {
+        let Decoded {
+            probed,
+            stats,
+            shots,
+            segments,
+            motion,
+        } = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
                 let id = job.existing_id.expect("a known hash implies a stored video");
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
-            Ok(Produced::Sampled {
-                probed,
-                stats,
-                shots,
-                segments,
-                motion,
-            }) => (probed, stats, shots, segments, motion),
+            Ok(Produced::Sampled(decoded)) => *decoded,
         };
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
@@ -465,8 +474,7 @@ impl Consumer<'_> {
                     vectors,
                 })
             }
-            (Work::Full, Some(probed)) => {
-                let (info, hash) = *probed;
+            (Work::Full, Some((info, hash))) => {
                 let warning = warning_for(&stats, &info);
                 let meta = VideoMeta {
                     path: job.path.to_string_lossy().into_owned(),
@@ -869,7 +877,7 @@ pub(crate) fn embed_video(
         None => flush(&mut batch, model)?,
     };
     keep(rest);
-    let spans = segments::spans(&shots, stats.duration, options.segment_seconds);
+    let spans = vtx_media::segment_spans(&shots, stats.duration, options.segment_seconds);
     let starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
     let pooled = pool_segments(&moments, &starts, options.pooling);
     pool_video(pooled.iter().flatten().map(Vec::as_slice))

@@ -67,15 +67,41 @@ struct SamplingArgs {
     /// spacing is the encoder's: often 2-10 s, more at scene changes).
     #[arg(long)]
     keyframes: bool,
+    /// shots: --shot-frames frames spread over each segment (each shot, cut into spans of at most
+    /// --segment-seconds), found by a first picture-less pass: every shot gets one, a long still
+    /// shot no more than its length in segments. fps, frames and keyframes are the flags above.
+    #[arg(long, value_enum, value_name = "MODE")]
+    sampling: Option<SamplingMode>,
+    /// Frames per segment with --sampling shots.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    shot_frames: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum SamplingMode {
+    Fps,
+    Frames,
+    Keyframes,
+    Shots,
 }
 
 impl SamplingArgs {
-    fn sampling(&self) -> Sampling {
-        match (self.keyframes, self.frames) {
-            (true, _) => Sampling::Keyframes,
-            (false, Some(n)) => Sampling::Count(n),
-            (false, None) => Sampling::Fps(self.fps),
-        }
+    /// The sampling asked for; `span` is the longest segment (for `--sampling shots`).
+    fn sampling(&self, span: f64) -> Result<Sampling> {
+        Ok(match (self.sampling, self.keyframes, self.frames) {
+            (Some(SamplingMode::Shots), false, None) => Sampling::Shots {
+                frames: self.shot_frames,
+                span,
+            },
+            (Some(SamplingMode::Shots), ..) => {
+                bail!("--sampling shots cannot be combined with --frames or --keyframes")
+            }
+            (Some(SamplingMode::Keyframes), ..) | (None, true, _) => Sampling::Keyframes,
+            (Some(SamplingMode::Frames), _, None) => bail!("--sampling frames needs --frames N"),
+            (Some(SamplingMode::Frames) | None, _, Some(n)) => Sampling::Count(n),
+            (Some(SamplingMode::Fps), _, Some(_)) => bail!("--sampling fps cannot be combined with --frames"),
+            (Some(SamplingMode::Fps) | None, ..) => Sampling::Fps(self.fps),
+        })
     }
 }
 
@@ -708,9 +734,12 @@ fn main() -> ExitCode {
             segment_seconds,
             pool,
             no_motion,
-        } => {
+        } => (|| {
+            if no_shots && sampling.sampling == Some(SamplingMode::Shots) {
+                bail!("--sampling shots needs shot detection: drop --no-shots");
+            }
             let options = IndexOptions {
-                sampling: sampling.sampling(),
+                sampling: sampling.sampling(segment_seconds)?,
                 batch_size: batch,
                 force,
                 models,
@@ -722,7 +751,7 @@ fn main() -> ExitCode {
                 ..Default::default()
             };
             run_index(paths, common, options)
-        }
+        })(),
         Command::Search {
             query,
             queries,
@@ -748,7 +777,7 @@ fn main() -> ExitCode {
         } => (|| {
             let mut engine = open_engine(&common, false)?;
             let options = IndexOptions {
-                sampling: sampling.sampling(),
+                sampling: sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?,
                 ..Default::default()
             };
             let (stream, label) = match stream {
@@ -826,7 +855,10 @@ fn main() -> ExitCode {
             repeat,
             json,
         } => print_report(
-            vtx::bench::run(&videos, &models.path(), &model, sampling.sampling(), repeat.max(1)),
+            sampling
+                .sampling(vtx::DEFAULT_SEGMENT_SECONDS)
+                .map_err(|e| vtx::EngineError::Input(e.to_string()))
+                .and_then(|sampling| vtx::bench::run(&videos, &models.path(), &model, sampling, repeat.max(1))),
             json,
             vtx::bench::BenchReport::table,
         ),

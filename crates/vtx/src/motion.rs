@@ -7,7 +7,7 @@ use std::path::Path;
 use vtx_index::{Space, TimedVector};
 use vtx_media::MotionSample;
 
-use crate::{segments, IndexOptions, Result};
+use crate::{IndexOptions, Result};
 
 /// The space motion descriptors live in.
 pub const MOTION_SPACE: &str = "motion";
@@ -122,7 +122,7 @@ pub(crate) fn measure(video: &Path, options: &IndexOptions) -> Result<Measured> 
     let sampled = vtx_media::sample_and_analyse(video, &vtx_media::Sampling::Fps(1.0), &[size], analyses, |_| {
         std::ops::ControlFlow::Continue(())
     })?;
-    let spans = segments::spans(&sampled.shots, sampled.stats.duration, options.segment_seconds);
+    let spans = vtx_media::segment_spans(&sampled.shots, sampled.stats.duration, options.segment_seconds);
     Ok(Measured {
         samples: sampled.motion,
         spans,

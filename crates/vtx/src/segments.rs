@@ -1,8 +1,8 @@
 //! From a decoded video to its segments: shots cut into spans of a few seconds, each with a
 //! thumbnail chosen among the sampled frames.
 
-use vtx_index::{split_shots, SegmentSpan};
-use vtx_media::{Filter, FrameSize, Resize, Shot};
+use vtx_index::SegmentSpan;
+use vtx_media::{Filter, FrameSize, Resize};
 
 /// Thumbnails fit in this box, keeping the video's aspect ratio.
 const THUMBNAIL_BOX: (u32, u32) = (320, 180);
@@ -19,17 +19,6 @@ pub(crate) fn thumbnail_size(width: u32, height: u32) -> FrameSize {
     // Even sides: the JPEG encoder subsamples chroma by two.
     let even = |x: f64| ((x / 2.0).round() as u32 * 2).max(2);
     FrameSize::new(even(w * scale), even(h * scale), Resize::Squash).with_filter(Filter::Area)
-}
-
-/// The segments of a video `duration` seconds long: its shots (the whole video when there are
-/// none), each cut into equal spans of at most `max_seconds`.
-pub(crate) fn spans(shots: &[Shot], duration: f64, max_seconds: f64) -> Vec<(f64, f64)> {
-    let shots: Vec<(f64, f64)> = if shots.is_empty() {
-        vec![(0.0, duration)]
-    } else {
-        shots.iter().map(|s| (s.start, s.end)).collect()
-    };
-    split_shots(&shots, max_seconds)
 }
 
 /// Sampled frames offered as thumbnails while a video decodes; the frame nearest each segment's
@@ -99,7 +88,6 @@ impl ThumbnailPicker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vtx_media::Boundary;
 
     #[test]
     fn thumbnails_keep_the_aspect_ratio_in_even_sizes() {
@@ -111,20 +99,6 @@ mod tests {
         assert_eq!(size(640, 480), (240, 180));
         assert_eq!(size(1080, 1920), (102, 180));
         assert_eq!(size(4000, 100), (320, 8));
-    }
-
-    #[test]
-    fn spans_follow_shots_or_cover_the_video() {
-        let shot = |start, end| Shot {
-            start,
-            end,
-            boundary: Boundary::Cut,
-        };
-        assert_eq!(spans(&[], 7.0, 5.0), [(0.0, 3.5), (3.5, 7.0)]);
-        assert_eq!(
-            spans(&[shot(0.0, 2.0), shot(2.0, 9.0)], 9.0, 5.0),
-            [(0.0, 2.0), (2.0, 5.5), (5.5, 9.0)]
-        );
     }
 
     #[test]

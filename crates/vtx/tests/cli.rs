@@ -1041,7 +1041,13 @@ fn segments_land_on_the_same_moments_at_any_frame_rate() {
     let c = cache();
     let rates = c.join("fixtures/rates");
     let fast = c.join("media/usr/share/pymecavideo/data/video/balle1-vp9.avi");
-    let out = vtx(&["index", "--index", index, rates.to_str().unwrap(), fast.to_str().unwrap()]);
+    let out = vtx(&[
+        "index",
+        "--index",
+        index,
+        rates.to_str().unwrap(),
+        fast.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let info = info(index);
     let videos = info["list"].as_array().unwrap();
@@ -1066,7 +1072,16 @@ fn segments_land_on_the_same_moments_at_any_frame_rate() {
         let motion = v["spaces"]["motion"].as_u64().unwrap();
         assert!((29..=30).contains(&motion), "{name}: {motion} motion samples in 15 s");
         // The rocket (12-15 s) is found in its own segment at every rate.
-        let out = vtx(&["search", "--index", index, "a rocket", "--json", "--top", "4", "--per-video"]);
+        let out = vtx(&[
+            "search",
+            "--index",
+            index,
+            "a rocket",
+            "--json",
+            "--top",
+            "4",
+            "--per-video",
+        ]);
         let found = hits(&json_lines(&out)[0]);
         let hit = found.iter().find(|h| file_name(&h.0) == name).unwrap();
         assert!(hit.1 > 12.0 && hit.1 < 15.0, "{name}: {found:?}");
@@ -1096,8 +1111,45 @@ fn segments_follow_the_frames_not_a_lying_header() {
             .unwrap();
         let spans = segment_spans(v);
         let end = spans.last().unwrap().1;
-        assert!((end - frames_end).abs() < 0.2, "{name}: segments end at {end}: {spans:?}");
+        assert!(
+            (end - frames_end).abs() < 0.2,
+            "{name}: segments end at {end}: {spans:?}"
+        );
         assert_eq!(end, v["duration"].as_f64().unwrap());
         assert!(spans.iter().all(|(a, b)| b - a <= 5.0 + 1e-9), "{name}: {spans:?}");
+    }
+}
+
+#[test]
+fn shot_sampling_encodes_a_frame_per_segment_and_still_finds_each_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    let joined = cache().join("fixtures/joined.mp4");
+    let joined = joined.to_str().unwrap();
+    let refused = vtx(&["index", "--index", index, "--sampling", "shots", "--no-shots", joined]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("needs shot detection"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let out = vtx(&[
+        "index",
+        "--index",
+        index,
+        "--sampling",
+        "shots",
+        "--shot-frames",
+        "2",
+        joined,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Five 3 s shots, two frames each (1 fps would have taken 15).
+    assert_eq!(frames_per_video(index), [("joined.mp4".to_string(), 10)].into());
+    for (query, _, start) in SEGMENTS {
+        let out = vtx(&["search", "--index", index, query, "--json", "--top", "1"]);
+        let hit = &hits(&json_lines(&out)[0])[0];
+        assert!(hit.1 > *start && hit.1 < start + 3.0, "{query}: {hit:?}");
     }
 }
