@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Index the demo library (real clips from Debian packages and photo clips made by setup.sh) and run
-# a few text searches and a near-duplicate lookup.
+# a few text searches, a near-duplicate lookup and the motion stream.
 set -euo pipefail
 VTX="${1:?usage: demo.sh PATH/TO/vtx}"
 VTX_CACHE="${VTX_CACHE:-$HOME/.cache/vtx}"
@@ -31,5 +31,14 @@ echo "== vtx shots Megamind.avi (FFmpeg's scene filter finds the same three cuts
 echo
 echo "== vtx similar Megamind.avi (its re-encode should come first)"
 "$VTX" similar --index "$INDEX" --top 3 "$DATA/Megamind.avi"
+echo
+echo "== vtx search \"a bird\" --per-video (each video's best moment only)"
+"$VTX" search --index "$INDEX" --top 3 --per-video "a bird"
+echo
+echo "== vtx motion vtest.avi (a static camera; pedestrians move on their own)"
+"$VTX" motion "$DATA/vtest.avi" | head -6
+echo
+echo "== vtx similar --stream motion vtest.avi (videos that move alike)"
+"$VTX" similar --index "$INDEX" --top 3 --stream motion "$DATA/vtest.avi"
 echo
 "$VTX" info --index "$INDEX"
