@@ -29,3 +29,5 @@ bench: build
 	$(VTX_RELEASE) bench-model minilm-l6-v2 --repeat 3
 	@scripts/bench_setup.sh $(VTX_RELEASE)
 	$(VTX_RELEASE) bench-model --models-dir $(VTX_CACHE)/bench-models/registry clip-vit-b32-random --repeat 3
+	$(CARGO) bench -p vtx-index --locked
+	$(CARGO) bench -p vtx --bench cluster --locked

@@ -205,6 +205,10 @@ pub trait VectorStore {
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
     /// The spaces a stored video has vectors in.
     fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
+    /// Every video's vector in `space`: (video id, vector), by video id.
+    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>>;
+    /// Every segment's vector in `space`, by video and time.
+    fn segment_vectors(&self, space: &str) -> Result<Vec<(Segment, Vec<f32>)>>;
     /// The times of a stored video's moments in `space`, ascending.
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
     /// The `top` segments whose vector in `space` is most similar to `query`, best first; with

@@ -676,6 +676,71 @@ impl VectorStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {
+        self.space(space)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT video_id, vec FROM video_vectors WHERE space = ?1 ORDER BY video_id")
+            .map_err(storage)?;
+        let mut rows = stmt.query([space]).map_err(storage)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(storage)? {
+            let mut v = Vec::new();
+            decode_into(blob(row, 1)?, &mut v);
+            out.push((row.get(0).map_err(storage)?, v));
+        }
+        Ok(out)
+    }
+
+    fn segment_vectors(&self, space: &str) -> Result<Vec<(Segment, Vec<f32>)>> {
+        let dim = self.space(space)?.dim;
+        let mut segments: HashMap<i64, Segment> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, video_id, start, end, thumbnail IS NOT NULL FROM segments")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(Segment {
+                        id: r.get(0)?,
+                        video_id: r.get(1)?,
+                        start: r.get(2)?,
+                        end: r.get(3)?,
+                        has_thumbnail: r.get(4)?,
+                    })
+                })
+                .map_err(storage)?;
+            for segment in rows {
+                let segment = segment.map_err(storage)?;
+                segments.insert(segment.id, segment);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ids, vecs FROM segment_vectors WHERE space = ?1")
+            .map_err(storage)?;
+        let mut rows = stmt.query([space]).map_err(storage)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(storage)? {
+            let (ids, vecs) = (blob(row, 0)?, blob(row, 1)?);
+            for (id, bytes) in ids.chunks_exact(8).zip(vecs.chunks_exact(dim * 4)) {
+                let id = i64::from_le_bytes(id.try_into().expect("8-byte chunk"));
+                if let Some(segment) = segments.remove(&id) {
+                    let mut v = Vec::with_capacity(dim);
+                    decode_into(bytes, &mut v);
+                    out.push((segment, v));
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.0.video_id, a.0.start)
+                .partial_cmp(&(b.0.video_id, b.0.start))
+                .expect("finite times")
+        });
+        Ok(out)
+    }
+
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
         let mut stmt = self
             .conn
@@ -965,6 +1030,12 @@ mod tests {
             [(0.0, 3.0)]
         );
         assert_eq!(s.stats().unwrap().segments, 4);
+        // Everything at once, for clustering: two videos, three segment vectors (one segment has none).
+        assert_eq!(s.video_vectors("s").unwrap().len(), 2);
+        let all = s.segment_vectors("s").unwrap();
+        let spans: Vec<(i64, f64)> = all.iter().map(|(seg, _)| (seg.video_id, seg.start)).collect();
+        assert_eq!(spans, [(id, 0.0), (id, 6.0), (whole, 0.0)]);
+        assert!(matches!(s.segment_vectors("nope"), Err(IndexError::UnknownSpace(_))));
     }
 
     #[test]

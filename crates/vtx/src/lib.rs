@@ -23,6 +23,7 @@
 //! ```
 
 pub mod bench;
+pub mod cluster;
 mod discover;
 mod frame_models;
 mod ingest;

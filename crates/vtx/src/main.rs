@@ -257,6 +257,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Group the index's videos (or segments) into clusters and name them.
+    Cluster {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Cluster segments instead of whole videos.
+        #[arg(long, value_enum, default_value = "video")]
+        level: LevelArg,
+        /// Names for clusters, one per line [default: the labels of an image model of the index,
+        /// e.g. ImageNet's 1000 classes].
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Measure quality against labelled data.
+    Eval {
+        #[command(subcommand)]
+        what: EvalCommand,
+    },
     /// Show what the index holds.
     Info {
         #[arg(long)]
@@ -308,6 +329,58 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args, Clone)]
+struct ClusterArgs {
+    /// Number of clusters [default: chosen by silhouette between 2 and --max-k, at most the square
+    /// root of the number of items].
+    #[arg(long)]
+    k: Option<usize>,
+    #[arg(long, default_value_t = 12)]
+    max_k: usize,
+    /// Seed of the k-means++ draws: the same seed gives the same clusters.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The space to cluster in [default: as for `similar`].
+    #[command(flatten)]
+    space: SpaceArg,
+}
+
+impl ClusterArgs {
+    fn options(&self, level: vtx::cluster::Level, labels: Option<PathBuf>) -> vtx::cluster::ClusterOptions {
+        vtx::cluster::ClusterOptions {
+            level,
+            space: self.space.space.clone(),
+            k: self.k,
+            max_k: self.max_k,
+            seed: self.seed,
+            labels,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Cluster labelled videos and compare with their labels: NMI, ARI, purity.
+    Clusters {
+        /// Lines of `video<TAB>label` (videos already indexed; k defaults to the number of labels).
+        #[arg(long, value_name = "FILE.tsv")]
+        labels: PathBuf,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LevelArg {
+    Video,
+    Segment,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -594,6 +667,57 @@ fn print_shots(video: &std::path::Path, options: &ShotOptions, json: bool, csv: 
     Ok(())
 }
 
+fn print_clusters(clustering: &vtx::cluster::Clustering, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&clustering.clusters)?)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} clusters in space {} (silhouette {:.3})",
+        clustering.k, clustering.space, clustering.silhouette
+    )?;
+    for c in &clustering.clusters {
+        let names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
+        writeln!(
+            out,
+            "\n## cluster {}: {} ({} members; {})",
+            c.id,
+            c.name,
+            c.size,
+            names.join(", ")
+        )?;
+        for m in &c.members {
+            let span = match (m.start, m.end) {
+                (Some(a), Some(b)) => format!("  {}-{}", format_time(a), format_time(b)),
+                _ => String::new(),
+            };
+            writeln!(out, "{:.3}  {}{span}", m.similarity, m.video)?;
+        }
+    }
+    Ok(())
+}
+
+/// `video<TAB>label` lines; relative paths are taken from the current directory, as `vtx index`
+/// does.
+fn read_labelled(file: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cwd = std::env::current_dir()?;
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Some((video, label)) = line.split_once('\t') else {
+            bail!("{}:{}: expected video<TAB>label", file.display(), n + 1);
+        };
+        let path = cwd.join(video.trim());
+        rows.push((path.to_string_lossy().into_owned(), label.trim().to_string()));
+    }
+    if rows.is_empty() {
+        bail!("{} holds no labelled videos", file.display());
+    }
+    Ok(rows)
+}
+
 fn print_motion(video: &std::path::Path, options: &IndexOptions, json: bool) -> Result<()> {
     let segments = vtx::motion(video, options).with_context(|| format!("{}", video.display()))?;
     let mut out = std::io::stdout().lock();
@@ -809,6 +933,47 @@ fn main() -> ExitCode {
             };
             print_motion(&video, &options, json).map(|()| ExitCode::SUCCESS)
         }
+        Command::Cluster {
+            cluster,
+            level,
+            labels,
+            json,
+            common,
+        } => (|| {
+            let level = match level {
+                LevelArg::Video => vtx::cluster::Level::Video,
+                LevelArg::Segment => vtx::cluster::Level::Segment,
+            };
+            let mut engine = open_engine(&common, false)?;
+            let clustering = engine.cluster(&cluster.options(level, labels))?;
+            print_clusters(&clustering, json)?;
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::Eval {
+            what:
+                EvalCommand::Clusters {
+                    labels,
+                    cluster,
+                    json,
+                    common,
+                },
+        } => (|| {
+            let labelled = read_labelled(&labels)?;
+            let mut engine = open_engine(&common, false)?;
+            let result = engine.evaluate_clusters(&labelled, &cluster.options(vtx::cluster::Level::Video, None))?;
+            if json {
+                println!("{}", serde_json::to_string(&result)?);
+            } else {
+                println!("videos    {}", result.videos);
+                println!("space     {}", result.space);
+                println!("labels    {}", result.agreement.labels);
+                println!("clusters  {}", result.agreement.clusters);
+                println!("NMI       {:.3}", result.agreement.nmi);
+                println!("ARI       {:.3}", result.agreement.ari);
+                println!("purity    {:.3}", result.agreement.purity);
+            }
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),
         Command::Shots {
             video,

@@ -1153,3 +1153,97 @@ fn shot_sampling_encodes_a_frame_per_segment_and_still_finds_each_photo() {
         assert!(hit.1 > *start && hit.1 < start + 3.0, "{query}: {hit:?}");
     }
 }
+
+#[test]
+fn the_lego_encodings_form_one_cluster_and_clusters_beat_chance() {
+    let lib = library();
+    let run = || json_lines(&vtx(&["cluster", "--index", &lib.index, "--json", "--seed", "7"])).remove(0);
+    let clusters = run();
+    assert_eq!(clusters, run(), "the same seed gives the same clusters");
+    let clusters = clusters.as_array().unwrap();
+    let names_of = |c: &Value| -> BTreeSet<String> {
+        c["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| file_name(m["video"].as_str().unwrap()).to_string())
+            .collect()
+    };
+    let lego = clusters
+        .iter()
+        .find(|c| names_of(c).contains("mp4.mp4"))
+        .expect("mp4.mp4 clustered");
+    let expected: BTreeSet<String> = LEGO.iter().map(|s| s.to_string()).collect();
+    assert_eq!(names_of(lego), expected, "{lego}");
+    assert_eq!(lego["size"], LEGO.len());
+    assert!(
+        !lego["name"].as_str().unwrap().is_empty(),
+        "named from the label set: {lego}"
+    );
+    assert!(LEGO.contains(&file_name(lego["medoid"]["video"].as_str().unwrap())));
+    // Against labels: the LEGO clip in eight encodings and the Megamind clip in two.
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("labels.tsv");
+    let c = cache();
+    let mut lines: Vec<String> = LEGO
+        .iter()
+        .map(|f| format!("{}\tlego", c.join(MIMETYPE).join(f).display()))
+        .collect();
+    for f in ["Megamind.avi", "Megamind_bugy.avi"] {
+        lines.push(format!("{}\tmegamind", c.join(OPENCV).join(f).display()));
+    }
+    std::fs::write(&tsv, lines.join("\n")).unwrap();
+    let out = vtx(&[
+        "eval",
+        "clusters",
+        "--index",
+        &lib.index,
+        "--labels",
+        tsv.to_str().unwrap(),
+        "--json",
+    ]);
+    let score = json_lines(&out).remove(0);
+    assert_eq!(
+        (score["videos"].as_u64(), score["clusters"].as_u64()),
+        (Some(10), Some(2)),
+        "{score}"
+    );
+    // What a random split of the same ten videos into two clusters scores, on average.
+    let truth: Vec<usize> = (0..10).map(|i| usize::from(i >= 8)).collect();
+    let mut seed = 12345u64;
+    let (mut nmi, mut ari) = (0.0, 0.0);
+    for _ in 0..200 {
+        let random: Vec<usize> = (0..10)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (seed >> 63) as usize
+            })
+            .collect();
+        let chance = vtx::cluster::agreement(&random, &truth);
+        nmi += chance.nmi / 200.0;
+        ari += chance.ari / 200.0;
+    }
+    assert!(
+        score["nmi"].as_f64().unwrap() > nmi + 0.5,
+        "{score} vs chance NMI {nmi}"
+    );
+    assert!(
+        score["ari"].as_f64().unwrap() > ari + 0.5,
+        "{score} vs chance ARI {ari}"
+    );
+    let missing = dir.path().join("missing.tsv");
+    std::fs::write(&missing, "/no/such/video.mp4\tx\n").unwrap();
+    let out = vtx(&[
+        "eval",
+        "clusters",
+        "--index",
+        &lib.index,
+        "--labels",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stderr).contains("is not in the index"),
+        "{}",
+        text(&out.stderr)
+    );
+}
