@@ -106,6 +106,18 @@ fn index_one(index: &str, flag: &str, value: &str, video: &Path) {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// `vtx search QUERY --json --top N` in `index`.
+fn search_json(index: &str, query: &str, top: usize) -> Output {
+    vtx(&["search", "--index", index, query, "--json", "--top", &top.to_string()])
+}
+
+/// The command failed with `code` and said `needle` on standard error.
+fn assert_fails(out: &Output, code: i32, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
 fn file_name(path: &str) -> &str {
     Path::new(path).file_name().unwrap().to_str().unwrap()
 }
@@ -337,7 +349,7 @@ fn segments_cover_each_video_in_spans_of_at_most_five_seconds_with_thumbnails() 
 #[test]
 fn a_segment_thumbnail_is_a_jpeg_that_finds_its_own_moment() {
     let lib = library();
-    let out = vtx(&["search", "--index", &lib.index, "a rocket", "--json", "--top", "1"]);
+    let out = search_json(&lib.index, "a rocket", 1);
     let hit = json_lines(&out).remove(0)["hits"][0].clone();
     let dir = tempfile::tempdir().unwrap();
     let jpeg = dir.path().join("thumb.jpg");
@@ -370,12 +382,7 @@ fn a_segment_thumbnail_is_a_jpeg_that_finds_its_own_moment() {
         "-o",
         jpeg.to_str().unwrap(),
     ]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        text(&missing.stderr).contains("segment 999999"),
-        "{}",
-        text(&missing.stderr)
-    );
+    assert_fails(&missing, 2, "segment 999999");
 }
 
 #[test]
@@ -500,15 +507,7 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
         "{}",
         text(&fourth.stderr)
     );
-    let out = vtx(&[
-        "search",
-        "--index",
-        index.to_str().unwrap(),
-        "a rocket",
-        "--json",
-        "--top",
-        "1",
-    ]);
+    let out = search_json(index.to_str().unwrap(), "a rocket", 1);
     assert_eq!(file_name(&hits(&json_lines(&out)[0])[0].0), "a.mp4");
     let info = json_lines(&vtx(&["info", "--index", index.to_str().unwrap(), "--json"])).remove(0);
     assert_eq!(info["videos"], 2);
@@ -632,19 +631,13 @@ fn ctrl_c_stops_after_the_current_video_and_says_so() {
 fn bad_queries_and_missing_models_are_clear_errors() {
     let lib = library();
     let nowhere = vtx(&["search", "--index", "/no/such/index", "a cat"]);
-    assert_eq!(nowhere.status.code(), Some(2));
-    assert!(
-        text(&nowhere.stderr).contains("no index at /no/such/index"),
-        "{}",
-        text(&nowhere.stderr)
-    );
+    assert_fails(&nowhere, 2, "no index at /no/such/index");
     assert!(
         !Path::new("/no/such/index").exists(),
         "searching must not create an index"
     );
     let empty = vtx(&["search", "--index", &lib.index, "  "]);
-    assert_eq!(empty.status.code(), Some(2));
-    assert!(text(&empty.stderr).contains("empty"), "{}", text(&empty.stderr));
+    assert_fails(&empty, 2, "empty");
     let missing = vtx(&["search", "--index", &lib.index, "--queries", "/no/such/queries.txt"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("/no/such/queries.txt"));
@@ -674,12 +667,7 @@ fn bad_queries_and_missing_models_are_clear_errors() {
         cache().join("fixtures/photos/cat.mp4").to_str().unwrap(),
         "--force",
     ]);
-    assert_eq!(bad_rate.status.code(), Some(1));
-    assert!(
-        text(&bad_rate.stderr).contains("must be positive"),
-        "{}",
-        text(&bad_rate.stderr)
-    );
+    assert_fails(&bad_rate, 1, "must be positive");
 }
 
 #[test]
@@ -810,12 +798,7 @@ fn shots_are_printed_as_json_csv_and_text() {
     let plain = text(&vtx(&["shots", joined.to_str().unwrap()]).stdout);
     assert!(plain.contains("00:00:03.000  00:00:06.000"), "{plain}");
     let missing = vtx(&["shots", "/no/such/video.mp4"]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        text(&missing.stderr).contains("/no/such/video.mp4"),
-        "{}",
-        text(&missing.stderr)
-    );
+    assert_fails(&missing, 2, "/no/such/video.mp4");
 }
 
 /// Stored frames per video file name, from `info --videos --json`.
@@ -858,15 +841,7 @@ fn near_duplicate_frames_are_skipped_and_keyframe_sampling_takes_keyframes() {
     assert_eq!(frames_per_video(dedup.to_str().unwrap()), expected);
     // The kept frames still place each still at its own seconds.
     for (query, _, start) in SEGMENTS {
-        let out = vtx(&[
-            "search",
-            "--index",
-            dedup.to_str().unwrap(),
-            query,
-            "--json",
-            "--top",
-            "2",
-        ]);
+        let out = search_json(dedup.to_str().unwrap(), query, 2);
         let found = hits(&json_lines(&out)[0]);
         let in_joined = found.iter().find(|h| file_name(&h.0) == "joined.mp4").unwrap();
         assert!(in_joined.1 >= *start && in_joined.1 < start + 3.0, "{query}: {found:?}");
@@ -907,12 +882,7 @@ fn without_shots_segments_are_equal_windows_and_max_pooling_still_places_moments
         ])
     };
     let refused = args("0");
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(
-        text(&refused.stderr).contains("segment length"),
-        "{}",
-        text(&refused.stderr)
-    );
+    assert_fails(&refused, 2, "segment length");
     let out = args("4");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let info = info(index.to_str().unwrap());
@@ -925,15 +895,7 @@ fn without_shots_segments_are_equal_windows_and_max_pooling_still_places_moments
     // 15 s in the fewest equal windows of at most 4 s: four of 3.75 s.
     assert_eq!(spans.len(), 4, "{spans:?}");
     assert!(spans.iter().all(|(a, b)| (b - a - 3.75).abs() < 0.05), "{spans:?}");
-    let out = vtx(&[
-        "search",
-        "--index",
-        index.to_str().unwrap(),
-        "a cat",
-        "--json",
-        "--top",
-        "1",
-    ]);
+    let out = search_json(index.to_str().unwrap(), "a cat", 1);
     let hit = &hits(&json_lines(&out)[0])[0];
     assert!(hit.1 < 3.75, "the cat is in the first window: {hit:?}");
 }
@@ -1128,12 +1090,7 @@ fn shot_sampling_encodes_a_frame_per_segment_and_still_finds_each_photo() {
     let joined = cache().join("fixtures/joined.mp4");
     let joined = joined.to_str().unwrap();
     let refused = vtx(&["index", "--index", index, "--sampling", "shots", "--no-shots", joined]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(
-        text(&refused.stderr).contains("needs shot detection"),
-        "{}",
-        text(&refused.stderr)
-    );
+    assert_fails(&refused, 2, "needs shot detection");
     let out = vtx(&[
         "index",
         "--index",
@@ -1148,7 +1105,7 @@ fn shot_sampling_encodes_a_frame_per_segment_and_still_finds_each_photo() {
     // Five 3 s shots, two frames each (1 fps would have taken 15).
     assert_eq!(frames_per_video(index), [("joined.mp4".to_string(), 10)].into());
     for (query, _, start) in SEGMENTS {
-        let out = vtx(&["search", "--index", index, query, "--json", "--top", "1"]);
+        let out = search_json(index, query, 1);
         let hit = &hits(&json_lines(&out)[0])[0];
         assert!(hit.1 > *start && hit.1 < start + 3.0, "{query}: {hit:?}");
     }
