@@ -95,7 +95,7 @@ fn main() {
         .map(|_| {
             let q = rng.unit(384);
             let t = Instant::now();
-            let hits = store.search_segments("text", &q, 10, false).unwrap();
+            let hits = store.search_segments("text", &q, 10, false, None).unwrap();
             assert_eq!(hits.len(), 10);
             t.elapsed().as_secs_f64() * 1000.0
         })

@@ -9,6 +9,8 @@
 mod segments;
 mod sqlite;
 
+use std::collections::HashSet;
+
 pub use segments::{pool_segments, pool_video, segment_of, Pooling};
 pub use sqlite::SqliteStore;
 
@@ -115,6 +117,14 @@ pub struct SegmentSpan {
     pub thumbnail: Option<Vec<u8>>,
 }
 
+/// A zero-shot label of a segment, with its score (cosine in a text space).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub segment: i64,
+    pub label: String,
+    pub score: f32,
+}
+
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -212,8 +222,21 @@ pub trait VectorStore {
     /// The times of a stored video's moments in `space`, ascending.
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
     /// The `top` segments whose vector in `space` is most similar to `query`, best first; with
-    /// `per_video`, only the best segment of each video.
-    fn search_segments(&self, space: &str, query: &[f32], top: usize, per_video: bool) -> Result<Vec<Hit>>;
+    /// `per_video`, only the best segment of each video; with `only`, among those segments.
+    fn search_segments(
+        &self,
+        space: &str,
+        query: &[f32],
+        top: usize,
+        per_video: bool,
+        only: Option<&HashSet<i64>>,
+    ) -> Result<Vec<Hit>>;
+    /// Replace the tags of a stored video's segments.
+    fn set_tags(&mut self, video_id: i64, tags: &[Tag]) -> Result<()>;
+    /// A stored video's segment tags, by segment then score.
+    fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
+    /// The segments with a tag whose label contains `word` (any case).
+    fn segments_tagged(&self, word: &str) -> Result<HashSet<i64>>;
     /// The segment of one video most similar to `query`.
     fn best_segment(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<Hit>>;
     /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first,

@@ -4,14 +4,14 @@
 //! was after the last finished video. Search is an exact scan that streams rows, so memory stays
 //! flat whatever the index size.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
     dot, pool_segments, pool_video, Hit, IndexError, Pooling, Result, Segment, SegmentSpan, ShotSpan, Space,
-    StoreStats, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
+    StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS segment_vectors (
     vecs BLOB NOT NULL,
     PRIMARY KEY (video_id, space, chunk)
 );
+-- Zero-shot tags of segments (`vtx tag`), replaced per video.
+CREATE TABLE IF NOT EXISTS tags (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    score REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tags_by_video ON tags (video_id);
 CREATE TABLE IF NOT EXISTS video_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     space TEXT NOT NULL REFERENCES spaces(name),
@@ -180,7 +188,8 @@ impl SqliteStore {
                 .map_err(storage)?;
                 tx.commit().map_err(storage)?;
             }
-            Some(SCHEMA_VERSION) => {}
+            // Tables added since (all `IF NOT EXISTS`) appear in older indexes of this version.
+            Some(SCHEMA_VERSION) => conn.execute_batch(SCHEMA).map_err(storage)?,
             Some(other) => return Err(IndexError::Schema(dir.display().to_string(), other, SCHEMA_VERSION)),
         }
         Ok(Self {
@@ -612,6 +621,55 @@ impl VectorStore for SqliteStore {
         self.insert_segments(id, segments)
     }
 
+    fn set_tags(&mut self, video_id: i64, tags: &[Tag]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(storage)?;
+        tx.execute("DELETE FROM tags WHERE video_id = ?1", [video_id])
+            .map_err(storage)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("INSERT INTO tags (segment_id, video_id, label, score) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(storage)?;
+            for tag in tags {
+                stmt.execute(params![tag.segment, video_id, tag.label, tag.score])
+                    .map_err(storage)?;
+            }
+        }
+        tx.commit().map_err(storage)
+    }
+
+    fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT t.segment_id, t.label, t.score FROM tags t JOIN segments s ON s.id = t.segment_id
+                 WHERE t.video_id = ?1 ORDER BY s.start, t.score DESC",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([video_id], |r| {
+                Ok(Tag {
+                    segment: r.get(0)?,
+                    label: r.get(1)?,
+                    score: r.get(2)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
+    fn segments_tagged(&self, word: &str) -> Result<HashSet<i64>> {
+        let pattern = format!(
+            "%{}%",
+            word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT segment_id FROM tags WHERE label LIKE ?1 ESCAPE '\\'")
+            .map_err(storage)?;
+        let rows = stmt.query_map([pattern], |r| r.get(0)).map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
     fn segments(&self, video_id: i64) -> Result<Vec<Segment>> {
         let mut stmt = self
             .conn
@@ -758,7 +816,14 @@ impl VectorStore for SqliteStore {
         Ok(times)
     }
 
-    fn search_segments(&self, space: &str, query: &[f32], top: usize, per_video: bool) -> Result<Vec<Hit>> {
+    fn search_segments(
+        &self,
+        space: &str,
+        query: &[f32],
+        top: usize,
+        per_video: bool,
+        only: Option<&HashSet<i64>>,
+    ) -> Result<Vec<Hit>> {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
@@ -772,6 +837,9 @@ impl VectorStore for SqliteStore {
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
             score_blob(blob(row, 1)?, blob(row, 2)?, query, |segment, score| {
+                if only.is_some_and(|only| !only.contains(&segment)) {
+                    return;
+                }
                 if per_video {
                     let slot = best_per_video.entry(video_id).or_insert((score, segment));
                     if score > slot.0 {
@@ -964,7 +1032,7 @@ mod tests {
         ))
         .unwrap();
         let query = [0.0, 1.0];
-        let hits = s.search_segments("s", &query, 10, false).unwrap();
+        let hits = s.search_segments("s", &query, 10, false, None).unwrap();
         let spans: Vec<_> = hits.iter().map(span).collect();
         assert_eq!(
             spans,
@@ -976,15 +1044,46 @@ mod tests {
             ]
         );
         assert!((hits[1].score - 0.8).abs() < 1e-6);
-        let grouped = s.search_segments("s", &query, 10, true).unwrap();
+        let grouped = s.search_segments("s", &query, 10, true, None).unwrap();
         let spans: Vec<_> = grouped.iter().map(span).collect();
         assert_eq!(spans, [("/b.mp4", 0.0, 2.0), ("/a.mp4", 1.0, 10.0)]);
-        assert_eq!(s.search_segments("s", &query, 1, false).unwrap().len(), 1);
+        assert_eq!(s.search_segments("s", &query, 1, false, None).unwrap().len(), 1);
         let best = s.best_segment(grouped[1].video_id, "s", &query).unwrap().unwrap();
         assert_eq!((best.start, best.segment), (1.0, grouped[1].segment));
         assert_eq!(s.best_segment(999, "s", &query).unwrap(), None);
         assert_eq!(s.thumbnail(best.segment).unwrap(), Some(vec![0xFF, 0xD8, 1]));
         assert_eq!(s.thumbnail(12345).unwrap(), None);
+        // Tags: stored per video, found by a word of their label in any case, and usable as a
+        // search filter.
+        let b = hits[0].video_id;
+        let tag = |segment: i64, label: &str, score: f32| Tag {
+            segment,
+            label: label.into(),
+            score,
+        };
+        s.set_tags(
+            b,
+            &[
+                tag(hits[0].segment, "tabby, tabby cat", 0.6),
+                tag(hits[2].segment, "dog", 0.5),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.tags(b).unwrap().len(), 2);
+        let cats = s.segments_tagged("CAT").unwrap();
+        assert_eq!(cats, HashSet::from([hits[0].segment]));
+        assert!(
+            s.segments_tagged("50%").unwrap().is_empty(),
+            "LIKE wildcards are escaped"
+        );
+        let only_dogs = s.segments_tagged("dog").unwrap();
+        let filtered = s.search_segments("s", &query, 10, false, Some(&only_dogs)).unwrap();
+        assert_eq!(
+            filtered.iter().map(|h| h.segment).collect::<Vec<_>>(),
+            [hits[2].segment]
+        );
+        s.set_tags(b, &[]).unwrap();
+        assert!(s.tags(b).unwrap().is_empty(), "replaced per video");
     }
 
     #[test]
@@ -1006,7 +1105,7 @@ mod tests {
         assert_eq!((hit.start, hit.end), (0.0, 5.0));
         assert!((hit.score - 1.0).abs() < 1e-6);
         let found: Vec<f64> = s
-            .search_segments("s", &[1.0, 0.0], 10, false)
+            .search_segments("s", &[1.0, 0.0], 10, false, None)
             .unwrap()
             .iter()
             .map(|hit| hit.start)
@@ -1046,7 +1145,7 @@ mod tests {
         s.put_video(&entry("/a.mp4", &[(5.0, [1.0, 0.0])])).unwrap();
         let st = s.stats().unwrap();
         assert_eq!((st.videos, st.frames), (1, 1));
-        let hits = s.search_segments("s", &[0.0, 1.0], 5, false).unwrap();
+        let hits = s.search_segments("s", &[0.0, 1.0], 5, false, None).unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(s.video_vector(hits[0].video_id, "s").unwrap(), Some(vec![1.0, 0.0]));
     }
@@ -1059,11 +1158,11 @@ mod tests {
         assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
         assert_eq!(s.stats().unwrap().videos, 0);
         assert!(matches!(
-            s.search_segments("s", &[1.0], 1, false),
+            s.search_segments("s", &[1.0], 1, false, None),
             Err(IndexError::Dimension { .. })
         ));
         assert!(matches!(
-            s.search_segments("nope", &[1.0], 1, false),
+            s.search_segments("nope", &[1.0], 1, false, None),
             Err(IndexError::UnknownSpace(_))
         ));
         let clash = Space {
@@ -1088,7 +1187,7 @@ mod tests {
         frames[CHUNK_FRAMES + 3].1 = [0.0, 1.0];
         let starts: Vec<f64> = (0..n).map(|i| i as f64).collect();
         s.put_video(&segmented("/long.mp4", &frames, &starts)).unwrap();
-        let hit = &s.search_segments("s", &[0.0, 1.0], 1, false).unwrap()[0];
+        let hit = &s.search_segments("s", &[0.0, 1.0], 1, false, None).unwrap()[0];
         assert_eq!((hit.start, hit.score), ((CHUNK_FRAMES + 3) as f64, 1.0));
         let best = s.best_segment(hit.video_id, "s", &[0.0, 1.0]).unwrap().unwrap();
         assert_eq!(best.start, (CHUNK_FRAMES + 3) as f64);
@@ -1177,7 +1276,7 @@ mod tests {
             "old space intact: {kept:?}"
         );
         assert_eq!(
-            s.search_segments("w", &[0.0, 0.0, 1.0], 1, false).unwrap()[0].video_id,
+            s.search_segments("w", &[0.0, 0.0, 1.0], 1, false, None).unwrap()[0].video_id,
             id
         );
         // The frame count is the caller's: extending kept the stored one.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use vtx_index::dot;
 
+use crate::labels::LabelSet;
 use crate::{Engine, EngineError, Result};
 
 /// SplitMix64: small, fast and reproducible across platforms, so `--seed` means the same
@@ -537,7 +538,7 @@ impl Engine {
             }
         };
         let silhouette = silhouette(&data, &result.assignments, k, 2000, options.seed);
-        let namer = self.cluster_namer(options)?;
+        let namer = self.label_set(options.labels.as_deref())?.map(Namer);
         let mut clusters = Vec::with_capacity(k);
         for (id, centroid) in result.centroids.iter().enumerate() {
             let mut members: Vec<Member> = items
@@ -577,58 +578,21 @@ impl Engine {
             clusters,
         })
     }
-
-    /// Label vectors in the index's text space, or `None` when it has no text space.
-    fn cluster_namer(&mut self, options: &ClusterOptions) -> Result<Option<Namer>> {
-        let Ok(text) = self.text_space(None) else {
-            return Ok(None);
-        };
-        let labels: Vec<String> = match &options.labels {
-            Some(file) => std::fs::read_to_string(file)
-                .map_err(|e| EngineError::Input(format!("cannot read labels {}: {e}", file.display())))?
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
-            None => {
-                let mut found = Vec::new();
-                for space in self.store.spaces()? {
-                    if let Ok(labels) = self.registry.get(&space.model).and_then(|m| m.labels()) {
-                        found = labels;
-                        break;
-                    }
-                }
-                found
-            }
-        };
-        if labels.is_empty() {
-            return Ok(None);
-        }
-        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let vectors = self.text_encoder(&text.model)?.encode(&refs)?;
-        Ok(Some(Namer {
-            space: text.name,
-            labels: labels.into_iter().zip(vectors).collect(),
-        }))
-    }
 }
 
 /// Names clusters by the labels nearest their centroid in a text space.
-struct Namer {
-    space: String,
-    labels: Vec<(String, Vec<f32>)>,
-}
+struct Namer(LabelSet);
 
 impl Namer {
     fn names(&self, engine: &Engine, level: Level, members: &[Member]) -> Result<Vec<(String, f32)>> {
+        let space = &self.0.space;
         let mut centroid: Option<Vec<f32>> = None;
         let segments: HashMap<i64, Vec<f32>> = match level {
             Level::Segment => {
                 let wanted: std::collections::HashSet<i64> = members.iter().map(|m| m.video_id).collect();
                 engine
                     .store
-                    .segment_vectors(&self.space)?
+                    .segment_vectors(space)?
                     .into_iter()
                     .filter(|(s, _)| wanted.contains(&s.video_id))
                     .map(|(s, v)| (s.id, v))
@@ -639,7 +603,7 @@ impl Namer {
         for m in members {
             let v = match m.segment {
                 Some(id) => segments.get(&id).cloned(),
-                None => engine.store.video_vector(m.video_id, &self.space)?,
+                None => engine.store.video_vector(m.video_id, space)?,
             };
             if let Some(v) = v {
                 match &mut centroid {
@@ -652,18 +616,12 @@ impl Namer {
             return Ok(Vec::new());
         };
         normalize(&mut centroid);
-        // ImageNet-style labels list synonyms ("tench, Tinca tinca"): the first names it.
-        let mut scored: Vec<(String, f32)> = self
-            .labels
-            .iter()
-            .map(|(label, v)| {
-                let name = label.split(',').next().unwrap_or(label).trim().to_string();
-                (name, dot(&centroid, v))
-            })
-            .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-        scored.truncate(NAMES_PER_CLUSTER);
-        Ok(scored)
+        Ok(self
+            .0
+            .nearest(&centroid, NAMES_PER_CLUSTER)
+            .into_iter()
+            .map(|(label, score)| (LabelSet::display(label).to_string(), score))
+            .collect())
     }
 }
 

@@ -13,9 +13,10 @@
 //! let mut engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
 //! let options = IndexOptions { models: vec!["clip-b32".into()], ..Default::default() };
 //! let report = engine.index(&["clips/".into()], &options, &mut (), &Default::default())?;
-//! // `None`: the index's CLIP-family space if it has one, else its ConSE text space;
-//! // `true`: the best moment of each video only.
-//! for hit in engine.search("a cat on a sofa", 5, None, true)? {
+//! // The index's CLIP-family space if it has one, else its ConSE text space; the best moment of
+//! // each video only.
+//! let search = vtx::SearchOptions { top: 5, per_video: true, ..Default::default() };
+//! for hit in engine.search("a cat on a sofa", &search)? {
 //!     let (start, end) = (vtx::format_time(hit.start), vtx::format_time(hit.end));
 //!     println!("{}  {start}-{end}  {:.2}", hit.path, hit.score);
 //! }
@@ -27,8 +28,10 @@ pub mod cluster;
 mod discover;
 mod frame_models;
 mod ingest;
+mod labels;
 mod motion;
 mod segments;
+mod tags;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +46,7 @@ pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
+pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_media::MotionOptions;
@@ -133,6 +137,29 @@ pub fn format_time(t: f64) -> String {
         ms / 1000 % 60,
         ms % 1000
     )
+}
+
+/// How `Engine::search` ranks and filters.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub top: usize,
+    /// The space to search (default: see [`Engine::text_space`]).
+    pub space: Option<String>,
+    /// Only the best moment of each video.
+    pub per_video: bool,
+    /// Only segments tagged (`vtx tag`) with a label containing this word.
+    pub tag: Option<String>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            top: 10,
+            space: None,
+            per_video: false,
+            tag: None,
+        }
+    }
 }
 
 /// What `vtx info` shows.
@@ -409,33 +436,34 @@ impl Engine {
         }
     }
 
-    /// The moments (segments) that best match a sentence, best first; with `per_video`, only the
-    /// best moment of each video.
-    pub fn search(&mut self, query: &str, top: usize, space: Option<&str>, per_video: bool) -> Result<Vec<Hit>> {
-        Ok(self.search_many(&[query], top, space, per_video)?.remove(0))
+    /// The moments (segments) that best match a sentence, best first.
+    pub fn search(&mut self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
+        Ok(self.search_many(&[query], options)?.remove(0))
     }
 
     /// Several queries at once (their text embeddings are computed in one batch).
-    pub fn search_many(
-        &mut self,
-        queries: &[&str],
-        top: usize,
-        space: Option<&str>,
-        per_video: bool,
-    ) -> Result<Vec<Vec<Hit>>> {
+    pub fn search_many(&mut self, queries: &[&str], options: &SearchOptions) -> Result<Vec<Vec<Hit>>> {
         if let Some(i) = queries.iter().position(|q| q.trim().is_empty()) {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
-        if top == 0 {
+        if options.top == 0 {
             return Err(EngineError::Input("--top must be at least 1".into()));
         }
-        let space = self.text_space(space)?;
+        let space = self.text_space(options.space.as_deref())?;
+        let only = match &options.tag {
+            Some(word) => Some(self.store.segments_tagged(word)?),
+            None => None,
+        };
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
         let vectors = self.text_encoder(&space.model)?.encode(queries)?;
         vectors
             .iter()
-            .map(|q| Ok(self.store.search_segments(&space.name, q, top, per_video)?))
+            .map(|q| {
+                Ok(self
+                    .store
+                    .search_segments(&space.name, q, options.top, options.per_video, only.as_ref())?)
+            })
             .collect()
     }
 

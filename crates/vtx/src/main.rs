@@ -181,6 +181,25 @@ enum Command {
         /// Only the best moment of each video.
         #[arg(long)]
         per_video: bool,
+        /// Only moments tagged (`vtx tag`) with a label containing this word.
+        #[arg(long, value_name = "WORD")]
+        tag: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Tag every segment with its nearest labels (zero-shot), stored for `search --tag`.
+    Tag {
+        /// Labels, one per line [default: the labels of an image model of the index].
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Labels kept per segment.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// Labels scoring under this cosine are left out.
+        #[arg(long, default_value_t = 0.0)]
+        min_score: f32,
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -575,7 +594,7 @@ fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, 
             writeln!(out, "# {q}")?;
         }
         if hits.is_empty() {
-            writeln!(out, "(no results: the index is empty)")?;
+            writeln!(out, "(no results: the index is empty, or nothing passes the filter)")?;
         }
         for hit in hits {
             writeln!(
@@ -595,12 +614,10 @@ fn print_hits(query: Option<&str>, space: &str, hits: &[SearchHit], json: bool, 
 fn run_search(
     query: Option<String>,
     queries: Option<PathBuf>,
-    output: HitsArgs,
-    space: Option<String>,
-    per_video: bool,
+    search: vtx::SearchOptions,
+    json: bool,
     common: Common,
 ) -> Result<()> {
-    let HitsArgs { top, json } = output;
     let queries: Vec<String> = match (query, queries) {
         (Some(q), _) => vec![q],
         (None, Some(file)) => {
@@ -619,8 +636,12 @@ fn run_search(
     };
     let mut engine = open_engine(&common, false)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let space = engine.text_space(space.as_deref())?.name;
-    let results = engine.search_many(&refs, top, Some(&space), per_video)?;
+    let space = engine.text_space(search.space.as_deref())?.name;
+    let search = vtx::SearchOptions {
+        space: Some(space.clone()),
+        ..search
+    };
+    let results = engine.search_many(&refs, &search)?;
     let mut out = std::io::stdout().lock();
     let label = queries.len() > 1 || json;
     for (q, hits) in queries.iter().zip(&results) {
@@ -882,8 +903,57 @@ fn main() -> ExitCode {
             output,
             space,
             per_video,
+            tag,
             common,
-        } => run_search(query, queries, output, space.space, per_video, common).map(|()| ExitCode::SUCCESS),
+        } => {
+            let search = vtx::SearchOptions {
+                top: output.top,
+                space: space.space,
+                per_video,
+                tag,
+            };
+            run_search(query, queries, search, output.json, common).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Tag {
+            labels,
+            top,
+            min_score,
+            json,
+            common,
+        } => (|| {
+            let mut engine = open_engine(&common, false)?;
+            let options = vtx::TagOptions {
+                labels,
+                top,
+                min_score,
+                ..Default::default()
+            };
+            let tagged = engine.tag(&options)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&tagged)?)?;
+            } else {
+                let list = |tags: &[(String, f32)]| {
+                    tags.iter()
+                        .map(|(l, s)| format!("{l} {s:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                for video in &tagged {
+                    writeln!(out, "{}  {}", video.video, list(&video.tags))?;
+                    for s in &video.segments {
+                        writeln!(
+                            out,
+                            "  {}-{}  {}",
+                            format_time(s.start),
+                            format_time(s.end),
+                            list(&s.tags)
+                        )?;
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Thumbnail {
             segment,
             output,

@@ -1204,3 +1204,56 @@ fn the_lego_encodings_form_one_cluster_and_clusters_beat_chance() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn tags_name_each_photo_and_filter_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    let photos = cache().join("fixtures/photos");
+    let out = vtx(&["index", "--index", index, photos.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Before tagging, a tag filter finds nothing.
+    let before = search_json(index, "an animal", 5);
+    assert!(json_lines(&before)[0]["hits"].as_array().unwrap().len() == 5);
+    let out = vtx(&["search", "--index", index, "an animal", "--tag", "cat", "--json"]);
+    assert!(json_lines(&out)[0]["hits"].as_array().unwrap().is_empty());
+    let tagged = json_lines(&vtx(&["tag", "--index", index, "--json", "--top", "3"])).remove(0);
+    let tagged = tagged.as_array().unwrap();
+    assert_eq!(tagged.len(), 5);
+    // Each photo's own subject is among its top three ImageNet labels.
+    for (clip, word) in [
+        ("cat.mp4", "cat"),
+        ("coffee.mp4", "espresso"),
+        ("rocket.mp4", "missile"),
+    ] {
+        let video = tagged
+            .iter()
+            .find(|v| file_name(v["video"].as_str().unwrap()) == clip)
+            .unwrap();
+        let labels: Vec<&str> = video["segments"][0]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[0].as_str().unwrap())
+            .collect();
+        assert!(
+            labels.iter().any(|l| l.to_lowercase().contains(word)),
+            "{clip}: {labels:?}"
+        );
+    }
+    // Search filtered by a tag: only the cat's moment, whatever the query ranks first.
+    let out = vtx(&["search", "--index", index, "a rocket", "--tag", "cat", "--json"]);
+    let found = hits(&json_lines(&out)[0]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(file_name(&found[0].0), "cat.mp4");
+    // Tagging again replaces the tags: a high threshold keeps none.
+    let none = json_lines(&vtx(&["tag", "--index", index, "--json", "--min-score", "1.5"])).remove(0);
+    assert!(none
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["segments"][0]["tags"].as_array().unwrap().is_empty()));
+    let out = vtx(&["search", "--index", index, "a rocket", "--tag", "cat", "--json"]);
+    assert!(json_lines(&out)[0]["hits"].as_array().unwrap().is_empty());
+}
