@@ -106,6 +106,13 @@ fn index_one(index: &str, flag: &str, value: &str, video: &Path) {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// A temporary directory and the path of an index inside it (not created yet).
+fn fresh_index() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    (dir, index)
+}
+
 /// `vtx search QUERY --json --top N` in `index`.
 fn search_json(index: &str, query: &str, top: usize) -> Output {
     vtx(&["search", "--index", index, query, "--json", "--top", &top.to_string()])
@@ -902,9 +909,8 @@ fn without_shots_segments_are_equal_windows_and_max_pooling_still_places_moments
 
 #[test]
 fn the_motion_stream_is_indexed_and_finds_videos_that_move_alike() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let index = index.to_str().unwrap();
+    let (dir, index) = fresh_index();
+    let index = index.as_str();
     let c = cache();
     let clips: Vec<String> = [
         "motion/pan.mp4",
@@ -997,9 +1003,8 @@ fn segment_spans(video: &Value) -> Vec<(f64, f64)> {
 
 #[test]
 fn segments_land_on_the_same_moments_at_any_frame_rate() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let index = index.to_str().unwrap();
+    let (_dir, index) = fresh_index();
+    let index = index.as_str();
     let c = cache();
     let rates = c.join("fixtures/rates");
     let fast = c.join("media/usr/share/pymecavideo/data/video/balle1-vp9.avi");
@@ -1084,9 +1089,8 @@ fn segments_follow_the_frames_not_a_lying_header() {
 
 #[test]
 fn shot_sampling_encodes_a_frame_per_segment_and_still_finds_each_photo() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let index = index.to_str().unwrap();
+    let (_dir, index) = fresh_index();
+    let index = index.as_str();
     let joined = cache().join("fixtures/joined.mp4");
     let joined = joined.to_str().unwrap();
     let refused = vtx(&["index", "--index", index, "--sampling", "shots", "--no-shots", joined]);
@@ -1207,9 +1211,8 @@ fn the_lego_encodings_form_one_cluster_and_clusters_beat_chance() {
 
 #[test]
 fn tags_name_each_photo_and_filter_search() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let index = index.to_str().unwrap();
+    let (_dir, index) = fresh_index();
+    let index = index.as_str();
     let photos = cache().join("fixtures/photos");
     let out = vtx(&["index", "--index", index, photos.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
