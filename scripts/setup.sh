@@ -188,6 +188,17 @@ make_fixtures() {
   done
   make_video "$FIXTURES/rates/joined-vfr.mp4" -i "$FIXTURES/joined.mp4" \
     -vf "fps=40,select='gte(t\,7.5)+not(mod(n\,4))',format=yuv420p" -vsync vfr -c:v libx264 -g 40
+  # Labelled clips for clustering: OpenCV's digits.png holds 500 handwritten samples of each digit
+  # (20x20 px, five rows of 100 per digit). Each clip shows a 5x5 block of one digit's samples,
+  # four different blocks per digit: 40 clips in 10 classes (the label is the file's prefix).
+  mkdir -p "$FIXTURES/digits"
+  local digits="$MEDIA/usr/share/doc/opencv-doc/examples/data/digits.png"
+  for digit in 0 1 2 3 4 5 6 7 8 9; do
+    for block in 0 1 2 3; do
+      make_video "$FIXTURES/digits/$digit-$block.mp4" -loop 1 -i "$digits" -t 1 -r 5 \
+        -vf "crop=100:100:$((block * 500)):$((digit * 100)),scale=224:224:flags=neighbor,format=yuv420p" -c:v libx264
+    done
+  done
   # Bad inputs: empty, not a video, a still image, truncated in two container kinds.
   : > "$FIXTURES/bad/empty.mp4"
   [ -s "$FIXTURES/bad/notes.mp4" ] || echo "this is a text file, not a video" > "$FIXTURES/bad/notes.mp4"

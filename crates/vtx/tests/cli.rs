@@ -106,6 +106,26 @@ fn index_one(index: &str, flag: &str, value: &str, video: &Path) {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// What random assignments of items with labels `truth` into `k` clusters score on average:
+/// (NMI, ARI). NMI by chance is far from 0 on small sets, hence a baseline, not a fixed bound.
+fn chance(truth: &[usize], k: u64) -> (f64, f64) {
+    let mut seed = 12345u64;
+    let (mut nmi, mut ari) = (0.0, 0.0);
+    for _ in 0..200 {
+        let random: Vec<usize> = truth
+            .iter()
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((seed >> 33) % k) as usize
+            })
+            .collect();
+        let score = vtx::cluster::agreement(&random, truth);
+        nmi += score.nmi / 200.0;
+        ari += score.ari / 200.0;
+    }
+    (nmi, ari)
+}
+
 /// A temporary directory and the path of an index inside it (not created yet).
 fn fresh_index() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -1171,19 +1191,7 @@ fn the_lego_encodings_form_one_cluster_and_clusters_beat_chance() {
     );
     // What a random split of the same ten videos into two clusters scores, on average.
     let truth: Vec<usize> = (0..10).map(|i| usize::from(i >= 8)).collect();
-    let mut seed = 12345u64;
-    let (mut nmi, mut ari) = (0.0, 0.0);
-    for _ in 0..200 {
-        let random: Vec<usize> = (0..10)
-            .map(|_| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                (seed >> 63) as usize
-            })
-            .collect();
-        let chance = vtx::cluster::agreement(&random, &truth);
-        nmi += chance.nmi / 200.0;
-        ari += chance.ari / 200.0;
-    }
+    let (nmi, ari) = chance(&truth, 2);
     assert!(
         score["nmi"].as_f64().unwrap() > nmi + 0.5,
         "{score} vs chance NMI {nmi}"
@@ -1259,4 +1267,50 @@ fn tags_name_each_photo_and_filter_search() {
         .all(|v| v["segments"][0]["tags"].as_array().unwrap().is_empty()));
     let out = vtx(&["search", "--index", index, "a rocket", "--tag", "cat", "--json"]);
     assert!(json_lines(&out)[0]["hits"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn handwritten_digits_cluster_by_digit_far_above_chance() {
+    // 40 clips from OpenCV's digits.png, four per digit (scripts/setup.sh).
+    let (dir, index) = fresh_index();
+    let digits = cache().join("fixtures/digits");
+    let out = vtx(&["index", "--index", &index, digits.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut lines = Vec::new();
+    let mut truth = Vec::new();
+    for digit in 0..10usize {
+        for block in 0..4 {
+            lines.push(format!(
+                "{}\t{digit}",
+                digits.join(format!("{digit}-{block}.mp4")).display()
+            ));
+            truth.push(digit);
+        }
+    }
+    let tsv = dir.path().join("digits.tsv");
+    std::fs::write(&tsv, lines.join("\n")).unwrap();
+    let out = vtx(&[
+        "eval",
+        "clusters",
+        "--index",
+        &index,
+        "--labels",
+        tsv.to_str().unwrap(),
+        "--json",
+    ]);
+    let score = json_lines(&out).remove(0);
+    assert_eq!(
+        (score["videos"].as_u64(), score["labels"].as_u64()),
+        (Some(40), Some(10)),
+        "{score}"
+    );
+    let (nmi, ari) = chance(&truth, 10);
+    assert!(
+        score["nmi"].as_f64().unwrap() > nmi + 0.3,
+        "{score} vs chance NMI {nmi:.3}"
+    );
+    assert!(
+        score["ari"].as_f64().unwrap() > ari + 0.5,
+        "{score} vs chance ARI {ari:.3}"
+    );
 }
