@@ -454,6 +454,8 @@ pub struct Cluster {
     pub name: String,
     /// The nearest few labels with their cosines.
     pub names: Vec<(String, f32)>,
+    /// The members' most frequent tags (`vtx tag`), with how many members carry each.
+    pub tags: Vec<(String, usize)>,
     pub size: usize,
     /// Most typical first.
     pub members: Vec<Member>,
@@ -562,6 +564,7 @@ impl Engine {
                 id,
                 name: names.first().map(|n| n.0.clone()).unwrap_or_default(),
                 names,
+                tags: self.frequent_tags(&members)?,
                 size: members.len(),
                 medoid: members[0].clone(),
                 members,
@@ -577,6 +580,35 @@ impl Engine {
             silhouette,
             clusters,
         })
+    }
+}
+
+/// Tags shown per cluster.
+const TAGS_PER_CLUSTER: usize = 3;
+
+impl Engine {
+    /// The tags most members carry (a video carries the tags of any of its segments).
+    fn frequent_tags(&self, members: &[Member]) -> Result<Vec<(String, usize)>> {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut by_video: HashMap<i64, Vec<vtx_index::Tag>> = HashMap::new();
+        for m in members {
+            let tags = match by_video.entry(m.video_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.store.tags(m.video_id)?),
+            };
+            let carried: std::collections::HashSet<&str> = tags
+                .iter()
+                .filter(|t| m.segment.is_none_or(|s| s == t.segment))
+                .map(|t| LabelSet::display(&t.label))
+                .collect();
+            for tag in carried {
+                *counts.entry(tag.to_string()).or_default() += 1;
+            }
+        }
+        let mut frequent: Vec<(String, usize)> = counts.into_iter().collect();
+        frequent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        frequent.truncate(TAGS_PER_CLUSTER);
+        Ok(frequent)
     }
 }
 

@@ -700,7 +700,8 @@ fn print_clusters(clustering: &vtx::cluster::Clustering, json: bool) -> Result<(
         clustering.k, clustering.space, clustering.silhouette
     )?;
     for c in &clustering.clusters {
-        let names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
+        let mut names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
+        names.extend(c.tags.iter().map(|(t, n)| format!("tag {t} x{n}")));
         writeln!(
             out,
             "\n## cluster {}: {} ({} members; {})",

@@ -1258,6 +1258,27 @@ fn tags_name_each_photo_and_filter_search() {
     let found = hits(&json_lines(&out)[0]);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(file_name(&found[0].0), "cat.mp4");
+    // Clusters list their members' most frequent tags.
+    let clusters = json_lines(&vtx(&["cluster", "--index", index, "--k", "5", "--json"])).remove(0);
+    let cat = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| file_name(m["video"].as_str().unwrap()) == "cat.mp4")
+        })
+        .unwrap();
+    let tags: Vec<&str> = cat["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[0].as_str().unwrap())
+        .collect();
+    assert!(tags.iter().any(|t| t.to_lowercase().contains("cat")), "{cat}");
     // Tagging again replaces the tags: a high threshold keeps none.
     let none = json_lines(&vtx(&["tag", "--index", index, "--json", "--min-score", "1.5"])).remove(0);
     assert!(none
