@@ -540,7 +540,10 @@ impl Engine {
             }
         };
         let silhouette = silhouette(&data, &result.assignments, k, 2000, options.seed);
-        let namer = self.label_set(options.labels.as_deref())?.map(Namer);
+        let namer = match self.label_set(options.labels.as_deref())? {
+            Some(labels) => Some(Namer::new(self, labels, options.level)?),
+            None => None,
+        };
         let mut clusters = Vec::with_capacity(k);
         for (id, centroid) in result.centroids.iter().enumerate() {
             let mut members: Vec<Member> = items
@@ -556,10 +559,7 @@ impl Engine {
                 continue;
             }
             members.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
-            let names = match &namer {
-                Some(namer) => namer.names(self, options.level, &members)?,
-                None => Vec::new(),
-            };
+            let names = namer.as_ref().map(|n| n.names(&members)).unwrap_or_default();
             clusters.push(Cluster {
                 id,
                 name: names.first().map(|n| n.0.clone()).unwrap_or_default(),
@@ -613,47 +613,47 @@ impl Engine {
 }
 
 /// Names clusters by the labels nearest their centroid in a text space.
-struct Namer(LabelSet);
+struct Namer {
+    labels: LabelSet,
+    /// Every item's vector in the text space, by segment id (segment level) or video id, read
+    /// once for all clusters.
+    vectors: HashMap<i64, Vec<f32>>,
+}
 
 impl Namer {
-    fn names(&self, engine: &Engine, level: Level, members: &[Member]) -> Result<Vec<(String, f32)>> {
-        let space = &self.0.space;
-        let mut centroid: Option<Vec<f32>> = None;
-        let segments: HashMap<i64, Vec<f32>> = match level {
-            Level::Segment => {
-                let wanted: std::collections::HashSet<i64> = members.iter().map(|m| m.video_id).collect();
-                engine
-                    .store
-                    .segment_vectors(space)?
-                    .into_iter()
-                    .filter(|(s, _)| wanted.contains(&s.video_id))
-                    .map(|(s, v)| (s.id, v))
-                    .collect()
-            }
-            Level::Video => HashMap::new(),
+    fn new(engine: &Engine, labels: LabelSet, level: Level) -> Result<Self> {
+        let vectors = match level {
+            Level::Segment => engine
+                .store
+                .segment_vectors(&labels.space)?
+                .into_iter()
+                .map(|(s, v)| (s.id, v))
+                .collect(),
+            Level::Video => engine.store.video_vectors(&labels.space)?.into_iter().collect(),
         };
-        for m in members {
-            let v = match m.segment {
-                Some(id) => segments.get(&id).cloned(),
-                None => engine.store.video_vector(m.video_id, space)?,
-            };
-            if let Some(v) = v {
-                match &mut centroid {
-                    None => centroid = Some(v),
-                    Some(c) => c.iter_mut().zip(&v).for_each(|(a, x)| *a += x),
-                }
+        Ok(Self { labels, vectors })
+    }
+
+    fn names(&self, members: &[Member]) -> Vec<(String, f32)> {
+        let mut centroid: Option<Vec<f32>> = None;
+        for v in members
+            .iter()
+            .filter_map(|m| self.vectors.get(&m.segment.unwrap_or(m.video_id)))
+        {
+            match &mut centroid {
+                None => centroid = Some(v.clone()),
+                Some(c) => c.iter_mut().zip(v).for_each(|(a, x)| *a += x),
             }
         }
         let Some(mut centroid) = centroid else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         normalize(&mut centroid);
-        Ok(self
-            .0
+        self.labels
             .nearest(&centroid, NAMES_PER_CLUSTER)
             .into_iter()
             .map(|(label, score)| (LabelSet::display(label).to_string(), score))
-            .collect())
+            .collect()
     }
 }
 

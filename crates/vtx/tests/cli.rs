@@ -126,6 +126,21 @@ fn chance(truth: &[usize], k: u64) -> (f64, f64) {
     (nmi, ari)
 }
 
+/// Write `lines` (`video<TAB>label`) to `tsv` and run `vtx eval clusters --json` on them.
+fn eval_clusters(index: &str, tsv: &Path, lines: &[String]) -> Value {
+    std::fs::write(tsv, lines.join("\n")).unwrap();
+    let out = vtx(&[
+        "eval",
+        "clusters",
+        "--index",
+        index,
+        "--labels",
+        tsv.to_str().unwrap(),
+        "--json",
+    ]);
+    json_lines(&out).remove(0)
+}
+
 /// A temporary directory and the path of an index inside it (not created yet).
 fn fresh_index() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -1173,17 +1188,7 @@ fn the_lego_encodings_form_one_cluster_and_clusters_beat_chance() {
     for f in ["Megamind.avi", "Megamind_bugy.avi"] {
         lines.push(format!("{}\tmegamind", c.join(OPENCV).join(f).display()));
     }
-    std::fs::write(&tsv, lines.join("\n")).unwrap();
-    let out = vtx(&[
-        "eval",
-        "clusters",
-        "--index",
-        &lib.index,
-        "--labels",
-        tsv.to_str().unwrap(),
-        "--json",
-    ]);
-    let score = json_lines(&out).remove(0);
+    let score = eval_clusters(&lib.index, &tsv, &lines);
     assert_eq!(
         (score["videos"].as_u64(), score["clusters"].as_u64()),
         (Some(10), Some(2)),
@@ -1309,17 +1314,7 @@ fn handwritten_digits_cluster_by_digit_far_above_chance() {
         }
     }
     let tsv = dir.path().join("digits.tsv");
-    std::fs::write(&tsv, lines.join("\n")).unwrap();
-    let out = vtx(&[
-        "eval",
-        "clusters",
-        "--index",
-        &index,
-        "--labels",
-        tsv.to_str().unwrap(),
-        "--json",
-    ]);
-    let score = json_lines(&out).remove(0);
+    let score = eval_clusters(&index, &tsv, &lines);
     assert_eq!(
         (score["videos"].as_u64(), score["labels"].as_u64()),
         (Some(40), Some(10)),
