@@ -41,4 +41,8 @@ echo
 echo "== vtx similar --stream motion vtest.avi (videos that move alike)"
 "$VTX" similar --index "$INDEX" --top 3 --stream motion "$DATA/vtest.avi"
 echo
+echo "== vtx tag, then vtx cluster with contact sheets and a map of the library"
+"$VTX" tag --index "$INDEX" >/dev/null
+"$VTX" cluster --index "$INDEX" --pictures "$VTX_CACHE/demo-pictures" | grep -E "^(## |[0-9]+ clusters|wrote .*map)"
+echo
 "$VTX" info --index "$INDEX"

@@ -2,11 +2,13 @@
 //!
 //! N unit vectors of DIM dimensions (default 100,000 x 1280, as many segment vectors of
 //! EfficientNet-Lite0) drawn around K centres, clustered with spherical k-means as `vtx cluster`
-//! does with a given k (k-means++ seeding, 4 restarts), then the sampled silhouette.
+//! does with a given k (k-means++ seeding, 4 restarts), then the sampled silhouette; k chosen
+//! by silhouette; the PCA projection of the library map; HDBSCAN on the first 2,000, 5,000 and
+//! 10,000 vectors (it keeps an n x n matrix, so it is capped well below k-means' sizes).
 
 use std::time::Instant;
 
-use vtx::cluster::{agreement, choose_k, silhouette, spherical_kmeans};
+use vtx::cluster::{agreement, choose_k, hdbscan, project_2d, silhouette, spherical_kmeans};
 
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -53,4 +55,23 @@ fn main() {
         start.elapsed().as_secs_f64(),
         agreement(&result.assignments, &truth).ari
     );
+    let start = Instant::now();
+    let points = project_2d(&data, 1);
+    println!(
+        "PCA to 2-D of {} vectors: {:.1} s",
+        points.len(),
+        start.elapsed().as_secs_f64()
+    );
+    for size in [2_000, 5_000, 10_000].into_iter().filter(|&s| s <= n) {
+        let start = Instant::now();
+        let grouping = hdbscan(&data[..size], 5, 5).expect("hdbscan");
+        let noise = grouping.assignments.iter().filter(|a| a.is_none()).count();
+        let found: Vec<usize> = grouping.assignments.iter().map(|a| a.unwrap_or(usize::MAX)).collect();
+        println!(
+            "HDBSCAN (min cluster 5) on {size}: {:.1} s, {} clusters, {noise} noise; ARI {:.3}",
+            start.elapsed().as_secs_f64(),
+            grouping.centroids.len(),
+            agreement(&found, &truth[..size]).ari
+        );
+    }
 }

@@ -1,11 +1,63 @@
 //! Label sets in a text space: what names clusters and tags segments. Labels are embedded by the
 //! text space's own model, so they compare with the stored vectors.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use vtx_index::dot;
 
 use crate::{Engine, EngineError, Result};
+
+/// Label sets compiled in (OpenCV's class lists, see `labels/README.md`).
+const BUILT_IN: [(&str, &str); 3] = [
+    ("imagenet", include_str!("../labels/imagenet.txt")),
+    ("coco", include_str!("../labels/coco.txt")),
+    ("kinetics", include_str!("../labels/kinetics.txt")),
+];
+
+/// Where labels come from: a built-in set or a file of one label per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Labels {
+    BuiltIn(&'static str),
+    File(PathBuf),
+}
+
+impl Labels {
+    /// `imagenet`, `coco` or `kinetics`, else a file path (an existing file of that name wins).
+    pub fn parse(name: &str) -> Self {
+        match BUILT_IN.iter().find(|(n, _)| *n == name) {
+            Some((n, _)) if !std::path::Path::new(name).is_file() => Self::BuiltIn(n),
+            _ => Self::File(PathBuf::from(name)),
+        }
+    }
+
+    /// The names of the built-in sets.
+    pub fn built_in() -> impl Iterator<Item = &'static str> {
+        BUILT_IN.iter().map(|(n, _)| *n)
+    }
+
+    fn read(&self) -> Result<Vec<String>> {
+        let text = match self {
+            Self::BuiltIn(name) => BUILT_IN
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, text)| text.to_string())
+                .unwrap_or_default(),
+            Self::File(file) => std::fs::read_to_string(file).map_err(|e| {
+                EngineError::Input(format!(
+                    "cannot read labels {}: {e} (built-in sets: {})",
+                    file.display(),
+                    Self::built_in().collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+        };
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+}
 
 /// Labels with their vectors in one text space.
 pub(crate) struct LabelSet {
@@ -22,6 +74,16 @@ impl LabelSet {
         scored
     }
 
+    /// The mean of the label vectors (unit length): where the space's texts lie on average.
+    pub(crate) fn mean(&self) -> Vec<f32> {
+        let mut mean = vec![0f32; self.labels.first().map_or(0, |(_, v)| v.len())];
+        for (_, v) in &self.labels {
+            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+        }
+        crate::cluster::normalize(&mut mean);
+        mean
+    }
+
     /// ImageNet-style labels list synonyms ("tench, Tinca tinca"): the first names it.
     pub(crate) fn display(label: &str) -> &str {
         label.split(',').next().unwrap_or(label).trim()
@@ -29,21 +91,15 @@ impl LabelSet {
 }
 
 impl Engine {
-    /// The labels of `file` (one per line), or by default those of an image model of the index
-    /// (ImageNet's 1000 classes for the default pack), in the index's text space; `None` when the
-    /// index has no text space or no labels are to be had.
-    pub(crate) fn label_set(&mut self, file: Option<&Path>) -> Result<Option<LabelSet>> {
+    /// `labels`, or by default those of an image model of the index (ImageNet's 1000 classes for
+    /// the default pack), in the index's text space; `None` when the index has no text space or
+    /// no labels are to be had.
+    pub(crate) fn label_set(&mut self, labels: Option<&Labels>) -> Result<Option<LabelSet>> {
         let Ok(text) = self.text_space(None) else {
             return Ok(None);
         };
-        let labels: Vec<String> = match file {
-            Some(file) => std::fs::read_to_string(file)
-                .map_err(|e| EngineError::Input(format!("cannot read labels {}: {e}", file.display())))?
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect(),
+        let labels: Vec<String> = match labels {
+            Some(labels) => labels.read()?,
             None => {
                 let mut found = Vec::new();
                 for space in self.store.spaces()? {

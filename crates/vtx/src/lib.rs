@@ -26,6 +26,7 @@
 pub mod bench;
 pub mod cluster;
 mod discover;
+pub mod eval;
 mod frame_models;
 mod ingest;
 mod labels;
@@ -45,6 +46,7 @@ use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
+pub use labels::Labels;
 pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
@@ -552,11 +554,7 @@ impl Engine {
             streams.push((space, query, 1.0));
         }
         if let Stream::Both { motion_weight } = stream {
-            if !(0.0..=1.0).contains(&motion_weight) {
-                return Err(EngineError::Input(format!(
-                    "the motion weight must be within 0-1, not {motion_weight}"
-                )));
-            }
+            motion::check_weight(motion_weight)?;
             streams[0].2 = 1.0 - motion_weight;
             streams[1].2 = motion_weight;
         }

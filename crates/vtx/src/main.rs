@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{
-    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, MotionOptions, Pooling,
-    Sampling, SearchHit, ShotOptions, Stream,
+    format_time, Detector, Engine, EngineConfig, FileOutcome, IndexObserver, IndexOptions, Labels, MotionOptions,
+    Pooling, Sampling, SearchHit, ShotOptions, Stream,
 };
 
 mod models;
@@ -189,9 +189,13 @@ enum Command {
     },
     /// Tag every segment with its nearest labels (zero-shot), stored for `search --tag`.
     Tag {
-        /// Labels, one per line [default: the labels of an image model of the index].
-        #[arg(long, value_name = "FILE")]
-        labels: Option<PathBuf>,
+        /// Only these indexed videos [default: the whole index].
+        #[arg(value_name = "VIDEO")]
+        videos: Vec<PathBuf>,
+        /// imagenet, coco, kinetics, or a file of one label per line [default: the labels of an
+        /// image model of the index].
+        #[arg(long, value_name = "SET|FILE")]
+        labels: Option<String>,
         /// Labels kept per segment.
         #[arg(long, default_value_t = 3)]
         top: usize,
@@ -219,13 +223,8 @@ enum Command {
         output: HitsArgs,
         #[command(flatten)]
         space: SpaceArg,
-        /// Compare what videos look like (rgb), how things move in them (motion: camera and
-        /// object motion from optical flow), or both, scores mixed by --motion-weight.
-        #[arg(long, value_enum, default_value = "rgb")]
-        stream: StreamArg,
-        /// With --stream both: the motion score's share (the rgb score gets the rest).
-        #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_MOTION_WEIGHT)]
-        motion_weight: f32,
+        #[command(flatten)]
+        stream: StreamArgs,
         #[command(flatten)]
         common: Common,
         #[command(flatten)]
@@ -283,10 +282,21 @@ enum Command {
         /// Cluster segments instead of whole videos.
         #[arg(long, value_enum, default_value = "video")]
         level: LevelArg,
-        /// Names for clusters, one per line [default: the labels of an image model of the index,
-        /// e.g. ImageNet's 1000 classes].
+        /// Names for clusters: imagenet, coco, kinetics, or a file of one label per line [default:
+        /// the labels of an image model of the index, e.g. ImageNet's 1000 classes].
+        #[arg(long, value_name = "SET|FILE")]
+        labels: Option<String>,
+        /// Texts (one per line) clustered with the videos: each lands in a cluster or forms its
+        /// own. Clusters in a space that embeds text (as `search` picks it).
         #[arg(long, value_name = "FILE")]
-        labels: Option<PathBuf>,
+        texts: Option<PathBuf>,
+        /// A text joins the cluster of its nearest video when their cosine (texts and videos each
+        /// centred on their mean) reaches this; else it forms its own.
+        #[arg(long, default_value_t = vtx::cluster::TEXT_JOIN_MIN)]
+        text_min_score: f32,
+        /// Write a contact sheet per cluster (cluster-N.png) and a map of the library (map.png).
+        #[arg(long, value_name = "DIR")]
+        pictures: Option<PathBuf>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -352,29 +362,47 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct ClusterArgs {
-    /// Number of clusters [default: chosen by silhouette between 2 and --max-k, at most the square
-    /// root of the number of items].
+    /// k-means (every item in a cluster) or HDBSCAN (no k; items in no dense group are noise).
+    #[arg(long, value_enum, default_value = "kmeans")]
+    algorithm: AlgorithmArg,
+    /// Number of k-means clusters [default: chosen by silhouette between 2 and --max-k, at most
+    /// the square root of the number of items].
     #[arg(long)]
     k: Option<usize>,
     #[arg(long, default_value_t = 12)]
     max_k: usize,
+    /// HDBSCAN: the smallest group that is a cluster.
+    #[arg(long, default_value_t = 5)]
+    min_cluster_size: usize,
+    /// HDBSCAN: neighbours that make a point dense [default: --min-cluster-size].
+    #[arg(long)]
+    min_samples: Option<usize>,
     /// Seed of the k-means++ draws: the same seed gives the same clusters.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The space to cluster in [default: as for `similar`].
     #[command(flatten)]
     space: SpaceArg,
+    #[command(flatten)]
+    stream: StreamArgs,
 }
 
 impl ClusterArgs {
-    fn options(&self, level: vtx::cluster::Level, labels: Option<PathBuf>) -> vtx::cluster::ClusterOptions {
+    fn options(&self, level: vtx::cluster::Level) -> vtx::cluster::ClusterOptions {
         vtx::cluster::ClusterOptions {
             level,
             space: self.space.space.clone(),
+            stream: self.stream.stream(),
+            algorithm: match self.algorithm {
+                AlgorithmArg::Kmeans => vtx::cluster::Algorithm::KMeans,
+                AlgorithmArg::Hdbscan => vtx::cluster::Algorithm::Hdbscan {
+                    min_cluster_size: self.min_cluster_size,
+                    min_samples: self.min_samples.unwrap_or(self.min_cluster_size),
+                },
+            },
             k: self.k,
             max_k: self.max_k,
             seed: self.seed,
-            labels,
             ..Default::default()
         }
     }
@@ -382,6 +410,20 @@ impl ClusterArgs {
 
 #[derive(Subcommand)]
 enum EvalCommand {
+    /// Captions against their videos: text-to-video and video-to-text R@1/5/10, median and mean
+    /// rank.
+    Retrieval {
+        /// Lines of `video<TAB>caption` (videos already indexed; a video may have several).
+        #[arg(long, value_name = "FILE.tsv")]
+        captions: PathBuf,
+        /// The text space to search in [default: as for `search`].
+        #[command(flatten)]
+        space: SpaceArg,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Cluster labelled videos and compare with their labels: NMI, ARI, purity.
     Clusters {
         /// Lines of `video<TAB>label` (videos already indexed; k defaults to the number of labels).
@@ -407,6 +449,35 @@ enum StreamArg {
     Rgb,
     Motion,
     Both,
+}
+
+#[derive(Args, Clone, Copy)]
+struct StreamArgs {
+    /// What videos look like (rgb), how things move in them (motion: camera and object motion
+    /// from optical flow), or both, mixed by --motion-weight.
+    #[arg(long, value_enum, default_value = "rgb")]
+    stream: StreamArg,
+    /// With --stream both: the motion score's share (the rgb score gets the rest).
+    #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_MOTION_WEIGHT)]
+    motion_weight: f32,
+}
+
+impl StreamArgs {
+    fn stream(self) -> Stream {
+        match self.stream {
+            StreamArg::Rgb => Stream::Rgb,
+            StreamArg::Motion => Stream::Motion,
+            StreamArg::Both => Stream::Both {
+                motion_weight: self.motion_weight,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AlgorithmArg {
+    Kmeans,
+    Hdbscan,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -691,13 +762,23 @@ fn print_shots(video: &std::path::Path, options: &ShotOptions, json: bool, csv: 
 fn print_clusters(clustering: &vtx::cluster::Clustering, json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", serde_json::to_string(&clustering.clusters)?)?;
+        // A list of clusters; HDBSCAN's noise comes last as the pseudo-cluster -1.
+        let mut list = serde_json::to_value(&clustering.clusters)?;
+        if let (false, Some(list)) = (clustering.noise.is_empty(), list.as_array_mut()) {
+            list.push(serde_json::json!({
+                "id": -1,
+                "name": "noise",
+                "size": clustering.noise.len(),
+                "members": clustering.noise,
+            }));
+        }
+        writeln!(out, "{list}")?;
         return Ok(());
     }
     writeln!(
         out,
-        "{} clusters in space {} (silhouette {:.3})",
-        clustering.k, clustering.space, clustering.silhouette
+        "{} clusters ({}) in space {} (silhouette {:.3})",
+        clustering.k, clustering.algorithm, clustering.space, clustering.silhouette
     )?;
     for c in &clustering.clusters {
         let mut names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
@@ -711,33 +792,81 @@ fn print_clusters(clustering: &vtx::cluster::Clustering, json: bool) -> Result<(
             names.join(", ")
         )?;
         for m in &c.members {
-            let span = match (m.start, m.end) {
-                (Some(a), Some(b)) => format!("  {}-{}", format_time(a), format_time(b)),
-                _ => String::new(),
-            };
-            writeln!(out, "{:.3}  {}{span}", m.similarity, m.video)?;
+            writeln!(out, "{:.3}  {}", m.similarity, member_line(m))?;
         }
+    }
+    if !clustering.noise.is_empty() {
+        writeln!(out, "\n## noise ({} in no cluster)", clustering.noise.len())?;
+        for m in &clustering.noise {
+            writeln!(out, "       {}", member_line(m))?;
+        }
+    }
+    for picture in &clustering.pictures {
+        writeln!(out, "wrote {}", picture.display())?;
     }
     Ok(())
 }
 
-/// `video<TAB>label` lines; relative paths are taken from the current directory, as `vtx index`
+fn member_line(m: &vtx::cluster::Member) -> String {
+    if let Some(text) = &m.text {
+        return format!("text \"{text}\"");
+    }
+    match (m.start, m.end) {
+        (Some(a), Some(b)) => format!("{}  {}-{}", m.video, format_time(a), format_time(b)),
+        _ => m.video.clone(),
+    }
+}
+
+/// `video<TAB>what` lines; relative paths are taken from the current directory, as `vtx index`
 /// does.
-fn read_labelled(file: &std::path::Path) -> Result<Vec<(String, String)>> {
+fn read_tsv(file: &std::path::Path, what: &str) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let cwd = std::env::current_dir()?;
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let Some((video, label)) = line.split_once('\t') else {
-            bail!("{}:{}: expected video<TAB>label", file.display(), n + 1);
+        let Some((video, value)) = line.split_once('\t').filter(|(_, v)| !v.trim().is_empty()) else {
+            bail!("{}:{}: expected video<TAB>{what}", file.display(), n + 1);
         };
         let path = cwd.join(video.trim());
-        rows.push((path.to_string_lossy().into_owned(), label.trim().to_string()));
+        rows.push((path.to_string_lossy().into_owned(), value.trim().to_string()));
     }
     if rows.is_empty() {
-        bail!("{} holds no labelled videos", file.display());
+        bail!("{} holds no video<TAB>{what} lines", file.display());
     }
     Ok(rows)
+}
+
+/// The non-empty lines of a text file.
+fn read_lines(file: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if lines.is_empty() {
+        bail!("{} holds no texts", file.display());
+    }
+    Ok(lines)
+}
+
+/// The paths of `videos` as the index holds them (absolute); an error names one that is not
+/// indexed.
+fn indexed_paths(engine: &Engine, videos: &[PathBuf]) -> Result<Vec<String>> {
+    let indexed: std::collections::HashSet<String> = engine.videos()?.into_iter().map(|v| v.meta.path).collect();
+    let cwd = std::env::current_dir()?;
+    videos
+        .iter()
+        .map(|v| {
+            let path = cwd.join(v).to_string_lossy().into_owned();
+            if indexed.contains(&path) {
+                Ok(path)
+            } else {
+                bail!("{} is not in the index", v.display())
+            }
+        })
+        .collect()
 }
 
 fn print_motion(video: &std::path::Path, options: &IndexOptions, json: bool) -> Result<()> {
@@ -916,6 +1045,7 @@ fn main() -> ExitCode {
             run_search(query, queries, search, output.json, common).map(|()| ExitCode::SUCCESS)
         }
         Command::Tag {
+            videos,
             labels,
             top,
             min_score,
@@ -924,10 +1054,10 @@ fn main() -> ExitCode {
         } => (|| {
             let mut engine = open_engine(&common, false)?;
             let options = vtx::TagOptions {
-                labels,
+                labels: labels.as_deref().map(Labels::parse),
                 top,
                 min_score,
-                ..Default::default()
+                only: indexed_paths(&engine, &videos)?,
             };
             let tagged = engine.tag(&options)?;
             let mut out = std::io::stdout().lock();
@@ -966,7 +1096,6 @@ fn main() -> ExitCode {
             output: HitsArgs { top, json },
             space,
             stream,
-            motion_weight,
             common,
             sampling,
         } => (|| {
@@ -975,16 +1104,14 @@ fn main() -> ExitCode {
                 sampling: sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?,
                 ..Default::default()
             };
-            let (stream, label) = match stream {
-                StreamArg::Rgb => (Stream::Rgb, engine.visual_space(space.space.as_deref())?.name),
-                StreamArg::Motion => (Stream::Motion, vtx::MOTION_SPACE.to_string()),
-                StreamArg::Both => (
-                    Stream::Both { motion_weight },
-                    format!(
-                        "{}+{}",
-                        engine.visual_space(space.space.as_deref())?.name,
-                        vtx::MOTION_SPACE
-                    ),
+            let stream = stream.stream();
+            let label = match stream {
+                Stream::Rgb => engine.visual_space(space.space.as_deref())?.name,
+                Stream::Motion => vtx::MOTION_SPACE.to_string(),
+                Stream::Both { .. } => format!(
+                    "{}+{}",
+                    engine.visual_space(space.space.as_deref())?.name,
+                    vtx::MOTION_SPACE
                 ),
             };
             let hits = engine.similar(&video, top, space.space.as_deref(), stream, &options)?;
@@ -1008,6 +1135,9 @@ fn main() -> ExitCode {
             cluster,
             level,
             labels,
+            texts,
+            text_min_score,
+            pictures,
             json,
             common,
         } => (|| {
@@ -1015,9 +1145,52 @@ fn main() -> ExitCode {
                 LevelArg::Video => vtx::cluster::Level::Video,
                 LevelArg::Segment => vtx::cluster::Level::Segment,
             };
+            let texts = match texts {
+                Some(file) => read_lines(&file)?,
+                None => Vec::new(),
+            };
             let mut engine = open_engine(&common, false)?;
-            let clustering = engine.cluster(&cluster.options(level, labels))?;
+            let options = vtx::cluster::ClusterOptions {
+                labels: labels.as_deref().map(Labels::parse),
+                texts,
+                text_min_score,
+                pictures,
+                ..cluster.options(level)
+            };
+            let clustering = engine.cluster(&options)?;
             print_clusters(&clustering, json)?;
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::Eval {
+            what:
+                EvalCommand::Retrieval {
+                    captions,
+                    space,
+                    json,
+                    common,
+                },
+        } => (|| {
+            let captioned = read_tsv(&captions, "caption")?;
+            let mut engine = open_engine(&common, false)?;
+            let result = engine.evaluate_retrieval(&captioned, space.space.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&result)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} captions of {} videos, space {}",
+                result.captions, result.videos, result.space
+            );
+            println!("direction        R@1    R@5   R@10  median rank  mean rank");
+            for (name, r) in [
+                ("text -> video", &result.text_to_video),
+                ("video -> text", &result.video_to_text),
+            ] {
+                println!(
+                    "{name:<14} {:>5.3}  {:>5.3}  {:>5.3}  {:>11.1}  {:>9.2}",
+                    r.r1, r.r5, r.r10, r.median_rank, r.mean_rank
+                );
+            }
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Eval {
@@ -1029,9 +1202,9 @@ fn main() -> ExitCode {
                     common,
                 },
         } => (|| {
-            let labelled = read_labelled(&labels)?;
+            let labelled = read_tsv(&labels, "label")?;
             let mut engine = open_engine(&common, false)?;
-            let result = engine.evaluate_clusters(&labelled, &cluster.options(vtx::cluster::Level::Video, None))?;
+            let result = engine.evaluate_clusters(&labelled, &cluster.options(vtx::cluster::Level::Video))?;
             if json {
                 println!("{}", serde_json::to_string(&result)?);
             } else {
@@ -1039,6 +1212,9 @@ fn main() -> ExitCode {
                 println!("space     {}", result.space);
                 println!("labels    {}", result.agreement.labels);
                 println!("clusters  {}", result.agreement.clusters);
+                if result.noise > 0 {
+                    println!("noise     {}", result.noise);
+                }
                 println!("NMI       {:.3}", result.agreement.nmi);
                 println!("ARI       {:.3}", result.agreement.ari);
                 println!("purity    {:.3}", result.agreement.purity);
@@ -1101,6 +1277,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`vtx cluster | head`): nothing more to say, and nothing went wrong.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

@@ -29,6 +29,16 @@ pub enum Stream {
 /// between videos that look alike (the same place, a different action).
 pub const DEFAULT_MOTION_WEIGHT: f32 = 0.3;
 
+pub(crate) fn check_weight(motion_weight: f32) -> Result<()> {
+    if (0.0..=1.0).contains(&motion_weight) {
+        Ok(())
+    } else {
+        Err(crate::EngineError::Input(format!(
+            "the motion weight must be within 0-1, not {motion_weight}"
+        )))
+    }
+}
+
 pub(crate) fn space() -> Space {
     Space {
         name: MOTION_SPACE.into(),

@@ -2,18 +2,16 @@
 //! can filter by them (`vtx search ... --tag dog`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-
 use vtx_index::Tag;
 
-use crate::labels::LabelSet;
+use crate::labels::{LabelSet, Labels};
 use crate::{Engine, EngineError, Result};
 
 /// How `Engine::tag` labels segments.
 #[derive(Debug, Clone)]
 pub struct TagOptions {
-    /// Labels, one per line (default: the labels of an image model of the index).
-    pub labels: Option<PathBuf>,
+    /// Labels to tag with (default: the labels of an image model of the index).
+    pub labels: Option<Labels>,
     /// Labels kept per segment.
     pub top: usize,
     /// Labels scoring under this cosine are not kept.
@@ -64,8 +62,8 @@ impl Engine {
         if options.top == 0 {
             return Err(EngineError::Input("--top must be at least 1".into()));
         }
-        let labels = self.label_set(options.labels.as_deref())?.ok_or_else(|| {
-            EngineError::Input("no labels to tag with: the index has no text space, or give --labels FILE".into())
+        let labels = self.label_set(options.labels.as_ref())?.ok_or_else(|| {
+            EngineError::Input("no labels to tag with: the index has no text space, or give --labels".into())
         })?;
         let mut per_video: HashMap<i64, Vec<(vtx_index::Segment, Vec<f32>)>> = HashMap::new();
         for (segment, vector) in self.store.segment_vectors(&labels.space)? {

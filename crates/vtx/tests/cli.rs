@@ -160,6 +160,21 @@ fn assert_fails(out: &Output, code: i32, needle: &str) {
     assert!(stderr.contains(needle), "{stderr}");
 }
 
+/// The cluster (of `vtx cluster --json`) holding a member that `is` picks.
+fn cluster_with(clusters: &Value, is: impl Fn(&Value) -> bool) -> &Value {
+    clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["members"].as_array().unwrap().iter().any(&is))
+        .unwrap_or_else(|| panic!("no such member in {clusters}"))
+}
+
+/// The member is (a segment of) the video called `name`.
+fn of_video(name: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |m| m["video"].as_str().is_some_and(|v| file_name(v) == name)
+}
+
 fn file_name(path: &str) -> &str {
     Path::new(path).file_name().unwrap().to_str().unwrap()
 }
@@ -1265,18 +1280,7 @@ fn tags_name_each_photo_and_filter_search() {
     assert_eq!(file_name(&found[0].0), "cat.mp4");
     // Clusters list their members' most frequent tags.
     let clusters = json_lines(&vtx(&["cluster", "--index", index, "--k", "5", "--json"])).remove(0);
-    let cat = clusters
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| {
-            c["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| file_name(m["video"].as_str().unwrap()) == "cat.mp4")
-        })
-        .unwrap();
+    let cat = cluster_with(&clusters, of_video("cat.mp4"));
     let tags: Vec<&str> = cat["tags"]
         .as_array()
         .unwrap()
@@ -1284,6 +1288,26 @@ fn tags_name_each_photo_and_filter_search() {
         .map(|t| t[0].as_str().unwrap())
         .collect();
     assert!(tags.iter().any(|t| t.to_lowercase().contains("cat")), "{cat}");
+    // One video alone, with a built-in label set: only it is tagged again, the others keep theirs.
+    let cat = photos.join("cat.mp4");
+    let coco = json_lines(&vtx(&[
+        "tag",
+        "--index",
+        index,
+        cat.to_str().unwrap(),
+        "--labels",
+        "coco",
+        "--json",
+    ]))
+    .remove(0);
+    assert_eq!(coco.as_array().unwrap().len(), 1, "{coco}");
+    assert_eq!(coco[0]["tags"][0][0], "cat", "{coco}");
+    let out = vtx(&["search", "--index", index, "a drink", "--tag", "espresso", "--json"]);
+    assert_eq!(file_name(&hits(&json_lines(&out)[0])[0].0), "coffee.mp4");
+    let out = vtx(&["tag", "--index", index, "--labels", "no-such-set"]);
+    assert_fails(&out, 2, "built-in sets: imagenet, coco, kinetics");
+    let out = vtx(&["tag", "--index", index, "/no/such/clip.mp4"]);
+    assert_fails(&out, 2, "is not in the index");
     // Tagging again replaces the tags: a high threshold keeps none.
     let none = json_lines(&vtx(&["tag", "--index", index, "--json", "--min-score", "1.5"])).remove(0);
     assert!(none
@@ -1295,13 +1319,20 @@ fn tags_name_each_photo_and_filter_search() {
     assert!(json_lines(&out)[0]["hits"].as_array().unwrap().is_empty());
 }
 
-#[test]
-fn handwritten_digits_cluster_by_digit_far_above_chance() {
-    // 40 clips from OpenCV's digits.png, four per digit (scripts/setup.sh).
+/// A fresh index of the 40 digit clips (four per digit, from OpenCV's digits.png; see
+/// scripts/setup.sh), and the clips' folder.
+fn digits_index() -> (tempfile::TempDir, String, PathBuf) {
     let (dir, index) = fresh_index();
     let digits = cache().join("fixtures/digits");
     let out = vtx(&["index", "--index", &index, digits.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    (dir, index, digits)
+}
+
+#[test]
+fn handwritten_digits_cluster_by_digit_far_above_chance() {
+    // 40 clips from OpenCV's digits.png, four per digit (scripts/setup.sh).
+    let (dir, index, digits) = digits_index();
     let mut lines = Vec::new();
     let mut truth = Vec::new();
     for digit in 0..10usize {
@@ -1329,4 +1360,238 @@ fn handwritten_digits_cluster_by_digit_far_above_chance() {
         score["ari"].as_f64().unwrap() > ari + 0.5,
         "{score} vs chance ARI {ari:.3}"
     );
+    // HDBSCAN, with no k: also far above chance; what it leaves out is reported as noise.
+    let out = vtx(&[
+        "eval",
+        "clusters",
+        "--index",
+        &index,
+        "--labels",
+        tsv.to_str().unwrap(),
+        "--algorithm",
+        "hdbscan",
+        "--min-cluster-size",
+        "2",
+        "--json",
+    ]);
+    let density = json_lines(&out).remove(0);
+    assert!(density["nmi"].as_f64().unwrap() > nmi + 0.3, "{density}");
+    assert!(density["ari"].as_f64().unwrap() > ari + 0.4, "{density}");
+    let hdbscan = |min_size: &str, json: bool| {
+        let mut args = vec!["cluster", "--index", &index, "--algorithm", "hdbscan"];
+        args.extend(["--min-cluster-size", min_size]);
+        if json {
+            args.push("--json");
+        }
+        vtx(&args)
+    };
+    let clusters = json_lines(&hdbscan("3", true)).remove(0);
+    let clusters = clusters.as_array().unwrap();
+    let listed: usize = clusters.iter().map(|c| c["members"].as_array().unwrap().len()).sum();
+    assert_eq!(listed, 40, "every clip in a cluster or in the noise");
+    let noise = clusters.iter().filter(|c| c["id"] == -1).count();
+    assert!(noise <= 1, "one noise entry at most");
+    assert!(clusters
+        .iter()
+        .filter(|c| c["id"] != -1)
+        .all(|c| c["size"].as_u64().unwrap() >= 3));
+    assert_fails(&hdbscan("50", false), 2, "cannot hold a cluster of at least 50");
+}
+
+#[test]
+fn contact_sheets_and_the_map_show_the_clusters() {
+    let (dir, index, _) = digits_index();
+    let pictures = dir.path().join("pictures");
+    let out = vtx(&[
+        "cluster",
+        "--index",
+        &index,
+        "--level",
+        "segment",
+        "--k",
+        "10",
+        "--pictures",
+        pictures.to_str().unwrap(),
+        "--json",
+    ]);
+    let clusters = json_lines(&out).remove(0);
+    let clusters = clusters.as_array().unwrap();
+    let mut written: Vec<String> = std::fs::read_dir(&pictures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = (0..clusters.len()).map(|i| format!("cluster-{i}.png")).collect();
+    expected.push("map.png".into());
+    expected.sort();
+    assert_eq!(written, expected);
+    // The first tile of a sheet is the medoid's thumbnail, cropped to 192x108 at (8, 44).
+    let first = &clusters[0];
+    let segment = first["medoid"]["segment"].as_i64().unwrap().to_string();
+    let jpeg = dir.path().join("medoid.jpg");
+    let out = vtx(&["thumbnail", "--index", &index, &segment, "-o", jpeg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tile_size = vtx_media::FrameSize::new(192, 108, vtx_media::Resize::CenterCrop);
+    let tile = vtx_media::load_picture(&jpeg, &[tile_size]).unwrap().remove(0);
+    let sheet_path = pictures.join("cluster-0.png");
+    let rows = (first["size"].as_u64().unwrap().min(30) as u32).div_ceil(5);
+    let sheet_size = vtx_media::FrameSize::new(5 * 200 + 8, 44 + rows * 128 + 8, vtx_media::Resize::Squash);
+    let sheet = vtx_media::load_picture(&sheet_path, &[sheet_size]).unwrap().remove(0);
+    let row_bytes = sheet_size.width as usize * 3;
+    let mut difference = 0u64;
+    for y in 0..108usize {
+        let at = (44 + y) * row_bytes + 8 * 3;
+        let line = &sheet[at..at + 192 * 3];
+        difference += line
+            .iter()
+            .zip(&tile[y * 192 * 3..(y + 1) * 192 * 3])
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum::<u64>();
+    }
+    let mean = difference as f64 / (192.0 * 108.0 * 3.0);
+    assert!(mean < 2.0, "tile vs thumbnail: mean difference {mean}");
+    // The map: one colour per cluster among the dots (palette of 12, so all 10 differ).
+    let map_size = vtx_media::FrameSize::new(1020, 720, vtx_media::Resize::Squash);
+    let map = vtx_media::load_picture(&pictures.join("map.png"), &[map_size])
+        .unwrap()
+        .remove(0);
+    let colours: BTreeSet<[u8; 3]> = map
+        .chunks_exact(3)
+        .enumerate()
+        .filter(|(i, _)| i % 1020 < 720)
+        .map(|(_, p)| [p[0], p[1], p[2]])
+        .filter(|p| p.iter().max().unwrap() - p.iter().min().unwrap() > 40)
+        .collect();
+    assert_eq!(colours.len(), clusters.len(), "{colours:?}");
+}
+
+/// A small mixed index: the five photo clips, three encodings of the LEGO clip, two OpenCV
+/// videos and the three motion fixtures.
+fn mixed_index() -> (tempfile::TempDir, String) {
+    let (dir, index) = fresh_index();
+    let c = cache();
+    let mut args: Vec<String> = vec!["index".into(), "--index".into(), index.clone()];
+    args.push(c.join("fixtures/photos").to_string_lossy().into_owned());
+    args.push(c.join("fixtures/motion").to_string_lossy().into_owned());
+    for f in ["mp4.mp4", "webm.webm", "flv.flv"] {
+        args.push(c.join(MIMETYPE).join(f).to_string_lossy().into_owned());
+    }
+    for f in ["vtest.avi", "Megamind.avi"] {
+        args.push(c.join(OPENCV).join(f).to_string_lossy().into_owned());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (dir, index)
+}
+
+#[test]
+fn texts_cluster_with_their_videos_and_motion_clusters_by_motion() {
+    let (dir, index) = mixed_index();
+    let texts = dir.path().join("topics.txt");
+    std::fs::write(&texts, "a cat\na cup of coffee\na rocket launch\na grand piano\n").unwrap();
+    let with_texts = |more: &[&str]| {
+        let mut args = vec!["cluster", "--index", &index, "--texts", texts.to_str().unwrap()];
+        args.extend(more);
+        vtx(&args)
+    };
+    let clusters = json_lines(&with_texts(&["--json"])).remove(0);
+    for (topic, clip) in [
+        ("a cat", "cat.mp4"),
+        ("a cup of coffee", "coffee.mp4"),
+        ("a rocket launch", "rocket.mp4"),
+    ] {
+        let home = cluster_with(&clusters, |m| m["text"] == topic);
+        let members = home["members"].as_array().unwrap();
+        assert!(members.iter().any(of_video(clip)), "{topic} lands with {clip}: {home}");
+        assert!(
+            members.iter().any(|m| m["text"] == home["name"]),
+            "a text among the members names the cluster: {home}"
+        );
+    }
+    // A topic the library does not hold forms its own cluster.
+    let piano = cluster_with(&clusters, |m| m["text"] == "a grand piano");
+    assert_eq!(piano["size"], 1, "{piano}");
+    // Texts need a space that embeds text; motion cannot hold them.
+    assert_fails(
+        &with_texts(&["--stream", "motion"]),
+        2,
+        "texts cannot be clustered by motion",
+    );
+    // By motion alone, the still clip goes with the (still) photo clips and the pan does not.
+    let out = vtx(&["cluster", "--index", &index, "--stream", "motion", "--k", "3", "--json"]);
+    let clusters = json_lines(&out).remove(0);
+    let cluster_of = |clip: &str| cluster_with(&clusters, of_video(clip))["id"].as_i64().unwrap();
+    assert_eq!(cluster_of("still.mp4"), cluster_of("cat.mp4"), "{clusters}");
+    assert_eq!(cluster_of("still.mp4"), cluster_of("rocket.mp4"), "{clusters}");
+    assert_ne!(cluster_of("pan.mp4"), cluster_of("cat.mp4"), "{clusters}");
+    let out = vtx(&["cluster", "--index", &index, "--stream", "both", "--k", "4", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vtx(&["cluster", "--index", &index, "--stream", "both", "--motion-weight", "2"]);
+    assert_fails(&out, 2, "within 0-1");
+}
+
+#[test]
+fn captions_find_their_videos_far_better_than_shuffled_captions() {
+    let (dir, index) = mixed_index();
+    let c = cache();
+    let photos = c.join("fixtures/photos");
+    let captioned: Vec<(PathBuf, &str)> = vec![
+        (photos.join("cat.mp4"), "a cat looking at the camera"),
+        (photos.join("coffee.mp4"), "a cup of espresso on a saucer"),
+        (photos.join("rocket.mp4"), "a rocket on the launch pad at night"),
+        (photos.join("motorcycle.mp4"), "a red motorcycle in a garage"),
+        (photos.join("astronaut.mp4"), "an astronaut in an orange space suit"),
+        (c.join(OPENCV).join("vtest.avi"), "people walking across a square"),
+        (c.join(MIMETYPE).join("mp4.mp4"), "a toy drill made of plastic bricks"),
+    ];
+    let retrieval = |captions: &Path, more: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "retrieval",
+            "--index",
+            &index,
+            "--captions",
+            captions.to_str().unwrap(),
+        ];
+        args.extend(more);
+        vtx(&args)
+    };
+    let evaluate = |rotation: usize| -> Value {
+        let tsv = dir.path().join(format!("captions-{rotation}.tsv"));
+        let lines: Vec<String> = (0..captioned.len())
+            .map(|i| {
+                let caption = captioned[(i + rotation) % captioned.len()].1;
+                format!("{}\t{caption}", captioned[i].0.display())
+            })
+            .collect();
+        std::fs::write(&tsv, lines.join("\n")).unwrap();
+        json_lines(&retrieval(&tsv, &["--json"])).remove(0)
+    };
+    let right = evaluate(0);
+    let shuffled = evaluate(3);
+    assert_eq!(
+        (right["videos"].as_u64(), right["captions"].as_u64()),
+        (Some(7), Some(7))
+    );
+    for direction in ["text_to_video", "video_to_text"] {
+        let (r, s) = (&right[direction], &shuffled[direction]);
+        assert!(
+            r["r1"].as_f64().unwrap() >= s["r1"].as_f64().unwrap() + 0.4,
+            "{direction}: {r} vs shuffled {s}"
+        );
+        assert!(
+            r["mean_rank"].as_f64().unwrap() + 2.0 <= s["mean_rank"].as_f64().unwrap(),
+            "{direction}: {r} vs shuffled {s}"
+        );
+        assert!(r["r5"].as_f64().unwrap() >= r["r1"].as_f64().unwrap());
+    }
+    let bad = dir.path().join("bad.tsv");
+    for (content, complaint) in [
+        ("no tab here\n", "expected video<TAB>caption"),
+        ("/no/such/clip.mp4\tsomething\n", "is not in the index"),
+    ] {
+        std::fs::write(&bad, content).unwrap();
+        assert_fails(&retrieval(&bad, &[]), 2, complaint);
+    }
 }

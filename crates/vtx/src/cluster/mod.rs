@@ -1,0 +1,689 @@
+//! Grouping an index's videos or segments (and, with them, texts) and naming the groups.
+//!
+//! `kmeans` and `metrics` are the numbers; HDBSCAN comes from the `hdbscan` crate, fed a cosine
+//! distance matrix computed here; `pictures` draws contact sheets and the library map.
+
+mod kmeans;
+mod metrics;
+mod pictures;
+
+pub use kmeans::{choose_k, silhouette, spherical_kmeans, KMeans};
+pub(crate) use kmeans::{normalize, Rng};
+pub use metrics::{agreement, Agreement};
+pub use pictures::project_2d;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use vtx_index::dot;
+
+use crate::labels::{LabelSet, Labels};
+use crate::motion::{self, Stream};
+use crate::{Engine, EngineError, Result};
+
+/// What `Engine::cluster` groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Video,
+    Segment,
+}
+
+/// How the items are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Spherical k-means: every item in a cluster; k given, or chosen by silhouette.
+    KMeans,
+    /// HDBSCAN on cosine distance: no k; items in no dense group are noise.
+    Hdbscan {
+        min_cluster_size: usize,
+        min_samples: usize,
+    },
+}
+
+/// HDBSCAN keeps an n x n distance matrix and its time grows faster than n^2 (10,000 items of
+/// 1280-d: 400 MB and ~45 s on 2 cores, `docs/performance.md`).
+pub const HDBSCAN_MAX_ITEMS: usize = 10_000;
+
+/// How to cluster an index.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub level: Level,
+    /// The space to cluster in (default: as `similar` picks it; with texts, as `search` does).
+    pub space: Option<String>,
+    /// What the vectors describe: appearance, motion, or both (weighted).
+    pub stream: Stream,
+    pub algorithm: Algorithm,
+    /// Number of k-means clusters; `None` chooses it by silhouette within
+    /// `2..=min(max_k, sqrt(n))`.
+    pub k: Option<usize>,
+    pub max_k: usize,
+    pub seed: u64,
+    pub restarts: usize,
+    /// Names to give clusters (default: the labels of an image model of the index).
+    pub labels: Option<Labels>,
+    /// Only these videos (paths as indexed); all when empty.
+    pub only: Vec<String>,
+    /// Texts clustered together with the videos (a list of topics to map the library onto).
+    pub texts: Vec<String>,
+    /// A text joins the cluster of its nearest video when their cosine (each modality centred on
+    /// its mean) reaches this; else it forms its own.
+    pub text_min_score: f32,
+    /// Write a contact sheet per cluster and a map of the library (PNG) into this folder.
+    pub pictures: Option<PathBuf>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self {
+            level: Level::Video,
+            space: None,
+            stream: Stream::Rgb,
+            algorithm: Algorithm::KMeans,
+            k: None,
+            max_k: 12,
+            seed: 1,
+            restarts: 4,
+            labels: None,
+            only: Vec::new(),
+            texts: Vec::new(),
+            text_min_score: TEXT_JOIN_MIN,
+            pictures: None,
+        }
+    }
+}
+
+/// One clustered item: a video, a segment of one, or a text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Member {
+    /// The video's path as indexed ("" for a text).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub video: String,
+    #[serde(skip)]
+    pub video_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Cosine to the cluster's centroid.
+    pub similarity: f32,
+}
+
+impl Member {
+    /// The id its vectors are stored under: the segment's, else the video's; none for a text.
+    fn vector_key(&self) -> Option<i64> {
+        self.segment.or(self.video_id)
+    }
+
+    fn text(text: &str) -> Self {
+        Self {
+            video: String::new(),
+            video_id: None,
+            segment: None,
+            start: None,
+            end: None,
+            text: Some(text.to_string()),
+            similarity: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Cluster {
+    pub id: usize,
+    /// The label nearest the cluster's centroid in a text space ("" when the index has none).
+    pub name: String,
+    /// The nearest few labels with their cosines.
+    pub names: Vec<(String, f32)>,
+    /// The members' most frequent tags (`vtx tag`), with how many members carry each.
+    pub tags: Vec<(String, usize)>,
+    pub size: usize,
+    /// Most typical first.
+    pub members: Vec<Member>,
+    /// The member nearest the centroid.
+    pub medoid: Member,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Clustering {
+    /// The space clustered in (`space+motion` for both streams).
+    pub space: String,
+    pub algorithm: &'static str,
+    pub k: usize,
+    /// Mean silhouette (cosine) of the clustered items, -1..1.
+    pub silhouette: f64,
+    pub clusters: Vec<Cluster>,
+    /// Items in no cluster (HDBSCAN only).
+    pub noise: Vec<Member>,
+    /// Contact sheets and the library map, when asked for.
+    pub pictures: Vec<PathBuf>,
+}
+
+/// Labels named nearest a centroid.
+const NAMES_PER_CLUSTER: usize = 3;
+
+/// The spaces an item's vector is made of, with their weights.
+struct Parts {
+    name: String,
+    spaces: Vec<(String, f32)>,
+}
+
+/// The cluster of each item (`None`: noise) and the unit centroid of each cluster.
+#[derive(Debug, Clone)]
+pub struct Grouping {
+    pub assignments: Vec<Option<usize>>,
+    pub centroids: Vec<Vec<f32>>,
+}
+
+impl Engine {
+    /// Group the index's videos or segments (and `options.texts`) and name the groups.
+    pub fn cluster(&mut self, options: &ClusterOptions) -> Result<Clustering> {
+        let parts = self.cluster_parts(options)?;
+        let mut items = self.cluster_items(&parts, options)?;
+        if items.len() < 2 {
+            return Err(EngineError::Input(format!(
+                "{} item(s) to cluster in space '{}': index more videos first",
+                items.len(),
+                parts.name
+            )));
+        }
+        let labels = self.label_set(options.labels.as_ref())?;
+        if !options.texts.is_empty() {
+            let space = &parts.spaces[0].0;
+            let model = self
+                .store
+                .spaces()?
+                .into_iter()
+                .find(|s| &s.name == space)
+                .map(|s| s.model);
+            let model = model.ok_or_else(|| EngineError::Input(format!("no space '{space}'")))?;
+            let refs: Vec<&str> = options.texts.iter().map(String::as_str).collect();
+            let texts = self.text_encoder(&model)?.encode(&refs)?;
+            let label_mean = labels.as_ref().filter(|l| &l.space == space).map(LabelSet::mean);
+            close_modality_gap(&mut items, texts, label_mean, &options.texts);
+        }
+        let data: Vec<Vec<f32>> = items.iter().map(|(_, v)| v.clone()).collect();
+        let videos = &data[..data.len() - options.texts.len()];
+        let mut grouping = match options.algorithm {
+            Algorithm::KMeans => kmeans_grouping(videos, options)?,
+            Algorithm::Hdbscan {
+                min_cluster_size,
+                min_samples,
+            } => hdbscan(videos, min_cluster_size, min_samples)?,
+        };
+        for text in &data[videos.len()..] {
+            place_text(text, videos, options.text_min_score, &mut grouping);
+        }
+        let clustered: Vec<usize> = (0..data.len()).filter(|&i| grouping.assignments[i].is_some()).collect();
+        let silhouette = if grouping.centroids.len() > 1 {
+            let vectors: Vec<Vec<f32>> = clustered.iter().map(|&i| data[i].clone()).collect();
+            let assigned: Vec<usize> = clustered.iter().filter_map(|&i| grouping.assignments[i]).collect();
+            kmeans::silhouette(&vectors, &assigned, grouping.centroids.len(), 2000, options.seed)
+        } else {
+            0.0
+        };
+        let namer = match labels {
+            Some(labels) => Some(Namer::new(self, labels, options.level)?),
+            None => None,
+        };
+        let mut clusters = Vec::with_capacity(grouping.centroids.len());
+        for (id, centroid) in grouping.centroids.iter().enumerate() {
+            let mut members: Vec<Member> = items
+                .iter()
+                .zip(&grouping.assignments)
+                .filter(|(_, &c)| c == Some(id))
+                .map(|((m, v), _)| Member {
+                    similarity: dot(v, centroid),
+                    ..m.clone()
+                })
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            members.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+            let names = namer.as_ref().map(|n| n.names(&members)).unwrap_or_default();
+            clusters.push((
+                id,
+                Cluster {
+                    id,
+                    // A text among the members is the user's own name for the group.
+                    name: members
+                        .iter()
+                        .find_map(|m| m.text.clone())
+                        .or_else(|| names.first().map(|n| n.0.clone()))
+                        .unwrap_or_default(),
+                    names,
+                    tags: self.frequent_tags(&members)?,
+                    size: members.len(),
+                    medoid: members[0].clone(),
+                    members,
+                },
+            ));
+        }
+        // Largest first; ids follow that order.
+        clusters.sort_by(|a, b| b.1.size.cmp(&a.1.size).then(a.0.cmp(&b.0)));
+        let mut renumbered: HashMap<usize, usize> = HashMap::new();
+        let clusters: Vec<Cluster> = clusters
+            .into_iter()
+            .enumerate()
+            .map(|(new, (old, mut cluster))| {
+                renumbered.insert(old, new);
+                cluster.id = new;
+                cluster
+            })
+            .collect();
+        let noise = items
+            .iter()
+            .zip(&grouping.assignments)
+            .filter(|(_, c)| c.is_none())
+            .map(|((m, _), _)| m.clone())
+            .collect();
+        let mut clustering = Clustering {
+            space: parts.name,
+            algorithm: match options.algorithm {
+                Algorithm::KMeans => "k-means",
+                Algorithm::Hdbscan { .. } => "hdbscan",
+            },
+            k: clusters.len(),
+            silhouette,
+            clusters,
+            noise,
+            pictures: Vec::new(),
+        };
+        if let Some(dir) = &options.pictures {
+            let of_item: Vec<Option<usize>> = grouping
+                .assignments
+                .iter()
+                .map(|c| c.and_then(|c| renumbered.get(&c).copied()))
+                .collect();
+            let texts: Vec<Option<&str>> = items.iter().map(|(m, _)| m.text.as_deref()).collect();
+            clustering.pictures = pictures::write(self, &clustering, &data, &of_item, &texts, dir, options.seed)?;
+        }
+        Ok(clustering)
+    }
+
+    /// The space(s) `options` cluster in.
+    fn cluster_parts(&self, options: &ClusterOptions) -> Result<Parts> {
+        let appearance = || {
+            if options.texts.is_empty() {
+                self.visual_space(options.space.as_deref())
+            } else {
+                // Texts and videos must share the space: one whose model embeds text.
+                self.text_space(options.space.as_deref())
+            }
+        };
+        let has_motion = || -> Result<()> {
+            if !options.texts.is_empty() {
+                return Err(EngineError::Input(
+                    "texts cannot be clustered by motion: use the rgb stream with --texts".into(),
+                ));
+            }
+            if self.store.spaces()?.contains(&motion::space()) {
+                Ok(())
+            } else {
+                Err(EngineError::Input(
+                    "this index has no motion stream: index with motion on (the default)".into(),
+                ))
+            }
+        };
+        Ok(match options.stream {
+            Stream::Rgb => {
+                let space = appearance()?.name;
+                Parts {
+                    name: space.clone(),
+                    spaces: vec![(space, 1.0)],
+                }
+            }
+            Stream::Motion => {
+                has_motion()?;
+                Parts {
+                    name: motion::MOTION_SPACE.into(),
+                    spaces: vec![(motion::MOTION_SPACE.into(), 1.0)],
+                }
+            }
+            Stream::Both { motion_weight } => {
+                motion::check_weight(motion_weight)?;
+                has_motion()?;
+                let space = appearance()?.name;
+                Parts {
+                    name: format!("{space}+{}", motion::MOTION_SPACE),
+                    spaces: vec![
+                        (space, 1.0 - motion_weight),
+                        (motion::MOTION_SPACE.into(), motion_weight),
+                    ],
+                }
+            }
+        })
+    }
+
+    /// Every video or segment of `options` with its vector: the parts' unit vectors, each scaled
+    /// by the square root of its weight and joined, so that a dot product is the weighted sum of
+    /// the parts' cosines (as `similar --stream both` scores). An item missing from a later part
+    /// has zeros there.
+    fn cluster_items(&self, parts: &Parts, options: &ClusterOptions) -> Result<Vec<(Member, Vec<f32>)>> {
+        let paths: HashMap<i64, String> = self.videos()?.into_iter().map(|v| (v.id, v.meta.path)).collect();
+        let keep = |path: &str| options.only.is_empty() || options.only.iter().any(|o| o == path);
+        let mut items: Vec<(Member, Vec<f32>)> = Vec::new();
+        for (n, (space, weight)) in parts.spaces.iter().enumerate() {
+            let scale = weight.sqrt();
+            let vectors: Vec<(Member, Vec<f32>)> = match options.level {
+                Level::Video => self
+                    .store
+                    .video_vectors(space)?
+                    .into_iter()
+                    .filter_map(|(id, v)| {
+                        let video = paths.get(&id)?.clone();
+                        let member = Member {
+                            video,
+                            video_id: Some(id),
+                            segment: None,
+                            start: None,
+                            end: None,
+                            text: None,
+                            similarity: 0.0,
+                        };
+                        Some((member, v))
+                    })
+                    .collect(),
+                Level::Segment => self
+                    .store
+                    .segment_vectors(space)?
+                    .into_iter()
+                    .filter_map(|(s, v)| {
+                        let video = paths.get(&s.video_id)?.clone();
+                        let member = Member {
+                            video,
+                            video_id: Some(s.video_id),
+                            segment: Some(s.id),
+                            start: Some(s.start),
+                            end: Some(s.end),
+                            text: None,
+                            similarity: 0.0,
+                        };
+                        Some((member, v))
+                    })
+                    .collect(),
+            };
+            if n == 0 {
+                items = vectors
+                    .into_iter()
+                    .filter(|(m, _)| keep(&m.video))
+                    .map(|(m, v)| (m, v.iter().map(|x| x * scale).collect()))
+                    .collect();
+            } else {
+                let dim = vectors.first().map_or(0, |(_, v)| v.len());
+                let mut by_key: HashMap<Option<i64>, Vec<f32>> =
+                    vectors.into_iter().map(|(m, v)| (m.vector_key(), v)).collect();
+                for (member, vector) in &mut items {
+                    match by_key.remove(&member.vector_key()) {
+                        Some(v) => vector.extend(v.iter().map(|x| x * scale)),
+                        None => vector.extend(std::iter::repeat_n(0.0, dim)),
+                    }
+                }
+            }
+        }
+        Ok(items)
+    }
+}
+
+/// Texts and pictures embed apart even in a shared space (CLIP's "modality gap": every text is
+/// nearer every other text than any picture), so clustered as they come the texts would form a
+/// cluster of their own. Each modality is centred on its own mean and re-normalised: the videos'
+/// mean is theirs, the texts' is the given texts' own (what a list of topics has in common is its
+/// phrasing, not its subject). A lone text is centred on the label set's mean instead, when the
+/// labels live in this space. (Centring texts on the label set's mean when there are several
+/// left "a cat", "a cup of coffee" and "a rocket launch" in one cluster of texts: sentences are
+/// phrased unlike ImageNet's class names.)
+fn close_modality_gap(
+    items: &mut Vec<(Member, Vec<f32>)>,
+    texts: Vec<Vec<f32>>,
+    label_mean: Option<Vec<f32>>,
+    names: &[String],
+) {
+    let mean = |vectors: &mut dyn Iterator<Item = &Vec<f32>>| -> Vec<f32> {
+        let mut sum: Vec<f32> = Vec::new();
+        for v in vectors {
+            if sum.is_empty() {
+                sum = vec![0.0; v.len()];
+            }
+            sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        }
+        normalize(&mut sum);
+        sum
+    };
+    let centre = |v: &mut Vec<f32>, mean: &[f32]| {
+        v.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
+        normalize(v);
+    };
+    if items.len() > 1 {
+        let video_mean = mean(&mut items.iter().map(|(_, v)| v));
+        items.iter_mut().for_each(|(_, v)| centre(v, &video_mean));
+    }
+    let text_mean = if texts.len() > 1 {
+        Some(mean(&mut texts.iter()))
+    } else {
+        label_mean
+    };
+    for (mut vector, name) in texts.into_iter().zip(names) {
+        if let Some(m) = &text_mean {
+            centre(&mut vector, m);
+        }
+        items.push((Member::text(name), vector));
+    }
+}
+
+/// Default of [`ClusterOptions::text_min_score`]. With the offline pack (ConSE into MiniLM's
+/// space) texts that name a clip's subject measured 0.19-0.61 to it, unrelated topics 0.21-0.28
+/// to their nearest clip (`docs/clusters.md`): the pack cannot tell them apart well, and 0.3
+/// keeps the strays out at the cost of weak true matches.
+pub const TEXT_JOIN_MIN: f32 = 0.3;
+
+/// Texts join the clusters of the videos, never move them: a list of topics maps the library as
+/// it is. A text goes where its nearest video is, as a search for it would find; one that matches
+/// no video well (or only noise) forms its own cluster.
+fn place_text(text: &[f32], videos: &[Vec<f32>], min_score: f32, grouping: &mut Grouping) {
+    let nearest = videos
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, dot(text, v)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let joined = nearest
+        .filter(|(_, cosine)| *cosine >= min_score)
+        .and_then(|(i, _)| grouping.assignments[i]);
+    match joined {
+        Some(cluster) => grouping.assignments.push(Some(cluster)),
+        None => {
+            grouping.assignments.push(Some(grouping.centroids.len()));
+            grouping.centroids.push(text.to_vec());
+        }
+    }
+}
+
+fn kmeans_grouping(data: &[Vec<f32>], options: &ClusterOptions) -> Result<Grouping> {
+    let result = match options.k {
+        Some(0) => return Err(EngineError::Input("--k must be at least 1".into())),
+        Some(k) => spherical_kmeans(data, k, options.seed, options.restarts),
+        // Silhouette rewards ever smaller clusters on small sets; the usual sqrt(n) cap keeps
+        // near-duplicates of unequal quality (a 3gp and an mp4 of one clip) together.
+        None => {
+            let cap = ((data.len() as f64).sqrt().ceil() as usize).min(options.max_k).max(2);
+            choose_k(data, 2..=cap, options.seed, options.restarts).1
+        }
+    };
+    Ok(Grouping {
+        assignments: result.assignments.into_iter().map(Some).collect(),
+        centroids: result.centroids,
+    })
+}
+
+/// HDBSCAN over cosine distances. The crate's own distances would be Euclidean on 1280-d rows,
+/// recomputed by its spanning-tree pass; the matrix is computed once here, on all cores.
+pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize) -> Result<Grouping> {
+    if data.len() > HDBSCAN_MAX_ITEMS {
+        return Err(EngineError::Input(format!(
+            "HDBSCAN keeps an n x n distance matrix: {} items would need {:.1} GB (at most {HDBSCAN_MAX_ITEMS}); \
+             use k-means (the default) or cluster whole videos (--level video)",
+            data.len(),
+            (data.len() as f64).powi(2) * 4.0 / 1e9
+        )));
+    }
+    if min_cluster_size < 2 || min_samples < 1 {
+        return Err(EngineError::Input(
+            "--min-cluster-size must be at least 2 and --min-samples at least 1".into(),
+        ));
+    }
+    if data.len() < min_cluster_size {
+        return Err(EngineError::Input(format!(
+            "{} items cannot hold a cluster of at least {min_cluster_size} (--min-cluster-size)",
+            data.len()
+        )));
+    }
+    let n = data.len();
+    let mut matrix = vec![Vec::new(); n];
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    std::thread::scope(|scope| {
+        for (t, rows) in matrix.chunks_mut(n.div_ceil(threads).max(1)).enumerate() {
+            let first = t * n.div_ceil(threads).max(1);
+            scope.spawn(move || {
+                for (i, row) in rows.iter_mut().enumerate() {
+                    let a = &data[first + i];
+                    *row = data.iter().map(|b| (1.0 - dot(a, b)).max(0.0)).collect();
+                }
+            });
+        }
+    });
+    let params = hdbscan::HdbscanHyperParams::builder()
+        .min_cluster_size(min_cluster_size)
+        .min_samples(min_samples.min(n))
+        .dist_metric(hdbscan::DistanceMetric::Precalculated)
+        .build();
+    let labels = hdbscan::Hdbscan::new(&matrix, params)
+        .cluster()
+        .map_err(|e| EngineError::Input(format!("HDBSCAN: {e}")))?;
+    let assignments: Vec<Option<usize>> = labels.iter().map(|&l| usize::try_from(l).ok()).collect();
+    let k = assignments.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut centroids = vec![vec![0f32; data[0].len()]; k];
+    for (c, v) in assignments.iter().zip(data) {
+        if let Some(c) = c {
+            centroids[*c].iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        }
+    }
+    centroids.iter_mut().for_each(|c| normalize(c));
+    Ok(Grouping { assignments, centroids })
+}
+
+/// Tags shown per cluster.
+const TAGS_PER_CLUSTER: usize = 3;
+
+impl Engine {
+    /// The tags most members carry (a video carries the tags of any of its segments).
+    fn frequent_tags(&self, members: &[Member]) -> Result<Vec<(String, usize)>> {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        let mut by_video: HashMap<i64, Vec<vtx_index::Tag>> = HashMap::new();
+        for m in members {
+            let Some(video_id) = m.video_id else { continue };
+            let tags = match by_video.entry(video_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.store.tags(video_id)?),
+            };
+            let carried: std::collections::HashSet<&str> = tags
+                .iter()
+                .filter(|t| m.segment.is_none_or(|s| s == t.segment))
+                .map(|t| LabelSet::display(&t.label))
+                .collect();
+            for tag in carried {
+                *counts.entry(tag.to_string()).or_default() += 1;
+            }
+        }
+        let mut frequent: Vec<(String, usize)> = counts.into_iter().collect();
+        frequent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        frequent.truncate(TAGS_PER_CLUSTER);
+        Ok(frequent)
+    }
+}
+
+/// Names clusters by the labels nearest their centroid in a text space.
+struct Namer {
+    labels: LabelSet,
+    /// Every item's vector in the text space, by segment id (segment level) or video id, read
+    /// once for all clusters.
+    vectors: HashMap<i64, Vec<f32>>,
+}
+
+impl Namer {
+    fn new(engine: &Engine, labels: LabelSet, level: Level) -> Result<Self> {
+        let vectors = match level {
+            Level::Segment => engine
+                .store
+                .segment_vectors(&labels.space)?
+                .into_iter()
+                .map(|(s, v)| (s.id, v))
+                .collect(),
+            Level::Video => engine.store.video_vectors(&labels.space)?.into_iter().collect(),
+        };
+        Ok(Self { labels, vectors })
+    }
+
+    /// Texts among the members name the cluster with the labels: only videos are averaged.
+    fn names(&self, members: &[Member]) -> Vec<(String, f32)> {
+        let mut centroid: Option<Vec<f32>> = None;
+        for v in members.iter().filter_map(|m| self.vectors.get(&m.vector_key()?)) {
+            match &mut centroid {
+                None => centroid = Some(v.clone()),
+                Some(c) => c.iter_mut().zip(v).for_each(|(a, x)| *a += x),
+            }
+        }
+        let Some(mut centroid) = centroid else {
+            return Vec::new();
+        };
+        normalize(&mut centroid);
+        self.labels
+            .nearest(&centroid, NAMES_PER_CLUSTER)
+            .into_iter()
+            .map(|(label, score)| (LabelSet::display(label).to_string(), score))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hdbscan_finds_dense_groups_and_leaves_strays_as_noise() {
+        // Three tight groups of ten around axes of 16-d, and three strays far from all of them.
+        let mut rng = Rng::new(5);
+        let mut data = Vec::new();
+        let mut truth = Vec::new();
+        for group in 0..3 {
+            for _ in 0..10 {
+                let mut v: Vec<f32> = (0..16)
+                    .map(|d| f32::from(u8::from(d == group)) + 0.15 * (rng.unit() as f32 - 0.5))
+                    .collect();
+                normalize(&mut v);
+                data.push(v);
+                truth.push(group);
+            }
+        }
+        for stray in 0..3 {
+            let mut v = vec![0f32; 16];
+            v[8 + 2 * stray] = 1.0;
+            v[9 + 2 * stray] = 0.5;
+            normalize(&mut v);
+            data.push(v);
+        }
+        let grouping = hdbscan(&data, 5, 5).unwrap();
+        assert_eq!(grouping.centroids.len(), 3, "{:?}", grouping.assignments);
+        let found: Vec<usize> = grouping.assignments[..30].iter().map(|c| c.expect("grouped")).collect();
+        assert!((agreement(&found, &truth).ari - 1.0).abs() < 1e-9, "{found:?}");
+        assert!(
+            grouping.assignments[30..].iter().all(Option::is_none),
+            "{:?}",
+            grouping.assignments
+        );
+        assert!(hdbscan(&data[..3], 5, 5).is_err(), "fewer items than a cluster");
+    }
+}
