@@ -31,3 +31,4 @@ bench: build
 	$(VTX_RELEASE) bench-model --models-dir $(VTX_CACHE)/bench-models/registry clip-vit-b32-random --repeat 3
 	$(CARGO) bench -p vtx-index --locked
 	$(CARGO) bench -p vtx --bench cluster --locked
+	$(CARGO) bench -p vtx-server --bench load --locked

@@ -46,3 +46,5 @@ echo "== vtx tag, then vtx cluster with contact sheets and a map of the library"
 "$VTX" cluster --index "$INDEX" --pictures "$VTX_CACHE/demo-pictures" | grep -E "^(## |[0-9]+ clusters|wrote .*map)"
 echo
 "$VTX" info --index "$INDEX"
+echo
+echo "== to browse it: $VTX serve --index $INDEX   (then open http://127.0.0.1:8080/)"

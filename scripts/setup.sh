@@ -17,7 +17,7 @@ MEDIA="$VTX_CACHE/media"
 FIXTURES="$VTX_CACHE/fixtures"
 VENV="$VTX_CACHE/venv"
 
-APT_PACKAGES=(pkg-config clang libclang-dev ffmpeg
+APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
 MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio)
 ORT_VERSION=1.31.1

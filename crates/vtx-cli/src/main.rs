@@ -307,6 +307,26 @@ enum Command {
         #[command(subcommand)]
         what: EvalCommand,
     },
+    /// Serve the index over HTTP: a JSON API, the videos, and a web page to search and watch.
+    Serve {
+        /// Where to listen; loopback unless you say otherwise (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Require this bearer token on every request (the page: open /?token=TOKEN once).
+        #[arg(long, env = "VTX_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Requests answered at once (each holds its own models).
+        #[arg(long, default_value_t = 2)]
+        engines: usize,
+        /// Seconds a request may take before it gets 408.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        /// Largest request body (an uploaded picture or clip), in MiB.
+        #[arg(long, default_value_t = 64)]
+        max_body_mb: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Show what the index holds.
     Info {
         #[arg(long)]
@@ -517,11 +537,15 @@ enum ModelsCommand {
 }
 
 /// Open the engine; only `index` may create a new index.
-fn open_engine(common: &Common, create: bool) -> Result<Engine> {
-    let config = EngineConfig::new(
+fn engine_config(common: &Common) -> EngineConfig {
+    EngineConfig::new(
         common.index.clone().unwrap_or_else(vtx::default_index_dir),
         common.models.path(),
-    );
+    )
+}
+
+fn open_engine(common: &Common, create: bool) -> Result<Engine> {
+    let config = engine_config(common);
     let engine = if create {
         Engine::open(config)
     } else {
@@ -1219,6 +1243,30 @@ fn main() -> ExitCode {
                 println!("ARI       {:.3}", result.agreement.ari);
                 println!("purity    {:.3}", result.agreement.purity);
             }
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::Serve {
+            addr,
+            token,
+            engines,
+            timeout,
+            max_body_mb,
+            common,
+        } => (|| {
+            let options = vtx_server::ServeOptions {
+                addr,
+                token,
+                engines,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+                max_body: max_body_mb.max(1) << 20,
+            };
+            let config = engine_config(&common);
+            let index = config.index_dir.display().to_string();
+            vtx_server::serve(config, &options, |bound| {
+                println!("vtx serve: http://{bound}/ (index {index}; Ctrl-C stops)");
+                let _ = std::io::stdout().flush();
+            })
+            .context("vtx serve")?;
             Ok(ExitCode::SUCCESS)
         })(),
         Command::Info { json, videos, common } => run_info(json, videos, common).map(|()| ExitCode::SUCCESS),

@@ -7,6 +7,11 @@ use vtx_index::dot;
 
 use crate::{Engine, EngineError, Result};
 
+/// ImageNet-style labels list synonyms ("tench, Tinca tinca"): the first names it.
+pub fn label_name(label: &str) -> &str {
+    label.split(',').next().unwrap_or(label).trim()
+}
+
 /// Label sets compiled in (OpenCV's class lists, see `labels/README.md`).
 const BUILT_IN: [(&str, &str); 3] = [
     ("imagenet", include_str!("../labels/imagenet.txt")),
@@ -84,9 +89,8 @@ impl LabelSet {
         mean
     }
 
-    /// ImageNet-style labels list synonyms ("tench, Tinca tinca"): the first names it.
     pub(crate) fn display(label: &str) -> &str {
-        label.split(',').next().unwrap_or(label).trim()
+        label_name(label)
     }
 }
 

@@ -46,11 +46,12 @@ use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
-pub use labels::Labels;
+pub use labels::{label_name, Labels};
 pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
+pub use vtx_index::{Segment, Tag, VideoMeta, VideoRecord};
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
@@ -670,6 +671,28 @@ impl Engine {
     /// A segment's thumbnail (JPEG).
     pub fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
         Ok(self.store.thumbnail(segment_id)?)
+    }
+
+    /// One stored video by id.
+    pub fn video(&self, video_id: i64) -> Result<Option<vtx_index::VideoRecord>> {
+        Ok(self.store.videos()?.into_iter().find(|v| v.id == video_id))
+    }
+
+    /// A stored video's tags (`vtx tag`), per segment.
+    pub fn video_tags(&self, video_id: i64) -> Result<Vec<vtx_index::Tag>> {
+        Ok(self.store.tags(video_id)?)
+    }
+
+    /// The segment whose thumbnail stands for a whole video: the one nearest its middle.
+    pub fn video_thumbnail_segment(&self, video_id: i64) -> Result<Option<i64>> {
+        let segments = self.video_segments(video_id)?;
+        let middle = segments.last().map_or(0.0, |s| s.end) / 2.0;
+        let off = |s: &vtx_index::Segment| ((s.start + s.end) / 2.0 - middle).abs();
+        Ok(segments
+            .iter()
+            .filter(|s| s.has_thumbnail)
+            .min_by(|a, b| off(a).total_cmp(&off(b)))
+            .map(|s| s.id))
     }
 
     /// The spaces a stored video has vectors in, with how many moments each.

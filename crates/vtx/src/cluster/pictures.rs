@@ -179,18 +179,7 @@ impl Engine {
     fn member_thumbnail(&self, member: &Member) -> Result<Option<Vec<u8>>> {
         let segment = match (member.segment, member.video_id) {
             (Some(segment), _) => Some(segment),
-            (None, Some(video)) => {
-                let segments = self.video_segments(video)?;
-                let middle = segments.last().map_or(0.0, |s| s.end) / 2.0;
-                segments
-                    .iter()
-                    .filter(|s| s.has_thumbnail)
-                    .min_by(|a, b| {
-                        let off = |s: &vtx_index::Segment| ((s.start + s.end) / 2.0 - middle).abs();
-                        off(a).total_cmp(&off(b))
-                    })
-                    .map(|s| s.id)
-            }
+            (None, Some(video)) => self.video_thumbnail_segment(video)?,
             (None, None) => None,
         };
         match segment {

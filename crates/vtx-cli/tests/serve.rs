@@ -1,0 +1,551 @@
+//! `vtx serve` as a real process on a loopback port: the API, its refusals, re-indexing while it
+//! serves, shutdown, and the page in headless Chromium driven over WebDriver.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn cache() -> PathBuf {
+    std::env::var_os("VTX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"))
+}
+
+fn vtx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("vtx runs")
+}
+
+/// A fresh index of `videos` in a temporary directory.
+fn index_of(videos: &[PathBuf]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    let mut args = vec!["index".to_string(), "--index".into(), index.clone()];
+    args.extend(videos.iter().map(|v| v.to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (dir, index)
+}
+
+/// A running `vtx serve`, stopped (SIGINT, as Ctrl-C) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(index: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+            .args(["serve", "--index", index, "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("vtx serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Self { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Ctrl-C; the exit status.
+    fn interrupt(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "vtx serve did not stop on Ctrl-C");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.interrupt();
+        }
+    }
+}
+
+/// Status, headers and body of a request (error statuses too).
+fn call(request: ureq::Request, body: Option<&[u8]>) -> (u16, ureq::Response) {
+    let response = match body {
+        Some(bytes) => request.send_bytes(bytes),
+        None => request.call(),
+    };
+    match response {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn json_of(response: ureq::Response) -> Value {
+    response.into_json().expect("a JSON body")
+}
+
+fn bytes_of(response: ureq::Response) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    response.into_reader().read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+/// A raw HTTP/1.1 request (for paths a client library would normalise, and for a body that is
+/// declared but never sent): the whole answer as text.
+fn raw_request(base: &str, request_line: &str, token: &str, extra_headers: &str) -> String {
+    let address = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "{request_line} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n{extra_headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+fn file_name(path: &str) -> &str {
+    Path::new(path).file_name().unwrap().to_str().unwrap()
+}
+
+#[test]
+fn the_api_answers_and_refuses_what_it_must() {
+    let photos = cache().join("fixtures/photos");
+    let (_dir, index) = index_of(&[photos.clone(), cache().join("fixtures/joined.mp4")]);
+    let token = "s3cret-token";
+    let mut server = Server::start(&index, &["--token", token, "--max-body-mb", "1"]);
+    let agent = ureq::agent();
+    let get = |path: &str| {
+        agent
+            .get(&server.url(path))
+            .set("Authorization", &format!("Bearer {token}"))
+    };
+    let post = |path: &str| {
+        agent
+            .post(&server.url(path))
+            .set("Authorization", &format!("Bearer {token}"))
+    };
+
+    // The token: none, wrong, right.
+    let (status, _) = call(agent.get(&server.url("/healthz")), None);
+    assert_eq!(status, 401);
+    let (status, _) = call(
+        agent
+            .get(&server.url("/api/videos"))
+            .set("Authorization", "Bearer nope"),
+        None,
+    );
+    assert_eq!(status, 401);
+    let (status, _) = call(get("/healthz"), None);
+    assert_eq!(status, 200);
+
+    // Search, by GET and by POST: the rocket photo is the best moment for "a rocket", and the
+    // joined clip's rocket (12-15 s) comes among the first.
+    let (status, response) = call(get("/api/search?q=a%20rocket&top=3"), None);
+    assert_eq!(status, 200);
+    let found = json_of(response);
+    let hits = found["hits"].as_array().unwrap();
+    assert!(
+        matches!(
+            file_name(hits[0]["video"].as_str().unwrap()),
+            "rocket.mp4" | "joined.mp4"
+        ),
+        "{found}"
+    );
+    let joined = hits
+        .iter()
+        .find(|h| h["name"] == "joined.mp4")
+        .expect("joined.mp4 among the hits");
+    assert!(
+        joined["start"].as_f64().unwrap() >= 11.9 && joined["end"].as_f64().unwrap() <= 15.1,
+        "{joined}"
+    );
+    let (status, response) = call(
+        post("/api/search").set("Content-Type", "application/json"),
+        Some(json!({"q": "a cup of coffee", "top": 1}).to_string().as_bytes()),
+    );
+    assert_eq!(status, 200);
+    let coffee = json_of(response);
+    assert!(
+        matches!(coffee["hits"][0]["name"].as_str(), Some("coffee.mp4" | "joined.mp4")),
+        "{coffee}"
+    );
+
+    // Videos, one video, its thumbnail (cached by ETag), the file by range.
+    let (_, response) = call(get("/api/videos"), None);
+    let videos = json_of(response);
+    assert_eq!(videos.as_array().unwrap().len(), 6, "{videos}");
+    let cat = videos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "cat.mp4")
+        .unwrap();
+    let (_, response) = call(get(&format!("/api/videos/{}", cat["id"])), None);
+    let detail = json_of(response);
+    let segment = &detail["segments"][0];
+    let (status, response) = call(get(segment["thumbnail"].as_str().unwrap()), None);
+    assert_eq!(status, 200);
+    assert_eq!(response.header("content-type"), Some("image/jpeg"));
+    let etag = response.header("etag").unwrap().to_string();
+    let jpeg = bytes_of(response);
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    let (status, _) = call(
+        get(segment["thumbnail"].as_str().unwrap()).set("If-None-Match", &etag),
+        None,
+    );
+    assert_eq!(status, 304);
+    let (status, response) = call(get(cat["media"].as_str().unwrap()).set("Range", "bytes=100-199"), None);
+    assert_eq!(status, 206);
+    let file = std::fs::read(photos.join("cat.mp4")).unwrap();
+    assert_eq!(
+        response.header("content-range").unwrap(),
+        format!("bytes 100-199/{}", file.len())
+    );
+    assert_eq!(bytes_of(response), &file[100..200]);
+
+    // More like this: an indexed video, and an uploaded picture (the cat's own thumbnail).
+    let (_, response) = call(get(&format!("/api/similar?video={}&top=3", cat["id"])), None);
+    let like = json_of(response);
+    assert!(like["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["video_id"] != cat["id"]));
+    let (status, response) = call(
+        post("/api/similar?top=1").set("Content-Type", "image/jpeg"),
+        Some(&jpeg),
+    );
+    assert_eq!(status, 200);
+    let upload = json_of(response);
+    assert!(
+        matches!(upload["hits"][0]["name"].as_str(), Some("cat.mp4" | "joined.mp4")),
+        "{upload}"
+    );
+
+    // Refusals: no path reaches the file system, ids must be ids, limits hold, errors are JSON.
+    let (status, response) = call(get("/media/..%2F..%2F..%2Fetc%2Fpasswd"), None);
+    assert_eq!(status, 400);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("not a video id"));
+    let raw = raw_request(&server.base, "GET /media/../../../../etc/passwd", token, "");
+    assert!(!raw.starts_with("HTTP/1.1 200") && !raw.contains("root:"), "{raw}");
+    let (status, _) = call(get("/media/999999"), None);
+    assert_eq!(status, 404);
+    let (status, _) = call(get("/api/thumbnails/abc"), None);
+    assert_eq!(status, 400);
+    let (status, response) = call(get("/api/search"), None);
+    assert_eq!(status, 400);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("q"));
+    let (status, _) = call(get("/api/search?q=x&top=0"), None);
+    assert_eq!(status, 400);
+    let long = "a".repeat(9000);
+    let (status, _) = call(get(&format!("/api/search?q={long}")), None);
+    assert_eq!(status, 414);
+    let oversized = raw_request(
+        &server.base,
+        "POST /api/similar",
+        token,
+        &format!("Content-Type: video/mp4\r\nContent-Length: {}\r\n", 2 << 20),
+    );
+    assert!(oversized.starts_with("HTTP/1.1 413"), "{oversized}");
+    let (status, response) = call(
+        post("/api/similar").set("Content-Type", "video/mp4"),
+        Some(b"not a video"),
+    );
+    assert_eq!(status, 400, "{}", response.into_string().unwrap());
+    let (status, response) = call(get("/no/such/route"), None);
+    assert_eq!(status, 404);
+    assert!(json_of(response)["error"].is_string());
+
+    // The description names every route; the metrics count what was asked.
+    let (_, response) = call(get("/api/openapi.json"), None);
+    let openapi = json_of(response);
+    for route in [
+        "/api/search",
+        "/api/similar",
+        "/api/videos",
+        "/api/videos/{id}",
+        "/api/clusters",
+        "/api/thumbnails/{segment}",
+        "/media/{id}",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(openapi["paths"][route].is_object(), "{route} described");
+    }
+    let (status, response) = call(get("/api/clusters?k=2"), None);
+    assert_eq!(status, 200);
+    let clusters = json_of(response);
+    let members: usize = clusters["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(members, 6, "{clusters}");
+    let (_, response) = call(get("/metrics"), None);
+    let metrics = response.into_string().unwrap();
+    assert!(
+        metrics.contains("vtx_http_requests_total{route=\"/api/search\",method=\"GET\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("vtx_http_requests_total{route=\"/media/{id}\",method=\"GET\",status=\"206\"} 1"));
+    assert!(metrics.contains("vtx_index_videos 6"), "{metrics}");
+    assert!(metrics.contains("vtx_http_request_duration_seconds_count{route=\"/api/search\"}"));
+
+    // Re-indexing while it serves: the new video is seen, searches keep working.
+    let out = vtx(&[
+        "index",
+        "--index",
+        &index,
+        cache().join("fixtures/motion/pan.mp4").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, response) = call(get("/api/videos"), None);
+    assert_eq!(json_of(response).as_array().unwrap().len(), 7);
+    let (status, _) = call(get("/api/search?q=a%20cat"), None);
+    assert_eq!(status, 200);
+
+    // Ctrl-C: a clean exit, and the index is whole.
+    assert!(server.interrupt().success());
+    let out = vtx(&["info", "--index", &index, "--json"]);
+    assert!(out.status.success());
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["videos"], 7);
+}
+
+/// A free loopback port (bound, then released for chromedriver to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Debian's chromedriver and headless Chromium, spoken to over plain WebDriver.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    agent: ureq::Agent,
+    _profile: tempfile::TempDir,
+}
+
+/// WebDriver's key for an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver; `make setup` installs it)");
+        let base = format!("http://127.0.0.1:{port}");
+        let agent = ureq::agent();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while agent.get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        // Offline: without the background-networking flags Chromium keeps dialling Google.
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args},
+        }}});
+        let session: Value = agent
+            .post(&format!("{base}/session"))
+            .send_json(capabilities)
+            .expect("a Chromium session")
+            .into_json()
+            .unwrap();
+        let session = session["value"]["sessionId"].as_str().unwrap().to_string();
+        Self {
+            driver,
+            base,
+            session,
+            agent,
+            _profile: profile,
+        }
+    }
+
+    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = self.agent.request(method, &url);
+        let response = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        let response = match response {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("webdriver {path}: {e}"),
+        };
+        let value: Value = response.into_json().unwrap();
+        value["value"].clone()
+    }
+
+    fn open(&self, url: &str) {
+        self.command("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let found = self.command("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {css}: {found}"))
+            .to_string()
+    }
+
+    fn script(&self, source: &str) -> Value {
+        self.command("POST", "/execute/sync", Some(json!({"script": source, "args": []})))
+    }
+
+    /// Run `source` until it returns something other than null, for at most `seconds`.
+    fn wait_for(&self, source: &str, seconds: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let value = self.script(source);
+            if !value.is_null() {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for: {source}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn screenshot(&self, file: &Path) {
+        let encoded = self.command("GET", "/screenshot", None);
+        let png = decode_base64(encoded.as_str().unwrap());
+        assert_eq!(&png[1..4], b"PNG");
+        std::fs::write(file, png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self
+            .agent
+            .delete(&format!("{}/session/{}", self.base, self.session))
+            .call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let symbols: Vec<u8> = text
+        .bytes()
+        .filter(|c| !matches!(c, b'=' | b'\n' | b'\r'))
+        .map(value)
+        .collect();
+    symbols
+        .chunks(4)
+        .flat_map(|chunk| {
+            let bits = chunk.iter().fold(0u32, |acc, &s| acc << 6 | u32::from(s)) << (6 * (4 - chunk.len()));
+            let bytes = [(bits >> 16) as u8, (bits >> 8) as u8, bits as u8];
+            bytes.into_iter().take(chunk.len().saturating_sub(1))
+        })
+        .collect()
+}
+
+#[test]
+fn the_page_finds_a_moment_and_plays_it_from_there_in_chromium() {
+    // The rocket is 12-15 s into joined.mp4; the other clips are distractors.
+    let c = cache();
+    let (_dir, index) = index_of(&[
+        c.join("fixtures/joined.mp4"),
+        c.join("fixtures/motion"),
+        c.join("media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/webm.webm"),
+    ]);
+    let server = Server::start(&index, &[]);
+    let browser = Browser::start();
+    browser.open(&server.url("/"));
+    let search = browser.find("#q");
+    browser.command(
+        "POST",
+        &format!("/element/{search}/value"),
+        Some(json!({"text": "a rocket\u{E007}"})),
+    );
+    let first = browser.wait_for(
+        "const r = document.querySelector('a.result'); \
+         return r ? {video: r.dataset.video, start: Number(r.dataset.start), end: Number(r.dataset.end)} : null;",
+        30,
+    );
+    assert_eq!(first["video"], "joined.mp4", "{first}");
+    let (start, end) = (first["start"].as_f64().unwrap(), first["end"].as_f64().unwrap());
+    assert!((11.9..=12.1).contains(&start) && end <= 15.1, "{first}");
+    let result = browser.find("a.result");
+    browser.command("POST", &format!("/element/{result}/click"), Some(json!({})));
+    // The player loads the file (range requests) and seeks to the moment.
+    let time = browser.wait_for(
+        "const v = document.getElementById('player'); \
+         return v && v.readyState >= 2 && v.currentTime > 0 ? v.currentTime : null;",
+        30,
+    );
+    let time = time.as_f64().unwrap();
+    assert!(
+        time >= start - 0.1 && time <= end + 0.5,
+        "playing at {time}, the moment is {start}-{end}"
+    );
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vtx-page-playing.png");
+    browser.screenshot(&shot);
+    eprintln!("screenshot: {}", shot.display());
+    // "More like this" from the video page lists other videos.
+    let more = browser.find(".player .meta button");
+    browser.command("POST", &format!("/element/{more}/click"), Some(json!({})));
+    let listed = browser.wait_for(
+        "const r = document.querySelectorAll('a.result'); return r.length ? r.length : null;",
+        30,
+    );
+    assert!(listed.as_u64().unwrap() >= 2, "{listed}");
+}

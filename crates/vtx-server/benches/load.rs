@@ -1,0 +1,142 @@
+//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS ENGINES]`.
+//!
+//! Indexes the test library's photo clips, joined clip and OpenCV videos (set-up's fixtures) into
+//! a temporary index, serves it on a loopback port in this process, and has CLIENTS threads
+//! (default 50) issue REQUESTS searches in all (default 2,000), each a GET /api/search with one of
+//! a dozen sentences. Reports throughput, p50/p90/p99 latency and the errors (there should be
+//! none).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const QUERIES: [&str; 12] = [
+    "a cat",
+    "a cup of coffee",
+    "a rocket on the launch pad",
+    "a red motorcycle",
+    "an astronaut",
+    "people walking in a square",
+    "a ball rolling on a table",
+    "a bird",
+    "a toy made of bricks",
+    "a cartoon character",
+    "a dark night sky",
+    "a man talking",
+];
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let clients = args.first().copied().unwrap_or(50);
+    let requests = args.get(1).copied().unwrap_or(2000);
+    let engines = args.get(2).copied().unwrap_or(2);
+    let cache = vtx::default_cache_dir();
+    let library: Vec<PathBuf> = vec![
+        cache.join("fixtures/photos"),
+        cache.join("fixtures/joined.mp4"),
+        cache.join("media/usr/share/doc/opencv-doc/examples/data"),
+    ];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = vtx::EngineConfig::new(dir.path().join("index"), vtx::default_models_dir());
+    let mut engine = vtx::Engine::open(config.clone()).expect("an index");
+    let report = engine
+        .index(
+            &library,
+            &vtx::IndexOptions::default(),
+            &mut (),
+            &AtomicBool::new(false),
+        )
+        .expect("the library indexes (run `make setup` first)");
+    let info = engine.info().expect("index info");
+    // The limit: the same searches straight on the engine, one thread, no HTTP.
+    let direct = |engine: &mut vtx::Engine, n: usize| {
+        for i in 0..n {
+            let options = vtx::SearchOptions {
+                top: 10,
+                ..Default::default()
+            };
+            engine.search(QUERIES[i % QUERIES.len()], &options).expect("a search");
+        }
+    };
+    direct(&mut engine, QUERIES.len());
+    let timed = Instant::now();
+    direct(&mut engine, 300);
+    let per_search = timed.elapsed().as_secs_f64() / 300.0;
+    println!(
+        "engine alone, one thread: {:.2} ms a search ({:.0} searches/s; {engines} engines on 2 cores at best ~{:.0}/s)",
+        per_search * 1e3,
+        1.0 / per_search,
+        engines.min(2) as f64 / per_search
+    );
+    drop(engine);
+    println!(
+        "index: {} videos, {} segments ({} frames encoded)",
+        info.videos, info.segments, report.frames
+    );
+
+    let options = vtx_server::ServeOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        engines,
+        ..Default::default()
+    };
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        vtx_server::serve(config, &options, |addr| bound_tx.send(addr).unwrap()).expect("the server runs");
+    });
+    let addr = bound_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server listens");
+    let base = format!("http://{addr}");
+    // Warm up: load the text model in every engine.
+    for query in QUERIES.iter().take(engines * 2) {
+        ureq::get(&format!("{base}/api/search"))
+            .query("q", query)
+            .call()
+            .expect("warm-up search");
+    }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (next, errors, base) = (next.clone(), errors.clone(), base.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::agent();
+                let mut latencies = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= requests {
+                        return latencies;
+                    }
+                    let sent = Instant::now();
+                    let answer = agent
+                        .get(&format!("{base}/api/search"))
+                        .query("q", QUERIES[n % QUERIES.len()])
+                        .query("top", "10")
+                        .call();
+                    match answer.map(|r| r.into_string()) {
+                        Ok(Ok(body)) if body.contains("\"hits\"") => latencies.push(sent.elapsed()),
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "{clients} clients, {requests} searches, {engines} engines: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors",
+        latencies.len() as f64 / elapsed,
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.9).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+        errors.load(Ordering::Relaxed)
+    );
+}

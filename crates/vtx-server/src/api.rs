@@ -1,0 +1,558 @@
+//! The JSON API, thumbnails and media. Every handler borrows an engine from the pool; ids in
+//! paths are looked up in the index, so no part of a request ever names a file.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path as FsPath;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tower::ServiceExt;
+use vtx::{SearchHit, SearchOptions, Stream};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+type Shared = State<Arc<AppState>>;
+
+/// The most results one request can ask for.
+const MAX_TOP: usize = 1000;
+
+fn file_name(path: &str) -> String {
+    FsPath::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(format!("'{raw}' is not a {what} id (a number)")))
+}
+
+fn check_top(top: usize) -> Result<usize, ApiError> {
+    if (1..=MAX_TOP).contains(&top) {
+        Ok(top)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "top must be within 1-{MAX_TOP}, not {top}"
+        )))
+    }
+}
+
+fn query<T>(extracted: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    extracted
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::new(e.status(), e.body_text()))
+}
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route (the API is described at /api/openapi.json)")
+}
+
+/// One moment found, with where to get its picture and its video.
+#[derive(Serialize)]
+pub(crate) struct HitOut {
+    video_id: i64,
+    /// The path as indexed.
+    video: String,
+    name: String,
+    segment: i64,
+    start: f64,
+    end: f64,
+    score: f32,
+    thumbnail: String,
+    /// The video from the moment's start (a media fragment the browser seeks to).
+    media: String,
+}
+
+impl From<&SearchHit> for HitOut {
+    fn from(hit: &SearchHit) -> Self {
+        Self {
+            video_id: hit.video_id,
+            name: file_name(&hit.path),
+            video: hit.path.clone(),
+            segment: hit.segment,
+            start: hit.start,
+            end: hit.end,
+            score: hit.score,
+            thumbnail: format!("/api/thumbnails/{}", hit.segment),
+            media: format!("/media/{}#t={:.3}", hit.video_id, hit.start),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchRequest {
+    q: String,
+    #[serde(default = "default_top")]
+    top: usize,
+    #[serde(default)]
+    per_video: bool,
+    /// Only moments tagged (`vtx tag`) with a label containing this word.
+    tag: Option<String>,
+    space: Option<String>,
+}
+
+fn default_top() -> usize {
+    20
+}
+
+#[derive(Serialize)]
+pub(crate) struct SearchOut {
+    query: String,
+    hits: Vec<HitOut>,
+}
+
+async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<SearchOut>, ApiError> {
+    let options = SearchOptions {
+        top: check_top(request.top)?,
+        space: request.space,
+        per_video: request.per_video,
+        tag: request.tag.filter(|t| !t.trim().is_empty()),
+    };
+    let query = request.q;
+    let text = query.clone();
+    let hits = state
+        .engines
+        .run(move |engine| Ok(engine.search(&text, &options)?))
+        .await?;
+    Ok(Json(SearchOut {
+        query,
+        hits: hits.iter().map(HitOut::from).collect(),
+    }))
+}
+
+pub(crate) async fn search_get(
+    State(state): Shared,
+    request: Result<Query<SearchRequest>, QueryRejection>,
+) -> Result<Json<SearchOut>, ApiError> {
+    search(state, query(request)?).await
+}
+
+pub(crate) async fn search_post(
+    State(state): Shared,
+    request: Result<Json<SearchRequest>, JsonRejection>,
+) -> Result<Json<SearchOut>, ApiError> {
+    let Json(request) = request.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    search(state, request).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SimilarRequest {
+    /// An indexed video's id (GET); absent for an upload.
+    video: Option<String>,
+    #[serde(default = "default_top")]
+    top: usize,
+    /// rgb (default), motion or both.
+    stream: Option<String>,
+    motion_weight: Option<f32>,
+}
+
+fn stream_of(request: &SimilarRequest) -> Result<Stream, ApiError> {
+    match request.stream.as_deref().unwrap_or("rgb") {
+        "rgb" => Ok(Stream::Rgb),
+        "motion" => Ok(Stream::Motion),
+        "both" => Ok(Stream::Both {
+            motion_weight: request.motion_weight.unwrap_or(vtx::DEFAULT_MOTION_WEIGHT),
+        }),
+        other => Err(ApiError::bad_request(format!(
+            "stream must be rgb, motion or both, not '{other}'"
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct SimilarOut {
+    video_id: Option<i64>,
+    hits: Vec<HitOut>,
+}
+
+async fn similar(
+    state: &AppState,
+    query_file: std::path::PathBuf,
+    video_id: Option<i64>,
+    request: &SimilarRequest,
+) -> Result<Json<SimilarOut>, ApiError> {
+    let (top, stream) = (check_top(request.top)?, stream_of(request)?);
+    let hits = state
+        .engines
+        .run(move |engine| {
+            let options = vtx::IndexOptions::default();
+            Ok(engine.similar(&query_file, top, None, stream, &options)?)
+        })
+        .await?;
+    Ok(Json(SimilarOut {
+        video_id,
+        hits: hits.iter().map(HitOut::from).collect(),
+    }))
+}
+
+/// Videos like an indexed one (`?video=ID`).
+pub(crate) async fn similar_get(
+    State(state): Shared,
+    request: Result<Query<SimilarRequest>, QueryRejection>,
+) -> Result<Json<SimilarOut>, ApiError> {
+    let request = query(request)?;
+    let raw = request
+        .video
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("give ?video=ID, or POST a picture or clip"))?;
+    let id = parse_id(raw, "video")?;
+    let video = state.engines.run(move |engine| Ok(engine.video(id)?)).await?;
+    let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
+    similar(&state, video.meta.path.into(), Some(id), &request).await
+}
+
+/// Videos like an uploaded picture or clip (the request body; never added to the index).
+pub(crate) async fn similar_upload(
+    State(state): Shared,
+    headers: HeaderMap,
+    request: Result<Query<SimilarRequest>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SimilarOut>, ApiError> {
+    let request = query(request)?;
+    let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the body is empty: send the picture or clip"));
+    }
+    // FFmpeg recognises most formats by content; the suffix helps the still-image readers.
+    let suffix = match headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some("image/jpeg") => ".jpg",
+        Some("image/png") => ".png",
+        Some("video/mp4") => ".mp4",
+        Some("video/webm") => ".webm",
+        _ => ".bin",
+    };
+    let file = tempfile::Builder::new()
+        .prefix("vtx-query-")
+        .suffix(suffix)
+        .tempfile()
+        .map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
+    std::fs::write(file.path(), &body).map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
+    let answer = similar(&state, file.path().to_path_buf(), None, &request).await;
+    drop(file);
+    answer
+}
+
+#[derive(Serialize)]
+pub(crate) struct VideoOut {
+    id: i64,
+    video: String,
+    name: String,
+    duration: f64,
+    width: u32,
+    height: u32,
+    codec: String,
+    format: String,
+    /// The thumbnail that stands for the whole video.
+    thumbnail: Option<String>,
+    media: String,
+}
+
+fn video_out(engine: &vtx::Engine, video: vtx::VideoRecord) -> vtx::Result<VideoOut> {
+    let thumbnail = engine
+        .video_thumbnail_segment(video.id)?
+        .map(|s| format!("/api/thumbnails/{s}"));
+    Ok(VideoOut {
+        id: video.id,
+        name: file_name(&video.meta.path),
+        video: video.meta.path,
+        duration: video.meta.duration,
+        width: video.meta.width,
+        height: video.meta.height,
+        codec: video.meta.codec,
+        format: video.meta.format,
+        thumbnail,
+        media: format!("/media/{}", video.id),
+    })
+}
+
+pub(crate) async fn videos(State(state): Shared) -> Result<Json<Vec<VideoOut>>, ApiError> {
+    let list = state
+        .engines
+        .run(|engine| {
+            let videos = engine.videos()?;
+            Ok(videos
+                .into_iter()
+                .map(|v| video_out(engine, v))
+                .collect::<vtx::Result<Vec<_>>>()?)
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+#[derive(Serialize)]
+pub(crate) struct SegmentOut {
+    id: i64,
+    start: f64,
+    end: f64,
+    thumbnail: Option<String>,
+    /// `[label, score]`, best first (from `vtx tag`).
+    tags: Vec<(String, f32)>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct VideoDetail {
+    #[serde(flatten)]
+    video: VideoOut,
+    segments: Vec<SegmentOut>,
+}
+
+pub(crate) async fn video(State(state): Shared, Path(raw): Path<String>) -> Result<Json<VideoDetail>, ApiError> {
+    let id = parse_id(&raw, "video")?;
+    let detail = state
+        .engines
+        .run(move |engine| {
+            let Some(video) = engine.video(id)? else {
+                return Err(ApiError::not_found(format!("no video {id} in the index")));
+            };
+            let mut tags: HashMap<i64, Vec<(String, f32)>> = HashMap::new();
+            for tag in engine.video_tags(id)? {
+                let name = vtx::label_name(&tag.label).to_string();
+                tags.entry(tag.segment).or_default().push((name, tag.score));
+            }
+            let segments = engine
+                .video_segments(id)?
+                .into_iter()
+                .map(|s| {
+                    let mut segment_tags = tags.remove(&s.id).unwrap_or_default();
+                    segment_tags.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    SegmentOut {
+                        id: s.id,
+                        start: s.start,
+                        end: s.end,
+                        thumbnail: s.has_thumbnail.then(|| format!("/api/thumbnails/{}", s.id)),
+                        tags: segment_tags,
+                    }
+                })
+                .collect();
+            Ok(VideoDetail {
+                video: video_out(engine, video)?,
+                segments,
+            })
+        })
+        .await?;
+    Ok(Json(detail))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ClusterRequest {
+    k: Option<usize>,
+    /// video (default) or segment.
+    level: Option<String>,
+    /// kmeans (default) or hdbscan.
+    algorithm: Option<String>,
+    min_cluster_size: Option<usize>,
+    seed: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct MemberOut {
+    video_id: Option<i64>,
+    video: String,
+    name: String,
+    segment: Option<i64>,
+    start: Option<f64>,
+    end: Option<f64>,
+    similarity: f32,
+    thumbnail: Option<String>,
+    media: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ClusterOut {
+    id: i64,
+    name: String,
+    names: Vec<(String, f32)>,
+    tags: Vec<(String, usize)>,
+    size: usize,
+    members: Vec<MemberOut>,
+}
+
+#[derive(Serialize)]
+struct ClusteringOut {
+    space: String,
+    algorithm: &'static str,
+    silhouette: f64,
+    clusters: Vec<ClusterOut>,
+}
+
+/// The last clustering answered, with what it was asked and the index's size then: naming embeds
+/// the whole label set, too slow to redo for every page view.
+#[derive(Default)]
+pub(crate) struct ClusterCache(Mutex<Option<(String, serde_json::Value)>>);
+
+fn member_out(engine: &vtx::Engine, m: &vtx::cluster::Member) -> vtx::Result<MemberOut> {
+    let thumbnail_segment = match (m.segment, m.video_id) {
+        (Some(s), _) => Some(s),
+        (None, Some(v)) => engine.video_thumbnail_segment(v)?,
+        (None, None) => None,
+    };
+    Ok(MemberOut {
+        video_id: m.video_id,
+        name: file_name(&m.video),
+        video: m.video.clone(),
+        segment: m.segment,
+        start: m.start,
+        end: m.end,
+        similarity: m.similarity,
+        thumbnail: thumbnail_segment.map(|s| format!("/api/thumbnails/{s}")),
+        media: m
+            .video_id
+            .map(|v| format!("/media/{v}#t={:.3}", m.start.unwrap_or(0.0))),
+    })
+}
+
+pub(crate) async fn clusters(
+    State(state): Shared,
+    request: Result<Query<ClusterRequest>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let request = query(request)?;
+    let mut options = vtx::cluster::ClusterOptions {
+        k: request.k,
+        seed: request.seed.unwrap_or(1),
+        ..Default::default()
+    };
+    options.level = match request.level.as_deref().unwrap_or("video") {
+        "video" => vtx::cluster::Level::Video,
+        "segment" => vtx::cluster::Level::Segment,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "level must be video or segment, not '{other}'"
+            )))
+        }
+    };
+    options.algorithm = match request.algorithm.as_deref().unwrap_or("kmeans") {
+        "kmeans" => vtx::cluster::Algorithm::KMeans,
+        "hdbscan" => {
+            let size = request.min_cluster_size.unwrap_or(5);
+            vtx::cluster::Algorithm::Hdbscan {
+                min_cluster_size: size,
+                min_samples: size,
+            }
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "algorithm must be kmeans or hdbscan, not '{other}'"
+            )))
+        }
+    };
+    let asked = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        options.k, options.level, options.algorithm, options.seed
+    );
+    let state_for_job = state.clone();
+    let answer = state
+        .engines
+        .run(move |engine| {
+            let info = engine.info()?;
+            let key = format!("{asked}|{}|{}|{}", info.videos, info.segments, info.bytes_on_disk);
+            let cache = &state_for_job.clusters.0;
+            if let Some((cached_key, value)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                if *cached_key == key {
+                    return Ok(value.clone());
+                }
+            }
+            let clustering = engine.cluster(&options)?;
+            let mut out = ClusteringOut {
+                space: clustering.space.clone(),
+                algorithm: clustering.algorithm,
+                silhouette: clustering.silhouette,
+                clusters: Vec::new(),
+            };
+            for c in &clustering.clusters {
+                out.clusters.push(ClusterOut {
+                    id: c.id as i64,
+                    name: c.name.clone(),
+                    names: c.names.clone(),
+                    tags: c.tags.clone(),
+                    size: c.size,
+                    members: c
+                        .members
+                        .iter()
+                        .map(|m| member_out(engine, m))
+                        .collect::<vtx::Result<_>>()?,
+                });
+            }
+            if !clustering.noise.is_empty() {
+                out.clusters.push(ClusterOut {
+                    id: -1,
+                    name: "noise".into(),
+                    names: Vec::new(),
+                    tags: Vec::new(),
+                    size: clustering.noise.len(),
+                    members: clustering
+                        .noise
+                        .iter()
+                        .map(|m| member_out(engine, m))
+                        .collect::<vtx::Result<_>>()?,
+                });
+            }
+            let value = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e.to_string()))?;
+            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, value.clone()));
+            Ok(value)
+        })
+        .await?;
+    Ok(Json(answer).into_response())
+}
+
+/// A segment's thumbnail (JPEG), cacheable by the browser (an id's picture only changes when its
+/// video is re-indexed, which gives its segments new ids).
+pub(crate) async fn thumbnail(
+    State(state): Shared,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&raw, "segment")?;
+    let jpeg = state.engines.run(move |engine| Ok(engine.thumbnail(id)?)).await?;
+    let jpeg = jpeg.ok_or_else(|| ApiError::not_found(format!("segment {id} has no thumbnail")))?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    jpeg.hash(&mut hasher);
+    let etag = format!("\"{id}-{:016x}\"", hasher.finish());
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((cache, [(header::CONTENT_TYPE, "image/jpeg".to_string())], jpeg).into_response())
+}
+
+/// An indexed video's file, with range requests (the browser seeks by asking for byte ranges).
+/// Only ids are accepted: the file is the one the index recorded for that id.
+pub(crate) async fn media(
+    State(state): Shared,
+    Path(raw): Path<String>,
+    request: Request<Body>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&raw, "video")?;
+    let video = state.engines.run(move |engine| Ok(engine.video(id)?)).await?;
+    let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
+    let path = std::path::PathBuf::from(&video.meta.path);
+    if !path.is_file() {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            format!("video {id} is indexed but its file is gone: {}", video.meta.path),
+        ));
+    }
+    let served = tower_http::services::ServeFile::new(&path)
+        .oneshot(request)
+        .await
+        .map_err(|e| ApiError::internal(&format!("cannot read {}: {e}", video.meta.path)))?;
+    Ok(served.into_response())
+}

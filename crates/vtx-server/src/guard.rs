@@ -1,0 +1,110 @@
+//! What every request passes first: the query-length limit and, when set, the bearer token.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::error::ApiError;
+use crate::MAX_QUERY_BYTES;
+
+const COOKIE: &str = "vtx_token";
+
+#[derive(Clone)]
+pub(crate) struct Guard {
+    token: Option<String>,
+}
+
+impl Guard {
+    pub(crate) fn new(token: Option<String>) -> Self {
+        Self {
+            token: token.filter(|t| !t.is_empty()),
+        }
+    }
+}
+
+/// Equal in time whatever the first difference, so the token cannot be guessed byte by byte.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn presented(request: &Request<Body>) -> Option<String> {
+    let headers = request.headers();
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_string());
+    }
+    // The page's <img> and <video> requests cannot carry a header: they carry the cookie.
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("vtx_token=").map(str::to_string))
+}
+
+/// `?token=...` on the page's address: set the cookie and drop the token from the address bar.
+fn token_in_query(request: &Request<Body>) -> Option<String> {
+    request
+        .uri()
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token=").map(str::to_string))
+}
+
+pub(crate) async fn check(State(guard): State<Guard>, request: Request<Body>, next: Next) -> Response {
+    if request.uri().query().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            format!("the query string is over {MAX_QUERY_BYTES} bytes: POST a JSON body instead"),
+        )
+        .into_response();
+    }
+    let Some(expected) = &guard.token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/" {
+        if let Some(given) = token_in_query(&request) {
+            if same(&given, expected) {
+                let mut response = Redirect::to("/").into_response();
+                let cookie = format!("{COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/");
+                if let Ok(value) = cookie.parse() {
+                    response.headers_mut().insert(header::SET_COOKIE, value);
+                }
+                return response;
+            }
+        }
+    }
+    match presented(&request) {
+        Some(given) if same(&given, expected) => next.run(request).await,
+        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "wrong token").into_response(),
+        None => {
+            let mut response = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "this server wants a token: Authorization: Bearer TOKEN (the page: open /?token=TOKEN)",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same("s3cret", "s3cret"));
+        assert!(!same("s3cret", "s3cres"));
+        assert!(!same("s3cret", "s3cret!"));
+        assert!(!same("", "x"));
+    }
+}

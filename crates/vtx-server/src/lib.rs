@@ -1,0 +1,144 @@
+//! `vtx serve`: the engine over HTTP (a JSON API, the thumbnails and the videos themselves with
+//! range requests) and a web page to search, watch the matching moment and browse clusters.
+//!
+//! A thin shell: every answer is an [`vtx::Engine`] call. The engine is synchronous and keeps
+//! per-instance model caches, so the server holds a small pool of engines over the same index and
+//! runs each call on a blocking thread; SQLite's WAL lets `vtx index` write while they read.
+
+mod api;
+mod engines;
+mod error;
+mod guard;
+mod metrics;
+mod page;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ServeError;
+
+/// How the server listens and what it allows.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Loopback by default: nothing is exposed unless asked.
+    pub addr: SocketAddr,
+    /// When set, every route wants `Authorization: Bearer TOKEN` (or the cookie the page gets
+    /// from `/?token=TOKEN`).
+    pub token: Option<String>,
+    /// Engines in the pool: how many requests are answered at once.
+    pub engines: usize,
+    /// A request taking longer gets 408.
+    pub timeout: Duration,
+    /// Largest request body (an uploaded query picture or clip), in bytes.
+    pub max_body: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
+            engines: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            timeout: Duration::from_secs(60),
+            max_body: 64 << 20,
+        }
+    }
+}
+
+/// Query strings longer than this are refused (414): nothing the API takes needs more.
+pub const MAX_QUERY_BYTES: usize = 8 << 10;
+
+pub(crate) struct AppState {
+    pub(crate) engines: engines::Engines,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) clusters: api::ClusterCache,
+}
+
+/// The application: API, media, page, metrics, with the guards (token, limits, timeout).
+pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Router, ServeError> {
+    let state = Arc::new(AppState {
+        engines: engines::Engines::open(&config, options.engines.max(1))?,
+        metrics: metrics::Metrics::default(),
+        clusters: api::ClusterCache::default(),
+    });
+    let routes = Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/style.css", get(page::style))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(page::openapi))
+        .route("/api/search", get(api::search_get).post(api::search_post))
+        .route("/api/similar", get(api::similar_get).post(api::similar_upload))
+        .route("/api/videos", get(api::videos))
+        .route("/api/videos/{id}", get(api::video))
+        .route("/api/clusters", get(api::clusters))
+        .route("/api/thumbnails/{segment}", get(api::thumbnail))
+        .route("/media/{id}", get(api::media))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(axum::middleware::from_fn_with_state(
+            guard::Guard::new(options.token.clone()),
+            guard::check,
+        ))
+        .layer(DefaultBodyLimit::max(options.max_body))
+        // Refuses a declared Content-Length over the limit before any of the body is read.
+        .layer(RequestBodyLimitLayer::new(options.max_body))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.timeout,
+        ))
+        .with_state(state);
+    Ok(routes)
+}
+
+/// Serve until Ctrl-C or SIGTERM; `ready` is called with the bound address once listening (the
+/// CLI prints it; port 0 picks a free one).
+pub fn serve(
+    config: vtx::EngineConfig,
+    options: &ServeOptions,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Io)?;
+    runtime.block_on(async {
+        let app = router(config, options)?;
+        let listener = tokio::net::TcpListener::bind(options.addr)
+            .await
+            .map_err(|e| ServeError::Bind(options.addr, e))?;
+        ready(listener.local_addr().map_err(ServeError::Io)?);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(ServeError::Io)
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}
