@@ -164,6 +164,22 @@ fn the_api_answers_and_refuses_what_it_must() {
     assert_eq!(status, 401);
     let (status, _) = call(get("/healthz"), None);
     assert_eq!(status, 200);
+    // The page: /?token=... sets a cookie (its <img> and <video> requests carry no header).
+    let no_redirects = ureq::builder().redirects(0).build();
+    let (status, response) = call(no_redirects.get(&server.url(&format!("/?token={token}"))), None);
+    assert_eq!(status, 303);
+    let cookie = response
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("vtx_token="));
+    let (status, _) = call(agent.get(&server.url("/api/videos")).set("Cookie", &cookie), None);
+    assert_eq!(status, 200);
+    let (status, _) = call(no_redirects.get(&server.url("/?token=wrong")), None);
+    assert_eq!(status, 401);
 
     // Search, by GET and by POST: the rocket photo is the best moment for "a rocket", and the
     // joined clip's rocket (12-15 s) comes among the first.
@@ -274,6 +290,7 @@ fn the_api_answers_and_refuses_what_it_must() {
         &format!("Content-Type: video/mp4\r\nContent-Length: {}\r\n", 2 << 20),
     );
     assert!(oversized.starts_with("HTTP/1.1 413"), "{oversized}");
+    assert!(oversized.contains("\"error\""), "a JSON error: {oversized}");
     let (status, response) = call(
         post("/api/similar").set("Content-Type", "video/mp4"),
         Some(b"not a video"),

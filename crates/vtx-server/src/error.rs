@@ -63,3 +63,29 @@ impl IntoResponse for ApiError {
         (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
     }
 }
+
+/// Answers made below the handlers (the body limit's 413, the timeout's 408) come as plain text
+/// or empty: give them the API's JSON shape too.
+pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is over the limit (--max-body-mb)".to_string(),
+        StatusCode::REQUEST_TIMEOUT => "the request took longer than the limit (--timeout)".to_string(),
+        other => other.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let mut json = ApiError::new(status, message).into_response();
+    for (name, value) in response.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            json.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    json
+}

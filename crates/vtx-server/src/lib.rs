@@ -96,6 +96,7 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
             StatusCode::REQUEST_TIMEOUT,
             options.timeout,
         ))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .with_state(state);
     Ok(routes)
 }
