@@ -30,7 +30,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.unit() * n as f64) as usize % n.max(1)
     }
 }
@@ -54,7 +54,7 @@ pub(crate) fn normalize(v: &mut [f32]) {
 }
 
 /// The nearest centroid of `v` and its cosine.
-fn nearest(v: &[f32], centroids: &[Vec<f32>]) -> (usize, f32) {
+pub(crate) fn nearest(v: &[f32], centroids: &[Vec<f32>]) -> (usize, f32) {
     centroids
         .iter()
         .enumerate()
@@ -94,6 +94,25 @@ fn seed_centroids(data: &[Vec<f32>], k: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
     centroids
 }
 
+/// `f` of every item, computed on all cores (contiguous chunks, one thread each), in order.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                let f = &f;
+                scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker thread"))
+            .collect()
+    })
+}
+
 /// Lloyd iterations stop when at most this share of the vectors change cluster.
 const CONVERGED_SHARE: f64 = 0.001;
 
@@ -101,29 +120,11 @@ fn lloyd(data: &[Vec<f32>], mut centroids: Vec<Vec<f32>>, max_iterations: usize)
     let dim = data[0].len();
     let k = centroids.len();
     let mut assignments = vec![usize::MAX; data.len()];
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = data.len().div_ceil(threads).max(1);
     for _ in 0..max_iterations {
         // The assignment step is nearly all of the work (n x k dot products): split over the cores.
-        let changed: usize = std::thread::scope(|scope| {
-            let workers: Vec<_> = assignments
-                .chunks_mut(chunk)
-                .zip(data.chunks(chunk))
-                .map(|(slots, vectors)| {
-                    let centroids = &centroids;
-                    scope.spawn(move || {
-                        let mut changed = 0;
-                        for (slot, v) in slots.iter_mut().zip(vectors) {
-                            let (c, _) = nearest(v, centroids);
-                            changed += usize::from(*slot != c);
-                            *slot = c;
-                        }
-                        changed
-                    })
-                })
-                .collect();
-            workers.into_iter().map(|w| w.join().expect("assignment worker")).sum()
-        });
+        let assigned = par_map(data, |v| nearest(v, &centroids).0);
+        let changed = assigned.iter().zip(&assignments).filter(|(a, b)| a != b).count();
+        assignments = assigned;
         // Converged: no vector moved (on large sets, at most one in a thousand).
         if changed as f64 <= data.len() as f64 * CONVERGED_SHARE {
             break;

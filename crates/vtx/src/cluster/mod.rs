@@ -40,9 +40,13 @@ pub enum Algorithm {
     },
 }
 
-/// HDBSCAN keeps an n x n distance matrix and its time grows faster than n^2 (10,000 items of
-/// 1280-d: 400 MB and ~45 s on 2 cores, `docs/performance.md`).
-pub const HDBSCAN_MAX_ITEMS: usize = 10_000;
+/// HDBSCAN keeps an n x n distance matrix and its time grows faster than n^2 (5,000 items of
+/// 1280-d: ~6 s, 10,000: 400 MB and ~35-45 s on 2 cores, `docs/performance.md`): up to this many
+/// items it runs on all of them.
+pub const HDBSCAN_EXACT_MAX: usize = 5_000;
+/// Above [`HDBSCAN_EXACT_MAX`], HDBSCAN runs on a sample of this many items and the others join
+/// the cluster whose centroid is nearest, when they fall within that cluster's extent.
+pub const HDBSCAN_SAMPLE: usize = 5_000;
 
 /// How to cluster an index.
 #[derive(Debug, Clone)]
@@ -212,7 +216,7 @@ impl Engine {
             Algorithm::Hdbscan {
                 min_cluster_size,
                 min_samples,
-            } => hdbscan(videos, min_cluster_size, min_samples)?,
+            } => hdbscan(videos, min_cluster_size, min_samples, options.seed)?,
         };
         for text in &data[videos.len()..] {
             place_text(text, videos, options.text_min_score, &mut grouping);
@@ -519,17 +523,9 @@ fn kmeans_grouping(data: &[Vec<f32>], options: &ClusterOptions) -> Result<Groupi
     })
 }
 
-/// HDBSCAN over cosine distances. The crate's own distances would be Euclidean on 1280-d rows,
-/// recomputed by its spanning-tree pass; the matrix is computed once here, on all cores.
-pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize) -> Result<Grouping> {
-    if data.len() > HDBSCAN_MAX_ITEMS {
-        return Err(EngineError::Input(format!(
-            "HDBSCAN keeps an n x n distance matrix: {} items would need {:.1} GB (at most {HDBSCAN_MAX_ITEMS}); \
-             use k-means (the default) or cluster whole videos (--level video)",
-            data.len(),
-            (data.len() as f64).powi(2) * 4.0 / 1e9
-        )));
-    }
+/// HDBSCAN over cosine distances: exact up to [`HDBSCAN_EXACT_MAX`] items, else on a sample (see
+/// [`HDBSCAN_SAMPLE`]) drawn from `seed`.
+pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, seed: u64) -> Result<Grouping> {
     if min_cluster_size < 2 || min_samples < 1 {
         return Err(EngineError::Input(
             "--min-cluster-size must be at least 2 and --min-samples at least 1".into(),
@@ -541,20 +537,46 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize) -
             data.len()
         )));
     }
-    let n = data.len();
-    let mut matrix = vec![Vec::new(); n];
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    std::thread::scope(|scope| {
-        for (t, rows) in matrix.chunks_mut(n.div_ceil(threads).max(1)).enumerate() {
-            let first = t * n.div_ceil(threads).max(1);
-            scope.spawn(move || {
-                for (i, row) in rows.iter_mut().enumerate() {
-                    let a = &data[first + i];
-                    *row = data.iter().map(|b| (1.0 - dot(a, b)).max(0.0)).collect();
-                }
-            });
+    if data.len() <= HDBSCAN_EXACT_MAX {
+        return hdbscan_exact(data, min_cluster_size, min_samples);
+    }
+    // A cluster of m items in n has about m * s / n in a sample of s: scale the sizes with it.
+    let share = HDBSCAN_SAMPLE as f64 / data.len() as f64;
+    let scaled = |size: usize| ((size as f64 * share).round() as usize).max(2);
+    let mut rng = Rng::new(seed);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    for i in 0..HDBSCAN_SAMPLE {
+        let j = i + rng.below(order.len() - i);
+        order.swap(i, j);
+    }
+    let sample: Vec<Vec<f32>> = order[..HDBSCAN_SAMPLE].iter().map(|&i| data[i].clone()).collect();
+    let found = hdbscan_exact(
+        &sample,
+        scaled(min_cluster_size),
+        scaled(min_samples).min(scaled(min_cluster_size)),
+    )?;
+    // Each cluster's extent: the lowest cosine of a sampled member to its centroid.
+    let mut extent = vec![f32::INFINITY; found.centroids.len()];
+    for (v, c) in sample.iter().zip(&found.assignments) {
+        if let Some(c) = *c {
+            extent[c] = extent[c].min(dot(v, &found.centroids[c]));
         }
+    }
+    let assignments = kmeans::par_map(data, |v| {
+        let (c, cosine) = kmeans::nearest(v, &found.centroids);
+        (!found.centroids.is_empty() && cosine >= extent[c]).then_some(c)
     });
+    Ok(Grouping {
+        assignments,
+        centroids: found.centroids,
+    })
+}
+
+/// HDBSCAN on all of `data`. The crate's own distances would be Euclidean on 1280-d rows,
+/// recomputed by its spanning-tree pass; the cosine matrix is computed once here, on all cores.
+fn hdbscan_exact(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize) -> Result<Grouping> {
+    let n = data.len();
+    let matrix: Vec<Vec<f32>> = kmeans::par_map(data, |a| data.iter().map(|b| (1.0 - dot(a, b)).max(0.0)).collect());
     let params = hdbscan::HdbscanHyperParams::builder()
         .min_cluster_size(min_cluster_size)
         .min_samples(min_samples.min(n))
@@ -652,22 +674,26 @@ impl Namer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hdbscan_finds_dense_groups_and_leaves_strays_as_noise() {
-        // Three tight groups of ten around axes of 16-d, and three strays far from all of them.
-        let mut rng = Rng::new(5);
-        let mut data = Vec::new();
-        let mut truth = Vec::new();
-        for group in 0..3 {
-            for _ in 0..10 {
+    /// `n` unit vectors in 16-d around the first three axes (item i near axis i % 3), and the
+    /// axis of each.
+    fn three_groups(n: usize, seed: u64) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let mut rng = Rng::new(seed);
+        (0..n)
+            .map(|i| {
+                let group = i % 3;
                 let mut v: Vec<f32> = (0..16)
                     .map(|d| f32::from(u8::from(d == group)) + 0.15 * (rng.unit() as f32 - 0.5))
                     .collect();
                 normalize(&mut v);
-                data.push(v);
-                truth.push(group);
-            }
-        }
+                (v, group)
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn hdbscan_finds_dense_groups_and_leaves_strays_as_noise() {
+        // Three tight groups of ten around axes of 16-d, and three strays far from all of them.
+        let (mut data, truth) = three_groups(30, 5);
         for stray in 0..3 {
             let mut v = vec![0f32; 16];
             v[8 + 2 * stray] = 1.0;
@@ -675,7 +701,7 @@ mod tests {
             normalize(&mut v);
             data.push(v);
         }
-        let grouping = hdbscan(&data, 5, 5).unwrap();
+        let grouping = hdbscan(&data, 5, 5, 1).unwrap();
         assert_eq!(grouping.centroids.len(), 3, "{:?}", grouping.assignments);
         let found: Vec<usize> = grouping.assignments[..30].iter().map(|c| c.expect("grouped")).collect();
         assert!((agreement(&found, &truth).ari - 1.0).abs() < 1e-9, "{found:?}");
@@ -684,6 +710,24 @@ mod tests {
             "{:?}",
             grouping.assignments
         );
-        assert!(hdbscan(&data[..3], 5, 5).is_err(), "fewer items than a cluster");
+        assert!(hdbscan(&data[..3], 5, 5, 1).is_err(), "fewer items than a cluster");
+    }
+
+    #[test]
+    fn hdbscan_on_many_items_clusters_a_sample_and_assigns_the_rest() {
+        // 7,000 items (over the exact limit) in three groups, and a stray far from them.
+        let (mut data, truth) = three_groups(HDBSCAN_EXACT_MAX + 2000, 9);
+        let mut stray = vec![0f32; 16];
+        stray[12] = 1.0;
+        data.push(stray);
+        let grouping = hdbscan(&data, 20, 20, 3).unwrap();
+        assert_eq!(grouping.centroids.len(), 3);
+        let found: Vec<usize> = grouping.assignments[..truth.len()]
+            .iter()
+            .map(|c| c.unwrap_or(usize::MAX))
+            .collect();
+        let score = agreement(&found, &truth);
+        assert!(score.ari > 0.95, "{score:?}");
+        assert_eq!(grouping.assignments.last(), Some(&None), "the stray is noise");
     }
 }
