@@ -30,7 +30,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    fn below(&mut self, n: usize) -> usize {
         (self.unit() * n as f64) as usize % n.max(1)
     }
 }
@@ -67,10 +67,9 @@ pub(crate) fn nearest(v: &[f32], centroids: &[Vec<f32>]) -> (usize, f32) {
 /// the squared distance to the nearest centre so far.
 fn seed_centroids(data: &[Vec<f32>], k: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
     let mut centroids = vec![data[rng.below(data.len())].clone()];
-    let mut distance: Vec<f64> = data
-        .iter()
-        .map(|v| f64::from(1.0 - dot(v, &centroids[0])).max(0.0))
-        .collect();
+    // Each new centre costs a pass over all the data: on all cores, like the assignment step.
+    let distances_to = |centre: &[f32]| par_map(data, |v| f64::from(1.0 - dot(v, centre)).max(0.0));
+    let mut distance = distances_to(&centroids[0]);
     while centroids.len() < k {
         let total: f64 = distance.iter().map(|d| d * d).sum();
         let chosen = if total <= 0.0 {
@@ -86,8 +85,8 @@ fn seed_centroids(data: &[Vec<f32>], k: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
                 .unwrap_or(data.len() - 1)
         };
         let centre = data[chosen].clone();
-        for (d, v) in distance.iter_mut().zip(data) {
-            *d = d.min(f64::from(1.0 - dot(v, &centre)).max(0.0));
+        for (d, new) in distance.iter_mut().zip(distances_to(&centre)) {
+            *d = d.min(new);
         }
         centroids.push(centre);
     }
@@ -182,17 +181,8 @@ pub fn spherical_kmeans(data: &[Vec<f32>], k: usize, seed: u64, restarts: usize)
 /// Mean silhouette (cosine distance) of a clustering, over at most `sample` vectors chosen by
 /// `seed` (the exact score is quadratic in the number of vectors).
 pub fn silhouette(data: &[Vec<f32>], assignments: &[usize], k: usize, sample: usize, seed: u64) -> f64 {
-    let mut indices: Vec<usize> = (0..data.len()).collect();
-    if indices.len() > sample {
-        let mut rng = Rng::new(seed);
-        for i in 0..sample {
-            let j = i + rng.below(indices.len() - i);
-            indices.swap(i, j);
-        }
-        indices.truncate(sample);
-    }
-    let mut total = 0.0;
-    for &i in &indices {
+    let indices = sample_indices(data.len(), sample, seed);
+    let scores = par_map(&indices, |&i| {
         let mut sums = vec![(0f64, 0usize); k];
         for &j in &indices {
             if i != j {
@@ -203,7 +193,7 @@ pub fn silhouette(data: &[Vec<f32>], assignments: &[usize], k: usize, sample: us
         }
         let own = assignments[i];
         if sums[own].1 == 0 {
-            continue; // a singleton scores 0
+            return 0.0; // a singleton scores 0
         }
         let a = sums[own].0 / sums[own].1 as f64;
         let b = sums
@@ -213,10 +203,26 @@ pub fn silhouette(data: &[Vec<f32>], assignments: &[usize], k: usize, sample: us
             .map(|(_, s)| s.0 / s.1 as f64)
             .fold(f64::INFINITY, f64::min);
         if b.is_finite() {
-            total += (b - a) / a.max(b).max(f64::EPSILON);
+            (b - a) / a.max(b).max(f64::EPSILON)
+        } else {
+            0.0
         }
+    });
+    scores.iter().sum::<f64>() / indices.len().max(1) as f64
+}
+
+/// `count` distinct indices below `n` drawn from `seed` (all of them, in order, when `n <= count`).
+pub(crate) fn sample_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..n).collect();
+    if n > count {
+        let mut rng = Rng::new(seed);
+        for i in 0..count {
+            let j = i + rng.below(n - i);
+            indices.swap(i, j);
+        }
+        indices.truncate(count);
     }
-    total / indices.len().max(1) as f64
+    indices
 }
 
 /// Above this many vectors, k is chosen on a random sample of this size (one run per k, silhouette
@@ -233,13 +239,10 @@ pub fn choose_k(
 ) -> (usize, KMeans) {
     let sampled: Vec<Vec<f32>>;
     let (scan, scan_restarts) = if data.len() > CHOOSE_K_SAMPLE {
-        let mut rng = Rng::new(seed);
-        let mut indices: Vec<usize> = (0..data.len()).collect();
-        for i in 0..CHOOSE_K_SAMPLE {
-            let j = i + rng.below(indices.len() - i);
-            indices.swap(i, j);
-        }
-        sampled = indices[..CHOOSE_K_SAMPLE].iter().map(|&i| data[i].clone()).collect();
+        sampled = sample_indices(data.len(), CHOOSE_K_SAMPLE, seed)
+            .into_iter()
+            .map(|i| data[i].clone())
+            .collect();
         (sampled.as_slice(), 1)
     } else {
         (data, restarts)

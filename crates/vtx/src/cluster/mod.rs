@@ -543,13 +543,10 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, s
     // A cluster of m items in n has about m * s / n in a sample of s: scale the sizes with it.
     let share = HDBSCAN_SAMPLE as f64 / data.len() as f64;
     let scaled = |size: usize| ((size as f64 * share).round() as usize).max(2);
-    let mut rng = Rng::new(seed);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    for i in 0..HDBSCAN_SAMPLE {
-        let j = i + rng.below(order.len() - i);
-        order.swap(i, j);
-    }
-    let sample: Vec<Vec<f32>> = order[..HDBSCAN_SAMPLE].iter().map(|&i| data[i].clone()).collect();
+    let sample: Vec<Vec<f32>> = kmeans::sample_indices(data.len(), HDBSCAN_SAMPLE, seed)
+        .into_iter()
+        .map(|i| data[i].clone())
+        .collect();
     let found = hdbscan_exact(
         &sample,
         scaled(min_cluster_size),
