@@ -17,6 +17,14 @@ use vtx::{
     Pooling, Sampling, SearchHit, ShotOptions, Stream,
 };
 
+/// `println!` that hands back the write error instead of panicking: a closed pipe (`vtx info |
+/// head`) then ends the command quietly (see `main`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod models;
 
 #[derive(Parser)]
@@ -961,21 +969,21 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
                 })
                 .collect::<Result<_>>()?;
         }
-        println!("{value}");
+        say!("{value}")?;
         return Ok(());
     }
-    println!("index:    {}", info.index_dir);
-    println!("videos:   {}", info.videos);
-    println!("frames:   {}", info.frames);
-    println!("segments: {}", info.segments);
-    println!("duration: {}", format_time(info.total_duration_s));
-    println!("on disk:  {:.1} MiB", info.bytes_on_disk as f64 / (1 << 20) as f64);
+    say!("index:    {}", info.index_dir)?;
+    say!("videos:   {}", info.videos)?;
+    say!("frames:   {}", info.frames)?;
+    say!("segments: {}", info.segments)?;
+    say!("duration: {}", format_time(info.total_duration_s))?;
+    say!("on disk:  {:.1} MiB", info.bytes_on_disk as f64 / (1 << 20) as f64)?;
     for s in &info.spaces {
-        println!("space:    {} ({}-d, {})", s.name, s.dim, s.model);
+        say!("space:    {} ({}-d, {})", s.name, s.dim, s.model)?;
     }
     for v in &videos {
         let m = &v.meta;
-        println!(
+        say!(
             "{}  {}  {}x{}  {}  {} frames",
             m.path,
             format_time(m.duration),
@@ -983,7 +991,7 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
             m.height,
             m.codec,
             m.frames
-        );
+        )?;
     }
     Ok(())
 }
@@ -1005,7 +1013,7 @@ fn write_thumbnail(segment: i64, output: &std::path::Path, common: &Common) -> R
 fn print_report<R: serde::Serialize>(report: vtx::Result<R>, json: bool, table: fn(&R) -> String) -> Result<ExitCode> {
     let report = report?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        say!("{}", serde_json::to_string(&report)?)?;
     } else {
         print!("{}", table(&report));
     }
@@ -1198,22 +1206,28 @@ fn main() -> ExitCode {
             let mut engine = open_engine(&common, false)?;
             let result = engine.evaluate_retrieval(&captioned, space.space.as_deref())?;
             if json {
-                println!("{}", serde_json::to_string(&result)?);
+                say!("{}", serde_json::to_string(&result)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            say!(
                 "{} captions of {} videos, space {}",
-                result.captions, result.videos, result.space
-            );
-            println!("direction        R@1    R@5   R@10  median rank  mean rank");
+                result.captions,
+                result.videos,
+                result.space
+            )?;
+            say!("direction        R@1    R@5   R@10  median rank  mean rank")?;
             for (name, r) in [
                 ("text -> video", &result.text_to_video),
                 ("video -> text", &result.video_to_text),
             ] {
-                println!(
+                say!(
                     "{name:<14} {:>5.3}  {:>5.3}  {:>5.3}  {:>11.1}  {:>9.2}",
-                    r.r1, r.r5, r.r10, r.median_rank, r.mean_rank
-                );
+                    r.r1,
+                    r.r5,
+                    r.r10,
+                    r.median_rank,
+                    r.mean_rank
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         })(),
@@ -1230,18 +1244,18 @@ fn main() -> ExitCode {
             let mut engine = open_engine(&common, false)?;
             let result = engine.evaluate_clusters(&labelled, &cluster.options(vtx::cluster::Level::Video))?;
             if json {
-                println!("{}", serde_json::to_string(&result)?);
+                say!("{}", serde_json::to_string(&result)?)?;
             } else {
-                println!("videos    {}", result.videos);
-                println!("space     {}", result.space);
-                println!("labels    {}", result.agreement.labels);
-                println!("clusters  {}", result.agreement.clusters);
+                say!("videos    {}", result.videos)?;
+                say!("space     {}", result.space)?;
+                say!("labels    {}", result.agreement.labels)?;
+                say!("clusters  {}", result.agreement.clusters)?;
                 if result.noise > 0 {
-                    println!("noise     {}", result.noise);
+                    say!("noise     {}", result.noise)?;
                 }
-                println!("NMI       {:.3}", result.agreement.nmi);
-                println!("ARI       {:.3}", result.agreement.ari);
-                println!("purity    {:.3}", result.agreement.purity);
+                say!("NMI       {:.3}", result.agreement.nmi)?;
+                say!("ARI       {:.3}", result.agreement.ari)?;
+                say!("purity    {:.3}", result.agreement.purity)?;
             }
             Ok(ExitCode::SUCCESS)
         })(),

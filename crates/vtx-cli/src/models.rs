@@ -13,14 +13,14 @@ pub(crate) fn run(command: ModelsCommand, dir: &Path) -> Result<()> {
         ModelsCommand::List { json } => list(&registry, json),
         ModelsCommand::Info { name } => {
             let manifest = registry.get(&name)?;
-            println!("# {}", manifest.dir.display());
+            say!("# {}", manifest.dir.display())?;
             print!("{}", manifest.to_toml());
             for file in graph_files(&manifest) {
                 let io = vtx_models::inspect_graph(&manifest.file(&file), registry.options())?;
-                println!("\n# {file}");
+                say!("\n# {file}")?;
                 for (direction, outlets) in [("input ", &io.inputs), ("output", &io.outputs)] {
                     for (name, ty, shape) in outlets {
-                        println!("#   {direction} {name}: {ty} {shape:?}");
+                        say!("#   {direction} {name}: {ty} {shape:?}")?;
                     }
                 }
             }
@@ -80,25 +80,25 @@ fn list(registry: &ModelRegistry, json: bool) -> Result<()> {
             })
             .collect();
         let broken: Vec<String> = broken.iter().map(ToString::to_string).collect();
-        println!("{}", serde_json::json!({ "models": rows, "broken": broken }));
+        say!("{}", serde_json::json!({ "models": rows, "broken": broken }))?;
         return Ok(());
     }
     if models.is_empty() {
-        println!(
+        say!(
             "(no models in {}: run `make setup`, or `vtx models add DIR`)",
             registry.dir().display()
-        );
+        )?;
     }
     for m in &models {
         let kind = serde_json::to_value(m.kind)?;
-        println!(
+        say!(
             "{:<22} {:<11} {:>5}-d  space {:<14} {}",
             m.name,
             kind.as_str().unwrap_or_default(),
             m.dim,
             m.space(),
             m.description
-        );
+        )?;
     }
     for e in &broken {
         eprintln!("broken: {e}");
