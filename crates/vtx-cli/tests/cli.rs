@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{cache, file_name, vtx};
+
 const OPENCV: &str = "media/usr/share/doc/opencv-doc/examples/data";
 const MIMETYPE: &str = "media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata";
 /// The same LEGO clip in several containers and codecs (the mkv there is another clip).
@@ -29,26 +32,6 @@ const SEGMENTS: &[(&str, &str, f64)] = &[
     ("a motorcycle", "motorcycle", 6.0),
     ("a rocket", "rocket", 12.0),
 ];
-
-fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    assert!(
-        dir.join("fixtures/joined.mp4").exists(),
-        "test media missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
-}
-
-fn vtx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vtx"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("vtx runs")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -173,10 +156,6 @@ fn cluster_with(clusters: &Value, is: impl Fn(&Value) -> bool) -> &Value {
 /// The member is (a segment of) the video called `name`.
 fn of_video(name: &str) -> impl Fn(&Value) -> bool + '_ {
     move |m| m["video"].as_str().is_some_and(|v| file_name(v) == name)
-}
-
-fn file_name(path: &str) -> &str {
-    Path::new(path).file_name().unwrap().to_str().unwrap()
 }
 
 /// One index of the whole test library, built once per test run, and the output of building it.

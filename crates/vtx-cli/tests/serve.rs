@@ -9,19 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn cache() -> PathBuf {
-    std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"))
-}
-
-fn vtx(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vtx"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("vtx runs")
-}
+mod common;
+use common::{cache, file_name, vtx};
 
 /// A fresh index of `videos` in a temporary directory.
 fn index_of(videos: &[PathBuf]) -> (tempfile::TempDir, String) {
@@ -128,10 +117,6 @@ fn raw_request(base: &str, request_line: &str, token: &str, extra_headers: &str)
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer
-}
-
-fn file_name(path: &str) -> &str {
-    Path::new(path).file_name().unwrap().to_str().unwrap()
 }
 
 #[test]

@@ -168,6 +168,8 @@ pub trait VectorStore {
     /// error.
     fn ensure_space(&mut self, space: &Space) -> Result<()>;
     fn spaces(&self) -> Result<Vec<Space>>;
+    /// A stored video by id.
+    fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
     fn videos(&self) -> Result<Vec<VideoRecord>>;
     /// Start replacing whatever the store holds for `path`. Frames then come in batches through

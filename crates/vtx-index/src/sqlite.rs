@@ -150,6 +150,18 @@ fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
 }
 
 impl SqliteStore {
+    /// The one video matching `condition` (on `?1`), if any.
+    fn video_where(&self, condition: &str, value: impl rusqlite::ToSql) -> Result<Option<VideoRecord>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE {condition}"),
+                [value],
+                record,
+            )
+            .optional()
+            .map_err(storage)
+    }
+
     /// Open the index in `dir` for reading and searching; an index that does not exist is an error
     /// (a typo in `--index` should not look like an empty library).
     pub fn open_existing(dir: &Path) -> Result<Self> {
@@ -422,14 +434,11 @@ impl VectorStore for SqliteStore {
     }
 
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE path = ?1"),
-                [path],
-                record,
-            )
-            .optional()
-            .map_err(storage)
+        self.video_where("path = ?1", path)
+    }
+
+    fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>> {
+        self.video_where("id = ?1", id)
     }
 
     fn videos(&self) -> Result<Vec<VideoRecord>> {

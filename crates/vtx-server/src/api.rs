@@ -393,11 +393,7 @@ struct ClusteringOut {
 pub(crate) struct ClusterCache(Mutex<Option<(String, serde_json::Value)>>);
 
 fn member_out(engine: &vtx::Engine, m: &vtx::cluster::Member) -> vtx::Result<MemberOut> {
-    let thumbnail_segment = match (m.segment, m.video_id) {
-        (Some(s), _) => Some(s),
-        (None, Some(v)) => engine.video_thumbnail_segment(v)?,
-        (None, None) => None,
-    };
+    let thumbnail_segment = engine.member_thumbnail_segment(m)?;
     Ok(MemberOut {
         video_id: m.video_id,
         name: file_name(&m.video),

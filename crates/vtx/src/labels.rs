@@ -88,10 +88,6 @@ impl LabelSet {
         crate::cluster::normalize(&mut mean);
         mean
     }
-
-    pub(crate) fn display(label: &str) -> &str {
-        label_name(label)
-    }
 }
 
 impl Engine {

@@ -675,7 +675,7 @@ impl Engine {
 
     /// One stored video by id.
     pub fn video(&self, video_id: i64) -> Result<Option<vtx_index::VideoRecord>> {
-        Ok(self.store.videos()?.into_iter().find(|v| v.id == video_id))
+        Ok(self.store.video_by_id(video_id)?)
     }
 
     /// A stored video's tags (`vtx tag`), per segment.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use vtx_index::Tag;
 
-use crate::labels::{LabelSet, Labels};
+use crate::labels::{label_name, Labels};
 use crate::{Engine, EngineError, Result};
 
 /// How `Engine::tag` labels segments.
@@ -51,7 +51,7 @@ fn named(nearest: Vec<(&str, f32)>, min_score: f32) -> Vec<(String, f32)> {
     nearest
         .into_iter()
         .filter(|(_, score)| *score >= min_score)
-        .map(|(label, score)| (LabelSet::display(label).to_string(), score))
+        .map(|(label, score)| (label_name(label).to_string(), score))
         .collect()
 }
 

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use vtx_index::dot;
 
-use crate::labels::{LabelSet, Labels};
+use crate::labels::{label_name, LabelSet, Labels};
 use crate::motion::{self, Stream};
 use crate::{Engine, EngineError, Result};
 
@@ -594,6 +594,18 @@ fn hdbscan_exact(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize)
     Ok(Grouping { assignments, centroids })
 }
 
+impl Engine {
+    /// The segment whose thumbnail shows a member: its own, or for a whole video the one nearest
+    /// its middle; none for a text.
+    pub fn member_thumbnail_segment(&self, member: &Member) -> Result<Option<i64>> {
+        match (member.segment, member.video_id) {
+            (Some(segment), _) => Ok(Some(segment)),
+            (None, Some(video)) => self.video_thumbnail_segment(video),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 /// Tags shown per cluster.
 const TAGS_PER_CLUSTER: usize = 3;
 
@@ -611,7 +623,7 @@ impl Engine {
             let carried: std::collections::HashSet<&str> = tags
                 .iter()
                 .filter(|t| m.segment.is_none_or(|s| s == t.segment))
-                .map(|t| LabelSet::display(&t.label))
+                .map(|t| label_name(&t.label))
                 .collect();
             for tag in carried {
                 *counts.entry(tag.to_string()).or_default() += 1;
@@ -662,7 +674,7 @@ impl Namer {
         self.labels
             .nearest(&centroid, NAMES_PER_CLUSTER)
             .into_iter()
-            .map(|(label, score)| (LabelSet::display(label).to_string(), score))
+            .map(|(label, score)| (label_name(label).to_string(), score))
             .collect()
     }
 }

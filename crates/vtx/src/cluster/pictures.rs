@@ -174,15 +174,8 @@ fn short_name(member: &Member) -> String {
 }
 
 impl Engine {
-    /// The thumbnail that shows a member: its own segment's, or for a whole video the one of the
-    /// segment nearest its middle.
     fn member_thumbnail(&self, member: &Member) -> Result<Option<Vec<u8>>> {
-        let segment = match (member.segment, member.video_id) {
-            (Some(segment), _) => Some(segment),
-            (None, Some(video)) => self.video_thumbnail_segment(video)?,
-            (None, None) => None,
-        };
-        match segment {
+        match self.member_thumbnail_segment(member)? {
             Some(id) => self.thumbnail(id),
             None => Ok(None),
         }
