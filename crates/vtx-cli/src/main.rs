@@ -25,6 +25,7 @@ macro_rules! say {
     };
 }
 
+mod bench_search;
 mod models;
 
 #[derive(Parser)]
@@ -173,6 +174,18 @@ enum Command {
         /// Do not measure the motion stream (optical flow, two pairs of small frames a second).
         #[arg(long)]
         no_motion: bool,
+        /// First drop the indexed videos under PATH... whose files no longer exist (a PATH that is
+        /// itself missing, such as an unmounted drive, prunes nothing).
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Drop videos from the index (files, or folders: every indexed video under them), all or
+    /// nothing; the files themselves are not touched.
+    Remove {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
     },
     /// Find the moments that match a sentence.
     Search {
@@ -192,6 +205,10 @@ enum Command {
         /// Only moments tagged (`vtx tag`) with a label containing this word.
         #[arg(long, value_name = "WORD")]
         tag: Option<String>,
+        /// Scan every vector instead of walking the approximate index (large spaces only have
+        /// one; see the README).
+        #[arg(long)]
+        exact: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -369,8 +386,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure ingest throughput against FFmpeg's decode speed and ONNX Runtime's raw inference.
+    /// Measure ingest throughput against FFmpeg's decode speed and ONNX Runtime's raw inference
+    /// (`vtx bench VIDEO...`), or search (`vtx bench search`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Bench {
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
         #[arg(required = true, value_name = "VIDEO")]
         videos: Vec<PathBuf>,
         #[command(flatten)]
@@ -386,6 +407,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Search latency, recall against exact search, memory and disk of the embedded store, on
+    /// synthetic embedding-like vectors (clusters in a low-dimensional subspace plus noise).
+    Search(bench_search::SearchBenchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -544,16 +572,32 @@ enum ModelsCommand {
     },
 }
 
+/// Spaces smaller than `$VTX_ANN_MIN_POINTS` segment vectors (default 20,000) are searched
+/// exactly and get no graph.
+fn ann_options() -> Result<vtx::AnnOptions> {
+    let mut ann = vtx::AnnOptions::default();
+    if let Some(value) = std::env::var_os("VTX_ANN_MIN_POINTS") {
+        ann.min_points = value
+            .to_str()
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("VTX_ANN_MIN_POINTS must be a number of points, not {value:?}"))?;
+    }
+    Ok(ann)
+}
+
 /// Open the engine; only `index` may create a new index.
-fn engine_config(common: &Common) -> EngineConfig {
-    EngineConfig::new(
-        common.index.clone().unwrap_or_else(vtx::default_index_dir),
-        common.models.path(),
-    )
+fn engine_config(common: &Common) -> Result<EngineConfig> {
+    Ok(EngineConfig {
+        ann: ann_options()?,
+        ..EngineConfig::new(
+            common.index.clone().unwrap_or_else(vtx::default_index_dir),
+            common.models.path(),
+        )
+    })
 }
 
 fn open_engine(common: &Common, create: bool) -> Result<Engine> {
-    let config = engine_config(common);
+    let config = engine_config(common)?;
     let engine = if create {
         Engine::open(config)
     } else {
@@ -628,6 +672,15 @@ impl IndexObserver for Progress {
             self.bar.suspend(|| eprintln!("{line}"));
         }
     }
+
+    fn optimizing(&mut self, space: &str, points: u64) {
+        self.bar.finish_and_clear();
+        self.bar = ProgressBar::new_spinner();
+        self.bar.set_message(format!(
+            "updating the approximate index of '{space}' ({points} vectors)"
+        ));
+        self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
 }
 
 fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Result<ExitCode> {
@@ -669,6 +722,20 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     );
     if let Some((reason, left)) = &report.aborted {
         eprintln!("stopped early: {reason}; {left} file(s) not attempted");
+    }
+    if !report.pruned.is_empty() {
+        eprintln!("pruned {} video(s) whose files are gone", report.pruned.len());
+    }
+    for done in &report.optimized {
+        let what = match done.action {
+            vtx::OptimizeAction::Built => "built",
+            vtx::OptimizeAction::Merged => "updated",
+            _ => continue,
+        };
+        eprintln!(
+            "approximate index of '{}' {what}: {} vectors in {:.1} s",
+            done.space, done.points, done.seconds
+        );
     }
     Ok(if failed > 0 || report.cancelled || report.aborted.is_some() {
         ExitCode::from(1)
@@ -1041,6 +1108,7 @@ fn main() -> ExitCode {
             segment_seconds,
             pool,
             no_motion,
+            prune,
         } => (|| {
             if no_shots && sampling.sampling == Some(SamplingMode::Shots) {
                 bail!("--sampling shots needs shot detection: drop --no-shots");
@@ -1055,6 +1123,7 @@ fn main() -> ExitCode {
                 segment_seconds,
                 pooling: pool,
                 motion: (!no_motion).then(MotionOptions::default),
+                prune,
                 ..Default::default()
             };
             run_index(paths, common, options)
@@ -1066,6 +1135,7 @@ fn main() -> ExitCode {
             space,
             per_video,
             tag,
+            exact,
             common,
         } => {
             let search = vtx::SearchOptions {
@@ -1073,6 +1143,7 @@ fn main() -> ExitCode {
                 space: space.space,
                 per_video,
                 tag,
+                exact,
             };
             run_search(query, queries, search, output.json, common).map(|()| ExitCode::SUCCESS)
         }
@@ -1274,7 +1345,7 @@ fn main() -> ExitCode {
                 timeout: std::time::Duration::from_secs(timeout.max(1)),
                 max_body: max_body_mb.max(1) << 20,
             };
-            let config = engine_config(&common);
+            let config = engine_config(&common)?;
             let index = config.index_dir.display().to_string();
             vtx_server::serve(config, &options, |bound| {
                 println!("vtx serve: http://{bound}/ (index {index}; Ctrl-C stops)");
@@ -1321,7 +1392,29 @@ fn main() -> ExitCode {
             json,
             vtx::bench::ModelBenchReport::table,
         ),
+        Command::Remove { paths, common } => (|| {
+            let mut engine = open_engine(&common, false)?;
+            let removed = engine.remove(&paths)?;
+            for video in &removed {
+                say!("removed {}", video.meta.path)?;
+            }
+            eprintln!("removed {} video(s) from the index", removed.len());
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Bench {
+            what: Some(BenchCommand::Search(args)),
+            ..
+        } => (|| {
+            let report = bench_search::run(&args)?;
+            if args.json {
+                say!("{}", serde_json::to_string(&report)?)?;
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(ExitCode::SUCCESS)
+        })(),
+        Command::Bench {
+            what: None,
             videos,
             models,
             model,

@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use vtx_index::{Pooling, SegmentSpan, Space, SqliteStore, TimedVector, VectorStore, VideoEntry, VideoMeta};
+use vtx_index::{
+    Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, TimedVector, VectorStore, VideoEntry, VideoMeta,
+};
 
 /// A small deterministic generator, so runs are comparable without a rand dependency.
 struct Lcg(u64);
@@ -95,7 +97,11 @@ fn main() {
         .map(|_| {
             let q = rng.unit(384);
             let t = Instant::now();
-            let hits = store.search_segments("text", &q, 10, false, None).unwrap();
+            let request = SearchRequest {
+                exact: true,
+                ..SearchRequest::new("text", &q, 10)
+            };
+            let hits = store.search(&request).unwrap();
             assert_eq!(hits.len(), 10);
             t.elapsed().as_secs_f64() * 1000.0
         })

@@ -1,18 +1,29 @@
-//! The embedded store behind vtx: videos, their sampled frames' vectors in named vector spaces, and
-//! exact nearest-neighbour search over them.
+//! The store behind vtx: videos, their moments' and segments' vectors in named vector spaces,
+//! and nearest-neighbour search over them.
 //!
-//! [`VectorStore`] is the contract the engine relies on; [`SqliteStore`] is its embedded
-//! implementation (one file in the index directory, no server). A distributed engine is meant to
-//! come in as another implementation of the same trait. `docs/design.md` says why SQLite with exact
-//! search was chosen for the embedded default.
+//! [`VectorStore`] is the contract the engine relies on, with searches as data
+//! ([`SearchRequest`], [`Filter`]) and a generic test suite every implementation passes
+//! (`contract`). [`SqliteStore`] is the embedded implementation: one SQLite file in the index
+//! directory is the record, and each large space gets an HNSW graph derived from it (`ann`). A
+//! distributed engine is meant to come in as another implementation of the same trait.
+//! `docs/design.md` describes the data model and why it is built so.
 
+mod ann;
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
+mod math;
+mod query;
+mod ranking;
 mod segments;
 mod sqlite;
+mod synthetic;
 
-use std::collections::HashSet;
-
+pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
+pub use math::{normalize, Rng};
+pub use query::{Filter, SearchRequest, TimeRange};
 pub use segments::{pool_segments, pool_video, segment_of, Pooling};
 pub use sqlite::SqliteStore;
+pub use synthetic::Synthetic;
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +38,8 @@ pub enum IndexError {
     Schema(String, i64, i64),
     #[error("{0}")]
     Usage(&'static str),
+    #[error("approximate index: {0}")]
+    Graph(String),
     #[error("no index at {0} (create one with `vtx index PATH... --index {0}`)")]
     NotFound(String),
     #[error("vector space '{0}' does not exist in this index")]
@@ -161,8 +174,8 @@ pub struct StoreStats {
     pub bytes_on_disk: u64,
 }
 
-/// The store contract: atomic per-video writes and exact search by cosine similarity over unit
-/// vectors.
+/// The store contract: atomic per-video writes, and search by cosine similarity over unit vectors,
+/// exact or approximate.
 pub trait VectorStore {
     /// Declare a space; re-declaring it as it is is a no-op, with another dimension or model an
     /// error.
@@ -223,27 +236,25 @@ pub trait VectorStore {
     fn segment_vectors(&self, space: &str) -> Result<Vec<(Segment, Vec<f32>)>>;
     /// The times of a stored video's moments in `space`, ascending.
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
-    /// The `top` segments whose vector in `space` is most similar to `query`, best first; with
-    /// `per_video`, only the best segment of each video; with `only`, among those segments.
-    fn search_segments(
-        &self,
-        space: &str,
-        query: &[f32],
-        top: usize,
-        per_video: bool,
-        only: Option<&HashSet<i64>>,
-    ) -> Result<Vec<Hit>>;
+    /// The segments most similar to `request.query`, best first, as the request says: filtered
+    /// inside the search, grouped by video or not, approximate where the store has a graph for
+    /// the space unless `exact`.
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>>;
+    /// How many segment vectors `space` holds.
+    fn count(&self, space: &str) -> Result<u64>;
     /// Replace the tags of a stored video's segments.
     fn set_tags(&mut self, video_id: i64, tags: &[Tag]) -> Result<()>;
     /// A stored video's segment tags, by segment then score.
     fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
-    /// The segments with a tag whose label contains `word` (any case).
-    fn segments_tagged(&self, word: &str) -> Result<HashSet<i64>>;
-    /// The segment of one video most similar to `query`.
-    fn best_segment(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<Hit>>;
     /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first,
     /// each with the id of the video; see [`VideoHit`].
     fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>>;
+    /// Drop these videos and everything stored for them, all or nothing.
+    fn remove_videos(&mut self, ids: &[i64]) -> Result<()>;
+    /// Bring derived search structures (approximate indexes) up to date with what was written;
+    /// `started` hears of each space before long work on it. Searching is correct without it,
+    /// only slower.
+    fn optimize(&mut self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>>;
     fn stats(&self) -> Result<StoreStats>;
 }
 

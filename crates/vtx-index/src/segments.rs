@@ -3,6 +3,7 @@
 //! video's vector is pooled from its segments, so a long static shot weighs no more than a short
 //! one of the same length in segments.
 
+use crate::math::normalize;
 use crate::TimedVector;
 
 /// How a segment's moment vectors become one.
@@ -75,13 +76,6 @@ pub fn pool_video<'a>(segments: impl IntoIterator<Item = &'a [f32]>) -> Option<V
         normalize(&mut v);
         v
     })
-}
-
-fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,9 @@ pub(crate) struct SearchRequest {
     /// Only moments tagged (`vtx tag`) with a label containing this word.
     tag: Option<String>,
     space: Option<String>,
+    /// Scan every vector instead of walking the approximate index.
+    #[serde(default)]
+    exact: bool,
 }
 
 fn default_top() -> usize {
@@ -119,6 +122,7 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
         space: request.space,
         per_video: request.per_video,
         tag: request.tag.filter(|t| !t.trim().is_empty()),
+        exact: request.exact,
     };
     let query = request.q;
     let text = query.clone();

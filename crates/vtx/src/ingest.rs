@@ -51,6 +51,8 @@ pub struct IndexOptions {
     /// Measure the motion stream (optical flow) while decoding and store it as the `motion`
     /// space.
     pub motion: Option<vtx_media::MotionOptions>,
+    /// First drop the indexed videos under the given paths whose files no longer exist.
+    pub prune: bool,
 }
 
 impl Default for IndexOptions {
@@ -66,6 +68,7 @@ impl Default for IndexOptions {
             segment_seconds: DEFAULT_SEGMENT_SECONDS,
             pooling: Pooling::Mean,
             motion: Some(vtx_media::MotionOptions::default()),
+            prune: false,
         }
     }
 }
@@ -107,6 +110,10 @@ pub struct IndexReport {
     pub cancelled: bool,
     /// Why the run stopped before the end (e.g. the disk is full), and how many files it left.
     pub aborted: Option<(String, usize)>,
+    /// Videos dropped by `prune` (their files are gone).
+    pub pruned: Vec<String>,
+    /// What was done to each space's approximate index after the videos were written.
+    pub optimized: Vec<vtx_index::Optimized>,
 }
 
 impl IndexReport {
@@ -123,6 +130,8 @@ pub trait IndexObserver {
     fn started(&mut self, _files: usize, _bytes: u64) {}
     fn frames_encoded(&mut self, _count: usize) {}
     fn finished(&mut self, _path: &Path, _bytes: u64, _outcome: &FileOutcome) {}
+    /// The approximate index of `space` is being built or merged (`points` to insert).
+    fn optimizing(&mut self, _space: &str, _points: u64) {}
 }
 
 impl IndexObserver for () {}

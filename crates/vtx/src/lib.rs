@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use vtx_index::{Hit, Space, SqliteStore, StoreStats, VectorStore};
+use vtx_index::{Hit, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
 use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
 use frame_models::{FrameEncoder, FrameModel, ModelInfo};
@@ -51,10 +51,21 @@ pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOT
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
+pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use vtx_index::{Segment, Tag, VideoMeta, VideoRecord};
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
+
+/// The indexed videos at `path` or under it (as a folder).
+fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRecord> {
+    let exact = path.to_string_lossy();
+    let folder = format!("{}/", exact.trim_end_matches('/'));
+    videos
+        .iter()
+        .filter(|v| v.meta.path == exact || v.meta.path.starts_with(&folder))
+        .collect()
+}
 
 /// The models a new index gets when none are named: the offline pack's EfficientNet-Lite0, which
 /// also writes ConSE vectors into all-MiniLM-L6-v2's space for text search.
@@ -82,11 +93,17 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 pub struct EngineConfig {
     pub index_dir: PathBuf,
     pub models_dir: PathBuf,
+    /// When the index's spaces get approximate (HNSW) indexes, and how they are built.
+    pub ann: AnnOptions,
 }
 
 impl EngineConfig {
     pub fn new(index_dir: PathBuf, models_dir: PathBuf) -> Self {
-        Self { index_dir, models_dir }
+        Self {
+            index_dir,
+            models_dir,
+            ann: AnnOptions::default(),
+        }
     }
 }
 
@@ -152,6 +169,8 @@ pub struct SearchOptions {
     pub per_video: bool,
     /// Only segments tagged (`vtx tag`) with a label containing this word.
     pub tag: Option<String>,
+    /// Scan every vector instead of walking the approximate index.
+    pub exact: bool,
 }
 
 impl Default for SearchOptions {
@@ -161,6 +180,7 @@ impl Default for SearchOptions {
             space: None,
             per_video: false,
             tag: None,
+            exact: false,
         }
     }
 }
@@ -197,14 +217,14 @@ pub struct Engine {
 impl Engine {
     /// Open (or create) the index.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        let store = SqliteStore::open(&config.index_dir)?;
+        let store = SqliteStore::open_with(&config.index_dir, config.ann.clone())?;
         Ok(Self::with_store(config, Box::new(store)))
     }
 
     /// Open an index that must already exist (for searching: a mistyped path is an error, not an
     /// empty library).
     pub fn open_existing(config: EngineConfig) -> Result<Self> {
-        let store = SqliteStore::open_existing(&config.index_dir)?;
+        let store = SqliteStore::open_existing_with(&config.index_dir, config.ann.clone())?;
         Ok(Self::with_store(config, Box::new(store)))
     }
 
@@ -366,20 +386,81 @@ impl Engine {
         if options.motion.is_some() {
             self.store.ensure_space(&motion::space())?;
         }
+        let pruned = match options.prune {
+            true => self.prune(paths)?,
+            false => Vec::new(),
+        };
         let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
-        if plan.is_empty() {
-            return Ok(ingest::finish_empty(plan));
+        let mut report = if plan.is_empty() {
+            ingest::finish_empty(plan)
+        } else {
+            let mut models = Vec::with_capacity(infos.len());
+            for info in &infos {
+                self.frame_model(info)?;
+                models.push(self.frame_models.remove(&info.name).expect("loaded above"));
+            }
+            let report = ingest::execute(plan, &mut *self.store, &mut models, options, observer, cancel);
+            for model in models {
+                self.frame_models.insert(model.info.name.clone(), model);
+            }
+            report?
+        };
+        report.pruned = pruned;
+        // Searching is right without it, only slower; an interrupted or failing run leaves it for
+        // the next one.
+        if !report.cancelled && report.aborted.is_none() {
+            report.optimized = self
+                .store
+                .optimize(&mut |space, points| observer.optimizing(space, points))?;
         }
-        let mut models = Vec::with_capacity(infos.len());
-        for info in &infos {
-            self.frame_model(info)?;
-            models.push(self.frame_models.remove(&info.name).expect("loaded above"));
+        Ok(report)
+    }
+
+    /// Drop the indexed videos named by `paths` (files, or folders: every indexed video under
+    /// them), from the catalog and every vector space, all or nothing. A path that names no
+    /// indexed video is an error and nothing is removed. Returns the videos removed.
+    pub fn remove(&mut self, paths: &[PathBuf]) -> Result<Vec<VideoRecord>> {
+        let videos = self.store.videos()?;
+        let mut chosen: Vec<VideoRecord> = Vec::new();
+        for path in paths {
+            let under = indexed_under(&videos, &discover::absolute(path)?);
+            if under.is_empty() {
+                return Err(EngineError::Input(format!(
+                    "{}: not in the index (nothing was removed)",
+                    path.display()
+                )));
+            }
+            for video in under {
+                if !chosen.iter().any(|c| c.id == video.id) {
+                    chosen.push(video.clone());
+                }
+            }
         }
-        let report = ingest::execute(plan, &mut *self.store, &mut models, options, observer, cancel);
-        for model in models {
-            self.frame_models.insert(model.info.name.clone(), model);
+        let ids: Vec<i64> = chosen.iter().map(|v| v.id).collect();
+        self.store.remove_videos(&ids)?;
+        self.store.optimize(&mut |_, _| {})?;
+        Ok(chosen)
+    }
+
+    /// Drop the indexed videos under `roots` whose files are gone. A root that does not exist
+    /// itself (an unmounted drive) prunes nothing, so a missing disk never empties an index.
+    fn prune(&mut self, roots: &[PathBuf]) -> Result<Vec<String>> {
+        let videos = self.store.videos()?;
+        let mut gone: Vec<&VideoRecord> = Vec::new();
+        for root in roots.iter().filter(|r| r.exists()) {
+            for video in indexed_under(&videos, &discover::absolute(root)?) {
+                let missing =
+                    matches!(std::fs::metadata(&video.meta.path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+                if missing && !gone.iter().any(|g| g.id == video.id) {
+                    gone.push(video);
+                }
+            }
         }
-        report
+        let ids: Vec<i64> = gone.iter().map(|v| v.id).collect();
+        if !ids.is_empty() {
+            self.store.remove_videos(&ids)?;
+        }
+        Ok(gone.into_iter().map(|v| v.meta.path.clone()).collect())
     }
 
     /// The space a text query goes to: `requested`, else the index's first image+text space (a
@@ -453,19 +534,23 @@ impl Engine {
             return Err(EngineError::Input("--top must be at least 1".into()));
         }
         let space = self.text_space(options.space.as_deref())?;
-        let only = match &options.tag {
-            Some(word) => Some(self.store.segments_tagged(word)?),
-            None => None,
+        let filter = vtx_index::Filter {
+            tag: options.tag.clone(),
+            ..Default::default()
         };
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
         let vectors = self.text_encoder(&space.model)?.encode(queries)?;
         vectors
             .iter()
-            .map(|q| {
-                Ok(self
-                    .store
-                    .search_segments(&space.name, q, options.top, options.per_video, only.as_ref())?)
+            .map(|query| {
+                let request = SearchRequest {
+                    filter: filter.clone(),
+                    group_by_video: options.per_video,
+                    exact: options.exact,
+                    ..SearchRequest::new(&space.name, query, options.top)
+                };
+                Ok(self.store.search(&request)?)
             })
             .collect()
     }
@@ -574,7 +659,12 @@ impl Engine {
         let (moment_space, moment_query, _) = &streams[0];
         let mut hits = Vec::with_capacity(ranked.len());
         for (video_id, score) in ranked {
-            if let Some(best) = self.store.best_segment(video_id, &moment_space.name, moment_query)? {
+            let best_moment = SearchRequest {
+                filter: vtx_index::Filter::video(video_id),
+                exact: true,
+                ..SearchRequest::new(&moment_space.name, moment_query, 1)
+            };
+            if let Some(best) = self.store.search(&best_moment)?.pop() {
                 hits.push(Hit { score, ..best });
             }
         }

@@ -6,34 +6,7 @@
 //! release on this machine, where this one does the same in well under a second
 //! (`docs/performance.md`).
 
-use vtx_index::dot;
-
-/// SplitMix64: small, fast and reproducible across platforms, so `--seed` means the same
-/// clustering everywhere (no `rand` dependency for one generator).
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.unit() * n as f64) as usize % n.max(1)
-    }
-}
+use vtx_index::{dot, normalize, Rng};
 
 /// The result of [`spherical_kmeans`].
 #[derive(Debug, Clone)]
@@ -44,13 +17,6 @@ pub struct KMeans {
     pub centroids: Vec<Vec<f32>>,
     /// Sum of each vector's cosine to its centroid (higher is tighter).
     pub cohesion: f64,
-}
-
-pub(crate) fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
 }
 
 /// The nearest centroid of `v` and its cosine.

@@ -8,9 +8,9 @@ mod metrics;
 mod pictures;
 
 pub use kmeans::{choose_k, silhouette, spherical_kmeans, KMeans};
-pub(crate) use kmeans::{normalize, Rng};
 pub use metrics::{agreement, Agreement};
 pub use pictures::project_2d;
+pub(crate) use vtx_index::{normalize, Rng};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,17 +1,22 @@
-//! [`VectorStore`] on one SQLite file in write-ahead-log mode.
+//! [`VectorStore`] on one SQLite file in write-ahead-log mode, with an HNSW graph per large space
+//! beside it (`search.rs`, `crate::ann`).
 //!
 //! Each video is written in one transaction, so a run killed at any point leaves the index as it
-//! was after the last finished video. Search is an exact scan that streams rows, so memory stays
-//! flat whatever the index size.
+//! was after the last finished video. Every transaction that changes a video's vectors also
+//! appends to a change log (`vector_log`), which is how a graph built earlier knows what it does
+//! not cover. The exact scan streams rows, so its memory stays flat whatever the index size.
 
-use std::collections::{HashMap, HashSet};
+mod search;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::ranking::by_score;
 use crate::{
-    dot, pool_segments, pool_video, Hit, IndexError, Pooling, Result, Segment, SegmentSpan, ShotSpan, Space,
-    StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
+    dot, pool_segments, pool_video, AnnOptions, Hit, IndexError, Optimized, Pooling, Result, SearchRequest, Segment,
+    SegmentSpan, ShotSpan, Space, StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
@@ -86,6 +91,14 @@ CREATE TABLE IF NOT EXISTS tags (
     score REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tags_by_video ON tags (video_id);
+-- One row per video and space whose vectors a transaction changed or removed, in commit order:
+-- a graph built at position N trusts only the videos with no entry after N.
+CREATE TABLE IF NOT EXISTS vector_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    space TEXT NOT NULL,
+    video_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vector_log_by_space ON vector_log (space, seq);
 CREATE TABLE IF NOT EXISTS video_vectors (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
     space TEXT NOT NULL REFERENCES spaces(name),
@@ -99,6 +112,7 @@ pub struct SqliteStore {
     dir: PathBuf,
     /// The video whose transaction is open, between `begin_video` and `commit_video`.
     open_video: Option<OpenVideo>,
+    ann: AnnOptions,
 }
 
 struct OpenVideo {
@@ -135,11 +149,6 @@ fn score_blob(ids: &[u8], vecs: &[u8], query: &[f32], mut scored: impl FnMut(i64
     }
 }
 
-/// Best first; ties in a stable order (older video, earlier segment first).
-fn by_score(a: &(f32, i64, i64), b: &(f32, i64, i64)) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
-}
-
 fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
     out.clear();
     out.extend(
@@ -165,14 +174,24 @@ impl SqliteStore {
     /// Open the index in `dir` for reading and searching; an index that does not exist is an error
     /// (a typo in `--index` should not look like an empty library).
     pub fn open_existing(dir: &Path) -> Result<Self> {
+        Self::open_existing_with(dir, AnnOptions::default())
+    }
+
+    /// [`open_existing`](Self::open_existing) with graphs built and searched as `ann` says.
+    pub fn open_existing_with(dir: &Path, ann: AnnOptions) -> Result<Self> {
         if !dir.join(DB_FILE).exists() {
             return Err(IndexError::NotFound(dir.display().to_string()));
         }
-        Self::open(dir)
+        Self::open_with(dir, ann)
     }
 
     /// Open the index in `dir`, creating the directory and an empty index if needed.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, AnnOptions::default())
+    }
+
+    /// [`open`](Self::open) with graphs built and searched as `ann` says.
+    pub fn open_with(dir: &Path, ann: AnnOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| IndexError::Storage(format!("cannot create index directory {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join(DB_FILE)).map_err(storage)?;
@@ -208,6 +227,7 @@ impl SqliteStore {
             conn,
             dir: dir.to_path_buf(),
             open_video: None,
+            ann,
         })
     }
 
@@ -355,6 +375,22 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The segments with a tag whose label contains `word` (any case), with their videos.
+    fn segments_tagged(&self, word: &str) -> Result<Vec<(i64, i64)>> {
+        let pattern = format!(
+            "%{}%",
+            word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT segment_id, video_id FROM tags WHERE label LIKE ?1 ESCAPE '\\'")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([pattern], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
+    }
+
     fn insert_segments(&self, video_id: i64, segments: &[SegmentSpan]) -> Result<()> {
         let mut stmt = self
             .conn
@@ -366,6 +402,15 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Note in the change log that a video's vectors changed (or went) in every space.
+fn log_change(conn: &Connection, video_id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO vector_log (space, video_id) SELECT name, ?1 FROM spaces",
+        [video_id],
+    )?;
+    Ok(())
 }
 
 fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<VideoRecord> {
@@ -458,6 +503,13 @@ impl VectorStore for SqliteStore {
         // half-way through a video.
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
         let placeholder = (|| {
+            let replaced: Option<i64> = self
+                .conn
+                .query_row("SELECT id FROM videos WHERE path = ?1", [path], |r| r.get(0))
+                .optional()?;
+            if let Some(old) = replaced {
+                log_change(&self.conn, old)?;
+            }
             self.conn.execute("DELETE FROM videos WHERE path = ?1", [path])?;
             self.conn.execute(
                 "INSERT INTO videos (path, size, mtime_ns, hash, duration, format, codec, width, height, frames)
@@ -552,6 +604,7 @@ impl VectorStore for SqliteStore {
         };
         let id = open.id;
         self.pool_open_video(id, m.duration, pooling)?;
+        log_change(&self.conn, id).map_err(storage)?;
         self.conn
             .execute(
                 "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
@@ -663,19 +716,6 @@ impl VectorStore for SqliteStore {
                 })
             })
             .map_err(storage)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(storage)
-    }
-
-    fn segments_tagged(&self, word: &str) -> Result<HashSet<i64>> {
-        let pattern = format!(
-            "%{}%",
-            word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-        );
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT DISTINCT segment_id FROM tags WHERE label LIKE ?1 ESCAPE '\\'")
-            .map_err(storage)?;
-        let rows = stmt.query_map([pattern], |r| r.get(0)).map_err(storage)?;
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
@@ -825,70 +865,37 @@ impl VectorStore for SqliteStore {
         Ok(times)
     }
 
-    fn search_segments(
-        &self,
-        space: &str,
-        query: &[f32],
-        top: usize,
-        per_video: bool,
-        only: Option<&HashSet<i64>>,
-    ) -> Result<Vec<Hit>> {
-        self.check_dim(space, query.len())?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT video_id, ids, vecs FROM segment_vectors WHERE space = ?1")
-            .map_err(storage)?;
-        let mut rows = stmt.query([space]).map_err(storage)?;
-        let mut best_per_video: HashMap<i64, (f32, i64)> = HashMap::new();
-        // Without grouping, the best `top` so far; pruned whenever it doubles, so memory stays
-        // at O(top) however many segments are scanned.
-        let mut best: Vec<(f32, i64, i64)> = Vec::new();
-        while let Some(row) = rows.next().map_err(storage)? {
-            let video_id: i64 = row.get(0).map_err(storage)?;
-            score_blob(blob(row, 1)?, blob(row, 2)?, query, |segment, score| {
-                if only.is_some_and(|only| !only.contains(&segment)) {
-                    return;
-                }
-                if per_video {
-                    let slot = best_per_video.entry(video_id).or_insert((score, segment));
-                    if score > slot.0 {
-                        *slot = (score, segment);
-                    }
-                } else {
-                    best.push((score, video_id, segment));
-                    if best.len() >= 2 * top.max(64) {
-                        best.sort_by(by_score);
-                        best.truncate(top);
-                    }
-                }
-            });
-        }
-        best.extend(
-            best_per_video
-                .into_iter()
-                .map(|(video, (score, segment))| (score, video, segment)),
-        );
-        best.sort_by(by_score);
-        best.truncate(top);
-        self.hits(&best)
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+        self.check_dim(request.space, request.query.len())?;
+        let ranked = self.ranked(request)?;
+        self.hits(&ranked)
     }
 
-    fn best_segment(&self, video_id: i64, space: &str, query: &[f32]) -> Result<Option<Hit>> {
-        self.check_dim(space, query.len())?;
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT ids, vecs FROM segment_vectors WHERE video_id = ?1 AND space = ?2")
-            .map_err(storage)?;
-        let mut rows = stmt.query(params![video_id, space]).map_err(storage)?;
-        let mut best: Option<(f32, i64, i64)> = None;
-        while let Some(row) = rows.next().map_err(storage)? {
-            score_blob(blob(row, 0)?, blob(row, 1)?, query, |segment, score| {
-                if best.is_none_or(|b| score > b.0) {
-                    best = Some((score, video_id, segment));
-                }
-            });
+    fn count(&self, space: &str) -> Result<u64> {
+        self.space(space)?;
+        self.points_in(space)
+    }
+
+    fn remove_videos(&mut self, ids: &[i64]) -> Result<()> {
+        if self.open_video.is_some() {
+            return Err(IndexError::Usage("a video is being written"));
         }
-        Ok(self.hits(&Vec::from_iter(best))?.pop())
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(storage)?;
+        for &id in ids {
+            log_change(&tx, id).map_err(storage)?;
+            tx.execute("DELETE FROM videos WHERE id = ?1", [id]).map_err(storage)?;
+        }
+        tx.commit().map_err(storage)
+    }
+
+    fn optimize(&mut self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
+        self.spaces()?
+            .iter()
+            .map(|space| self.optimize_space(space, started))
+            .collect()
     }
 
     fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>> {
@@ -955,8 +962,30 @@ impl VectorStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
-    use crate::VideoEntry;
+    use crate::{Filter, VideoEntry};
+
+    fn search_in(s: &SqliteStore, space: &str, query: &[f32], limit: usize, per_video: bool) -> Result<Vec<Hit>> {
+        s.search(&SearchRequest {
+            group_by_video: per_video,
+            ..SearchRequest::new(space, query, limit)
+        })
+    }
+
+    fn search(s: &SqliteStore, query: &[f32], limit: usize, per_video: bool) -> Vec<Hit> {
+        search_in(s, "s", query, limit, per_video).unwrap()
+    }
+
+    fn best_segment(s: &SqliteStore, video: i64, query: &[f32]) -> Option<Hit> {
+        s.search(&SearchRequest {
+            filter: Filter::video(video),
+            ..SearchRequest::new("s", query, 1)
+        })
+        .unwrap()
+        .pop()
+    }
 
     fn meta(path: &str) -> VideoMeta {
         VideoMeta {
@@ -1041,7 +1070,7 @@ mod tests {
         ))
         .unwrap();
         let query = [0.0, 1.0];
-        let hits = s.search_segments("s", &query, 10, false, None).unwrap();
+        let hits = search(&s, &query, 10, false);
         let spans: Vec<_> = hits.iter().map(span).collect();
         assert_eq!(
             spans,
@@ -1053,13 +1082,13 @@ mod tests {
             ]
         );
         assert!((hits[1].score - 0.8).abs() < 1e-6);
-        let grouped = s.search_segments("s", &query, 10, true, None).unwrap();
+        let grouped = search(&s, &query, 10, true);
         let spans: Vec<_> = grouped.iter().map(span).collect();
         assert_eq!(spans, [("/b.mp4", 0.0, 2.0), ("/a.mp4", 1.0, 10.0)]);
-        assert_eq!(s.search_segments("s", &query, 1, false, None).unwrap().len(), 1);
-        let best = s.best_segment(grouped[1].video_id, "s", &query).unwrap().unwrap();
+        assert_eq!(search(&s, &query, 1, false).len(), 1);
+        let best = best_segment(&s, grouped[1].video_id, &query).unwrap();
         assert_eq!((best.start, best.segment), (1.0, grouped[1].segment));
-        assert_eq!(s.best_segment(999, "s", &query).unwrap(), None);
+        assert_eq!(best_segment(&s, 999, &query), None);
         assert_eq!(s.thumbnail(best.segment).unwrap(), Some(vec![0xFF, 0xD8, 1]));
         assert_eq!(s.thumbnail(12345).unwrap(), None);
         // Tags: stored per video, found by a word of their label in any case, and usable as a
@@ -1079,14 +1108,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.tags(b).unwrap().len(), 2);
-        let cats = s.segments_tagged("CAT").unwrap();
-        assert_eq!(cats, HashSet::from([hits[0].segment]));
-        assert!(
-            s.segments_tagged("50%").unwrap().is_empty(),
-            "LIKE wildcards are escaped"
-        );
-        let only_dogs = s.segments_tagged("dog").unwrap();
-        let filtered = s.search_segments("s", &query, 10, false, Some(&only_dogs)).unwrap();
+        let tagged = |word: &str| -> HashSet<i64> {
+            s.segments_tagged(word)
+                .unwrap()
+                .into_iter()
+                .map(|(seg, _)| seg)
+                .collect()
+        };
+        assert_eq!(tagged("CAT"), HashSet::from([hits[0].segment]));
+        assert!(tagged("50%").is_empty(), "LIKE wildcards are escaped");
+        let filtered = s
+            .search(&SearchRequest {
+                filter: Filter {
+                    tag: Some("dog".into()),
+                    ..Filter::default()
+                },
+                ..SearchRequest::new("s", &query, 10)
+            })
+            .unwrap();
         assert_eq!(
             filtered.iter().map(|h| h.segment).collect::<Vec<_>>(),
             [hits[2].segment]
@@ -1110,15 +1149,10 @@ mod tests {
         assert!(segments.iter().all(|seg| seg.has_thumbnail && seg.video_id == id));
         let h = std::f32::consts::FRAC_1_SQRT_2;
         // Segment 0 pools two frames by element-wise max; segment 1 has no frame and no vector.
-        let hit = s.best_segment(id, "s", &[h, h]).unwrap().unwrap();
+        let hit = best_segment(&s, id, &[h, h]).unwrap();
         assert_eq!((hit.start, hit.end), (0.0, 5.0));
         assert!((hit.score - 1.0).abs() < 1e-6);
-        let found: Vec<f64> = s
-            .search_segments("s", &[1.0, 0.0], 10, false, None)
-            .unwrap()
-            .iter()
-            .map(|hit| hit.start)
-            .collect();
+        let found: Vec<f64> = search(&s, &[1.0, 0.0], 10, false).iter().map(|hit| hit.start).collect();
         assert_eq!(found, [0.0, 6.0], "the empty 5-6 s segment is not searchable");
         // The video's vector is the mean of its two segment vectors: (h, h) and (0, 1).
         let v = s.video_vector(id, "s").unwrap().unwrap();
@@ -1154,7 +1188,7 @@ mod tests {
         s.put_video(&entry("/a.mp4", &[(5.0, [1.0, 0.0])])).unwrap();
         let st = s.stats().unwrap();
         assert_eq!((st.videos, st.frames), (1, 1));
-        let hits = s.search_segments("s", &[0.0, 1.0], 5, false, None).unwrap();
+        let hits = search(&s, &[0.0, 1.0], 5, false);
         assert_eq!(hits.len(), 1);
         assert_eq!(s.video_vector(hits[0].video_id, "s").unwrap(), Some(vec![1.0, 0.0]));
     }
@@ -1167,11 +1201,11 @@ mod tests {
         assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
         assert_eq!(s.stats().unwrap().videos, 0);
         assert!(matches!(
-            s.search_segments("s", &[1.0], 1, false, None),
+            search_in(&s, "s", &[1.0], 1, false),
             Err(IndexError::Dimension { .. })
         ));
         assert!(matches!(
-            s.search_segments("nope", &[1.0], 1, false, None),
+            search_in(&s, "nope", &[1.0], 1, false),
             Err(IndexError::UnknownSpace(_))
         ));
         let clash = Space {
@@ -1196,9 +1230,9 @@ mod tests {
         frames[CHUNK_FRAMES + 3].1 = [0.0, 1.0];
         let starts: Vec<f64> = (0..n).map(|i| i as f64).collect();
         s.put_video(&segmented("/long.mp4", &frames, &starts)).unwrap();
-        let hit = &s.search_segments("s", &[0.0, 1.0], 1, false, None).unwrap()[0];
+        let hit = &search(&s, &[0.0, 1.0], 1, false)[0];
         assert_eq!((hit.start, hit.score), ((CHUNK_FRAMES + 3) as f64, 1.0));
-        let best = s.best_segment(hit.video_id, "s", &[0.0, 1.0]).unwrap().unwrap();
+        let best = best_segment(&s, hit.video_id, &[0.0, 1.0]).unwrap();
         assert_eq!(best.start, (CHUNK_FRAMES + 3) as f64);
         let stats = s.stats().unwrap();
         assert_eq!((stats.frames, stats.segments), (n as u64, n as u64));
@@ -1284,10 +1318,7 @@ mod tests {
             (kept[0] - kept[1]).abs() < 1e-6 && kept[0] > 0.7,
             "old space intact: {kept:?}"
         );
-        assert_eq!(
-            s.search_segments("w", &[0.0, 0.0, 1.0], 1, false, None).unwrap()[0].video_id,
-            id
-        );
+        assert_eq!(search_in(&s, "w", &[0.0, 0.0, 1.0], 1, false).unwrap()[0].video_id, id);
         // The frame count is the caller's: extending kept the stored one.
         assert_eq!(s.stats().unwrap().frames, 2);
     }
@@ -1324,6 +1355,104 @@ mod tests {
         assert!(s.shots(id).unwrap().is_empty());
         assert!(s.set_shots(&[]).is_err(), "no video open");
         assert!(s.set_segments(&[]).is_err(), "no video open");
+    }
+
+    fn contract_with(ann: AnnOptions) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::contract::run(
+            &|path| Box::new(SqliteStore::open_with(path, ann.clone()).unwrap()),
+            dir.path(),
+        );
+        let graph = crate::ann::graph_path(&dir.path().join("approximate"), "s");
+        assert_eq!(
+            graph.exists(),
+            ann.min_points == 0,
+            "a graph was walked exactly when one was asked for"
+        );
+    }
+
+    #[test]
+    fn passes_the_contract_searching_exactly() {
+        contract_with(AnnOptions {
+            min_points: u64::MAX,
+            ..AnnOptions::default()
+        });
+    }
+
+    #[test]
+    fn passes_the_contract_with_graphs_merged_at_every_optimisation() {
+        contract_with(AnnOptions {
+            min_points: 0,
+            merge_at: 0,
+            ..AnnOptions::default()
+        });
+    }
+
+    #[test]
+    fn passes_the_contract_with_graphs_and_changes_scanned_beside_them() {
+        contract_with(AnnOptions {
+            min_points: 0,
+            merge_at: u64::MAX,
+            ..AnnOptions::default()
+        });
+    }
+
+    #[test]
+    fn a_damaged_or_missing_graph_is_rebuilt_never_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let ann = AnnOptions {
+            min_points: 100,
+            ..AnnOptions::default()
+        };
+        let mut s = SqliteStore::open_with(dir.path(), ann.clone()).unwrap();
+        s.ensure_space(&Space {
+            name: "s".into(),
+            dim: 8,
+            model: "m".into(),
+        })
+        .unwrap();
+        let mut draw = crate::Synthetic::new(8, 4, 4, 9);
+        for i in 0..10 {
+            let frames: Vec<(f64, Vec<f32>)> = (0..30).map(|t| (t as f64, draw.draw().0)).collect();
+            let starts: Vec<f64> = (0..30).map(|t| t as f64).collect();
+            let mut entry = segmented(&format!("/v{i}.mp4"), &[], &starts);
+            entry.frames[0].1 = frames
+                .into_iter()
+                .map(|(t, vector)| TimedVector { t, vector })
+                .collect();
+            s.put_video(&entry).unwrap();
+        }
+        let built = s.optimize(&mut |_, _| {}).unwrap();
+        assert_eq!(built[0].action, crate::OptimizeAction::Built);
+        assert_eq!(built[0].points, 300);
+        let graph = crate::ann::graph_path(dir.path(), "s");
+        let query = draw.draw().0;
+        let good = search_in(&s, "s", &query, 10, false).unwrap();
+        let again = s.optimize(&mut |_, _| {}).unwrap();
+        assert_eq!(again[0].action, crate::OptimizeAction::UpToDate);
+        // One flipped byte deep in the graph: the checksum catches it, and a fresh store (a new
+        // process) rebuilds the file before answering.
+        let mut bytes = std::fs::read(&graph).unwrap();
+        let at = bytes.len() - 100;
+        bytes[at] ^= 0x55;
+        std::fs::write(&graph, &bytes).unwrap();
+        assert!(crate::ann::Graph::load(&graph, 8, &ann).is_err());
+        let reader = SqliteStore::open_with(dir.path(), ann.clone()).unwrap();
+        assert_eq!(search_in(&reader, "s", &query, 10, false).unwrap(), good);
+        assert!(crate::ann::Graph::load(&graph, 8, &ann).unwrap().is_some(), "rebuilt");
+        std::fs::write(&graph, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(crate::ann::Graph::load(&graph, 8, &ann).is_err(), "cut short");
+        std::fs::remove_file(&graph).unwrap();
+        assert_eq!(search_in(&reader, "s", &query, 10, false).unwrap(), good);
+        assert!(graph.exists(), "a missing graph is rebuilt too");
+        // Below the threshold a space has no graph.
+        let ids: Vec<i64> = s.videos().unwrap().iter().skip(1).map(|v| v.id).collect();
+        s.remove_videos(&ids).unwrap();
+        assert_eq!(
+            s.optimize(&mut |_, _| {}).unwrap()[0].action,
+            crate::OptimizeAction::Exact
+        );
+        assert!(!graph.exists());
     }
 
     #[test]

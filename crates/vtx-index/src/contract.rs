@@ -1,0 +1,331 @@
+//! The contract every [`VectorStore`] passes, as one generic suite: writes replace and remove,
+//! filters apply inside the search, grouping, all-or-nothing writes, reopening, fresh work and
+//! removals visible at once, and approximate answers against exact ones. Each implementation's
+//! tests call [`run`] with a way to open it (see `sqlite::tests`: exact, and with a graph on every
+//! space).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::{
+    Filter, Hit, Pooling, SearchRequest, SegmentSpan, Space, Synthetic, Tag, TimeRange, TimedVector, VectorStore,
+    VideoEntry, VideoMeta,
+};
+
+/// Opens (or reopens) a store in a directory.
+pub type Open<'a> = &'a dyn Fn(&Path) -> Box<dyn VectorStore>;
+
+/// One check of the contract, run in an empty folder.
+type Check = fn(Open<'_>, &Path);
+
+/// Run every check, each in its own folder under `scratch`.
+pub fn run(open: Open<'_>, scratch: &Path) {
+    let checks: [(&str, Check); 6] = [
+        ("writes", writes_replace_and_remove),
+        ("filters", filters_apply_inside_the_search),
+        ("atomic", writes_are_all_or_nothing),
+        ("reopen", data_survives_reopening),
+        ("fresh", fresh_work_and_removals_are_visible_at_once),
+        ("approximate", approximate_answers_match_exact_ones),
+    ];
+    for (name, check) in checks {
+        let dir = scratch.join(name);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        check(open, &dir);
+    }
+}
+
+const DIM: usize = 16;
+
+fn space() -> Space {
+    Space {
+        name: "s".into(),
+        dim: DIM,
+        model: "m".into(),
+    }
+}
+
+fn fresh(open: Open<'_>, dir: &Path) -> Box<dyn VectorStore> {
+    let mut store = open(dir);
+    store.ensure_space(&space()).expect("declare the space");
+    store
+}
+
+/// A video with one 1-second segment per vector, each vector its segment's one frame.
+fn video(path: &str, vectors: &[Vec<f32>]) -> VideoEntry {
+    VideoEntry {
+        meta: VideoMeta {
+            path: path.into(),
+            size: 1,
+            mtime_ns: 1,
+            hash: format!("hash of {path}"),
+            duration: vectors.len() as f64,
+            fps: Some(1.0),
+            format: "mp4".into(),
+            codec: "h264".into(),
+            width: 2,
+            height: 2,
+            frames: vectors.len() as u32,
+        },
+        frames: vec![(
+            "s".into(),
+            vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| TimedVector {
+                    t: i as f64 + 0.5,
+                    vector: v.clone(),
+                })
+                .collect(),
+        )],
+        segments: (0..vectors.len())
+            .map(|i| SegmentSpan {
+                start: i as f64,
+                end: i as f64 + 1.0,
+                thumbnail: None,
+            })
+            .collect(),
+        pooling: Pooling::Mean,
+    }
+}
+
+fn axis(i: usize) -> Vec<f32> {
+    let mut v = vec![0.0; DIM];
+    v[i % DIM] = 1.0;
+    v
+}
+
+fn search(store: &dyn VectorStore, request: SearchRequest<'_>) -> Vec<Hit> {
+    store.search(&request).expect("search")
+}
+
+fn paths(hits: &[Hit]) -> Vec<&str> {
+    hits.iter().map(|h| h.path.as_str()).collect()
+}
+
+fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let a = store.put_video(&video("/a.mp4", &[axis(0), axis(1)])).unwrap();
+    let b = store.put_video(&video("/b.mp4", &[axis(2)])).unwrap();
+    assert_eq!(store.count("s").unwrap(), 3);
+    let hits = search(&*store, SearchRequest::new("s", &axis(1), 10));
+    assert_eq!(hits.len(), 3);
+    assert_eq!((hits[0].video_id, hits[0].start, hits[0].end), (a, 1.0, 2.0));
+    assert!(
+        (hits[0].score - 1.0).abs() < 1e-3,
+        "cosine of equal vectors: {}",
+        hits[0].score
+    );
+    // Writing a path again replaces what it held.
+    store.put_video(&video("/a.mp4", &[axis(3)])).unwrap();
+    assert_eq!(store.count("s").unwrap(), 2);
+    let hits = search(&*store, SearchRequest::new("s", &axis(1), 10));
+    assert_eq!(paths(&hits).iter().filter(|p| **p == "/a.mp4").count(), 1, "{hits:?}");
+    let top = &search(&*store, SearchRequest::new("s", &axis(3), 1))[0];
+    assert_eq!((top.path.as_str(), top.start), ("/a.mp4", 0.0));
+    store.remove_videos(&[b]).unwrap();
+    assert_eq!(store.count("s").unwrap(), 1);
+    assert_eq!(store.video_by_id(b).unwrap(), None);
+    assert_eq!(
+        paths(&search(&*store, SearchRequest::new("s", &axis(2), 10))),
+        ["/a.mp4"]
+    );
+    assert!(
+        store.search(&SearchRequest::new("nope", &axis(0), 1)).is_err(),
+        "unknown space"
+    );
+    assert!(
+        store.search(&SearchRequest::new("s", &[1.0], 1)).is_err(),
+        "wrong dimension"
+    );
+    assert!(search(&*store, SearchRequest::new("s", &axis(0), 0)).is_empty());
+}
+
+fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let a = store.put_video(&video("/a.mp4", &[axis(0), axis(0), axis(1)])).unwrap();
+    let b = store.put_video(&video("/b.mp4", &[axis(0), axis(2)])).unwrap();
+    let grouped = search(
+        &*store,
+        SearchRequest {
+            group_by_video: true,
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    assert_eq!(paths(&grouped), ["/a.mp4", "/b.mp4"], "one hit per video");
+    let only_b = search(
+        &*store,
+        SearchRequest {
+            filter: Filter::video(b),
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    assert_eq!(paths(&only_b), ["/b.mp4", "/b.mp4"]);
+    let late = search(
+        &*store,
+        SearchRequest {
+            filter: Filter {
+                time: Some(TimeRange { start: 1.5, end: 9.0 }),
+                ..Filter::default()
+            },
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    assert_eq!(
+        late.iter().map(|h| (h.video_id, h.start)).collect::<Vec<_>>(),
+        [(a, 1.0), (a, 2.0), (b, 1.0)]
+    );
+    let segments = store.segments(a).unwrap();
+    store
+        .set_tags(
+            a,
+            &[Tag {
+                segment: segments[2].id,
+                label: "Tabby cat".into(),
+                score: 0.5,
+            }],
+        )
+        .unwrap();
+    let cats = Filter {
+        tag: Some("CAT".into()),
+        ..Filter::default()
+    };
+    let tagged = search(
+        &*store,
+        SearchRequest {
+            filter: cats.clone(),
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    assert_eq!(tagged.iter().map(|h| h.segment).collect::<Vec<_>>(), [segments[2].id]);
+    let nothing = Filter {
+        videos: Some(HashSet::from([b])),
+        ..cats
+    };
+    assert!(search(
+        &*store,
+        SearchRequest {
+            filter: nothing,
+            ..SearchRequest::new("s", &axis(0), 10)
+        }
+    )
+    .is_empty());
+}
+
+fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    store.put_video(&video("/a.mp4", &[axis(0)])).unwrap();
+    let mut bad = video("/a.mp4", &[axis(1), axis(2)]);
+    bad.frames[0].1[1].vector.push(0.0);
+    assert!(store.put_video(&bad).is_err(), "a vector of the wrong dimension");
+    let hits = search(&*store, SearchRequest::new("s", &axis(0), 10));
+    assert_eq!(hits.len(), 1, "the old version stays whole");
+    assert!((hits[0].score - 1.0).abs() < 1e-3);
+    store.begin_video("/b.mp4").unwrap();
+    store
+        .add_frames(
+            "s",
+            &[TimedVector {
+                t: 0.0,
+                vector: axis(4),
+            }],
+        )
+        .unwrap();
+    store.abort_video();
+    assert_eq!(store.count("s").unwrap(), 1);
+    assert_eq!(store.video_by_path("/b.mp4").unwrap(), None);
+}
+
+fn data_survives_reopening(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let mut draw = Synthetic::new(DIM, 5, 6, 3);
+    let vectors: Vec<Vec<f32>> = (0..300).map(|_| draw.draw().0).collect();
+    for (i, chunk) in vectors.chunks(30).enumerate() {
+        store.put_video(&video(&format!("/v{i}.mp4"), chunk)).unwrap();
+    }
+    store.optimize(&mut |_, _| {}).unwrap();
+    let query = draw.draw().0;
+    let before = search(&*store, SearchRequest::new("s", &query, 10));
+    drop(store);
+    let store = open(dir);
+    assert_eq!(store.count("s").unwrap(), 300);
+    assert_eq!(search(&*store, SearchRequest::new("s", &query, 10)), before);
+}
+
+fn fresh_work_and_removals_are_visible_at_once(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let mut draw = Synthetic::new(DIM, 5, 6, 4);
+    for i in 0..20 {
+        let vectors: Vec<Vec<f32>> = (0..20).map(|_| draw.draw().0).collect();
+        store.put_video(&video(&format!("/v{i}.mp4"), &vectors)).unwrap();
+    }
+    store.optimize(&mut |_, _| {}).unwrap();
+    // Written after the last optimisation: found at once.
+    let new = store.put_video(&video("/new.mp4", &[axis(5)])).unwrap();
+    let hit = &search(&*store, SearchRequest::new("s", &axis(5), 1))[0];
+    assert_eq!((hit.video_id, hit.path.as_str()), (new, "/new.mp4"));
+    // Removed: never a hit again, before and after optimising.
+    let gone = store.video_by_path("/v3.mp4").unwrap().unwrap().id;
+    let its_segments: HashSet<i64> = store.segments(gone).unwrap().iter().map(|s| s.id).collect();
+    store.remove_videos(&[gone, new]).unwrap();
+    for round in 0..2 {
+        for _ in 0..20 {
+            let query = draw.draw().0;
+            let hits = search(
+                &*store,
+                SearchRequest {
+                    group_by_video: round == 1,
+                    ..SearchRequest::new("s", &query, 50)
+                },
+            );
+            assert!(
+                hits.iter()
+                    .all(|h| h.video_id != gone && h.video_id != new && !its_segments.contains(&h.segment)),
+                "a removed video came back (round {round})"
+            );
+        }
+        store.optimize(&mut |_, _| {}).unwrap();
+    }
+    assert_eq!(store.count("s").unwrap(), 19 * 20);
+}
+
+fn approximate_answers_match_exact_ones(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let mut draw = Synthetic::new(DIM, 8, 8, 5);
+    for i in 0..60 {
+        let vectors: Vec<Vec<f32>> = (0..50).map(|_| draw.draw().0).collect();
+        store.put_video(&video(&format!("/v{i:02}.mp4"), &vectors)).unwrap();
+    }
+    store.optimize(&mut |_, _| {}).unwrap();
+    let (mut found, mut wanted) = (0, 0);
+    for _ in 0..50 {
+        let query = draw.draw().0;
+        for group_by_video in [false, true] {
+            let request = SearchRequest {
+                group_by_video,
+                ..SearchRequest::new("s", &query, 10)
+            };
+            let exact = search(
+                &*store,
+                SearchRequest {
+                    exact: true,
+                    ..request.clone()
+                },
+            );
+            let approximate = search(&*store, request);
+            assert_eq!(approximate.len(), exact.len());
+            let truth: HashSet<i64> = exact.iter().map(|h| h.segment).collect();
+            found += approximate.iter().filter(|h| truth.contains(&h.segment)).count();
+            wanted += truth.len();
+            for pair in approximate.windows(2) {
+                assert!(pair[0].score >= pair[1].score, "best first");
+            }
+            if group_by_video {
+                let videos: HashSet<i64> = approximate.iter().map(|h| h.video_id).collect();
+                assert_eq!(videos.len(), approximate.len(), "one hit per video");
+            }
+        }
+    }
+    let recall = found as f64 / wanted as f64;
+    assert!(recall >= 0.95, "recall@10 against exact search: {recall:.3}");
+}
