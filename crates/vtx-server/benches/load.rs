@@ -1,10 +1,11 @@
-//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS ENGINES]`.
+//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS ENGINES DISTINCT]`.
 //!
 //! Indexes the test library's photo clips, joined clip and OpenCV videos (set-up's fixtures) into
 //! a temporary index, serves it on a loopback port in this process, and has CLIENTS threads
 //! (default 50) issue REQUESTS searches in all (default 2,000), each a GET /api/search with one of
-//! a dozen sentences. Reports throughput, p50/p90/p99 latency and the errors (there should be
-//! none).
+//! a dozen sentences, repeated (DISTINCT 0, the default: the engines' query caches answer most) or
+//! each made unique by its request number (DISTINCT 1: every query is embedded). Reports
+//! throughput, p50/p90/p99 latency, the errors (there should be none) and resident memory.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +32,11 @@ fn main() {
     let clients = args.first().copied().unwrap_or(50);
     let requests = args.get(1).copied().unwrap_or(2000);
     let engines = args.get(2).copied().unwrap_or(2);
+    let distinct = args.get(3).copied().unwrap_or(0) == 1;
+    let query = move |n: usize| match distinct {
+        true => format!("{} {n}", QUERIES[n % QUERIES.len()]),
+        false => QUERIES[n % QUERIES.len()].to_string(),
+    };
     let cache = vtx::default_cache_dir();
     let library: Vec<PathBuf> = vec![
         cache.join("fixtures/photos"),
@@ -56,7 +62,7 @@ fn main() {
                 top: 10,
                 ..Default::default()
             };
-            engine.search(QUERIES[i % QUERIES.len()], &options).expect("a search");
+            engine.search(&query(i), &options).expect("a search");
         }
     };
     direct(&mut engine, QUERIES.len());
@@ -113,7 +119,7 @@ fn main() {
                     let sent = Instant::now();
                     let answer = agent
                         .get(&format!("{base}/api/search"))
-                        .query("q", QUERIES[n % QUERIES.len()])
+                        .query("q", &query(n))
                         .query("top", "10")
                         .call();
                     match answer.map(|r| r.into_string()) {
@@ -130,13 +136,24 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let resident = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
     println!(
-        "{clients} clients, {requests} searches, {engines} engines: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors",
+        "{clients} clients, {requests} {} searches, {engines} engines: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; resident {:.0} MiB (peak {:.0} MiB)",
+        if distinct { "distinct" } else { "repeated" },
         latencies.len() as f64 / elapsed,
         at(0.5).as_secs_f64() * 1e3,
         at(0.9).as_secs_f64() * 1e3,
         at(0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3,
-        errors.load(Ordering::Relaxed)
+        errors.load(Ordering::Relaxed),
+        resident("VmRSS:"),
+        resident("VmHWM:")
     );
 }

@@ -31,6 +31,7 @@ mod frame_models;
 mod ingest;
 mod labels;
 mod motion;
+mod query_cache;
 mod segments;
 mod tags;
 
@@ -66,6 +67,9 @@ fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRec
         .filter(|v| v.meta.path == exact || v.meta.path.starts_with(&folder))
         .collect()
 }
+
+/// Query embeddings an engine keeps (a 384-d one is 1.5 KB: 1024 of them are 1.5 MB).
+const QUERY_CACHE_ENTRIES: usize = 1024;
 
 /// The models a new index gets when none are named: the offline pack's EfficientNet-Lite0, which
 /// also writes ConSE vectors into all-MiniLM-L6-v2's space for text search.
@@ -212,6 +216,7 @@ pub struct Engine {
     registry: Registry,
     frame_models: HashMap<String, FrameModel>,
     text_encoders: HashMap<String, Box<dyn TextEncoder>>,
+    queries: query_cache::QueryCache,
 }
 
 impl Engine {
@@ -237,6 +242,7 @@ impl Engine {
             registry,
             frame_models: HashMap::new(),
             text_encoders: HashMap::new(),
+            queries: query_cache::QueryCache::new(QUERY_CACHE_ENTRIES),
         }
     }
 
@@ -540,15 +546,35 @@ impl Engine {
         };
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
-        let vectors = self.text_encoder(&space.model)?.encode(queries)?;
-        vectors
+        let mut vectors: Vec<Option<Vec<f32>>> = queries.iter().map(|q| self.queries.get(&space.model, q)).collect();
+        let missing: Vec<&str> = queries
             .iter()
+            .zip(&vectors)
+            .filter(|(_, v)| v.is_none())
+            .map(|(q, _)| *q)
+            .collect();
+        if !missing.is_empty() {
+            let mut encoded = self.text_encoder(&space.model)?.encode(&missing)?.into_iter();
+            for (query, slot) in queries.iter().zip(vectors.iter_mut()).filter(|(_, v)| v.is_none()) {
+                let vector = encoded.next().ok_or_else(|| {
+                    vtx_models::ModelError::Runtime(format!(
+                        "model '{}' returned fewer vectors than texts",
+                        space.model
+                    ))
+                })?;
+                self.queries.put(&space.model, query, vector.clone());
+                *slot = Some(vector);
+            }
+        }
+        vectors
+            .into_iter()
+            .flatten()
             .map(|query| {
                 let request = SearchRequest {
                     filter: filter.clone(),
                     group_by_video: options.per_video,
                     exact: options.exact,
-                    ..SearchRequest::new(&space.name, query, options.top)
+                    ..SearchRequest::new(&space.name, &query, options.top)
                 };
                 Ok(self.store.search(&request)?)
             })
