@@ -726,6 +726,11 @@ fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Resu
     if !report.pruned.is_empty() {
         eprintln!("pruned {} video(s) whose files are gone", report.pruned.len());
     }
+    if let Some(why) = &report.not_optimized {
+        eprintln!(
+            "warning: the approximate index was not updated ({why}); every video is searchable (what it lacks is searched exactly), and the next `vtx index` tries again"
+        );
+    }
     for done in &report.optimized {
         let what = match done.action {
             vtx::OptimizeAction::Built => "built",

@@ -1,6 +1,7 @@
 //! End-to-end tests of what the store seam gives a user: approximate search that answers as exact
 //! search does, `vtx remove` and `vtx index --prune`, all or nothing even under `kill -9`.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -202,4 +203,65 @@ fn a_removal_killed_at_any_moment_leaves_all_or_nothing() {
     }
     assert_eq!(info(&index_str)["videos"].as_u64(), Some(0));
     assert_eq!(info(&index_str)["segments"].as_u64(), Some(0));
+}
+
+#[test]
+fn a_graph_build_killed_half_way_leaves_an_index_that_rebuilds_it_and_answers_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    let size = [
+        "--segments",
+        "60000",
+        "--dim",
+        "96",
+        "--queries",
+        "20",
+        "--exact-queries",
+        "20",
+        "--keep",
+        &index,
+    ];
+    // The benchmark's build phase writes the vectors, then builds the graph: kill it once the
+    // graph build has begun.
+    let mut args = vec!["bench", "search", "--json", "--phase", "build"];
+    args.extend(size);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("building the graph") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the build phase ended before building a graph"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the graph build finished before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL, mid-build
+    child.wait().unwrap();
+    let ann = Path::new(&index).join("ann");
+    assert!(!ann.join("bench.hnsw").exists(), "no graph file until one is whole");
+    // The next run finds the vectors in SQLite, builds the graph, removes the dead writer's
+    // scraps and searches as well as an index built in one go.
+    let mut args = vec!["bench", "search", "--json"];
+    args.extend(size);
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["segments"].as_u64(), Some(60000));
+    assert!(report["recall_at_10"].as_f64().unwrap() >= 0.95, "{report}");
+    let left: Vec<String> = ann
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["bench.hnsw"], "temporary files of the killed build are gone");
 }

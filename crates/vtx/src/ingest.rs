@@ -114,6 +114,9 @@ pub struct IndexReport {
     pub pruned: Vec<String>,
     /// What was done to each space's approximate index after the videos were written.
     pub optimized: Vec<vtx_index::Optimized>,
+    /// Why the approximate indexes could not be brought up to date (the videos are written and
+    /// searchable all the same: what a graph lacks is searched exactly beside it).
+    pub not_optimized: Option<String>,
 }
 
 impl IndexReport {

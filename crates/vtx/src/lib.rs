@@ -415,9 +415,13 @@ impl Engine {
         // Searching is right without it, only slower; an interrupted or failing run leaves it for
         // the next one.
         if !report.cancelled && report.aborted.is_none() {
-            report.optimized = self
+            match self
                 .store
-                .optimize(&mut |space, points| observer.optimizing(space, points))?;
+                .optimize(&mut |space, points| observer.optimizing(space, points))
+            {
+                Ok(optimized) => report.optimized = optimized,
+                Err(e) => report.not_optimized = Some(e.to_string()),
+            }
         }
         Ok(report)
     }
@@ -444,7 +448,11 @@ impl Engine {
         }
         let ids: Vec<i64> = chosen.iter().map(|v| v.id).collect();
         self.store.remove_videos(&ids)?;
-        self.store.optimize(&mut |_, _| {})?;
+        // The removal stands either way: a graph not brought up to date only skips the removed
+        // videos' nodes until the next run merges them out.
+        if let Err(e) = self.store.optimize(&mut |_, _| {}) {
+            tracing::warn!("the approximate index was not updated after the removal: {e}");
+        }
         Ok(chosen)
     }
 

@@ -1456,6 +1456,29 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_that_cannot_be_written_leaves_search_exact_and_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let ann = AnnOptions {
+            min_points: 0,
+            ..AnnOptions::default()
+        };
+        let mut s = SqliteStore::open_with(dir.path(), ann).unwrap();
+        s.ensure_space(&Space {
+            name: "s".into(),
+            dim: 2,
+            model: "m".into(),
+        })
+        .unwrap();
+        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        s.put_video(&entry("/b.mp4", &[(0.0, [0.0, 1.0])])).unwrap();
+        // Where the graphs go is a file: no graph can be saved (as on a full or read-only disk).
+        std::fs::write(dir.path().join("ann"), b"in the way").unwrap();
+        assert!(s.optimize(&mut |_, _| {}).is_err(), "optimising says it failed");
+        let hits = search(&s, &[0.0, 1.0], 2, false);
+        assert_eq!(hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["/b.mp4", "/a.mp4"]);
+    }
+
+    #[test]
     fn data_survives_reopen() {
         let (dir, mut s) = store();
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();

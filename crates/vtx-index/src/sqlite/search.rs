@@ -264,8 +264,18 @@ impl SqliteStore {
                     return Ok(None);
                 }
                 tracing::warn!("building the approximate index of space '{space}' (it was missing or damaged)");
-                self.build(space, dim)?;
-                Graph::load(&path, dim, &self.ann)?.ok_or_else(|| IndexError::Graph("the new graph vanished".into()))?
+                // A store that cannot write its graph (a full disk, a read-only copy of the index)
+                // still answers, exactly.
+                match self.build(space, dim).and_then(|_| Graph::load(&path, dim, &self.ann)) {
+                    Ok(Some(graph)) => graph,
+                    Ok(None) => return Ok(None),
+                    Err(e) => {
+                        tracing::warn!(
+                            "cannot build the approximate index of space '{space}' ({e}): searching exactly"
+                        );
+                        return Ok(None);
+                    }
+                }
             }
         };
         let graph = Arc::new(graph);
