@@ -1,5 +1,5 @@
 //! The contract every [`VectorStore`] passes, as one generic suite: writes replace and remove,
-//! filters apply inside the search, grouping, all-or-nothing writes, reopening, fresh work and
+//! scrolling in pages, filters apply inside the search, grouping, all-or-nothing writes, reopening, fresh work and
 //! removals visible at once, and approximate answers against exact ones. Each implementation's
 //! tests call [`run`] with a way to open it (see `sqlite::tests`: exact, and with a graph on every
 //! space).
@@ -20,8 +20,9 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 6] = [
+    let checks: [(&str, Check); 7] = [
         ("writes", writes_replace_and_remove),
+        ("paging", scrolling_pages_through_every_point_once),
         ("filters", filters_apply_inside_the_search),
         ("atomic", writes_are_all_or_nothing),
         ("reopen", data_survives_reopening),
@@ -139,6 +140,33 @@ fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
         "wrong dimension"
     );
     assert!(search(&*store, SearchRequest::new("s", &axis(0), 0)).is_empty());
+}
+
+fn scrolling_pages_through_every_point_once(open: Open<'_>, dir: &Path) {
+    let mut store = fresh(open, dir);
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let vectors: Vec<Vec<f32>> = (0..(3 + i * 2)).map(|j| axis(i + j)).collect();
+        let id = store.put_video(&video(&format!("/v{i}.mp4"), &vectors)).unwrap();
+        expected.extend(vectors.iter().enumerate().map(|(j, v)| (id, j as f64, v.clone())));
+    }
+    expected.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+    for limit in [1, 4, 7, 100] {
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None, 0);
+        loop {
+            let page = store.scroll("s", cursor.as_ref(), limit).unwrap();
+            assert!(page.points.len() <= limit);
+            pages += 1;
+            seen.extend(page.points.into_iter().map(|(s, v)| (s.video_id, s.start, v)));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {limit}: every point once, by video and time");
+        assert_eq!(pages, expected.len().div_ceil(limit).max(1), "pages of {limit}");
+    }
+    assert!(store.scroll("nope", None, 10).is_err(), "unknown space");
 }
 
 fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {

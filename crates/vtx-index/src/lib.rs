@@ -164,6 +164,18 @@ pub struct VideoHit {
     pub score: f32,
 }
 
+/// Where a scroll goes on: the store's own position, opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub(crate) Vec<i64>);
+
+/// One page of a scroll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub points: Vec<(Segment, Vec<f32>)>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<Cursor>,
+}
+
 /// Totals for `vtx info`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StoreStats {
@@ -232,8 +244,9 @@ pub trait VectorStore {
     fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
     /// Every video's vector in `space`: (video id, vector), by video id.
     fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>>;
-    /// Every segment's vector in `space`, by video and time.
-    fn segment_vectors(&self, space: &str) -> Result<Vec<(Segment, Vec<f32>)>>;
+    /// The segment vectors of `space`, a page of at most `limit` at a time, by video and time:
+    /// the first page from `None`, each next one from the page before's `next`.
+    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page>;
     /// The times of a stored video's moments in `space`, ascending.
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
     /// The segments most similar to `request.query`, best first, as the request says: filtered

@@ -110,7 +110,7 @@ impl Engine {
             column.insert(*id, n);
         }
         let mut segments: Vec<Vec<Vec<f32>>> = vec![Vec::new(); video_ids.len()];
-        for (segment, vector) in self.store.segment_vectors(&space.name)? {
+        for (segment, vector) in self.all_segment_vectors(&space.name)? {
             if let Some(&n) = column.get(&segment.video_id) {
                 segments[n].push(vector);
             }

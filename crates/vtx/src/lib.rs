@@ -68,6 +68,9 @@ fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRec
         .collect()
 }
 
+/// Segment vectors read from the store at a time.
+const SCROLL_PAGE: usize = 4096;
+
 /// Query embeddings an engine keeps (a 384-d one is 1.5 KB: 1024 of them are 1.5 MB).
 const QUERY_CACHE_ENTRIES: usize = 1024;
 
@@ -703,6 +706,21 @@ impl Engine {
             }
         }
         Ok(hits)
+    }
+
+    /// Every segment vector of `space`, by video and time, read a page at a time (for work that
+    /// needs them all at once: clustering, tagging, evaluation).
+    pub(crate) fn all_segment_vectors(&self, space: &str) -> Result<Vec<(vtx_index::Segment, Vec<f32>)>> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.store.scroll(space, cursor.as_ref(), SCROLL_PAGE)?;
+            all.extend(page.points);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
     }
 
     fn stored_vector(&self, video_id: Option<i64>, space: &str) -> Result<Option<Vec<f32>>> {

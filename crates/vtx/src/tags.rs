@@ -66,7 +66,7 @@ impl Engine {
             EngineError::Input("no labels to tag with: the index has no text space, or give --labels".into())
         })?;
         let mut per_video: HashMap<i64, Vec<(vtx_index::Segment, Vec<f32>)>> = HashMap::new();
-        for (segment, vector) in self.store.segment_vectors(&labels.space)? {
+        for (segment, vector) in self.all_segment_vectors(&labels.space)? {
             per_video.entry(segment.video_id).or_default().push((segment, vector));
         }
         let mut report = Vec::new();

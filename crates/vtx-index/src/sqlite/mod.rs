@@ -15,8 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::ranking::by_score;
 use crate::{
-    dot, pool_segments, pool_video, AnnOptions, Hit, IndexError, Optimized, Pooling, Result, SearchRequest, Segment,
-    SegmentSpan, ShotSpan, Space, StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord,
+    dot, pool_segments, pool_video, AnnOptions, Cursor, Hit, IndexError, Optimized, Page, Pooling, Result,
+    SearchRequest, Segment, SegmentSpan, ShotSpan, Space, StoreStats, Tag, TimedVector, VectorStore, VideoHit,
+    VideoMeta, VideoRecord,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
@@ -799,53 +800,53 @@ impl VectorStore for SqliteStore {
         Ok(out)
     }
 
-    fn segment_vectors(&self, space: &str) -> Result<Vec<(Segment, Vec<f32>)>> {
+    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page> {
         let dim = self.space(space)?.dim;
-        let mut segments: HashMap<i64, Segment> = HashMap::new();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, video_id, start, end, thumbnail IS NOT NULL FROM segments")
-                .map_err(storage)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(Segment {
-                        id: r.get(0)?,
-                        video_id: r.get(1)?,
-                        start: r.get(2)?,
-                        end: r.get(3)?,
-                        has_thumbnail: r.get(4)?,
-                    })
-                })
-                .map_err(storage)?;
-            for segment in rows {
-                let segment = segment.map_err(storage)?;
-                segments.insert(segment.id, segment);
-            }
-        }
+        // (video, chunk, position in the chunk) of the next point.
+        let (mut video, mut chunk, mut skip) = match from.map(|c| c.0.as_slice()) {
+            None => (i64::MIN, i64::MIN, 0usize),
+            Some(&[video, chunk, skip]) => (video, chunk, skip.max(0) as usize),
+            Some(_) => return Err(IndexError::Usage("a scroll cursor from another store")),
+        };
+        let mut points = Vec::new();
+        let mut next = None;
         let mut stmt = self
             .conn
-            .prepare("SELECT ids, vecs FROM segment_vectors WHERE space = ?1")
+            .prepare_cached(
+                "SELECT video_id, chunk, ids, vecs FROM segment_vectors WHERE space = ?1 AND (video_id, chunk) >= (?2, ?3)
+                 ORDER BY video_id, chunk",
+            )
             .map_err(storage)?;
-        let mut rows = stmt.query([space]).map_err(storage)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(storage)? {
-            let (ids, vecs) = (blob(row, 0)?, blob(row, 1)?);
-            for (id, bytes) in ids.chunks_exact(8).zip(vecs.chunks_exact(dim * 4)) {
+        let mut rows = stmt.query(params![space, video, chunk]).map_err(storage)?;
+        let mut spans: HashMap<i64, Segment> = HashMap::new();
+        let mut spans_of = -1;
+        'rows: while let Some(row) = rows.next().map_err(storage)? {
+            (video, chunk) = (row.get(0).map_err(storage)?, row.get(1).map_err(storage)?);
+            if video != spans_of {
+                spans = self.segments(video)?.into_iter().map(|s| (s.id, s)).collect();
+                spans_of = video;
+            }
+            let (ids, vecs) = (blob(row, 2)?, blob(row, 3)?);
+            for (position, (id, bytes)) in ids
+                .chunks_exact(8)
+                .zip(vecs.chunks_exact(dim * 4))
+                .enumerate()
+                .skip(skip)
+            {
+                if points.len() == limit.max(1) {
+                    next = Some(Cursor(vec![video, chunk, position as i64]));
+                    break 'rows;
+                }
                 let id = i64::from_le_bytes(id.try_into().expect("8-byte chunk"));
-                if let Some(segment) = segments.remove(&id) {
+                if let Some(segment) = spans.get(&id) {
                     let mut v = Vec::with_capacity(dim);
                     decode_into(bytes, &mut v);
-                    out.push((segment, v));
+                    points.push((segment.clone(), v));
                 }
             }
+            skip = 0;
         }
-        out.sort_by(|a, b| {
-            (a.0.video_id, a.0.start)
-                .partial_cmp(&(b.0.video_id, b.0.start))
-                .expect("finite times")
-        });
-        Ok(out)
+        Ok(Page { points, next })
     }
 
     fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
@@ -1174,10 +1175,10 @@ mod tests {
         assert_eq!(s.stats().unwrap().segments, 4);
         // Everything at once, for clustering: two videos, three segment vectors (one segment has none).
         assert_eq!(s.video_vectors("s").unwrap().len(), 2);
-        let all = s.segment_vectors("s").unwrap();
+        let all = s.scroll("s", None, 100).unwrap().points;
         let spans: Vec<(i64, f64)> = all.iter().map(|(seg, _)| (seg.video_id, seg.start)).collect();
         assert_eq!(spans, [(id, 0.0), (id, 6.0), (whole, 0.0)]);
-        assert!(matches!(s.segment_vectors("nope"), Err(IndexError::UnknownSpace(_))));
+        assert!(matches!(s.scroll("nope", None, 10), Err(IndexError::UnknownSpace(_))));
     }
 
     #[test]
@@ -1475,7 +1476,10 @@ mod tests {
         std::fs::write(dir.path().join("ann"), b"in the way").unwrap();
         assert!(s.optimize(&mut |_, _| {}).is_err(), "optimising says it failed");
         let hits = search(&s, &[0.0, 1.0], 2, false);
-        assert_eq!(hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(), ["/b.mp4", "/a.mp4"]);
+        assert_eq!(
+            hits.iter().map(|h| h.path.as_str()).collect::<Vec<_>>(),
+            ["/b.mp4", "/a.mp4"]
+        );
     }
 
     #[test]

@@ -393,8 +393,7 @@ impl Engine {
                     })
                     .collect(),
                 Level::Segment => self
-                    .store
-                    .segment_vectors(space)?
+                    .all_segment_vectors(space)?
                     .into_iter()
                     .filter_map(|(s, v)| {
                         let video = paths.get(&s.video_id)?.clone();
@@ -648,8 +647,7 @@ impl Namer {
     fn new(engine: &Engine, labels: LabelSet, level: Level) -> Result<Self> {
         let vectors = match level {
             Level::Segment => engine
-                .store
-                .segment_vectors(&labels.space)?
+                .all_segment_vectors(&labels.space)?
                 .into_iter()
                 .map(|(s, v)| (s.id, v))
                 .collect(),
