@@ -1051,7 +1051,14 @@ fn run_info(json: bool, list_videos: bool, common: Common) -> Result<()> {
     say!("duration: {}", format_time(info.total_duration_s))?;
     say!("on disk:  {:.1} MiB", info.bytes_on_disk as f64 / (1 << 20) as f64)?;
     for s in &info.spaces {
-        say!("space:    {} ({}-d, {})", s.name, s.dim, s.model)?;
+        let search = if s.approximate { "graph" } else { "exact" };
+        say!(
+            "space:    {} ({}-d, {}): {} segment vectors, searched {search}",
+            s.name,
+            s.dim,
+            s.model,
+            s.segment_vectors
+        )?;
     }
     for v in &videos {
         let m = &v.meta;

@@ -96,6 +96,32 @@ fn graph_search_answers_as_exact_search_and_removed_videos_never_come_back() {
     let dir = tempfile::tempdir().unwrap();
     let (index, library) = photo_library(dir.path());
     assert!(Path::new(&index).join("ann").read_dir().unwrap().count() >= 2);
+    let spaces = |out: Output| -> Vec<(String, u64, bool)> {
+        let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+        info["spaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let name = s["name"].as_str().unwrap().to_string();
+                (
+                    name,
+                    s["segment_vectors"].as_u64().unwrap(),
+                    s["approximate"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let with_graphs = spaces(vtx_with_graphs(&["info", "--index", &index, "--json"]));
+    assert!(
+        with_graphs.iter().all(|(_, n, approximate)| *n >= 5 && *approximate),
+        "{with_graphs:?}"
+    );
+    let by_default = spaces(vtx(&["info", "--index", &index, "--json"]));
+    assert!(
+        by_default.iter().all(|(_, _, approximate)| !approximate),
+        "5 videos are searched exactly"
+    );
     for query in ["a cat", "a cup of coffee", "a rocket"] {
         let approximate = search(&index, query, false);
         assert_eq!(approximate, search(&index, query, true), "{query}");

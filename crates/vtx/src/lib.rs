@@ -209,6 +209,9 @@ pub struct SpaceInfo {
     pub name: String,
     pub dim: usize,
     pub model: String,
+    pub segment_vectors: u64,
+    /// Large enough to be searched through an approximate (HNSW) index rather than exactly.
+    pub approximate: bool,
 }
 
 /// One index plus the models that fill and query it. Models are loaded on first use: `vtx info`
@@ -779,12 +782,17 @@ impl Engine {
             .store
             .spaces()?
             .into_iter()
-            .map(|s| SpaceInfo {
-                name: s.name,
-                dim: s.dim,
-                model: s.model,
+            .map(|s| {
+                let segment_vectors = self.store.count(&s.name)?;
+                Ok(SpaceInfo {
+                    approximate: segment_vectors >= self.config.ann.min_points,
+                    segment_vectors,
+                    name: s.name,
+                    dim: s.dim,
+                    model: s.model,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(IndexInfo {
             index_dir: self.config.index_dir.display().to_string(),
             videos,
