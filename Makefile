@@ -29,6 +29,7 @@ bench: build
 	$(VTX_RELEASE) bench-model minilm-l6-v2 --repeat 3
 	@scripts/bench_setup.sh $(VTX_RELEASE)
 	$(VTX_RELEASE) bench-model --models-dir $(VTX_CACHE)/bench-models/registry clip-vit-b32-random --repeat 3
+	$(VTX_RELEASE) bench search --segments 100000 --dim 512
 	$(CARGO) bench -p vtx-index --locked
 	$(CARGO) bench -p vtx --bench cluster --locked
 	$(CARGO) bench -p vtx-server --bench load --locked

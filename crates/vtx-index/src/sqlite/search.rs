@@ -17,7 +17,8 @@ use crate::{Filter, IndexError, OptimizeAction, Optimized, Result, SearchRequest
 const FEW_VIDEOS: usize = 256;
 
 /// Graphs loaded in this process, by file: every store opened on the same index (the server's
-/// engines, a test's readers) shares one copy in memory.
+/// engines, a test's readers) shares one copy in memory, searched with the expansion of the store
+/// that loaded it.
 fn loaded() -> &'static Mutex<HashMap<std::path::PathBuf, Arc<Graph>>> {
     static GRAPHS: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<Graph>>>> = OnceLock::new();
     GRAPHS.get_or_init(Default::default)
@@ -72,7 +73,7 @@ impl SqliteStore {
         Ok(Admit { filter, segments })
     }
 
-    /// Segment vectors stored in `space` (of `videos` only, when given).
+    /// Segment vectors stored in `space`.
     pub(super) fn points_in(&self, space: &str) -> Result<u64> {
         self.conn
             .query_row(
