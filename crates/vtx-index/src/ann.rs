@@ -364,6 +364,89 @@ fn graph_offset(points: usize) -> usize {
     HEADER_BYTES + points * 16
 }
 
+/// What a graph file's header says, checked against the space and the file's length.
+struct Header {
+    log_seq: i64,
+    points: usize,
+}
+
+fn read_header(head: &[u8], file_len: u64, dim: usize, options: &AnnOptions, path: &Path) -> Result<Header> {
+    let damaged = |why: &str| IndexError::Graph(format!("{}: {why}", path.display()));
+    if head.len() < HEADER_BYTES || &head[..8] != MAGIC {
+        return Err(damaged("not a vtx graph file"));
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
+    let file_dim = u32::from_le_bytes(head[16..20].try_into().expect("4 bytes")) as usize;
+    let quantization = Quantization::from_code(head[20]).ok_or_else(|| damaged("unknown quantisation"))?;
+    let (points, graph_len) = (u64_at(24) as usize, u64_at(32));
+    if file_dim != dim {
+        return Err(damaged("built for another dimension"));
+    }
+    if quantization != options.quantization {
+        return Err(damaged("built with another quantisation"));
+    }
+    if (graph_offset(points) as u64).checked_add(graph_len) != Some(file_len) {
+        return Err(damaged("cut short or padded"));
+    }
+    Ok(Header {
+        log_seq: u64_at(8) as i64,
+        points,
+    })
+}
+
+fn read_points(bytes: &[u8]) -> Vec<(i64, i64)> {
+    bytes
+        .chunks_exact(16)
+        .map(|p| {
+            (
+                i64::from_le_bytes(p[..8].try_into().expect("8 bytes")),
+                i64::from_le_bytes(p[8..].try_into().expect("8 bytes")),
+            )
+        })
+        .collect()
+}
+
+fn count_of(points: &[(i64, i64)], videos: &HashSet<i64>) -> u64 {
+    points.iter().filter(|p| videos.contains(&p.1)).count() as u64
+}
+
+/// A graph file's change-log position and point list, read without the graph itself (16 bytes a
+/// point, against the graph's ~1.2 KB at 512-d): enough to tell whether it is up to date. Its
+/// checksum is checked when the graph is loaded to be searched or merged.
+pub(crate) struct Summary {
+    pub(crate) log_seq: i64,
+    points: Vec<(i64, i64)>,
+}
+
+impl Summary {
+    pub(crate) fn peek(path: &Path, dim: usize, options: &AnnOptions) -> Result<Option<Summary>> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(path)(e)),
+        };
+        let file_len = file.metadata().map_err(io_error(path))?.len();
+        let mut head = vec![0u8; HEADER_BYTES.min(file_len as usize)];
+        file.read_exact(&mut head).map_err(io_error(path))?;
+        let header = read_header(&head, file_len, dim, options, path)?;
+        let mut points = vec![0u8; header.points * 16];
+        file.read_exact(&mut points).map_err(io_error(path))?;
+        Ok(Some(Summary {
+            log_seq: header.log_seq,
+            points: read_points(&points),
+        }))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// How many of its points belong to these videos.
+    pub(crate) fn points_of(&self, videos: &HashSet<i64>) -> u64 {
+        count_of(&self.points, videos)
+    }
+}
+
 impl Graph {
     /// Read and check a graph file. `Ok(None)`: there is none. An error: it is damaged or not of
     /// this space (the caller rebuilds it).
@@ -377,50 +460,26 @@ impl Graph {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error(path)(e)),
         };
+        let header = read_header(&bytes, bytes.len() as u64, dim, options, path)?;
         let damaged = |why: &str| IndexError::Graph(format!("{}: {why}", path.display()));
-        if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC {
-            return Err(damaged("not a vtx graph file"));
-        }
-        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-        let log_seq = u64_at(8) as i64;
-        let file_dim = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes")) as usize;
-        let quantization = Quantization::from_code(bytes[20]).ok_or_else(|| damaged("unknown quantisation"))?;
-        let (points, graph_len) = (u64_at(24) as usize, u64_at(32) as usize);
-        if file_dim != dim {
-            return Err(damaged("built for another dimension"));
-        }
-        if quantization != options.quantization {
-            return Err(damaged("built with another quantisation"));
-        }
-        if graph_offset(points).checked_add(graph_len) != Some(bytes.len()) {
-            return Err(damaged("cut short or padded"));
-        }
         if blake3::hash(&bytes[HEADER_BYTES..]).as_bytes() != &bytes[40..72] {
             return Err(damaged("checksum mismatch"));
         }
-        let pairs = bytes[HEADER_BYTES..graph_offset(points)]
-            .chunks_exact(16)
-            .map(|p| {
-                (
-                    i64::from_le_bytes(p[..8].try_into().expect("8 bytes")),
-                    i64::from_le_bytes(p[8..].try_into().expect("8 bytes")),
-                )
-            })
-            .collect();
-        let graphbytes = &bytes[graph_offset(points)..];
-        let metadata = usearch::Index::metadata_from_buffer(graphbytes).map_err(graph_error)?;
+        let pairs = read_points(&bytes[HEADER_BYTES..graph_offset(header.points)]);
+        let graph_part = &bytes[graph_offset(header.points)..];
+        let metadata = usearch::Index::metadata_from_buffer(graph_part).map_err(graph_error)?;
         let index = usearch::Index::new(&metadata.into()).map_err(graph_error)?;
         // SAFETY: the buffer is `bytes`, moved into the same struct below and dropped after
         // `index` (field order); a Vec's heap allocation does not move with the Vec.
-        unsafe { index.view_from_buffer(graphbytes) }.map_err(graph_error)?;
-        if index.size() != points {
+        unsafe { index.view_from_buffer(graph_part) }.map_err(graph_error)?;
+        if index.size() != header.points {
             return Err(damaged("graph and point list disagree"));
         }
         index.change_expansion_search(options.expansion_search);
         Ok(Some(Graph {
             index,
             points: pairs,
-            log_seq,
+            log_seq: header.log_seq,
             bytes,
             stamp,
         }))
@@ -428,11 +487,6 @@ impl Graph {
 
     pub(crate) fn len(&self) -> usize {
         self.points.len()
-    }
-
-    /// How many of its points belong to these videos.
-    pub(crate) fn points_of(&self, videos: &HashSet<i64>) -> u64 {
-        self.points.iter().filter(|p| videos.contains(&p.1)).count() as u64
     }
 
     fn quantization(&self) -> Quantization {

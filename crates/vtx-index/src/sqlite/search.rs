@@ -8,7 +8,7 @@ use std::time::Instant;
 use rusqlite::params;
 
 use super::{blob, decode_into, score_blob, storage, SqliteStore};
-use crate::ann::{self, Graph, GraphBuilder};
+use crate::ann::{self, Graph, GraphBuilder, Summary};
 use crate::ranking::{Scored, TopK};
 use crate::{Filter, IndexError, OptimizeAction, Optimized, Result, SearchRequest, Space};
 
@@ -330,29 +330,39 @@ impl SqliteStore {
             }
             return Ok(done(OptimizeAction::Exact, 0));
         }
-        let existing = match Graph::load(&path, space.dim, &self.ann) {
-            Ok(graph) => graph,
+        let existing = match Summary::peek(&path, space.dim, &self.ann) {
+            Ok(summary) => summary,
             Err(e) => {
                 tracing::warn!("{e}: rebuilding it");
                 None
             }
         };
-        let Some(graph) = existing else {
+        let Some(summary) = existing else {
             started(&space.name, points);
             let built = self.build(&space.name, space.dim)?;
             return Ok(done(OptimizeAction::Built, built));
         };
-        let dirty = self.dirty_videos(&space.name, graph.log_seq)?;
-        let fresh = self.points_of(&space.name, &dirty)?;
-        let stale = graph.points_of(&dirty);
-        if fresh + stale <= self.ann.merge_at && fresh + stale < points / 4 + 1 {
-            return Ok(done(OptimizeAction::UpToDate, graph.len() as u64));
+        let dirty = self.dirty_videos(&space.name, summary.log_seq)?;
+        let changed = self.points_of(&space.name, &dirty)? + summary.points_of(&dirty);
+        if changed <= self.ann.merge_at && changed < points / 4 + 1 {
+            return Ok(done(OptimizeAction::UpToDate, summary.len() as u64));
         }
-        started(&space.name, fresh + stale);
-        if fresh + stale > points / 4 {
-            let built = self.build(&space.name, space.dim)?;
-            return Ok(done(OptimizeAction::Built, built));
-        }
+        started(&space.name, changed);
+        // More than a quarter changed: a fresh build beats patching (and needs no old graph).
+        let reusable = match changed > points / 4 {
+            true => Ok(None),
+            false => Graph::load(&path, space.dim, &self.ann),
+        };
+        let graph = match reusable {
+            Ok(Some(graph)) => graph,
+            found => {
+                if let Err(e) = found {
+                    tracing::warn!("{e}: rebuilding it");
+                }
+                let built = self.build(&space.name, space.dim)?;
+                return Ok(done(OptimizeAction::Built, built));
+            }
+        };
         let tx = self.conn.unchecked_transaction().map_err(storage)?;
         let log_seq = self.log_position()?;
         // Videos may have changed since `dirty` was read: take the set again inside the snapshot.
