@@ -215,19 +215,6 @@ fn folder_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Resident and peak resident memory of this process, in MB.
-fn memory_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb * 1024.0 / 1e6)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     let mut store = SqliteStore::open_with(dir, args.ann())?;
     store.ensure_space(&Space {
@@ -266,7 +253,7 @@ fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     Ok(SearchBenchReport {
         insert_s,
         build_s: clock.elapsed().as_secs_f64(),
-        build_peak_rss_mb: memory_mb().1,
+        build_peak_rss_mb: vtx::bench::resident_mb().1,
         ..SearchBenchReport::default()
     })
 }
@@ -341,7 +328,7 @@ fn query(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     }
     latencies.sort_by(f64::total_cmp);
     exact_latencies.sort_by(f64::total_cmp);
-    let (rss_mb, peak_rss_mb) = memory_mb();
+    let (rss_mb, peak_rss_mb) = vtx::bench::resident_mb();
     Ok(SearchBenchReport {
         segments: store.count(SPACE)? as usize,
         dim: args.dim,

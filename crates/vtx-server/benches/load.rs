@@ -136,14 +136,8 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let resident = |field: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
+    let (resident, peak) = vtx::bench::resident_mb();
+    let mib = |mb: f64| mb * 1e6 / f64::from(1u32 << 20);
     println!(
         "{clients} clients, {requests} {} searches, {engines} engines: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; resident {:.0} MiB (peak {:.0} MiB)",
         if distinct { "distinct" } else { "repeated" },
@@ -153,7 +147,7 @@ fn main() {
         at(0.99).as_secs_f64() * 1e3,
         latencies.last().unwrap().as_secs_f64() * 1e3,
         errors.load(Ordering::Relaxed),
-        resident("VmRSS:"),
-        resident("VmHWM:")
+        mib(resident),
+        mib(peak)
     );
 }

@@ -145,6 +145,20 @@ fn fastest<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T
     Ok(best.expect("repeat is at least 1"))
 }
 
+/// Resident memory of this process now and at its peak, in MB (10^6 bytes), from
+/// `/proc/self/status`; zeros where that file does not exist.
+pub fn resident_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb * 1024.0 / 1e6)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// CPU time of this process so far, all threads (ONNX Runtime's and the decoder's included).
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes the struct it is given.

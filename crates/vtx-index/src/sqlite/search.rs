@@ -168,10 +168,10 @@ impl SqliteStore {
 
     /// The request's best (score, video, segment) triples.
     pub(super) fn ranked(&self, request: &SearchRequest<'_>) -> Result<Vec<Scored>> {
-        let mut top = TopK::new(request.limit, request.group_by_video);
         if request.limit == 0 {
             return Ok(Vec::new());
         }
+        let mut top = TopK::new(request.limit, request.group_by_video);
         let admit = self.admit(&request.filter)?;
         let videos = admit.videos();
         // A selective filter: exact over what it admits beats a walk that rejects most nodes.
@@ -244,7 +244,11 @@ impl SqliteStore {
     fn graph(&self, space: &str) -> Result<Option<Arc<Graph>>> {
         let path = ann::graph_path(&self.dir, space);
         let current = ann::stamp(&path);
-        if let Some(graph) = loaded().lock().expect("graph cache").get(&path) {
+        if let Some(graph) = loaded()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&path)
+        {
             if Some(graph.stamp) == current {
                 return Ok(Some(graph.clone()));
             }
@@ -280,7 +284,10 @@ impl SqliteStore {
             }
         };
         let graph = Arc::new(graph);
-        loaded().lock().expect("graph cache").insert(path, graph.clone());
+        loaded()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path, graph.clone());
         Ok(Some(graph))
     }
 
