@@ -216,7 +216,7 @@ fn folder_bytes(dir: &Path) -> u64 {
 }
 
 fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
-    let mut store = SqliteStore::open_with(dir, args.ann())?;
+    let store = SqliteStore::open_with(dir, args.ann())?;
     store.ensure_space(&Space {
         name: SPACE.into(),
         dim: args.dim,
@@ -265,8 +265,8 @@ fn synthetic_video(video: usize, segments: usize, draw: &mut Synthetic) -> Video
             vector: draw.draw().0,
         })
         .collect();
-    VideoEntry {
-        meta: VideoMeta {
+    VideoEntry::pooled(
+        VideoMeta {
             path: format!("/synthetic/{video:07}.mp4"),
             size: 1,
             mtime_ns: 0,
@@ -279,16 +279,16 @@ fn synthetic_video(video: usize, segments: usize, draw: &mut Synthetic) -> Video
             height: 0,
             frames: segments as u32,
         },
-        frames: vec![(SPACE.into(), frames)],
-        segments: (0..segments)
+        vec![(SPACE.into(), frames)],
+        (0..segments)
             .map(|i| SegmentSpan {
                 start: i as f64 * 5.0,
                 end: (i + 1) as f64 * 5.0,
                 thumbnail: None,
             })
             .collect(),
-        pooling: Pooling::Mean,
-    }
+        Pooling::Mean,
+    )
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

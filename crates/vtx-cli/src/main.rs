@@ -340,9 +340,9 @@ enum Command {
         /// Require this bearer token on every request (the page: open /?token=TOKEN once).
         #[arg(long, env = "VTX_TOKEN", hide_env_values = true)]
         token: Option<String>,
-        /// Requests answered at once (each holds its own models).
-        #[arg(long, default_value_t = 2)]
-        engines: usize,
+        /// Requests answered at once (they share one engine and its loaded models).
+        #[arg(long, alias = "engines", default_value_t = 2)]
+        workers: usize,
         /// Seconds a request may take before it gets 408.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
@@ -684,7 +684,7 @@ impl IndexObserver for Progress {
 }
 
 fn run_index(paths: Vec<PathBuf>, common: Common, options: IndexOptions) -> Result<ExitCode> {
-    let mut engine = open_engine(&common, true)?;
+    let engine = open_engine(&common, true)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // First Ctrl-C: finish the video being written and stop; the index stays consistent either way.
@@ -809,7 +809,7 @@ fn run_search(
         }
         (None, None) => bail!("give a query or --queries FILE"),
     };
-    let mut engine = open_engine(&common, false)?;
+    let engine = open_engine(&common, false)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let space = engine.text_space(search.space.as_deref())?.name;
     let search = vtx::SearchOptions {
@@ -1167,7 +1167,7 @@ fn main() -> ExitCode {
             json,
             common,
         } => (|| {
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let options = vtx::TagOptions {
                 labels: labels.as_deref().map(Labels::parse),
                 top,
@@ -1214,7 +1214,7 @@ fn main() -> ExitCode {
             common,
             sampling,
         } => (|| {
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let options = IndexOptions {
                 sampling: sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?,
                 ..Default::default()
@@ -1264,7 +1264,7 @@ fn main() -> ExitCode {
                 Some(file) => read_lines(&file)?,
                 None => Vec::new(),
             };
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let options = vtx::cluster::ClusterOptions {
                 labels: labels.as_deref().map(Labels::parse),
                 texts,
@@ -1286,7 +1286,7 @@ fn main() -> ExitCode {
                 },
         } => (|| {
             let captioned = read_tsv(&captions, "caption")?;
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let result = engine.evaluate_retrieval(&captioned, space.space.as_deref())?;
             if json {
                 say!("{}", serde_json::to_string(&result)?)?;
@@ -1324,7 +1324,7 @@ fn main() -> ExitCode {
                 },
         } => (|| {
             let labelled = read_tsv(&labels, "label")?;
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let result = engine.evaluate_clusters(&labelled, &cluster.options(vtx::cluster::Level::Video))?;
             if json {
                 say!("{}", serde_json::to_string(&result)?)?;
@@ -1345,7 +1345,7 @@ fn main() -> ExitCode {
         Command::Serve {
             addr,
             token,
-            engines,
+            workers,
             timeout,
             max_body_mb,
             common,
@@ -1353,7 +1353,7 @@ fn main() -> ExitCode {
             let options = vtx_server::ServeOptions {
                 addr,
                 token,
-                engines,
+                workers,
                 timeout: std::time::Duration::from_secs(timeout.max(1)),
                 max_body: max_body_mb.max(1) << 20,
             };
@@ -1405,7 +1405,7 @@ fn main() -> ExitCode {
             vtx::bench::ModelBenchReport::table,
         ),
         Command::Remove { paths, common } => (|| {
-            let mut engine = open_engine(&common, false)?;
+            let engine = open_engine(&common, false)?;
             let removed = engine.remove(&paths)?;
             for video in &removed {
                 say!("removed {}", video.meta.path)?;

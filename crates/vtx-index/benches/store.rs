@@ -34,7 +34,7 @@ fn main() {
     let frames: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let per_video = 600;
     let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
     for (name, dim) in [("text", 384), ("visual", 1280)] {
         store
             .ensure_space(&Space {
@@ -47,8 +47,8 @@ fn main() {
     let mut rng = Lcg(7);
     let start = Instant::now();
     for v in 0..frames.div_ceil(per_video) {
-        let entry = VideoEntry {
-            meta: VideoMeta {
+        let entry = VideoEntry::pooled(
+            VideoMeta {
                 path: format!("/videos/{v}.mp4"),
                 size: 1,
                 mtime_ns: 0,
@@ -61,7 +61,7 @@ fn main() {
                 height: 720,
                 frames: per_video as u32,
             },
-            frames: [("text", 384), ("visual", 1280)]
+            [("text", 384), ("visual", 1280)]
                 .into_iter()
                 .map(|(space, dim)| {
                     let frames = (0..per_video)
@@ -73,15 +73,15 @@ fn main() {
                     (space.to_string(), frames)
                 })
                 .collect(),
-            segments: (0..per_video / 5)
+            (0..per_video / 5)
                 .map(|i| SegmentSpan {
                     start: i as f64 * 5.0,
                     end: i as f64 * 5.0 + 5.0,
                     thumbnail: None,
                 })
                 .collect(),
-            pooling: Pooling::Mean,
-        };
+            Pooling::Mean,
+        );
         store.put_video(&entry).unwrap();
     }
     let insert = start.elapsed().as_secs_f64();

@@ -47,47 +47,42 @@ fn space() -> Space {
 }
 
 fn fresh(open: Open<'_>, dir: &Path) -> Box<dyn VectorStore> {
-    let mut store = open(dir);
+    let store = open(dir);
     store.ensure_space(&space()).expect("declare the space");
     store
 }
 
 /// A video with one 1-second segment per vector, each vector its segment's one frame.
 fn video(path: &str, vectors: &[Vec<f32>]) -> VideoEntry {
-    VideoEntry {
-        meta: VideoMeta {
-            path: path.into(),
-            size: 1,
-            mtime_ns: 1,
-            hash: format!("hash of {path}"),
-            duration: vectors.len() as f64,
-            fps: Some(1.0),
-            format: "mp4".into(),
-            codec: "h264".into(),
-            width: 2,
-            height: 2,
-            frames: vectors.len() as u32,
-        },
-        frames: vec![(
-            "s".into(),
-            vectors
-                .iter()
-                .enumerate()
-                .map(|(i, v)| TimedVector {
-                    t: i as f64 + 0.5,
-                    vector: v.clone(),
-                })
-                .collect(),
-        )],
-        segments: (0..vectors.len())
-            .map(|i| SegmentSpan {
-                start: i as f64,
-                end: i as f64 + 1.0,
-                thumbnail: None,
-            })
-            .collect(),
-        pooling: Pooling::Mean,
-    }
+    let meta = VideoMeta {
+        path: path.into(),
+        size: 1,
+        mtime_ns: 1,
+        hash: format!("hash of {path}"),
+        duration: vectors.len() as f64,
+        fps: Some(1.0),
+        format: "mp4".into(),
+        codec: "h264".into(),
+        width: 2,
+        height: 2,
+        frames: vectors.len() as u32,
+    };
+    let frames = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| TimedVector {
+            t: i as f64 + 0.5,
+            vector: v.clone(),
+        })
+        .collect();
+    let segments = (0..vectors.len())
+        .map(|i| SegmentSpan {
+            start: i as f64,
+            end: i as f64 + 1.0,
+            thumbnail: None,
+        })
+        .collect();
+    VideoEntry::pooled(meta, vec![("s".into(), frames)], segments, Pooling::Mean)
 }
 
 fn axis(i: usize) -> Vec<f32> {
@@ -105,7 +100,7 @@ fn paths(hits: &[Hit]) -> Vec<&str> {
 }
 
 fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let a = store.put_video(&video("/a.mp4", &[axis(0), axis(1)])).unwrap();
     let b = store.put_video(&video("/b.mp4", &[axis(2)])).unwrap();
     assert_eq!(store.count("s").unwrap(), 3);
@@ -143,7 +138,7 @@ fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
 }
 
 fn scrolling_pages_through_every_point_once(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let mut expected = Vec::new();
     for i in 0..5 {
         let vectors: Vec<Vec<f32>> = (0..(3 + i * 2)).map(|j| axis(i + j)).collect();
@@ -170,7 +165,7 @@ fn scrolling_pages_through_every_point_once(open: Open<'_>, dir: &Path) {
 }
 
 fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let a = store.put_video(&video("/a.mp4", &[axis(0), axis(0), axis(1)])).unwrap();
     let b = store.put_video(&video("/b.mp4", &[axis(0), axis(2)])).unwrap();
     let grouped = search(
@@ -241,7 +236,7 @@ fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
 }
 
 fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     store.put_video(&video("/a.mp4", &[axis(0)])).unwrap();
     let mut bad = video("/a.mp4", &[axis(1), axis(2)]);
     bad.frames[0].1[1].vector.push(0.0);
@@ -249,23 +244,25 @@ fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
     let hits = search(&*store, SearchRequest::new("s", &axis(0), 10));
     assert_eq!(hits.len(), 1, "the old version stays whole");
     assert!((hits[0].score - 1.0).abs() < 1e-3);
-    store.begin_video("/b.mp4").unwrap();
-    store
-        .add_frames(
-            "s",
-            &[TimedVector {
-                t: 0.0,
-                vector: axis(4),
-            }],
-        )
-        .unwrap();
-    store.abort_video();
+    // A writer dropped before it commits (an error, a panic) leaves nothing, not even the
+    // replaced video's absence.
+    let entry = video("/b.mp4", &[axis(4)]);
+    let mut writer = store.write_video("/b.mp4").unwrap();
+    writer.add_frames("s", &entry.frames[0].1).unwrap();
+    writer.set_segments(&entry.segments).unwrap();
+    writer.put_vectors(&entry.vectors[0]).unwrap();
+    drop(writer);
+    let mut writer = store.write_video("/a.mp4").unwrap();
+    writer.add_frames("s", &entry.frames[0].1).unwrap();
+    drop(writer);
     assert_eq!(store.count("s").unwrap(), 1);
     assert_eq!(store.video_by_path("/b.mp4").unwrap(), None);
+    let hits = search(&*store, SearchRequest::new("s", &axis(0), 10));
+    assert_eq!(paths(&hits), ["/a.mp4"]);
 }
 
 fn data_survives_reopening(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 5, 6, 3);
     let vectors: Vec<Vec<f32>> = (0..300).map(|_| draw.draw().0).collect();
     for (i, chunk) in vectors.chunks(30).enumerate() {
@@ -281,7 +278,7 @@ fn data_survives_reopening(open: Open<'_>, dir: &Path) {
 }
 
 fn fresh_work_and_removals_are_visible_at_once(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 5, 6, 4);
     for i in 0..20 {
         let vectors: Vec<Vec<f32>> = (0..20).map(|_| draw.draw().0).collect();
@@ -318,7 +315,7 @@ fn fresh_work_and_removals_are_visible_at_once(open: Open<'_>, dir: &Path) {
 }
 
 fn approximate_answers_match_exact_ones(open: Open<'_>, dir: &Path) {
-    let mut store = fresh(open, dir);
+    let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 8, 8, 5);
     for i in 0..60 {
         let vectors: Vec<Vec<f32>> = (0..50).map(|_| draw.draw().0).collect();

@@ -21,7 +21,7 @@ mod synthetic;
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use math::{normalize, Rng};
 pub use query::{Filter, SearchRequest, TimeRange};
-pub use segments::{pool_segments, pool_video, segment_of, Pooling};
+pub use segments::{pool_space, segment_of, Pooling, SpaceVectors};
 pub use sqlite::SqliteStore;
 pub use synthetic::Synthetic;
 
@@ -103,9 +103,40 @@ pub struct VideoEntry {
     pub meta: VideoMeta,
     /// Per space, its moments' vectors (spaces need not share timestamps).
     pub frames: Vec<(String, Vec<TimedVector>)>,
-    /// Its segments (none: the whole video is one).
+    /// Its segments, in time order.
     pub segments: Vec<SegmentSpan>,
-    pub pooling: Pooling,
+    /// Per space, its segments' vectors (aligned with `segments`) and its own.
+    pub vectors: Vec<SpaceVectors>,
+}
+
+impl VideoEntry {
+    /// An entry whose segment and video vectors are pooled from `frames` (see [`pool_space`]);
+    /// no segments: one spanning the whole video.
+    pub fn pooled(
+        meta: VideoMeta,
+        frames: Vec<(String, Vec<TimedVector>)>,
+        mut segments: Vec<SegmentSpan>,
+        pooling: Pooling,
+    ) -> Self {
+        if segments.is_empty() {
+            segments.push(SegmentSpan {
+                start: 0.0,
+                end: meta.duration,
+                thumbnail: None,
+            });
+        }
+        let starts: Vec<f64> = segments.iter().map(|s| s.start).collect();
+        let vectors = frames
+            .iter()
+            .map(|(space, moments)| pool_space(space, moments, &starts, pooling))
+            .collect();
+        Self {
+            meta,
+            frames,
+            segments,
+            vectors,
+        }
+    }
 }
 
 /// A moment that matched: one segment of a video.
@@ -187,58 +218,44 @@ pub struct StoreStats {
 }
 
 /// The store contract: atomic per-video writes, and search by cosine similarity over unit vectors,
-/// exact or approximate.
-pub trait VectorStore {
+/// exact or approximate. Shared by every thread of a process (`&self` throughout): reads run side
+/// by side, writes queue.
+pub trait VectorStore: Send + Sync {
     /// Declare a space; re-declaring it as it is is a no-op, with another dimension or model an
     /// error.
-    fn ensure_space(&mut self, space: &Space) -> Result<()>;
+    fn ensure_space(&self, space: &Space) -> Result<()>;
     fn spaces(&self) -> Result<Vec<Space>>;
     /// A stored video by id.
     fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
     fn videos(&self) -> Result<Vec<VideoRecord>>;
-    /// Start replacing whatever the store holds for `path`. Frames then come in batches through
-    /// [`add_frames`](Self::add_frames), so a long video never has to sit in memory whole, and
-    /// [`commit_video`](Self::commit_video) makes all of it visible at once. Until then readers
-    /// see the old state; [`abort_video`](Self::abort_video), an error or a crash keeps it. One
-    /// video at a time.
-    fn begin_video(&mut self, path: &str) -> Result<()>;
-    /// Start adding (or replacing) the vectors of `spaces` for a stored video, keeping the rest:
-    /// how a model added to an index catches up. Continues like `begin_video`.
-    fn begin_extend(&mut self, video_id: i64, spaces: &[String]) -> Result<()>;
-    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()>;
-    /// Finish the video begun last, with its metadata; returns its id. Segment vectors are pooled
-    /// from the moments stored for it (every space, `pooling`), and its video vectors from its
-    /// segments; a video without segments gets one spanning it whole.
-    fn commit_video(&mut self, meta: &VideoMeta, pooling: Pooling) -> Result<i64>;
-    /// Drop the video begun last; a no-op when none is open.
-    fn abort_video(&mut self);
-    /// Replace the shots of the video being written, in its transaction.
-    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()>;
+    /// Start replacing whatever the store holds for `path`. Until the writer commits, readers see
+    /// the old state; dropping it uncommitted (an error, a panic) keeps that state, and so does a
+    /// crash. One writer at a time: a second waits for the first.
+    fn write_video(&self, path: &str) -> Result<Box<dyn VideoWriter + '_>>;
+    /// Start adding (or replacing) the vectors of `spaces` for a stored video, keeping the rest
+    /// and its segments: how a model added to an index catches up.
+    fn extend_video(&self, video_id: i64, spaces: &[String]) -> Result<Box<dyn VideoWriter + '_>>;
     /// A stored video's shots, in time order.
     fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>>;
-    /// Replace the segments of the video being written, in its transaction.
-    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()>;
     /// A stored video's segments, in time order.
     fn segments(&self, video_id: i64) -> Result<Vec<Segment>>;
     /// A segment's thumbnail (JPEG), if it has one.
     fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>>;
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
-    fn put_video(&mut self, entry: &VideoEntry) -> Result<i64> {
-        self.begin_video(&entry.meta.path)?;
-        let result = entry
-            .frames
-            .iter()
-            .try_for_each(|(space, frames)| self.add_frames(space, frames))
-            .and_then(|()| self.set_segments(&entry.segments))
-            .and_then(|()| self.commit_video(&entry.meta, entry.pooling));
-        if result.is_err() {
-            self.abort_video();
+    fn put_video(&self, entry: &VideoEntry) -> Result<i64> {
+        let mut writer = self.write_video(&entry.meta.path)?;
+        for (space, frames) in &entry.frames {
+            writer.add_frames(space, frames)?;
         }
-        result
+        writer.set_segments(&entry.segments)?;
+        for vectors in &entry.vectors {
+            writer.put_vectors(vectors)?;
+        }
+        writer.commit(&entry.meta)
     }
     /// Record a new modification time for a file whose content did not change.
-    fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()>;
+    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()>;
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
     /// The spaces a stored video has vectors in.
     fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
@@ -256,19 +273,40 @@ pub trait VectorStore {
     /// How many segment vectors `space` holds.
     fn count(&self, space: &str) -> Result<u64>;
     /// Replace the tags of a stored video's segments.
-    fn set_tags(&mut self, video_id: i64, tags: &[Tag]) -> Result<()>;
+    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()>;
     /// A stored video's segment tags, by segment then score.
     fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
     /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first,
     /// each with the id of the video; see [`VideoHit`].
     fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>>;
     /// Drop these videos and everything stored for them, all or nothing.
-    fn remove_videos(&mut self, ids: &[i64]) -> Result<()>;
+    fn remove_videos(&self, ids: &[i64]) -> Result<()>;
     /// Bring derived search structures (approximate indexes) up to date with what was written;
     /// `started` hears of each space before long work on it. Searching is correct without it,
     /// only slower.
-    fn optimize(&mut self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>>;
+    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>>;
     fn stats(&self) -> Result<StoreStats>;
+}
+
+/// One video being written ([`VectorStore::write_video`], [`VectorStore::extend_video`]). Frames
+/// come in batches, so a long video never has to sit in memory whole; [`commit`](Self::commit)
+/// makes all of it visible at once, and dropping the writer uncommitted undoes all of it. The
+/// store only stores: segment and video vectors are computed by the caller ([`pool_space`]).
+pub trait VideoWriter {
+    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()>;
+    /// The video's moments in `space` as this write stands, in time order.
+    fn moments(&self, space: &str) -> Result<Vec<TimedVector>>;
+    /// Replace the video's shots.
+    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()>;
+    /// Replace the video's segments (in time order); their vectors go with them.
+    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()>;
+    /// The video's segments as this write stands, in time order.
+    fn segments(&self) -> Result<Vec<Segment>>;
+    /// Replace the video's vectors in one space: one a segment, aligned with
+    /// [`segments`](Self::segments), and the video's own.
+    fn put_vectors(&mut self, vectors: &SpaceVectors) -> Result<()>;
+    /// Make the write visible, with the video's metadata; returns the video's id.
+    fn commit(self: Box<Self>, meta: &VideoMeta) -> Result<i64>;
 }
 
 /// Cosine similarity of two unit vectors: the inner loop of every search and clustering. On x86-64

@@ -1,7 +1,10 @@
 //! Segments: the unit of retrieval. A segment is a span of a shot no longer than a few seconds
-//! (`vtx_media::segment_spans` cuts them); its vector in a space is pooled from the moments (frames, clip windows) that fall in it, and a
-//! video's vector is pooled from its segments, so a long static shot weighs no more than a short
-//! one of the same length in segments.
+//! (`vtx_media::segment_spans` cuts them); its vector in a space is pooled from the moments
+//! (frames, clip windows) that fall in it, and a video's vector is pooled from its segments, so a
+//! long static shot weighs no more than a short one of the same length in segments.
+//!
+//! [`pool_space`] is the one way vectors are pooled: the engine calls it when it indexes a video,
+//! when it embeds one that is not indexed, and for the motion stream. Stores never pool.
 
 use crate::math::normalize;
 use crate::TimedVector;
@@ -76,6 +79,28 @@ pub fn pool_video<'a>(segments: impl IntoIterator<Item = &'a [f32]>) -> Option<V
         normalize(&mut v);
         v
     })
+}
+
+/// A video's vectors in one space, as search reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpaceVectors {
+    pub space: String,
+    /// One per segment, in the segments' order; `None` for a segment no moment fell in.
+    pub segments: Vec<Option<Vec<f32>>>,
+    /// The video's own vector, pooled from its segments'; `None` when no moment fell anywhere.
+    pub video: Option<Vec<f32>>,
+}
+
+/// Pool a video's moments in `space` into its segments (which start at `starts`, ascending) and
+/// the video.
+pub fn pool_space(space: &str, moments: &[TimedVector], starts: &[f64], pooling: Pooling) -> SpaceVectors {
+    let segments = pool_segments(moments, starts, pooling);
+    let video = pool_video(segments.iter().flatten().map(Vec::as_slice));
+    SpaceVectors {
+        space: space.to_string(),
+        segments,
+        video,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
-//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS ENGINES DISTINCT]`.
+//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS WORKERS DISTINCT]`.
 //!
 //! Indexes the test library's photo clips, joined clip and OpenCV videos (set-up's fixtures) into
 //! a temporary index, serves it on a loopback port in this process, and has CLIENTS threads
 //! (default 50) issue REQUESTS searches in all (default 2,000), each a GET /api/search with one of
-//! a dozen sentences, repeated (DISTINCT 0, the default: the engines' query caches answer most) or
+//! a dozen sentences, repeated (DISTINCT 0, the default: the engine's query cache answers most) or
 //! each made unique by its request number (DISTINCT 1: every query is embedded). Reports
 //! throughput, p50/p90/p99 latency, the errors (there should be none) and resident memory.
 
@@ -31,7 +31,7 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let clients = args.first().copied().unwrap_or(50);
     let requests = args.get(1).copied().unwrap_or(2000);
-    let engines = args.get(2).copied().unwrap_or(2);
+    let workers = args.get(2).copied().unwrap_or(2);
     let distinct = args.get(3).copied().unwrap_or(0) == 1;
     let query = move |n: usize| match distinct {
         true => format!("{} {n}", QUERIES[n % QUERIES.len()]),
@@ -45,7 +45,7 @@ fn main() {
     ];
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = vtx::EngineConfig::new(dir.path().join("index"), vtx::default_models_dir());
-    let mut engine = vtx::Engine::open(config.clone()).expect("an index");
+    let engine = vtx::Engine::open(config.clone()).expect("an index");
     let report = engine
         .index(
             &library,
@@ -56,7 +56,7 @@ fn main() {
         .expect("the library indexes (run `make setup` first)");
     let info = engine.info().expect("index info");
     // The limit: the same searches straight on the engine, one thread, no HTTP.
-    let direct = |engine: &mut vtx::Engine, n: usize| {
+    let direct = |engine: &vtx::Engine, n: usize| {
         for i in 0..n {
             let options = vtx::SearchOptions {
                 top: 10,
@@ -65,15 +65,14 @@ fn main() {
             engine.search(&query(i), &options).expect("a search");
         }
     };
-    direct(&mut engine, QUERIES.len());
+    direct(&engine, QUERIES.len());
     let timed = Instant::now();
-    direct(&mut engine, 300);
+    direct(&engine, 300);
     let per_search = timed.elapsed().as_secs_f64() / 300.0;
     println!(
-        "engine alone, one thread: {:.2} ms a search ({:.0} searches/s; {engines} engines on 2 cores at best ~{:.0}/s)",
+        "engine alone, one thread: {:.2} ms a search ({:.0} searches/s)",
         per_search * 1e3,
-        1.0 / per_search,
-        engines.min(2) as f64 / per_search
+        1.0 / per_search
     );
     drop(engine);
     println!(
@@ -83,7 +82,7 @@ fn main() {
 
     let options = vtx_server::ServeOptions {
         addr: "127.0.0.1:0".parse().unwrap(),
-        engines,
+        workers,
         ..Default::default()
     };
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -94,8 +93,8 @@ fn main() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the server listens");
     let base = format!("http://{addr}");
-    // Warm up: load the text model in every engine.
-    for query in QUERIES.iter().take(engines * 2) {
+    // Warm up: load the text model.
+    for query in QUERIES.iter().take(2) {
         ureq::get(&format!("{base}/api/search"))
             .query("q", query)
             .call()
@@ -105,7 +104,7 @@ fn main() {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..clients)
+    let client_threads: Vec<_> = (0..clients)
         .map(|_| {
             let (next, errors, base) = (next.clone(), errors.clone(), base.clone());
             std::thread::spawn(move || {
@@ -132,14 +131,14 @@ fn main() {
             })
         })
         .collect();
-    let mut latencies: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let mut latencies: Vec<Duration> = client_threads.into_iter().flat_map(|w| w.join().unwrap()).collect();
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     let (resident, peak) = vtx::bench::resident_mb();
     let mib = |mb: f64| mb * 1e6 / f64::from(1u32 << 20);
     println!(
-        "{clients} clients, {requests} {} searches, {engines} engines: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; resident {:.0} MiB (peak {:.0} MiB)",
+        "{clients} clients, {requests} {} searches, {workers} workers: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; resident {:.0} MiB (peak {:.0} MiB)",
         if distinct { "distinct" } else { "repeated" },
         latencies.len() as f64 / elapsed,
         at(0.5).as_secs_f64() * 1e3,

@@ -127,7 +127,7 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
     let query = request.q;
     let text = query.clone();
     let hits = state
-        .engines
+        .workers
         .run(move |engine| Ok(engine.search(&text, &options)?))
         .await?;
     Ok(Json(SearchOut {
@@ -189,7 +189,7 @@ async fn similar(
 ) -> Result<Json<SimilarOut>, ApiError> {
     let (top, stream) = (check_top(request.top)?, stream_of(request)?);
     let hits = state
-        .engines
+        .workers
         .run(move |engine| {
             let options = vtx::IndexOptions::default();
             Ok(engine.similar(&query_file, top, None, stream, &options)?)
@@ -212,7 +212,7 @@ pub(crate) async fn similar_get(
         .as_deref()
         .ok_or_else(|| ApiError::bad_request("give ?video=ID, or POST a picture or clip"))?;
     let id = parse_id(raw, "video")?;
-    let video = state.engines.run(move |engine| Ok(engine.video(id)?)).await?;
+    let video = state.workers.run(move |engine| Ok(engine.video(id)?)).await?;
     let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
     similar(&state, video.meta.path.into(), Some(id), &request).await
 }
@@ -283,7 +283,7 @@ fn video_out(engine: &vtx::Engine, video: vtx::VideoRecord) -> vtx::Result<Video
 
 pub(crate) async fn videos(State(state): Shared) -> Result<Json<Vec<VideoOut>>, ApiError> {
     let list = state
-        .engines
+        .workers
         .run(|engine| {
             let videos = engine.videos()?;
             Ok(videos
@@ -315,7 +315,7 @@ pub(crate) struct VideoDetail {
 pub(crate) async fn video(State(state): Shared, Path(raw): Path<String>) -> Result<Json<VideoDetail>, ApiError> {
     let id = parse_id(&raw, "video")?;
     let detail = state
-        .engines
+        .workers
         .run(move |engine| {
             let Some(video) = engine.video(id)? else {
                 return Err(ApiError::not_found(format!("no video {id} in the index")));
@@ -453,7 +453,7 @@ pub(crate) async fn clusters(
     );
     let state_for_job = state.clone();
     let answer = state
-        .engines
+        .workers
         .run(move |engine| {
             let info = engine.info()?;
             let key = format!("{asked}|{}|{}|{}", info.videos, info.segments, info.bytes_on_disk);
@@ -514,7 +514,7 @@ pub(crate) async fn thumbnail(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&raw, "segment")?;
-    let jpeg = state.engines.run(move |engine| Ok(engine.thumbnail(id)?)).await?;
+    let jpeg = state.workers.run(move |engine| Ok(engine.thumbnail(id)?)).await?;
     let jpeg = jpeg.ok_or_else(|| ApiError::not_found(format!("segment {id} has no thumbnail")))?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     jpeg.hash(&mut hasher);
@@ -541,7 +541,7 @@ pub(crate) async fn media(
     request: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&raw, "video")?;
-    let video = state.engines.run(move |engine| Ok(engine.video(id)?)).await?;
+    let video = state.workers.run(move |engine| Ok(engine.video(id)?)).await?;
     let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
     let path = std::path::PathBuf::from(&video.meta.path);
     if !path.is_file() {

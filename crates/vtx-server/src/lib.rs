@@ -1,16 +1,16 @@
 //! `vtx serve`: the engine over HTTP (a JSON API, the thumbnails and the videos themselves with
 //! range requests) and a web page to search, watch the matching moment and browse clusters.
 //!
-//! A thin shell: every answer is an [`vtx::Engine`] call. The engine is synchronous and keeps
-//! per-instance model caches, so the server holds a small pool of engines over the same index and
-//! runs each call on a blocking thread; SQLite's WAL lets `vtx index` write while they read.
+//! A thin shell: every answer is an [`vtx::Engine`] call. The server holds one engine, shared by
+//! every request (its models and its cache of query embeddings are loaded once), and runs each
+//! call on a blocking thread; SQLite's WAL lets `vtx index` write while it reads.
 
 mod api;
-mod engines;
 mod error;
 mod guard;
 mod metrics;
 mod page;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,8 +33,8 @@ pub struct ServeOptions {
     /// When set, every route wants `Authorization: Bearer TOKEN` (or the cookie the page gets
     /// from `/?token=TOKEN`).
     pub token: Option<String>,
-    /// Engines in the pool: how many requests are answered at once.
-    pub engines: usize,
+    /// How many requests are answered at once (they share one engine).
+    pub workers: usize,
     /// A request taking longer gets 408.
     pub timeout: Duration,
     /// Largest request body (an uploaded query picture or clip), in bytes.
@@ -46,7 +46,7 @@ impl Default for ServeOptions {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             token: None,
-            engines: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             timeout: Duration::from_secs(60),
             max_body: 64 << 20,
         }
@@ -57,7 +57,7 @@ impl Default for ServeOptions {
 pub const MAX_QUERY_BYTES: usize = 8 << 10;
 
 pub(crate) struct AppState {
-    pub(crate) engines: engines::Engines,
+    pub(crate) workers: workers::Workers,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) clusters: api::ClusterCache,
 }
@@ -65,7 +65,7 @@ pub(crate) struct AppState {
 /// The application: API, media, page, metrics, with the guards (token, limits, timeout).
 pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Router, ServeError> {
     let state = Arc::new(AppState {
-        engines: engines::Engines::open(&config, options.engines.max(1))?,
+        workers: workers::Workers::open(&config, options.workers)?,
         metrics: metrics::Metrics::default(),
         clusters: api::ClusterCache::default(),
     });

@@ -73,7 +73,7 @@ fn escape(label: &str) -> String {
 }
 
 pub(crate) async fn render(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let info = state.engines.run(|engine| Ok(engine.info()?)).await?;
+    let info = state.workers.run(|engine| Ok(engine.info()?)).await?;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP vtx_http_requests_total HTTP requests answered.");
     let _ = writeln!(out, "# TYPE vtx_http_requests_total counter");

@@ -213,7 +213,7 @@ pub fn run(
         ..Default::default()
     };
     let scratch = std::env::temp_dir().join(format!("vtx-bench-{}", std::process::id()));
-    let mut engine = Engine::open(EngineConfig::new(scratch.clone(), models_dir.to_path_buf()))?;
+    let engine = Engine::open(EngineConfig::new(scratch.clone(), models_dir.to_path_buf()))?;
     engine.prepare_indexing(&options.models)?;
     let mut rows = Vec::new();
     for video in videos {

@@ -90,7 +90,7 @@ impl Engine {
     /// the listed videos for it as `search --per-video` does (a video scores its best segment),
     /// and the captions for each video by the same scores.
     pub fn evaluate_retrieval(
-        &mut self,
+        &self,
         captioned: &[(String, String)],
         space: Option<&str>,
     ) -> Result<RetrievalEvaluation> {
@@ -125,7 +125,7 @@ impl Engine {
         if let Some(i) = captions.iter().position(|c| c.trim().is_empty()) {
             return Err(EngineError::Input(format!("caption {} is empty", i + 1)));
         }
-        let queries = self.text_encoder(&space.model)?.encode(&captions)?;
+        let queries = self.embed_texts(&space.model, &captions)?;
         let scores: Vec<Vec<f32>> = queries
             .iter()
             .map(|q| {
@@ -166,7 +166,7 @@ impl Engine {
     /// Cluster the videos of `labelled` (path as indexed, label) and score the clustering against
     /// the labels. Without `options.k`, k is the number of distinct labels.
     pub fn evaluate_clusters(
-        &mut self,
+        &self,
         labelled: &[(String, String)],
         options: &ClusterOptions,
     ) -> Result<ClusterEvaluation> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use vtx_index::{
-    pool_segments, pool_video, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord,
+    pool_space, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord, VideoWriter,
 };
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
@@ -342,16 +342,17 @@ fn warning_for(stats: &SampleStats, info: &VideoInfo) -> Option<String> {
 /// in memory whole (1024 frames with a 1280-d and a 384-d vector: 6.6 MB).
 const STORE_BATCH_VECTORS: usize = 1024;
 
-/// One video on its way into the store: vectors not yet handed over, and how many each space got.
+/// One video on its way into the store: its writer once begun (dropping it uncommitted undoes the
+/// video), vectors not yet handed over, and how many each space got.
 #[derive(Default)]
-struct VideoInProgress {
-    begun: bool,
+struct VideoInProgress<'s> {
+    writer: Option<Box<dyn VideoWriter + 's>>,
     pending: Vec<(String, Vec<TimedVector>)>,
     pending_count: usize,
     counts: HashMap<String, u32>,
 }
 
-impl VideoInProgress {
+impl VideoInProgress<'_> {
     fn take(&mut self, space: String, vectors: Vec<TimedVector>) {
         if vectors.is_empty() {
             return;
@@ -372,9 +373,9 @@ impl VideoInProgress {
     }
 }
 
-struct Consumer<'a> {
-    store: &'a mut dyn VectorStore,
-    models: &'a mut [FrameModel],
+struct Consumer<'a, 'm> {
+    store: &'a dyn VectorStore,
+    models: &'a mut [&'m mut FrameModel],
     observer: &'a mut dyn IndexObserver,
     batch_size: Option<usize>,
     near_duplicate_bits: Option<u32>,
@@ -391,16 +392,12 @@ struct JobState {
     last_signature: Option<u64>,
 }
 
-impl Consumer<'_> {
+impl<'a> Consumer<'a, '_> {
     /// Take one job's messages off the queue and settle its outcome. Whatever goes wrong, a video
-    /// begun in the store is either committed whole or rolled back.
+    /// begun in the store is either committed whole or, its writer dropped, rolled back.
     fn consume_job(&mut self, job: &Job, rx: &Receiver<Msg>) -> std::result::Result<FileOutcome, EngineError> {
         let mut video = VideoInProgress::default();
-        let result = self.receive_video(job, rx, &mut video);
-        if !matches!(result, Ok(FileOutcome::Indexed { .. } | FileOutcome::Extended { .. })) && video.begun {
-            self.store.abort_video();
-        }
-        result
+        self.receive_video(job, rx, &mut video)
     }
 
     fn image_batch_size(&self, job: &Job) -> usize {
@@ -422,7 +419,7 @@ impl Consumer<'_> {
         &mut self,
         job: &Job,
         rx: &Receiver<Msg>,
-        video: &mut VideoInProgress,
+        video: &mut VideoInProgress<'a>,
     ) -> std::result::Result<FileOutcome, EngineError> {
         let batch_size = self.image_batch_size(job);
         let mut state = JobState {
@@ -478,13 +475,13 @@ impl Consumer<'_> {
         let vectors = video.most_vectors();
         video.take(MOTION_SPACE.to_string(), motion::vectors(&motion));
         self.hand_over(job, video)?;
+        let spaces = video.spaces();
+        let mut writer = video.writer.take().expect("handed over above");
         match (&job.work, probed) {
             (Work::Extend(record), _) => {
-                self.store.commit_video(&record.meta, self.pooling)?;
-                Ok(FileOutcome::Extended {
-                    spaces: video.spaces(),
-                    vectors,
-                })
+                pool_into(writer.as_mut(), &spaces, self.pooling)?;
+                writer.commit(&record.meta)?;
+                Ok(FileOutcome::Extended { spaces, vectors })
             }
             (Work::Full, Some((info, hash))) => {
                 let warning = warning_for(&stats, &info);
@@ -509,9 +506,10 @@ impl Consumer<'_> {
                         boundary: s.boundary.as_str().to_string(),
                     })
                     .collect();
-                self.store.set_shots(&spans)?;
-                self.store.set_segments(&segments)?;
-                self.store.commit_video(&meta, self.pooling)?;
+                writer.set_shots(&spans)?;
+                writer.set_segments(&or_whole(segments, stats.duration))?;
+                pool_into(writer.as_mut(), &spaces, self.pooling)?;
+                writer.commit(&meta)?;
                 tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
                     decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
                 self.report.frames += u64::from(vectors);
@@ -533,7 +531,7 @@ impl Consumer<'_> {
         mut frame: Frame,
         batch_size: usize,
         state: &mut JobState,
-        video: &mut VideoInProgress,
+        video: &mut VideoInProgress<'a>,
     ) -> Result<()> {
         if state.error.is_some() {
             return Ok(());
@@ -569,7 +567,13 @@ impl Consumer<'_> {
         Ok(())
     }
 
-    fn end_pass(&mut self, job: &Job, pass: usize, state: &mut JobState, video: &mut VideoInProgress) -> Result<()> {
+    fn end_pass(
+        &mut self,
+        job: &Job,
+        pass: usize,
+        state: &mut JobState,
+        video: &mut VideoInProgress<'a>,
+    ) -> Result<()> {
         if state.error.is_some() {
             return Ok(());
         }
@@ -592,7 +596,7 @@ impl Consumer<'_> {
         job: &Job,
         pass: usize,
         batch: &mut Vec<Frame>,
-        video: &mut VideoInProgress,
+        video: &mut VideoInProgress<'a>,
     ) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
@@ -612,28 +616,52 @@ impl Consumer<'_> {
         Ok(())
     }
 
-    /// Move the encoded vectors into the store's open transaction for this video.
-    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress) -> Result<()> {
-        if !video.begun {
-            match &job.work {
-                Work::Full => self.store.begin_video(&job.path.to_string_lossy())?,
+    /// Move the encoded vectors into the store's open write of this video.
+    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress<'a>) -> Result<()> {
+        let store = self.store;
+        let writer = match &mut video.writer {
+            Some(writer) => writer,
+            empty => empty.insert(match &job.work {
+                Work::Full => store.write_video(&job.path.to_string_lossy())?,
                 Work::Extend(record) => {
                     let spaces: Vec<String> = job
                         .models
                         .iter()
                         .flat_map(|&m| self.models[m].info.spaces.iter().map(|s| s.name.clone()))
                         .collect();
-                    self.store.begin_extend(record.id, &spaces)?;
+                    store.extend_video(record.id, &spaces)?
                 }
-            }
-            video.begun = true;
-        }
+            }),
+        };
         for (space, vectors) in video.pending.drain(..) {
-            self.store.add_frames(&space, &vectors)?;
+            writer.add_frames(&space, &vectors)?;
         }
         video.pending_count = 0;
         Ok(())
     }
+}
+
+/// A video's segments, or one spanning it whole when it has none.
+fn or_whole(mut segments: Vec<SegmentSpan>, duration: f64) -> Vec<SegmentSpan> {
+    if segments.is_empty() {
+        segments.push(SegmentSpan {
+            start: 0.0,
+            end: duration,
+            thumbnail: None,
+        });
+    }
+    segments
+}
+
+/// Pool the spaces this run wrote for a video into its segments and itself, from its moments as
+/// the write holds them.
+fn pool_into(writer: &mut dyn VideoWriter, spaces: &[String], pooling: Pooling) -> Result<()> {
+    let starts: Vec<f64> = writer.segments()?.iter().map(|s| s.start).collect();
+    for space in spaces {
+        let moments = writer.moments(space)?;
+        writer.put_vectors(&pool_space(space, &moments, &starts, pooling))?;
+    }
+    Ok(())
 }
 
 /// Files to index, in order, with what the store already knows of them.
@@ -749,8 +777,8 @@ fn stored_times(
 /// Run the planned jobs through the decode thread and the encoders.
 pub(crate) fn execute(
     plan: Plan,
-    store: &mut dyn VectorStore,
-    models: &mut [FrameModel],
+    store: &dyn VectorStore,
+    models: &mut [&mut FrameModel],
     options: &IndexOptions,
     observer: &mut dyn IndexObserver,
     cancel: &AtomicBool,
@@ -891,7 +919,7 @@ pub(crate) fn embed_video(
     keep(rest);
     let spans = vtx_media::segment_spans(&shots, stats.duration, options.segment_seconds);
     let starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
-    let pooled = pool_segments(&moments, &starts, options.pooling);
-    pool_video(pooled.iter().flatten().map(Vec::as_slice))
+    pool_space(space, &moments, &starts, options.pooling)
+        .video
         .ok_or_else(|| EngineError::Input(format!("model '{}' does not write space '{space}'", model.info.name)))
 }

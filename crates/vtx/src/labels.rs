@@ -94,7 +94,7 @@ impl Engine {
     /// `labels`, or by default those of an image model of the index (ImageNet's 1000 classes for
     /// the default pack), in the index's text space; `None` when the index has no text space or
     /// no labels are to be had.
-    pub(crate) fn label_set(&mut self, labels: Option<&Labels>) -> Result<Option<LabelSet>> {
+    pub(crate) fn label_set(&self, labels: Option<&Labels>) -> Result<Option<LabelSet>> {
         let Ok(text) = self.text_space(None) else {
             return Ok(None);
         };
@@ -115,7 +115,7 @@ impl Engine {
             return Ok(None);
         }
         let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let vectors = self.text_encoder(&text.model)?.encode(&refs)?;
+        let vectors = self.embed_texts(&text.model, &refs)?;
         Ok(Some(LabelSet {
             space: text.name,
             labels: labels.into_iter().zip(vectors).collect(),

@@ -10,7 +10,7 @@
 //! ```no_run
 //! use vtx::{Engine, EngineConfig, IndexOptions};
 //! # fn main() -> Result<(), vtx::EngineError> {
-//! let mut engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
+//! let engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
 //! let options = IndexOptions { models: vec!["clip-b32".into()], ..Default::default() };
 //! let report = engine.index(&["clips/".into()], &options, &mut (), &Default::default())?;
 //! // The index's CLIP-family space if it has one, else its ConSE text space; the best moment of
@@ -38,6 +38,7 @@ mod tags;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use vtx_index::{Hit, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
 use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
@@ -214,41 +215,52 @@ pub struct SpaceInfo {
     pub approximate: bool,
 }
 
+/// A loaded model, shared by the threads of an engine: one call runs in it at a time.
+type Shared<T> = Arc<Mutex<T>>;
+
+/// Take a lock even if a thread panicked while holding it: what it guards (a loaded model, a
+/// cache) holds no invariant a panic half-way could break.
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// One index plus the models that fill and query it. Models are loaded on first use: `vtx info`
-/// needs none, `vtx search` only a text encoder.
+/// needs none, `vtx search` only a text encoder. An engine is `Send + Sync` and every method takes
+/// `&self`, so one engine serves many threads (the server shares one): searches run side by side
+/// on the store, and each model answers one call at a time.
 pub struct Engine {
     config: EngineConfig,
-    store: Box<dyn VectorStore + Send>,
+    store: Arc<dyn VectorStore>,
     registry: Registry,
-    frame_models: HashMap<String, FrameModel>,
-    text_encoders: HashMap<String, Box<dyn TextEncoder>>,
-    queries: query_cache::QueryCache,
+    frame_models: Mutex<HashMap<String, Shared<FrameModel>>>,
+    text_encoders: Mutex<HashMap<String, Shared<Box<dyn TextEncoder>>>>,
+    queries: Mutex<query_cache::QueryCache>,
 }
 
 impl Engine {
     /// Open (or create) the index.
     pub fn open(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open_with(&config.index_dir, config.ann.clone())?;
-        Ok(Self::with_store(config, Box::new(store)))
+        Ok(Self::with_store(config, Arc::new(store)))
     }
 
     /// Open an index that must already exist (for searching: a mistyped path is an error, not an
     /// empty library).
     pub fn open_existing(config: EngineConfig) -> Result<Self> {
         let store = SqliteStore::open_existing_with(&config.index_dir, config.ann.clone())?;
-        Ok(Self::with_store(config, Box::new(store)))
+        Ok(Self::with_store(config, Arc::new(store)))
     }
 
     /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
-    pub fn with_store(config: EngineConfig, store: Box<dyn VectorStore + Send>) -> Self {
+    pub fn with_store(config: EngineConfig, store: Arc<dyn VectorStore>) -> Self {
         let registry = Registry::new(&config.models_dir);
         Self {
             config,
             store,
             registry,
-            frame_models: HashMap::new(),
-            text_encoders: HashMap::new(),
-            queries: query_cache::QueryCache::new(QUERY_CACHE_ENTRIES),
+            frame_models: Mutex::new(HashMap::new()),
+            text_encoders: Mutex::new(HashMap::new()),
+            queries: Mutex::new(query_cache::QueryCache::new(QUERY_CACHE_ENTRIES)),
         }
     }
 
@@ -310,54 +322,67 @@ impl Engine {
         ModelInfo::new(&manifest, conse_text.as_ref())
     }
 
-    fn text_encoder(&mut self, model: &str) -> Result<&mut Box<dyn TextEncoder>> {
-        if !self.text_encoders.contains_key(model) {
-            let manifest = self.registry.get(model)?;
-            if !manifest.has_text() {
-                return Err(EngineError::Input(format!(
-                    "model '{model}' has no text encoder ({} model)",
-                    frame_models::kind_name(manifest.kind)
-                )));
-            }
-            let encoder = OnnxTextEncoder::load(&manifest, self.registry.options())?;
-            self.text_encoders.insert(model.to_string(), Box::new(encoder));
+    /// A text model (loaded once).
+    fn text_encoder(&self, model: &str) -> Result<Shared<Box<dyn TextEncoder>>> {
+        let mut loaded = lock(&self.text_encoders);
+        if let Some(encoder) = loaded.get(model) {
+            return Ok(encoder.clone());
         }
-        Ok(self.text_encoders.get_mut(model).expect("inserted above"))
+        let manifest = self.registry.get(model)?;
+        if !manifest.has_text() {
+            return Err(EngineError::Input(format!(
+                "model '{model}' has no text encoder ({} model)",
+                frame_models::kind_name(manifest.kind)
+            )));
+        }
+        let encoder: Box<dyn TextEncoder> = Box::new(OnnxTextEncoder::load(&manifest, self.registry.options())?);
+        let encoder = Arc::new(Mutex::new(encoder));
+        loaded.insert(model.to_string(), encoder.clone());
+        Ok(encoder)
     }
 
-    /// Load a frame model (once) and return it.
-    fn frame_model(&mut self, info: &ModelInfo) -> Result<&mut FrameModel> {
-        if !self.frame_models.contains_key(&info.name) {
-            let manifest = self.registry.get(&info.name)?;
-            let options = self.registry.options().clone();
-            let encoder = match &manifest.video {
-                Some(_) => FrameEncoder::Clip(Box::new(OnnxClipEncoder::load(&manifest, &options)?)),
-                None => {
-                    let encoder = Box::new(OnnxImageEncoder::load(&manifest, &options)?);
-                    let conse = match &manifest.conse {
-                        Some(spec) => {
-                            let text_manifest = self.registry.get(&spec.text_model)?;
-                            let registry = self.registry.clone();
-                            let text = self.text_encoder(&spec.text_model)?;
-                            Some(registry.conse(&manifest, &text_manifest, text.as_mut())?)
-                        }
-                        None => None,
-                    };
-                    FrameEncoder::Image { encoder, conse }
-                }
-            };
-            let model = FrameModel {
-                info: info.clone(),
-                encoder,
-            };
-            self.frame_models.insert(info.name.clone(), model);
+    /// Embed texts with a text model.
+    pub(crate) fn embed_texts(&self, model: &str, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let encoder = self.text_encoder(model)?;
+        let vectors = lock(&encoder).encode(texts)?;
+        Ok(vectors)
+    }
+
+    /// A frame model (loaded once).
+    fn frame_model(&self, info: &ModelInfo) -> Result<Shared<FrameModel>> {
+        let mut loaded = lock(&self.frame_models);
+        if let Some(model) = loaded.get(&info.name) {
+            return Ok(model.clone());
         }
-        Ok(self.frame_models.get_mut(&info.name).expect("inserted above"))
+        let manifest = self.registry.get(&info.name)?;
+        let options = self.registry.options().clone();
+        let encoder = match &manifest.video {
+            Some(_) => FrameEncoder::Clip(Box::new(OnnxClipEncoder::load(&manifest, &options)?)),
+            None => {
+                let encoder = Box::new(OnnxImageEncoder::load(&manifest, &options)?);
+                let conse = match &manifest.conse {
+                    Some(spec) => {
+                        let text_manifest = self.registry.get(&spec.text_model)?;
+                        let text = self.text_encoder(&spec.text_model)?;
+                        let mut text = lock(&text);
+                        Some(self.registry.conse(&manifest, &text_manifest, text.as_mut())?)
+                    }
+                    None => None,
+                };
+                FrameEncoder::Image { encoder, conse }
+            }
+        };
+        let model = Arc::new(Mutex::new(FrameModel {
+            info: info.clone(),
+            encoder,
+        }));
+        loaded.insert(info.name.clone(), model.clone());
+        Ok(model)
     }
 
     /// Resolve the models an indexing run uses and declare their spaces in the index (which
     /// refuses a model writing into another model's space).
-    fn resolve_models(&mut self, requested: &[String]) -> Result<Vec<ModelInfo>> {
+    fn resolve_models(&self, requested: &[String]) -> Result<Vec<ModelInfo>> {
         let names = self.index_models(requested)?;
         let infos = names.iter().map(|n| self.model_info(n)).collect::<Result<Vec<_>>>()?;
         for info in &infos {
@@ -370,7 +395,7 @@ impl Engine {
 
     /// Load the models indexing needs and declare their vector spaces. `index` does this itself;
     /// call it first to keep model loading out of a measurement.
-    pub fn prepare_indexing(&mut self, requested: &[String]) -> Result<()> {
+    pub fn prepare_indexing(&self, requested: &[String]) -> Result<()> {
         for info in self.resolve_models(requested)? {
             self.frame_model(&info)?;
         }
@@ -382,7 +407,7 @@ impl Engine {
     /// added model get just that model's vectors. One bad file never stops the run: its reason is
     /// in the report.
     pub fn index(
-        &mut self,
+        &self,
         paths: &[PathBuf],
         options: &IndexOptions,
         observer: &mut dyn IndexObserver,
@@ -406,16 +431,14 @@ impl Engine {
         let mut report = if plan.is_empty() {
             ingest::finish_empty(plan)
         } else {
-            let mut models = Vec::with_capacity(infos.len());
-            for info in &infos {
-                self.frame_model(info)?;
-                models.push(self.frame_models.remove(&info.name).expect("loaded above"));
-            }
-            let report = ingest::execute(plan, &mut *self.store, &mut models, options, observer, cancel);
-            for model in models {
-                self.frame_models.insert(model.info.name.clone(), model);
-            }
-            report?
+            let shared = infos
+                .iter()
+                .map(|info| self.frame_model(info))
+                .collect::<Result<Vec<_>>>()?;
+            // The run has its models to itself; a search in another thread needs none of them.
+            let mut held: Vec<MutexGuard<'_, FrameModel>> = shared.iter().map(|m| lock(m)).collect();
+            let mut models: Vec<&mut FrameModel> = held.iter_mut().map(|m| &mut **m).collect();
+            ingest::execute(plan, &*self.store, &mut models, options, observer, cancel)?
         };
         report.pruned = pruned;
         // Searching is right without it, only slower; an interrupted or failing run leaves it for
@@ -435,7 +458,7 @@ impl Engine {
     /// Drop the indexed videos named by `paths` (files, or folders: every indexed video under
     /// them), from the catalog and every vector space, all or nothing. A path that names no
     /// indexed video is an error and nothing is removed. Returns the videos removed.
-    pub fn remove(&mut self, paths: &[PathBuf]) -> Result<Vec<VideoRecord>> {
+    pub fn remove(&self, paths: &[PathBuf]) -> Result<Vec<VideoRecord>> {
         let videos = self.store.videos()?;
         let mut chosen: Vec<VideoRecord> = Vec::new();
         for path in paths {
@@ -464,7 +487,7 @@ impl Engine {
 
     /// Drop the indexed videos under `roots` whose files are gone. A root that does not exist
     /// itself (an unmounted drive) prunes nothing, so a missing disk never empties an index.
-    fn prune(&mut self, roots: &[PathBuf]) -> Result<Vec<String>> {
+    fn prune(&self, roots: &[PathBuf]) -> Result<Vec<String>> {
         let videos = self.store.videos()?;
         let mut gone: Vec<&VideoRecord> = Vec::new();
         for root in roots.iter().filter(|r| r.exists()) {
@@ -541,12 +564,12 @@ impl Engine {
     }
 
     /// The moments (segments) that best match a sentence, best first.
-    pub fn search(&mut self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
+    pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>> {
         Ok(self.search_many(&[query], options)?.remove(0))
     }
 
     /// Several queries at once (their text embeddings are computed in one batch).
-    pub fn search_many(&mut self, queries: &[&str], options: &SearchOptions) -> Result<Vec<Vec<Hit>>> {
+    pub fn search_many(&self, queries: &[&str], options: &SearchOptions) -> Result<Vec<Vec<Hit>>> {
         if let Some(i) = queries.iter().position(|q| q.trim().is_empty()) {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
@@ -560,7 +583,10 @@ impl Engine {
         };
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
-        let mut vectors: Vec<Option<Vec<f32>>> = queries.iter().map(|q| self.queries.get(&space.model, q)).collect();
+        let mut vectors: Vec<Option<Vec<f32>>> = queries
+            .iter()
+            .map(|q| lock(&self.queries).get(&space.model, q))
+            .collect();
         let missing: Vec<&str> = queries
             .iter()
             .zip(&vectors)
@@ -568,7 +594,7 @@ impl Engine {
             .map(|(q, _)| *q)
             .collect();
         if !missing.is_empty() {
-            let mut encoded = self.text_encoder(&space.model)?.encode(&missing)?.into_iter();
+            let mut encoded = self.embed_texts(&space.model, &missing)?.into_iter();
             for (query, slot) in queries.iter().zip(vectors.iter_mut()).filter(|(_, v)| v.is_none()) {
                 let vector = encoded.next().ok_or_else(|| {
                     vtx_models::ModelError::Runtime(format!(
@@ -576,7 +602,7 @@ impl Engine {
                         space.model
                     ))
                 })?;
-                self.queries.put(&space.model, query, vector.clone());
+                lock(&self.queries).put(&space.model, query, vector.clone());
                 *slot = Some(vector);
             }
         }
@@ -648,7 +674,7 @@ impl Engine {
     /// by their whole-video vectors (the score); each hit's segment is the video's moment most
     /// like the query.
     pub fn similar(
-        &mut self,
+        &self,
         video: &Path,
         top: usize,
         space: Option<&str>,
@@ -737,8 +763,9 @@ impl Engine {
     fn embed_motion(&self, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
         let measured = motion::measure(path, options)?;
         let starts: Vec<f64> = measured.spans.iter().map(|s| s.0).collect();
-        let pooled = vtx_index::pool_segments(&motion::vectors(&measured.samples), &starts, options.pooling);
-        vtx_index::pool_video(pooled.iter().flatten().map(Vec::as_slice)).ok_or_else(|| {
+        let moments = motion::vectors(&measured.samples);
+        let pooled = vtx_index::pool_space(MOTION_SPACE, &moments, &starts, options.pooling);
+        pooled.video.ok_or_else(|| {
             EngineError::Input(format!(
                 "{}: no motion could be measured (a still picture, or frames too far apart)",
                 path.display()
@@ -747,8 +774,9 @@ impl Engine {
     }
 
     /// Embed a video or a still picture that is not in the index.
-    fn embed_file(&mut self, path: &Path, space: &Space, info: &ModelInfo, options: &IndexOptions) -> Result<Vec<f32>> {
+    fn embed_file(&self, path: &Path, space: &Space, info: &ModelInfo, options: &IndexOptions) -> Result<Vec<f32>> {
         let model = self.frame_model(info)?;
+        let mut model = lock(&model);
         match vtx_media::probe(path) {
             Err(vtx_media::MediaError::NotVideo(why)) if why.starts_with("a still image") => {
                 if info.clip.is_some() {
@@ -765,7 +793,7 @@ impl Engine {
                 Ok(timed.swap_remove(0).vector)
             }
             Err(e) => Err(e.into()),
-            Ok(_) => ingest::embed_video(model, &space.name, path, options),
+            Ok(_) => ingest::embed_video(&mut model, &space.name, path, options),
         }
     }
 

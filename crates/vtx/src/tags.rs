@@ -58,7 +58,7 @@ fn named(nearest: Vec<(&str, f32)>, min_score: f32) -> Vec<(String, f32)> {
 impl Engine {
     /// Tag every segment of the index (or of `options.only`) with its nearest labels, and store
     /// the tags (replacing earlier ones) for `search --tag`.
-    pub fn tag(&mut self, options: &TagOptions) -> Result<Vec<VideoTags>> {
+    pub fn tag(&self, options: &TagOptions) -> Result<Vec<VideoTags>> {
         if options.top == 0 {
             return Err(EngineError::Input("--top must be at least 1".into()));
         }

@@ -10,14 +10,14 @@ mod search;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::ranking::by_score;
 use crate::{
-    dot, pool_segments, pool_video, AnnOptions, Cursor, Hit, IndexError, Optimized, Page, Pooling, Result,
-    SearchRequest, Segment, SegmentSpan, ShotSpan, Space, StoreStats, Tag, TimedVector, VectorStore, VideoHit,
-    VideoMeta, VideoRecord,
+    dot, AnnOptions, Cursor, Hit, IndexError, Optimized, Page, Result, SearchRequest, Segment, SegmentSpan, ShotSpan,
+    Space, SpaceVectors, StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord, VideoWriter,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
@@ -108,17 +108,58 @@ CREATE TABLE IF NOT EXISTS video_vectors (
 );
 ";
 
+/// The embedded store. Each thread that reads leases a connection of its own from a small pool
+/// (opened on demand, kept for the next), so searches run side by side while a video is written.
 pub struct SqliteStore {
-    conn: Connection,
     dir: PathBuf,
-    /// The video whose transaction is open, between `begin_video` and `commit_video`.
-    open_video: Option<OpenVideo>,
     ann: AnnOptions,
+    idle: Mutex<Vec<Connection>>,
 }
 
-struct OpenVideo {
-    id: i64,
-    next_chunk: i64,
+/// A connection leased from the store's pool; it goes back when dropped.
+struct Lease<'s> {
+    store: &'s SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl Lease<'_> {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: self.conn.as_ref().expect("a lease holds its connection until dropped"),
+            dir: &self.store.dir,
+            ann: &self.store.ann,
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.store.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        }
+    }
+}
+
+/// The queries of the store, on one connection.
+struct Db<'c> {
+    conn: &'c Connection,
+    dir: &'c Path,
+    ann: &'c AnnOptions,
+}
+
+/// Open a connection to the index file with the settings every connection needs.
+fn connect(file: &Path) -> Result<Connection> {
+    let conn = Connection::open(file).map_err(storage)?;
+    // WAL keeps readers working during a write; NORMAL sync is crash-safe for the application
+    // (kill -9) and loses at most the last transaction on power loss.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;",
+    )
+    .map_err(storage)?;
+    // Every statement a search runs stays prepared (the default keeps 16).
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 fn storage(e: rusqlite::Error) -> IndexError {
@@ -160,18 +201,6 @@ fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
 }
 
 impl SqliteStore {
-    /// The one video matching `condition` (on `?1`), if any.
-    fn video_where(&self, condition: &str, value: impl rusqlite::ToSql) -> Result<Option<VideoRecord>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE {condition}"),
-                [value],
-                record,
-            )
-            .optional()
-            .map_err(storage)
-    }
-
     /// Open the index in `dir` for reading and searching; an index that does not exist is an error
     /// (a typo in `--index` should not look like an empty library).
     pub fn open_existing(dir: &Path) -> Result<Self> {
@@ -195,16 +224,7 @@ impl SqliteStore {
     pub fn open_with(dir: &Path, ann: AnnOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| IndexError::Storage(format!("cannot create index directory {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join(DB_FILE)).map_err(storage)?;
-        // WAL keeps readers working during a write; NORMAL sync is crash-safe for the
-        // application (kill -9) and loses at most the last transaction on power loss.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;",
-        )
-        .map_err(storage)?;
-        // Every statement a search runs stays prepared (the default keeps 16).
-        conn.set_prepared_statement_cache_capacity(64);
+        let conn = connect(&dir.join(DB_FILE))?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
             .map_err(storage)?;
         let version: Option<String> = conn
@@ -227,11 +247,37 @@ impl SqliteStore {
             Some(other) => return Err(IndexError::Schema(dir.display().to_string(), other, SCHEMA_VERSION)),
         }
         Ok(Self {
-            conn,
             dir: dir.to_path_buf(),
-            open_video: None,
             ann,
+            idle: Mutex::new(vec![conn]),
         })
+    }
+
+    /// A connection of the pool, or a new one when all are in use.
+    fn lease(&self) -> Result<Lease<'_>> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connect(&self.dir.join(DB_FILE))?,
+        };
+        Ok(Lease {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+}
+
+impl Db<'_> {
+    /// The one video matching `condition` (on `?1`), if any.
+    fn video_where(&self, condition: &str, value: impl rusqlite::ToSql) -> Result<Option<VideoRecord>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {VIDEO_COLUMNS} FROM videos WHERE {condition}"),
+                [value],
+                record,
+            )
+            .optional()
+            .map_err(storage)
     }
 
     fn space(&self, name: &str) -> Result<Space> {
@@ -324,66 +370,6 @@ impl SqliteStore {
         Ok(moments)
     }
 
-    /// Pool the open video's segment and video vectors in every space it has moments in.
-    fn pool_open_video(&mut self, video_id: i64, duration: f64, pooling: Pooling) -> Result<()> {
-        let mut segments = self.segments(video_id)?;
-        if segments.is_empty() {
-            self.insert_segments(
-                video_id,
-                &[SegmentSpan {
-                    start: 0.0,
-                    end: duration,
-                    thumbnail: None,
-                }],
-            )?;
-            segments = self.segments(video_id)?;
-        }
-        let starts: Vec<f64> = segments.iter().map(|s| s.start).collect();
-        let spaces: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT DISTINCT space FROM frame_vectors WHERE video_id = ?1")
-                .map_err(storage)?;
-            let rows = stmt.query_map([video_id], |r| r.get(0)).map_err(storage)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(storage)?
-        };
-        self.conn
-            .execute("DELETE FROM segment_vectors WHERE video_id = ?1", [video_id])
-            .map_err(storage)?;
-        self.conn
-            .execute("DELETE FROM video_vectors WHERE video_id = ?1", [video_id])
-            .map_err(storage)?;
-        for space in spaces {
-            let pooled = pool_segments(&self.moments(video_id, &space)?, &starts, pooling);
-            let kept: Vec<(i64, &Vec<f32>)> = segments
-                .iter()
-                .zip(&pooled)
-                .filter_map(|(segment, v)| v.as_ref().map(|v| (segment.id, v)))
-                .collect();
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO segment_vectors (video_id, space, chunk, ids, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(storage)?;
-            for (chunk, rows) in kept.chunks(CHUNK_FRAMES).enumerate() {
-                let ids: Vec<u8> = rows.iter().flat_map(|(id, _)| id.to_le_bytes()).collect();
-                let vecs: Vec<u8> = rows.iter().flat_map(|(_, v)| encode(v)).collect();
-                stmt.execute(params![video_id, space, chunk as i64, ids, vecs])
-                    .map_err(storage)?;
-            }
-            if let Some(video) = pool_video(kept.iter().map(|(_, v)| v.as_slice())) {
-                self.conn
-                    .execute(
-                        "INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)",
-                        params![video_id, space, encode(&video)],
-                    )
-                    .map_err(storage)?;
-            }
-        }
-        Ok(())
-    }
-
     /// The segments with a tag whose label contains `word` (any case), with their videos.
     fn segments_tagged(&self, word: &str) -> Result<Vec<(i64, i64)>> {
         let pattern = format!(
@@ -443,8 +429,8 @@ fn record(r: &rusqlite::Row<'_>) -> rusqlite::Result<VideoRecord> {
 
 const VIDEO_COLUMNS: &str = "id, path, size, mtime_ns, hash, duration, fps, format, codec, width, height, frames";
 
-impl VectorStore for SqliteStore {
-    fn ensure_space(&mut self, space: &Space) -> Result<()> {
+impl Db<'_> {
+    fn ensure_space(&self, space: &Space) -> Result<()> {
         match self.space(&space.name) {
             Ok(existing) if existing.model != space.model => Err(IndexError::ForeignModel {
                 space: space.name.clone(),
@@ -504,10 +490,8 @@ impl VectorStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
-    fn begin_video(&mut self, path: &str) -> Result<()> {
-        if self.open_video.is_some() {
-            return Err(IndexError::Usage("a video is already being written"));
-        }
+    /// Take the write lock and replace the video at `path` by an empty placeholder; its id.
+    fn begin_video(&self, path: &str) -> Result<i64> {
         // IMMEDIATE takes the write lock now, so a second writer waits here rather than failing
         // half-way through a video.
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
@@ -517,7 +501,7 @@ impl VectorStore for SqliteStore {
                 .query_row("SELECT id FROM videos WHERE path = ?1", [path], |r| r.get(0))
                 .optional()?;
             if let Some(old) = replaced {
-                log_change(&self.conn, old)?;
+                log_change(self.conn, old)?;
             }
             self.conn.execute("DELETE FROM videos WHERE path = ?1", [path])?;
             self.conn.execute(
@@ -527,22 +511,14 @@ impl VectorStore for SqliteStore {
             )?;
             Ok(self.conn.last_insert_rowid())
         })();
-        match placeholder {
-            Ok(id) => {
-                self.open_video = Some(OpenVideo { id, next_chunk: 0 });
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(storage(e))
-            }
-        }
+        placeholder.map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            storage(e)
+        })
     }
 
-    fn begin_extend(&mut self, video_id: i64, spaces: &[String]) -> Result<()> {
-        if self.open_video.is_some() {
-            return Err(IndexError::Usage("a video is already being written"));
-        }
+    /// Take the write lock and clear a stored video's vectors in `spaces`; the next free chunk.
+    fn begin_extend(&self, video_id: i64, spaces: &[String]) -> Result<i64> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
         let cleared = (|| {
             let next_chunk: i64 = self.conn.query_row(
@@ -551,37 +527,22 @@ impl VectorStore for SqliteStore {
                 |r| r.get(0),
             )?;
             for space in spaces {
-                self.conn.execute(
-                    "DELETE FROM frame_vectors WHERE video_id = ?1 AND space = ?2",
-                    params![video_id, space],
-                )?;
-                self.conn.execute(
-                    "DELETE FROM video_vectors WHERE video_id = ?1 AND space = ?2",
-                    params![video_id, space],
-                )?;
+                for table in ["frame_vectors", "segment_vectors", "video_vectors"] {
+                    self.conn.execute(
+                        &format!("DELETE FROM {table} WHERE video_id = ?1 AND space = ?2"),
+                        params![video_id, space],
+                    )?;
+                }
             }
             Ok(next_chunk)
         })();
-        match cleared {
-            Ok(next_chunk) => {
-                self.open_video = Some(OpenVideo {
-                    id: video_id,
-                    next_chunk,
-                });
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(storage(e))
-            }
-        }
+        cleared.map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            storage(e)
+        })
     }
 
-    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()> {
-        let Some(open) = self.open_video.as_ref() else {
-            return Err(IndexError::Usage("add_frames without begin_video"));
-        };
-        let (id, mut next_chunk) = (open.id, open.next_chunk);
+    fn add_frames(&self, id: i64, next_chunk: &mut i64, space: &str, frames: &[TimedVector]) -> Result<()> {
         let dim = self.space(space)?.dim;
         if let Some(bad) = frames.iter().find(|f| f.vector.len() != dim) {
             return Err(IndexError::Dimension {
@@ -599,21 +560,68 @@ impl VectorStore for SqliteStore {
         for chunk in frames.chunks(CHUNK_FRAMES) {
             let times: Vec<u8> = chunk.iter().flat_map(|f| f.t.to_le_bytes()).collect();
             let vecs: Vec<u8> = chunk.iter().flat_map(|f| encode(&f.vector)).collect();
-            stmt.execute(params![id, space, next_chunk, times, vecs])
+            stmt.execute(params![id, space, *next_chunk, times, vecs])
                 .map_err(storage)?;
-            next_chunk += 1;
+            *next_chunk += 1;
         }
-        self.open_video.as_mut().expect("checked above").next_chunk = next_chunk;
         Ok(())
     }
 
-    fn commit_video(&mut self, m: &VideoMeta, pooling: Pooling) -> Result<i64> {
-        let Some(open) = self.open_video.as_ref() else {
-            return Err(IndexError::Usage("commit_video without begin_video"));
-        };
-        let id = open.id;
-        self.pool_open_video(id, m.duration, pooling)?;
-        log_change(&self.conn, id).map_err(storage)?;
+    fn put_vectors(&self, id: i64, vectors: &SpaceVectors) -> Result<()> {
+        let space = vectors.space.as_str();
+        let dim = self.space(space)?.dim;
+        let segments = self.segments(id)?;
+        if vectors.segments.len() != segments.len() {
+            return Err(IndexError::Usage(
+                "one vector (or none) is needed for each of the video's segments",
+            ));
+        }
+        let given = vectors.segments.iter().flatten().chain(&vectors.video);
+        if let Some(bad) = given.into_iter().find(|v| v.len() != dim) {
+            return Err(IndexError::Dimension {
+                space: space.to_string(),
+                expected: dim,
+                got: bad.len(),
+            });
+        }
+        for table in ["segment_vectors", "video_vectors"] {
+            self.conn
+                .execute(
+                    &format!("DELETE FROM {table} WHERE video_id = ?1 AND space = ?2"),
+                    params![id, space],
+                )
+                .map_err(storage)?;
+        }
+        let kept: Vec<(i64, &Vec<f32>)> = segments
+            .iter()
+            .zip(&vectors.segments)
+            .filter_map(|(segment, v)| v.as_ref().map(|v| (segment.id, v)))
+            .collect();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO segment_vectors (video_id, space, chunk, ids, vecs) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(storage)?;
+        for (chunk, rows) in kept.chunks(CHUNK_FRAMES).enumerate() {
+            let ids: Vec<u8> = rows.iter().flat_map(|(id, _)| id.to_le_bytes()).collect();
+            let vecs: Vec<u8> = rows.iter().flat_map(|(_, v)| encode(v)).collect();
+            stmt.execute(params![id, space, chunk as i64, ids, vecs])
+                .map_err(storage)?;
+        }
+        if let Some(video) = &vectors.video {
+            self.conn
+                .execute(
+                    "INSERT INTO video_vectors (video_id, space, vec) VALUES (?1, ?2, ?3)",
+                    params![id, space, encode(video)],
+                )
+                .map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    fn commit_video(&self, id: i64, m: &VideoMeta) -> Result<()> {
+        log_change(self.conn, id).map_err(storage)?;
         self.conn
             .execute(
                 "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
@@ -634,22 +642,10 @@ impl VectorStore for SqliteStore {
                 ],
             )
             .map_err(storage)?;
-        self.conn.execute_batch("COMMIT").map_err(storage)?;
-        self.open_video = None;
-        Ok(id)
+        self.conn.execute_batch("COMMIT").map_err(storage)
     }
 
-    fn abort_video(&mut self) {
-        if self.open_video.take().is_some() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-
-    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()> {
-        let Some(open) = self.open_video.as_ref() else {
-            return Err(IndexError::Usage("set_shots without begin_video"));
-        };
-        let id = open.id;
+    fn set_shots(&self, id: i64, shots: &[ShotSpan]) -> Result<()> {
         self.conn
             .execute("DELETE FROM shots WHERE video_id = ?1", [id])
             .map_err(storage)?;
@@ -681,19 +677,17 @@ impl VectorStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
-    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()> {
-        let Some(open) = self.open_video.as_ref() else {
-            return Err(IndexError::Usage("set_segments without begin_video"));
-        };
-        let id = open.id;
-        self.conn
-            .execute("DELETE FROM segments WHERE video_id = ?1", [id])
-            .map_err(storage)?;
+    fn set_segments(&self, id: i64, segments: &[SegmentSpan]) -> Result<()> {
+        for table in ["segments", "segment_vectors", "video_vectors"] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [id])
+                .map_err(storage)?;
+        }
         self.insert_segments(id, segments)
     }
 
-    fn set_tags(&mut self, video_id: i64, tags: &[Tag]) -> Result<()> {
-        let tx = self.conn.transaction().map_err(storage)?;
+    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(storage)?;
         tx.execute("DELETE FROM tags WHERE video_id = ?1", [video_id])
             .map_err(storage)?;
         {
@@ -759,7 +753,7 @@ impl VectorStore for SqliteStore {
             .map_err(storage)
     }
 
-    fn touch_video(&mut self, id: i64, mtime_ns: i64) -> Result<()> {
+    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()> {
         self.conn
             .execute("UPDATE videos SET mtime_ns = ?1 WHERE id = ?2", params![mtime_ns, id])
             .map_err(storage)?;
@@ -885,13 +879,8 @@ impl VectorStore for SqliteStore {
         self.points_in(space)
     }
 
-    fn remove_videos(&mut self, ids: &[i64]) -> Result<()> {
-        if self.open_video.is_some() {
-            return Err(IndexError::Usage("a video is being written"));
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+    fn remove_videos(&self, ids: &[i64]) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(self.conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(storage)?;
         for &id in ids {
             log_change(&tx, id).map_err(storage)?;
@@ -900,7 +889,7 @@ impl VectorStore for SqliteStore {
         tx.commit().map_err(storage)
     }
 
-    fn optimize(&mut self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
+    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
         self.spaces()?
             .iter()
             .map(|space| self.optimize_space(space, started))
@@ -950,7 +939,7 @@ impl VectorStore for SqliteStore {
             .conn
             .query_row("SELECT COUNT(*) FROM segments", [], |r| r.get(0))
             .map_err(storage)?;
-        let bytes_on_disk = std::fs::read_dir(&self.dir)
+        let bytes_on_disk = std::fs::read_dir(self.dir)
             .map(|entries| {
                 entries
                     .flatten()
@@ -969,12 +958,174 @@ impl VectorStore for SqliteStore {
     }
 }
 
+impl VectorStore for SqliteStore {
+    fn ensure_space(&self, space: &Space) -> Result<()> {
+        self.lease()?.db().ensure_space(space)
+    }
+
+    fn spaces(&self) -> Result<Vec<Space>> {
+        self.lease()?.db().spaces()
+    }
+
+    fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>> {
+        self.lease()?.db().video_by_id(id)
+    }
+
+    fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>> {
+        self.lease()?.db().video_by_path(path)
+    }
+
+    fn videos(&self) -> Result<Vec<VideoRecord>> {
+        self.lease()?.db().videos()
+    }
+
+    fn write_video(&self, path: &str) -> Result<Box<dyn VideoWriter + '_>> {
+        let lease = self.lease()?;
+        let id = lease.db().begin_video(path)?;
+        Ok(Box::new(SqliteWriter {
+            lease,
+            id,
+            next_chunk: 0,
+            open: true,
+        }))
+    }
+
+    fn extend_video(&self, video_id: i64, spaces: &[String]) -> Result<Box<dyn VideoWriter + '_>> {
+        let lease = self.lease()?;
+        let next_chunk = lease.db().begin_extend(video_id, spaces)?;
+        Ok(Box::new(SqliteWriter {
+            lease,
+            id: video_id,
+            next_chunk,
+            open: true,
+        }))
+    }
+
+    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>> {
+        self.lease()?.db().shots(video_id)
+    }
+
+    fn segments(&self, video_id: i64) -> Result<Vec<Segment>> {
+        self.lease()?.db().segments(video_id)
+    }
+
+    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
+        self.lease()?.db().thumbnail(segment_id)
+    }
+
+    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()> {
+        self.lease()?.db().touch_video(id, mtime_ns)
+    }
+
+    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>> {
+        self.lease()?.db().video_vector(id, space)
+    }
+
+    fn video_spaces(&self, id: i64) -> Result<Vec<String>> {
+        self.lease()?.db().video_spaces(id)
+    }
+
+    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {
+        self.lease()?.db().video_vectors(space)
+    }
+
+    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page> {
+        self.lease()?.db().scroll(space, from, limit)
+    }
+
+    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
+        self.lease()?.db().frame_times(id, space)
+    }
+
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+        self.lease()?.db().search(request)
+    }
+
+    fn count(&self, space: &str) -> Result<u64> {
+        self.lease()?.db().count(space)
+    }
+
+    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()> {
+        self.lease()?.db().set_tags(video_id, tags)
+    }
+
+    fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
+        self.lease()?.db().tags(video_id)
+    }
+
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>> {
+        self.lease()?.db().search_videos(space, query, top)
+    }
+
+    fn remove_videos(&self, ids: &[i64]) -> Result<()> {
+        self.lease()?.db().remove_videos(ids)
+    }
+
+    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
+        self.lease()?.db().optimize(started)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        self.lease()?.db().stats()
+    }
+}
+
+/// A video being written: one SQLite transaction on a connection of its own, rolled back unless
+/// committed.
+struct SqliteWriter<'s> {
+    lease: Lease<'s>,
+    id: i64,
+    next_chunk: i64,
+    /// The transaction is still open (neither committed nor failed to commit).
+    open: bool,
+}
+
+impl VideoWriter for SqliteWriter<'_> {
+    fn add_frames(&mut self, space: &str, frames: &[TimedVector]) -> Result<()> {
+        self.lease.db().add_frames(self.id, &mut self.next_chunk, space, frames)
+    }
+
+    fn moments(&self, space: &str) -> Result<Vec<TimedVector>> {
+        self.lease.db().moments(self.id, space)
+    }
+
+    fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()> {
+        self.lease.db().set_shots(self.id, shots)
+    }
+
+    fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()> {
+        self.lease.db().set_segments(self.id, segments)
+    }
+
+    fn segments(&self) -> Result<Vec<Segment>> {
+        self.lease.db().segments(self.id)
+    }
+
+    fn put_vectors(&mut self, vectors: &SpaceVectors) -> Result<()> {
+        self.lease.db().put_vectors(self.id, vectors)
+    }
+
+    fn commit(mut self: Box<Self>, meta: &VideoMeta) -> Result<i64> {
+        self.lease.db().commit_video(self.id, meta)?;
+        self.open = false;
+        Ok(self.id)
+    }
+}
+
+impl Drop for SqliteWriter<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.lease.db().conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::{Filter, VideoEntry};
+    use crate::{Filter, Pooling, VideoEntry};
 
     fn search_in(s: &SqliteStore, space: &str, query: &[f32], limit: usize, per_video: bool) -> Result<Vec<Hit>> {
         s.search(&SearchRequest {
@@ -1018,13 +1169,17 @@ mod tests {
 
     /// A video whose segments start at `starts` (each ends where the next begins, the last at 10 s).
     fn segmented(path: &str, frames: &[(f64, [f32; 2])], starts: &[f64]) -> VideoEntry {
+        pooled(path, frames, starts, Pooling::Mean)
+    }
+
+    fn pooled(path: &str, frames: &[(f64, [f32; 2])], starts: &[f64], pooling: Pooling) -> VideoEntry {
         let ends = starts.iter().skip(1).copied().chain([10.0]);
-        VideoEntry {
-            meta: VideoMeta {
+        VideoEntry::pooled(
+            VideoMeta {
                 frames: frames.len() as u32,
                 ..meta(path)
             },
-            frames: vec![(
+            vec![(
                 "s".into(),
                 frames
                     .iter()
@@ -1034,7 +1189,7 @@ mod tests {
                     })
                     .collect(),
             )],
-            segments: starts
+            starts
                 .iter()
                 .zip(ends)
                 .map(|(&start, end)| SegmentSpan {
@@ -1043,13 +1198,13 @@ mod tests {
                     thumbnail: Some(vec![0xFF, 0xD8, start as u8]),
                 })
                 .collect(),
-            pooling: Pooling::Mean,
-        }
+            pooling,
+        )
     }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
         s.ensure_space(&Space {
             name: "s".into(),
             dim: 2,
@@ -1065,7 +1220,7 @@ mod tests {
 
     #[test]
     fn search_returns_segments_ranked_or_the_best_per_video() {
-        let (_d, mut s) = store();
+        let (_d, s) = store();
         s.put_video(&segmented(
             "/a.mp4",
             &[(0.0, [1.0, 0.0]), (1.0, [0.6, 0.8])],
@@ -1118,7 +1273,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.tags(b).unwrap().len(), 2);
         let tagged = |word: &str| -> HashSet<i64> {
-            s.segments_tagged(word)
+            s.lease()
+                .unwrap()
+                .db()
+                .segments_tagged(word)
                 .unwrap()
                 .into_iter()
                 .map(|(seg, _)| seg)
@@ -1145,13 +1303,13 @@ mod tests {
 
     #[test]
     fn segments_and_videos_pool_their_moments() {
-        let (_d, mut s) = store();
-        let mut max = segmented(
+        let (_d, s) = store();
+        let max = pooled(
             "/max.mp4",
             &[(0.0, [0.6, -0.8]), (1.0, [-0.8, 0.6]), (7.0, [0.0, 1.0])],
             &[0.0, 5.0, 6.0],
+            Pooling::Max,
         );
-        max.pooling = Pooling::Max;
         let id = s.put_video(&max).unwrap();
         let segments = s.segments(id).unwrap();
         assert_eq!(segments.len(), 3);
@@ -1191,7 +1349,7 @@ mod tests {
 
     #[test]
     fn put_replaces_previous_version_of_same_path() {
-        let (_d, mut s) = store();
+        let (_d, s) = store();
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])]))
             .unwrap();
         s.put_video(&entry("/a.mp4", &[(5.0, [1.0, 0.0])])).unwrap();
@@ -1204,7 +1362,7 @@ mod tests {
 
     #[test]
     fn wrong_dimension_writes_nothing() {
-        let (_d, mut s) = store();
+        let (_d, s) = store();
         let mut bad = entry("/a.mp4", &[(0.0, [1.0, 0.0])]);
         bad.frames[0].1[0].vector.push(0.0);
         assert!(matches!(s.put_video(&bad), Err(IndexError::Dimension { .. })));
@@ -1233,7 +1391,7 @@ mod tests {
 
     #[test]
     fn long_videos_are_stored_in_chunks_and_searched_whole() {
-        let (_d, mut s) = store();
+        let (_d, s) = store();
         let n = CHUNK_FRAMES * 2 + 5;
         let mut frames: Vec<(f64, [f32; 2])> = (0..n).map(|i| (i as f64, [1.0, 0.0])).collect();
         frames[CHUNK_FRAMES + 3].1 = [0.0, 1.0];
@@ -1250,7 +1408,10 @@ mod tests {
     #[test]
     fn an_index_of_another_schema_is_refused() {
         let (dir, s) = store();
-        s.conn
+        s.lease()
+            .unwrap()
+            .db()
+            .conn
             .execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'", [])
             .unwrap();
         drop(s);
@@ -1260,34 +1421,63 @@ mod tests {
         ));
     }
 
+    fn moment(t: f64, v: &[f32]) -> TimedVector {
+        TimedVector { t, vector: v.to_vec() }
+    }
+
     #[test]
-    fn a_video_written_in_batches_is_invisible_until_committed_and_abort_keeps_the_old_one() {
-        let (dir, mut s) = store();
+    fn a_video_written_in_batches_is_invisible_until_committed_and_a_dropped_writer_keeps_the_old_one() {
+        let (dir, s) = store();
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
-        s.begin_video("/a.mp4").unwrap();
-        assert!(s.begin_video("/b.mp4").is_err(), "one video at a time");
-        let add =
-            |s: &mut SqliteStore, t: f64, v: [f32; 2]| s.add_frames("s", &[TimedVector { t, vector: v.to_vec() }]);
-        add(&mut s, 1.0, [0.0, 1.0]).unwrap();
-        add(&mut s, 2.0, [0.6, 0.8]).unwrap();
-        // Another connection (a concurrent search) still sees the old version.
-        let reader = SqliteStore::open(dir.path()).unwrap();
-        assert_eq!(reader.stats().unwrap().frames, 1);
-        s.abort_video();
-        assert_eq!(reader.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
-        s.begin_video("/a.mp4").unwrap();
-        add(&mut s, 1.0, [0.0, 1.0]).unwrap();
-        add(&mut s, 2.0, [0.6, 0.8]).unwrap();
-        s.commit_video(&meta("/a.mp4"), Pooling::Mean).unwrap();
-        assert_eq!(reader.stats().unwrap().frames, 2);
-        let v = reader.video_vector(1, "s").unwrap().unwrap();
+        let frames = [moment(1.0, &[0.0, 1.0]), moment(2.0, &[0.6, 0.8])];
+        let write = || {
+            let mut writer = s.write_video("/a.mp4").unwrap();
+            for frame in &frames {
+                writer.add_frames("s", std::slice::from_ref(frame)).unwrap();
+            }
+            writer
+        };
+        let other = SqliteStore::open(dir.path()).unwrap();
+        let writer = write();
+        // A search on the same store and one from another process still see the old version.
+        assert_eq!(s.stats().unwrap().frames, 1);
+        assert_eq!(other.stats().unwrap().frames, 1);
+        drop(writer);
+        assert_eq!(other.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
+        let mut writer = write();
+        assert_eq!(writer.moments("s").unwrap(), frames, "the write's own moments");
+        writer
+            .set_segments(&[SegmentSpan {
+                start: 0.0,
+                end: 3.0,
+                thumbnail: None,
+            }])
+            .unwrap();
+        let too_many = SpaceVectors {
+            space: "s".into(),
+            segments: vec![None, None],
+            video: None,
+        };
+        assert!(matches!(writer.put_vectors(&too_many), Err(IndexError::Usage(_))));
+        writer
+            .put_vectors(&crate::pool_space("s", &frames, &[0.0], Pooling::Mean))
+            .unwrap();
+        // A second writer waits for the first to finish, then writes.
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| s.put_video(&entry("/b.mp4", &[(0.0, [1.0, 0.0])])));
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            assert_eq!(other.stats().unwrap().videos, 1, "the second writer waits");
+            writer.commit(&meta("/a.mp4")).unwrap();
+            second.join().unwrap().unwrap();
+        });
+        assert_eq!(other.stats().unwrap().frames, 3);
+        let v = other.video_vector(1, "s").unwrap().unwrap();
         assert!(v[1] > v[0], "the new frames' vector: {v:?}");
-        assert!(s.add_frames("s", &[]).is_err(), "no video open");
     }
 
     #[test]
     fn a_space_added_later_extends_a_video_and_keeps_the_others() {
-        let (dir, mut s) = store();
+        let (dir, s) = store();
         let id = s
             .put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0]), (1.0, [0.0, 1.0])]))
             .unwrap();
@@ -1306,19 +1496,26 @@ mod tests {
             })
             .collect();
         let meta = s.video_by_path("/a.mp4").unwrap().unwrap().meta;
-        // An aborted extension leaves nothing behind.
-        s.begin_extend(id, &["w".into()]).unwrap();
-        s.add_frames("w", &windows).unwrap();
-        s.abort_video();
+        let extend = || {
+            let mut writer = s.extend_video(id, &["w".into()]).unwrap();
+            writer.add_frames("w", &windows).unwrap();
+            writer
+        };
+        // An abandoned extension leaves nothing behind.
+        drop(extend());
         assert_eq!(s.video_spaces(id).unwrap(), ["s"]);
-        s.begin_extend(id, &["w".into()]).unwrap();
-        s.add_frames("w", &windows).unwrap();
+        let mut writer = extend();
         assert_eq!(
             SqliteStore::open(dir.path()).unwrap().video_spaces(id).unwrap(),
             ["s"],
             "invisible until committed"
         );
-        s.commit_video(&meta, Pooling::Mean).unwrap();
+        let starts: Vec<f64> = writer.segments().unwrap().iter().map(|seg| seg.start).collect();
+        let moments = writer.moments("w").unwrap();
+        writer
+            .put_vectors(&crate::pool_space("w", &moments, &starts, Pooling::Mean))
+            .unwrap();
+        writer.commit(&meta).unwrap();
         assert_eq!(s.video_spaces(id).unwrap(), ["s", "w"]);
         assert_eq!(s.frame_times(id, "w").unwrap(), [0.0, 0.5, 1.0]);
         assert_eq!(s.segments(id).unwrap().len(), 1, "the segments stay");
@@ -1334,36 +1531,25 @@ mod tests {
 
     #[test]
     fn shots_are_written_with_the_video() {
-        let (_d, mut s) = store();
-        s.begin_video("/a.mp4").unwrap();
-        s.add_frames(
-            "s",
-            &[
-                TimedVector {
-                    t: 0.5,
-                    vector: vec![1.0, 0.0],
-                },
-                TimedVector {
-                    t: 4.0,
-                    vector: vec![0.0, 1.0],
-                },
-            ],
-        )
-        .unwrap();
+        let (_d, s) = store();
+        let mut writer = s.write_video("/a.mp4").unwrap();
+        writer
+            .add_frames("s", &[moment(0.5, &[1.0, 0.0]), moment(4.0, &[0.0, 1.0])])
+            .unwrap();
         let span = |start: f64, end: f64, boundary: &str| ShotSpan {
             start,
             end,
             boundary: boundary.into(),
         };
-        s.set_shots(&[span(0.0, 3.0, "start"), span(3.0, 6.0, "cut")]).unwrap();
-        let id = s.commit_video(&meta("/a.mp4"), Pooling::Mean).unwrap();
+        writer
+            .set_shots(&[span(0.0, 3.0, "start"), span(3.0, 6.0, "cut")])
+            .unwrap();
+        let id = writer.commit(&meta("/a.mp4")).unwrap();
         assert_eq!(s.shots(id).unwrap().len(), 2);
         // Re-indexing the path replaces its shots with the video.
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         let id = s.video_by_path("/a.mp4").unwrap().unwrap().id;
         assert!(s.shots(id).unwrap().is_empty());
-        assert!(s.set_shots(&[]).is_err(), "no video open");
-        assert!(s.set_segments(&[]).is_err(), "no video open");
     }
 
     fn contract_with(ann: AnnOptions) {
@@ -1416,7 +1602,7 @@ mod tests {
             threads: 1,
             ..AnnOptions::default()
         };
-        let mut s = SqliteStore::open_with(dir.path(), ann.clone()).unwrap();
+        let s = SqliteStore::open_with(dir.path(), ann.clone()).unwrap();
         s.ensure_space(&Space {
             name: "s".into(),
             dim: 8,
@@ -1425,13 +1611,25 @@ mod tests {
         .unwrap();
         let mut draw = crate::Synthetic::new(8, 4, 4, 9);
         for i in 0..10 {
-            let frames: Vec<(f64, Vec<f32>)> = (0..30).map(|t| (t as f64, draw.draw().0)).collect();
-            let starts: Vec<f64> = (0..30).map(|t| t as f64).collect();
-            let mut entry = segmented(&format!("/v{i}.mp4"), &[], &starts);
-            entry.frames[0].1 = frames
-                .into_iter()
-                .map(|(t, vector)| TimedVector { t, vector })
+            let frames: Vec<TimedVector> = (0..30)
+                .map(|t| TimedVector {
+                    t: t as f64,
+                    vector: draw.draw().0,
+                })
                 .collect();
+            let segments: Vec<SegmentSpan> = (0..30)
+                .map(|t| SegmentSpan {
+                    start: t as f64,
+                    end: t as f64 + 1.0,
+                    thumbnail: None,
+                })
+                .collect();
+            let entry = VideoEntry::pooled(
+                meta(&format!("/v{i}.mp4")),
+                vec![("s".into(), frames)],
+                segments,
+                Pooling::Mean,
+            );
             s.put_video(&entry).unwrap();
         }
         let built = s.optimize(&mut |_, _| {}).unwrap();
@@ -1474,7 +1672,7 @@ mod tests {
             min_points: 0,
             ..AnnOptions::default()
         };
-        let mut s = SqliteStore::open_with(dir.path(), ann).unwrap();
+        let s = SqliteStore::open_with(dir.path(), ann).unwrap();
         s.ensure_space(&Space {
             name: "s".into(),
             dim: 2,
@@ -1495,7 +1693,7 @@ mod tests {
 
     #[test]
     fn data_survives_reopen() {
-        let (dir, mut s) = store();
+        let (dir, s) = store();
         s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         drop(s);
         let s = SqliteStore::open(dir.path()).unwrap();

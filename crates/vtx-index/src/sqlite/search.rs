@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rusqlite::params;
 
-use super::{blob, decode_into, score_blob, storage, SqliteStore};
+use super::{blob, decode_into, score_blob, storage, Db};
 use crate::ann::{self, Graph, GraphBuilder, Summary};
 use crate::ranking::{Scored, TopK};
 use crate::{Filter, IndexError, OptimizeAction, Optimized, Result, SearchRequest, Space};
@@ -50,7 +50,7 @@ impl Admit<'_> {
     }
 }
 
-impl SqliteStore {
+impl Db<'_> {
     fn admit<'f>(&self, filter: &'f Filter) -> Result<Admit<'f>> {
         let mut segments: Option<HashMap<i64, i64>> = None;
         if let Some(word) = &filter.tag {
@@ -242,7 +242,7 @@ impl SqliteStore {
     /// The space's graph, loaded (or reloaded when the file changed); built first when the space
     /// is large enough and its file is missing or damaged. `None`: search it exactly.
     fn graph(&self, space: &str) -> Result<Option<Arc<Graph>>> {
-        let path = ann::graph_path(&self.dir, space);
+        let path = ann::graph_path(self.dir, space);
         let current = ann::stamp(&path);
         if let Some(graph) = loaded()
             .lock()
@@ -254,7 +254,7 @@ impl SqliteStore {
             }
         }
         let dim = self.space(space)?.dim;
-        let graph = match Graph::load(&path, dim, &self.ann) {
+        let graph = match Graph::load(&path, dim, self.ann) {
             Ok(Some(graph)) => Some(graph),
             Ok(None) => None,
             Err(e) => {
@@ -271,7 +271,7 @@ impl SqliteStore {
                 tracing::warn!("building the approximate index of space '{space}' (it was missing or damaged)");
                 // A store that cannot write its graph (a full disk, a read-only copy of the index)
                 // still answers, exactly.
-                match self.build(space, dim).and_then(|_| Graph::load(&path, dim, &self.ann)) {
+                match self.build(space, dim).and_then(|_| Graph::load(&path, dim, self.ann)) {
                     Ok(Some(graph)) => graph,
                     Ok(None) => return Ok(None),
                     Err(e) => {
@@ -295,10 +295,10 @@ impl SqliteStore {
     fn build(&self, space: &str, dim: usize) -> Result<u64> {
         let tx = self.conn.unchecked_transaction().map_err(storage)?;
         let log_seq = self.log_position()?;
-        let mut builder = GraphBuilder::new(dim, self.points_in(space)? as usize, &self.ann)?;
+        let mut builder = GraphBuilder::new(dim, self.points_in(space)? as usize, self.ann)?;
         self.feed(space, None, &mut builder)?;
         tx.commit().map_err(storage)?;
-        builder.save(&ann::graph_path(&self.dir, space), log_seq)
+        builder.save(&ann::graph_path(self.dir, space), log_seq)
     }
 
     fn log_position(&self) -> Result<i64> {
@@ -323,7 +323,7 @@ impl SqliteStore {
     /// Bring one space's graph up to date: build, merge, drop or leave it (see [`AnnOptions`]).
     pub(super) fn optimize_space(&self, space: &Space, started: &mut dyn FnMut(&str, u64)) -> Result<Optimized> {
         let clock = Instant::now();
-        let path = ann::graph_path(&self.dir, &space.name);
+        let path = ann::graph_path(self.dir, &space.name);
         let points = self.points_in(&space.name)?;
         let done = |action, points| Optimized {
             space: space.name.clone(),
@@ -337,7 +337,7 @@ impl SqliteStore {
             }
             return Ok(done(OptimizeAction::Exact, 0));
         }
-        let existing = match Summary::peek(&path, space.dim, &self.ann) {
+        let existing = match Summary::peek(&path, space.dim, self.ann) {
             Ok(summary) => summary,
             Err(e) => {
                 tracing::warn!("{e}: rebuilding it");
@@ -358,7 +358,7 @@ impl SqliteStore {
         // More than a quarter changed: a fresh build beats patching (and needs no old graph).
         let reusable = match changed > points / 4 {
             true => Ok(None),
-            false => Graph::load(&path, space.dim, &self.ann),
+            false => Graph::load(&path, space.dim, self.ann),
         };
         let graph = match reusable {
             Ok(Some(graph)) => graph,
@@ -374,7 +374,7 @@ impl SqliteStore {
         let log_seq = self.log_position()?;
         // Videos may have changed since `dirty` was read: take the set again inside the snapshot.
         let dirty = self.dirty_videos(&space.name, graph.log_seq)?;
-        let mut builder = GraphBuilder::from_graph(&graph, &self.ann)?;
+        let mut builder = GraphBuilder::from_graph(&graph, self.ann)?;
         builder.remove_videos(&dirty)?;
         self.feed(&space.name, Some(&dirty), &mut builder)?;
         tx.commit().map_err(storage)?;

@@ -184,7 +184,7 @@ pub struct Grouping {
 
 impl Engine {
     /// Group the index's videos or segments (and `options.texts`) and name the groups.
-    pub fn cluster(&mut self, options: &ClusterOptions) -> Result<Clustering> {
+    pub fn cluster(&self, options: &ClusterOptions) -> Result<Clustering> {
         let parts = self.cluster_parts(options)?;
         let mut items = self.cluster_items(&parts, options)?;
         if items.len() < 2 {
@@ -205,7 +205,7 @@ impl Engine {
                 .map(|s| s.model);
             let model = model.ok_or_else(|| EngineError::Input(format!("no space '{space}'")))?;
             let refs: Vec<&str> = options.texts.iter().map(String::as_str).collect();
-            let texts = self.text_encoder(&model)?.encode(&refs)?;
+            let texts = self.embed_texts(&model, &refs)?;
             let label_mean = labels.as_ref().filter(|l| &l.space == space).map(LabelSet::mean);
             close_modality_gap(&mut items, texts, label_mean, &options.texts);
         }
