@@ -128,6 +128,19 @@ fn graph_search_answers_as_exact_search_and_removed_videos_never_come_back() {
     }
     assert_eq!(search(&index, "a cat", false)[0].0, "cat.mp4");
 
+    // Ids derive from each file's content and each segment's position: a forced re-index writes
+    // the same ones, so links to a video or a thumbnail keep working.
+    let before = search(&index, "a cat", true);
+    let out = vtx_with_graphs(&["index", "--index", &index, &library, "--force"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        search(&index, "a cat", true),
+        before,
+        "the same moments under the same ids"
+    );
+    let cat_segments =
+        |hits: &[(String, f64, i64)]| -> Vec<i64> { hits.iter().filter(|h| h.0 == "cat.mp4").map(|h| h.2).collect() };
+
     let cat = format!("{library}/cat.mp4");
     let out = vtx_with_graphs(&["remove", "--index", &index, &cat]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -157,6 +170,11 @@ fn graph_search_answers_as_exact_search_and_removed_videos_never_come_back() {
     assert_eq!(
         indexed_names(&index),
         ["astronaut.mp4", "cat.mp4", "motorcycle.mp4", "rocket.mp4"]
+    );
+    assert_eq!(
+        cat_segments(&search(&index, "a cat", true)),
+        cat_segments(&before),
+        "removed and indexed again, the cat keeps its ids"
     );
     assert!(search(&index, "a cup of coffee", false)
         .iter()

@@ -20,8 +20,9 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 7] = [
+    let checks: [(&str, Check); 8] = [
         ("writes", writes_replace_and_remove),
+        ("ids", ids_derive_from_content_and_position),
         ("paging", scrolling_pages_through_every_point_once),
         ("filters", filters_apply_inside_the_search),
         ("atomic", writes_are_all_or_nothing),
@@ -137,6 +138,43 @@ fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
     assert!(search(&*store, SearchRequest::new("s", &axis(0), 0)).is_empty());
 }
 
+fn ids_derive_from_content_and_position(open: Open<'_>, dir: &Path) {
+    let store = fresh(open, dir.join("one").as_path());
+    let entry = video("/a.mp4", &[axis(0), axis(1), axis(2)]);
+    let a = store.put_video(&entry).unwrap();
+    let segments =
+        |store: &dyn VectorStore, id| -> Vec<i64> { store.segments(id).unwrap().iter().map(|s| s.id).collect() };
+    let first = segments(&*store, a);
+    assert_eq!(a, crate::ids::video_id(&entry.meta.hash, 0));
+    assert_eq!(first[1], crate::ids::segment_id(a, 1, 0));
+    assert!(first.iter().chain([&a]).all(|&id| id > 0 && id < crate::ids::ID_LIMIT));
+    // Rewriting the same content (a forced re-index), even after a removal, keeps every id.
+    assert_eq!(store.put_video(&entry).unwrap(), a);
+    assert_eq!(segments(&*store, a), first);
+    store.remove_videos(&[a]).unwrap();
+    assert_eq!(store.put_video(&entry).unwrap(), a);
+    // So does another index given the same file.
+    let other = fresh(open, dir.join("two").as_path());
+    assert_eq!(other.put_video(&entry).unwrap(), a);
+    assert_eq!(segments(&*other, a), first);
+    // A copy of the file elsewhere is another video, with ids of its own, found beside it.
+    let copy = VideoEntry {
+        meta: VideoMeta {
+            path: "/copy.mp4".into(),
+            ..entry.meta.clone()
+        },
+        ..entry.clone()
+    };
+    let b = store.put_video(&copy).unwrap();
+    assert_ne!(a, b);
+    assert!(segments(&*store, b).iter().all(|id| !first.contains(id)));
+    let hits = search(&*store, SearchRequest::new("s", &axis(1), 2));
+    let mut found = paths(&hits);
+    found.sort();
+    assert_eq!(found, ["/a.mp4", "/copy.mp4"]);
+    assert_eq!(store.put_video(&copy).unwrap(), b, "the copy keeps its id too");
+}
+
 fn scrolling_pages_through_every_point_once(open: Open<'_>, dir: &Path) {
     let store = fresh(open, dir);
     let mut expected = Vec::new();
@@ -175,7 +213,13 @@ fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
             ..SearchRequest::new("s", &axis(0), 10)
         },
     );
-    assert_eq!(paths(&grouped), ["/a.mp4", "/b.mp4"], "one hit per video");
+    let mut per_video = paths(&grouped);
+    per_video.sort();
+    assert_eq!(
+        per_video,
+        ["/a.mp4", "/b.mp4"],
+        "one hit per video (equal scores, in either order)"
+    );
     let only_b = search(
         &*store,
         SearchRequest {
@@ -194,10 +238,12 @@ fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
             ..SearchRequest::new("s", &axis(0), 10)
         },
     );
-    assert_eq!(
-        late.iter().map(|h| (h.video_id, h.start)).collect::<Vec<_>>(),
-        [(a, 1.0), (a, 2.0), (b, 1.0)]
-    );
+    let mut late: Vec<(i64, f64)> = late.iter().map(|h| (h.video_id, h.start)).collect();
+    assert_eq!(late[0], (a, 1.0), "the one match first");
+    late[1..].sort_by(|x, y| x.partial_cmp(y).unwrap());
+    let mut rest = [(a, 2.0), (b, 1.0)];
+    rest.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    assert_eq!(late[1..], rest, "then the two that score 0, in either order");
     let segments = store.segments(a).unwrap();
     store
         .set_tags(
@@ -247,12 +293,12 @@ fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
     // A writer dropped before it commits (an error, a panic) leaves nothing, not even the
     // replaced video's absence.
     let entry = video("/b.mp4", &[axis(4)]);
-    let mut writer = store.write_video("/b.mp4").unwrap();
+    let mut writer = store.write_video("/b.mp4", &entry.meta.hash).unwrap();
     writer.add_frames("s", &entry.frames[0].1).unwrap();
     writer.set_segments(&entry.segments).unwrap();
     writer.put_vectors(&entry.vectors[0]).unwrap();
     drop(writer);
-    let mut writer = store.write_video("/a.mp4").unwrap();
+    let mut writer = store.write_video("/a.mp4", "hash of /a.mp4").unwrap();
     writer.add_frames("s", &entry.frames[0].1).unwrap();
     drop(writer);
     assert_eq!(store.count("s").unwrap(), 1);

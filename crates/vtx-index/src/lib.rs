@@ -11,6 +11,7 @@
 mod ann;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
+pub mod ids;
 mod math;
 mod query;
 mod ranking;
@@ -82,7 +83,7 @@ pub struct VideoMeta {
     pub frames: u32,
 }
 
-/// A stored video with its row id.
+/// A stored video with its id (see [`ids`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoRecord {
     pub id: i64,
@@ -229,10 +230,11 @@ pub trait VectorStore: Send + Sync {
     fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
     fn videos(&self) -> Result<Vec<VideoRecord>>;
-    /// Start replacing whatever the store holds for `path`. Until the writer commits, readers see
-    /// the old state; dropping it uncommitted (an error, a panic) keeps that state, and so does a
-    /// crash. One writer at a time: a second waits for the first.
-    fn write_video(&self, path: &str) -> Result<Box<dyn VideoWriter + '_>>;
+    /// Start replacing whatever the store holds for `path`, a file whose content hash is
+    /// `content`: the video's id, and its segments', derive from it ([`ids`]). Until the writer
+    /// commits, readers see the old state; dropping it uncommitted (an error, a panic) keeps that
+    /// state, and so does a crash. One writer at a time: a second waits for the first.
+    fn write_video(&self, path: &str, content: &str) -> Result<Box<dyn VideoWriter + '_>>;
     /// Start adding (or replacing) the vectors of `spaces` for a stored video, keeping the rest
     /// and its segments: how a model added to an index catches up.
     fn extend_video(&self, video_id: i64, spaces: &[String]) -> Result<Box<dyn VideoWriter + '_>>;
@@ -244,7 +246,7 @@ pub trait VectorStore: Send + Sync {
     fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>>;
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
     fn put_video(&self, entry: &VideoEntry) -> Result<i64> {
-        let mut writer = self.write_video(&entry.meta.path)?;
+        let mut writer = self.write_video(&entry.meta.path, &entry.meta.hash)?;
         for (space, frames) in &entry.frames {
             writer.add_frames(space, frames)?;
         }
@@ -298,7 +300,8 @@ pub trait VideoWriter {
     fn moments(&self, space: &str) -> Result<Vec<TimedVector>>;
     /// Replace the video's shots.
     fn set_shots(&mut self, shots: &[ShotSpan]) -> Result<()>;
-    /// Replace the video's segments (in time order); their vectors go with them.
+    /// Replace the video's segments (in time order; each one's id derives from its position);
+    /// their vectors go with them.
     fn set_segments(&mut self, segments: &[SegmentSpan]) -> Result<()>;
     /// The video's segments as this write stands, in time order.
     fn segments(&self) -> Result<Vec<Segment>>;

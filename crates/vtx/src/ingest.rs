@@ -229,6 +229,8 @@ enum Produced {
 }
 
 enum Msg {
+    /// A full job's content hash, before its frames: the video's id derives from it.
+    Hashed(String),
     Frame(usize, Frame),
     PassEnd(usize),
     Done(std::result::Result<Produced, String>),
@@ -261,6 +263,9 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                     let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
                     if job.known_hash.as_deref() == Some(hash.as_str()) {
                         return Ok(Produced::SameContent);
+                    }
+                    if tx.send(Msg::Hashed(hash.clone())).is_err() {
+                        return Err("interrupted".into());
                     }
                     let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
                     Some((info, hash))
@@ -347,6 +352,8 @@ const STORE_BATCH_VECTORS: usize = 1024;
 #[derive(Default)]
 struct VideoInProgress<'s> {
     writer: Option<Box<dyn VideoWriter + 's>>,
+    /// The content hash of a full job, once the decoder has it.
+    content: Option<String>,
     pending: Vec<(String, Vec<TimedVector>)>,
     pending_count: usize,
     counts: HashMap<String, u32>,
@@ -433,6 +440,7 @@ impl<'a> Consumer<'a, '_> {
                 return Ok(FileOutcome::Interrupted);
             };
             match msg {
+                Msg::Hashed(hash) => video.content = Some(hash),
                 Msg::Frame(pass, frame) => {
                     let outcome = self.take_frame(job, pass, frame, batch_size, &mut state, video);
                     if let Err(e) = outcome {
@@ -622,7 +630,12 @@ impl<'a> Consumer<'a, '_> {
         let writer = match &mut video.writer {
             Some(writer) => writer,
             empty => empty.insert(match &job.work {
-                Work::Full => store.write_video(&job.path.to_string_lossy())?,
+                Work::Full => {
+                    let content = video.content.as_deref().ok_or_else(|| {
+                        EngineError::Internal(format!("{}: frames came before the file's hash", job.path.display()))
+                    })?;
+                    store.write_video(&job.path.to_string_lossy(), content)?
+                }
                 Work::Extend(record) => {
                     let spaces: Vec<String> = job
                         .models

@@ -90,6 +90,9 @@ pub enum EngineError {
     Index(#[from] vtx_index::IndexError),
     #[error("{0}")]
     Input(String),
+    /// A bug in vtx, not in what it was given.
+    #[error("internal error (a bug in vtx): {0}")]
+    Internal(String),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }

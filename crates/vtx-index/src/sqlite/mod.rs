@@ -14,6 +14,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::ids;
 use crate::ranking::by_score;
 use crate::{
     dot, AnnOptions, Cursor, Hit, IndexError, Optimized, Page, Result, SearchRequest, Segment, SegmentSpan, ShotSpan,
@@ -24,6 +25,8 @@ use crate::{
 /// misread. 3: spaces name the installed model (manifest name) that writes them. 4: segments.
 const SCHEMA_VERSION: i64 = 4;
 const DB_FILE: &str = "vtx.sqlite";
+/// Tries at a free id before giving up (each a fresh 53-bit hash: a second is already rare).
+const MAX_ATTEMPTS: u32 = 64;
 /// Frames per stored row: 1024 x 1280-d f32 is 5 MiB.
 const CHUNK_FRAMES: usize = 1024;
 
@@ -389,11 +392,25 @@ impl Db<'_> {
     fn insert_segments(&self, video_id: i64, segments: &[SegmentSpan]) -> Result<()> {
         let mut stmt = self
             .conn
-            .prepare_cached("INSERT INTO segments (video_id, start, end, thumbnail) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT OR IGNORE INTO segments (id, video_id, start, end, thumbnail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
             .map_err(storage)?;
-        for s in segments {
-            stmt.execute(params![video_id, s.start, s.end, s.thumbnail])
-                .map_err(storage)?;
+        for (position, s) in segments.iter().enumerate() {
+            let mut attempt = 0;
+            let id = |attempt| ids::segment_id(video_id, position, attempt);
+            while stmt
+                .execute(params![id(attempt), video_id, s.start, s.end, s.thumbnail])
+                .map_err(storage)?
+                == 0
+            {
+                attempt += 1;
+                if attempt == MAX_ATTEMPTS {
+                    return Err(IndexError::Storage(format!(
+                        "no free id for segment {position} of video {video_id} after {MAX_ATTEMPTS} tries"
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -491,7 +508,7 @@ impl Db<'_> {
     }
 
     /// Take the write lock and replace the video at `path` by an empty placeholder; its id.
-    fn begin_video(&self, path: &str) -> Result<i64> {
+    fn begin_video(&self, path: &str, content: &str) -> Result<i64> {
         // IMMEDIATE takes the write lock now, so a second writer waits here rather than failing
         // half-way through a video.
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
@@ -504,17 +521,27 @@ impl Db<'_> {
                 log_change(self.conn, old)?;
             }
             self.conn.execute("DELETE FROM videos WHERE path = ?1", [path])?;
-            self.conn.execute(
-                "INSERT INTO videos (path, size, mtime_ns, hash, duration, format, codec, width, height, frames)
-                 VALUES (?1, 0, 0, '', 0, '', '', 0, 0, 0)",
-                [path],
+            let mut insert = self.conn.prepare_cached(
+                "INSERT OR IGNORE INTO videos (id, path, size, mtime_ns, hash, duration, format, codec, width, height, frames)
+                 VALUES (?1, ?2, 0, 0, '', 0, '', '', 0, 0, 0)",
             )?;
-            Ok(self.conn.last_insert_rowid())
+            for attempt in 0..MAX_ATTEMPTS {
+                let id = ids::video_id(content, attempt);
+                if insert.execute(params![id, path])? == 1 {
+                    return Ok(Some(id));
+                }
+            }
+            Ok(None)
         })();
-        placeholder.map_err(|e| {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            storage(e)
-        })
+        match placeholder {
+            Ok(Some(id)) => Ok(id),
+            failed => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(failed.map_err(storage).err().unwrap_or(IndexError::Storage(format!(
+                    "no free video id for {path} after {MAX_ATTEMPTS} tries"
+                ))))
+            }
+        }
     }
 
     /// Take the write lock and clear a stored video's vectors in `spaces`; the next free chunk.
@@ -979,9 +1006,9 @@ impl VectorStore for SqliteStore {
         self.lease()?.db().videos()
     }
 
-    fn write_video(&self, path: &str) -> Result<Box<dyn VideoWriter + '_>> {
+    fn write_video(&self, path: &str, content: &str) -> Result<Box<dyn VideoWriter + '_>> {
         let lease = self.lease()?;
-        let id = lease.db().begin_video(path)?;
+        let id = lease.db().begin_video(path, content)?;
         Ok(Box::new(SqliteWriter {
             lease,
             id,
@@ -1343,7 +1370,9 @@ mod tests {
         assert_eq!(s.video_vectors("s").unwrap().len(), 2);
         let all = s.scroll("s", None, 100).unwrap().points;
         let spans: Vec<(i64, f64)> = all.iter().map(|(seg, _)| (seg.video_id, seg.start)).collect();
-        assert_eq!(spans, [(id, 0.0), (id, 6.0), (whole, 0.0)]);
+        let mut expected = vec![(id, 0.0), (id, 6.0), (whole, 0.0)];
+        expected.sort_by_key(|(video, _)| *video);
+        assert_eq!(spans, expected, "by video, then time");
         assert!(matches!(s.scroll("nope", None, 10), Err(IndexError::UnknownSpace(_))));
     }
 
@@ -1428,10 +1457,10 @@ mod tests {
     #[test]
     fn a_video_written_in_batches_is_invisible_until_committed_and_a_dropped_writer_keeps_the_old_one() {
         let (dir, s) = store();
-        s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        let a = s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
         let frames = [moment(1.0, &[0.0, 1.0]), moment(2.0, &[0.6, 0.8])];
         let write = || {
-            let mut writer = s.write_video("/a.mp4").unwrap();
+            let mut writer = s.write_video("/a.mp4", "h").unwrap();
             for frame in &frames {
                 writer.add_frames("s", std::slice::from_ref(frame)).unwrap();
             }
@@ -1443,7 +1472,7 @@ mod tests {
         assert_eq!(s.stats().unwrap().frames, 1);
         assert_eq!(other.stats().unwrap().frames, 1);
         drop(writer);
-        assert_eq!(other.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
+        assert_eq!(other.video_vector(a, "s").unwrap(), Some(vec![1.0, 0.0]));
         let mut writer = write();
         assert_eq!(writer.moments("s").unwrap(), frames, "the write's own moments");
         writer
@@ -1467,11 +1496,15 @@ mod tests {
             let second = scope.spawn(|| s.put_video(&entry("/b.mp4", &[(0.0, [1.0, 0.0])])));
             std::thread::sleep(std::time::Duration::from_millis(200));
             assert_eq!(other.stats().unwrap().videos, 1, "the second writer waits");
-            writer.commit(&meta("/a.mp4")).unwrap();
+            assert_eq!(
+                writer.commit(&meta("/a.mp4")).unwrap(),
+                a,
+                "the same content keeps its id"
+            );
             second.join().unwrap().unwrap();
         });
         assert_eq!(other.stats().unwrap().frames, 3);
-        let v = other.video_vector(1, "s").unwrap().unwrap();
+        let v = other.video_vector(a, "s").unwrap().unwrap();
         assert!(v[1] > v[0], "the new frames' vector: {v:?}");
     }
 
@@ -1532,7 +1565,7 @@ mod tests {
     #[test]
     fn shots_are_written_with_the_video() {
         let (_d, s) = store();
-        let mut writer = s.write_video("/a.mp4").unwrap();
+        let mut writer = s.write_video("/a.mp4", "h").unwrap();
         writer
             .add_frames("s", &[moment(0.5, &[1.0, 0.0]), moment(4.0, &[0.0, 1.0])])
             .unwrap();
@@ -1704,6 +1737,7 @@ mod tests {
                 ..meta("/a.mp4")
             }
         );
-        assert_eq!(s.video_vector(1, "s").unwrap(), Some(vec![1.0, 0.0]));
+        let id = s.video_by_path("/a.mp4").unwrap().unwrap().id;
+        assert_eq!(s.video_vector(id, "s").unwrap(), Some(vec![1.0, 0.0]));
     }
 }
