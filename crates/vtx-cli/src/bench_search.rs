@@ -13,8 +13,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use vtx_index::{
-    AnnOptions, Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, Synthetic, TimedVector, VectorStore,
-    VideoEntry, VideoMeta,
+    AnnOptions, Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, Synthetic, TimedVector, VectorIndex,
+    VectorStore, VideoEntry, VideoMeta,
 };
 
 const SPACE: &str = "bench";
@@ -302,20 +302,20 @@ fn query(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     draw.reseed(QUERY_SEED);
     let queries: Vec<Vec<f32>> = (0..args.queries).map(|_| draw.draw().0).collect();
     // The first search loads the graph: part of opening, not of a query's latency.
-    store.search(&SearchRequest::new(SPACE, &queries[0], 10))?;
+    store.hits(&SearchRequest::new(SPACE, &queries[0], 10))?;
     let open_s = clock.elapsed().as_secs_f64();
     let mut latencies = Vec::with_capacity(queries.len());
     let mut approximate = Vec::with_capacity(queries.len());
     for q in &queries {
         let clock = Instant::now();
-        let hits = store.search(&SearchRequest::new(SPACE, q, 10))?;
+        let hits = store.hits(&SearchRequest::new(SPACE, q, 10))?;
         latencies.push(clock.elapsed().as_secs_f64() * 1000.0);
         approximate.push(hits);
     }
     let (mut found, mut wanted, mut exact_latencies) = (0usize, 0usize, Vec::new());
     for (q, hits) in queries.iter().zip(&approximate).take(args.exact_queries.max(1)) {
         let clock = Instant::now();
-        let exact = store.search(&SearchRequest {
+        let exact = store.hits(&SearchRequest {
             exact: true,
             ..SearchRequest::new(SPACE, q, 10)
         })?;

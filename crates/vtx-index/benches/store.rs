@@ -7,7 +7,8 @@
 use std::time::Instant;
 
 use vtx_index::{
-    Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, TimedVector, VectorStore, VideoEntry, VideoMeta,
+    Catalog, Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, TimedVector, VectorIndex, VectorStore,
+    VideoEntry, VideoMeta,
 };
 
 /// A small deterministic generator, so runs are comparable without a rand dependency.
@@ -101,7 +102,7 @@ fn main() {
                 exact: true,
                 ..SearchRequest::new("text", &q, 10)
             };
-            let hits = store.search(&request).unwrap();
+            let hits = store.hits(&request).unwrap();
             assert_eq!(hits.len(), 10);
             t.elapsed().as_secs_f64() * 1000.0
         })

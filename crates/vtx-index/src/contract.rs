@@ -93,7 +93,7 @@ fn axis(i: usize) -> Vec<f32> {
 }
 
 fn search(store: &dyn VectorStore, request: SearchRequest<'_>) -> Vec<Hit> {
-    store.search(&request).expect("search")
+    store.hits(&request).expect("search")
 }
 
 fn paths(hits: &[Hit]) -> Vec<&str> {

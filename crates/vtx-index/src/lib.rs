@@ -1,11 +1,14 @@
 //! The store behind vtx: videos, their moments' and segments' vectors in named vector spaces,
 //! and nearest-neighbour search over them.
 //!
-//! [`VectorStore`] is the contract the engine relies on, with searches as data
-//! ([`SearchRequest`], [`Filter`]) and a generic test suite every implementation passes
-//! (`contract`). [`SqliteStore`] is the embedded implementation: one SQLite file in the index
-//! directory is the record, and each large space gets an HNSW graph derived from it (`ann`). A
-//! distributed engine is meant to come in as another implementation of the same trait.
+//! Two seams: a [`Catalog`] (videos, shots, segments, thumbnails, tags) and a [`VectorIndex`]
+//! (points in named spaces, searched with requests as data: [`SearchRequest`], [`Filter`]).
+//! [`VectorStore`] is the pair kept in step, what the engine relies on: per-video writes through
+//! a [`VideoWriter`] and removals, all or nothing; a generic test suite every implementation
+//! passes (`contract`). [`SqliteStore`] is the embedded implementation of all three: one SQLite
+//! file in the index directory is the record, and each large space gets an HNSW graph derived
+//! from it (`ann`). A distributed vector index is meant to come in as another `VectorIndex` beside
+//! the SQLite catalog.
 //! `docs/design.md` describes the data model and why it is built so.
 
 mod ann;
@@ -188,11 +191,11 @@ pub struct ShotSpan {
     pub boundary: String,
 }
 
-/// A video that matched as a whole.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VideoHit {
-    pub video_id: i64,
-    pub path: String,
+/// A point a search found: a segment of a video, with its cosine similarity to the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPoint {
+    pub segment: i64,
+    pub video: i64,
     pub score: f32,
 }
 
@@ -218,18 +221,68 @@ pub struct StoreStats {
     pub bytes_on_disk: u64,
 }
 
-/// The store contract: atomic per-video writes, and search by cosine similarity over unit vectors,
-/// exact or approximate. Shared by every thread of a process (`&self` throughout): reads run side
-/// by side, writes queue.
-pub trait VectorStore: Send + Sync {
-    /// Declare a space; re-declaring it as it is is a no-op, with another dimension or model an
-    /// error.
-    fn ensure_space(&self, space: &Space) -> Result<()>;
-    fn spaces(&self) -> Result<Vec<Space>>;
+/// The catalog: what is known of each video besides its vectors (its file, shots, segments,
+/// thumbnails, tags, and the moments its vectors were pooled from).
+pub trait Catalog: Send + Sync {
     /// A stored video by id.
     fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>>;
     fn video_by_path(&self, path: &str) -> Result<Option<VideoRecord>>;
     fn videos(&self) -> Result<Vec<VideoRecord>>;
+    /// A stored video's shots, in time order.
+    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>>;
+    /// A stored video's segments, in time order.
+    fn segments(&self, video_id: i64) -> Result<Vec<Segment>>;
+    /// A segment's thumbnail (JPEG), if it has one.
+    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>>;
+    /// Record a new modification time for a file whose content did not change.
+    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()>;
+    /// The times of a stored video's moments in `space`, ascending.
+    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
+    /// Replace the tags of a stored video's segments.
+    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()>;
+    /// A stored video's segment tags, by segment then score.
+    fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
+    /// Hits for scored points, in their order: each with its video's path and its segment's span.
+    /// A point whose segment is gone (removed since the search) is left out.
+    fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>>;
+    fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Points in named vector spaces, searched by cosine similarity over unit vectors, exactly or
+/// approximately: per space, one point per segment (its id is the segment's) and one per video.
+pub trait VectorIndex: Send + Sync {
+    /// Declare a space; re-declaring it as it is is a no-op, with another dimension or model an
+    /// error.
+    fn ensure_space(&self, space: &Space) -> Result<()>;
+    fn spaces(&self) -> Result<Vec<Space>>;
+    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
+    /// The spaces a stored video has vectors in.
+    fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
+    /// Every video's vector in `space`: (video id, vector), by video id.
+    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>>;
+    /// The segment vectors of `space`, a page of at most `limit` at a time, by video and time:
+    /// the first page from `None`, each next one from the page before's `next`.
+    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page>;
+    /// The segments most similar to `request.query`, best first, as the request says: filtered
+    /// inside the search, grouped by video or not, approximate where the index has a graph for
+    /// the space unless `exact`.
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<ScoredPoint>>;
+    /// How many segment vectors `space` holds.
+    fn count(&self, space: &str) -> Result<u64>;
+    /// The `top` videos whose own vector in `space` is most similar to `query`, best first:
+    /// (video id, cosine).
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<(i64, f32)>>;
+    /// Bring derived search structures (approximate indexes) up to date with what was written;
+    /// `started` hears of each space before long work on it. Searching is correct without it,
+    /// only slower.
+    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>>;
+}
+
+/// A catalog and a vector index kept in step: what the engine holds. The operations that change
+/// both are here, each all or nothing: readers never see half a video. `docs/design.md` has the
+/// protocol a pair without one shared transaction follows. Shared by every thread of a process
+/// (`&self` throughout): reads run side by side, writes queue.
+pub trait VectorStore: Catalog + VectorIndex {
     /// Start replacing whatever the store holds for `path`, a file whose content hash is
     /// `content`: the video's id, and its segments', derive from it ([`ids`]). Until the writer
     /// commits, readers see the old state; dropping it uncommitted (an error, a panic) keeps that
@@ -238,12 +291,8 @@ pub trait VectorStore: Send + Sync {
     /// Start adding (or replacing) the vectors of `spaces` for a stored video, keeping the rest
     /// and its segments: how a model added to an index catches up.
     fn extend_video(&self, video_id: i64, spaces: &[String]) -> Result<Box<dyn VideoWriter + '_>>;
-    /// A stored video's shots, in time order.
-    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>>;
-    /// A stored video's segments, in time order.
-    fn segments(&self, video_id: i64) -> Result<Vec<Segment>>;
-    /// A segment's thumbnail (JPEG), if it has one.
-    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>>;
+    /// Drop these videos and everything stored for them, all or nothing.
+    fn remove_videos(&self, ids: &[i64]) -> Result<()>;
     /// Replace whatever the store holds for `entry.meta.path` with `entry`, all or nothing.
     fn put_video(&self, entry: &VideoEntry) -> Result<i64> {
         let mut writer = self.write_video(&entry.meta.path, &entry.meta.hash)?;
@@ -256,38 +305,10 @@ pub trait VectorStore: Send + Sync {
         }
         writer.commit(&entry.meta)
     }
-    /// Record a new modification time for a file whose content did not change.
-    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()>;
-    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
-    /// The spaces a stored video has vectors in.
-    fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
-    /// Every video's vector in `space`: (video id, vector), by video id.
-    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>>;
-    /// The segment vectors of `space`, a page of at most `limit` at a time, by video and time:
-    /// the first page from `None`, each next one from the page before's `next`.
-    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page>;
-    /// The times of a stored video's moments in `space`, ascending.
-    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>>;
-    /// The segments most similar to `request.query`, best first, as the request says: filtered
-    /// inside the search, grouped by video or not, approximate where the store has a graph for
-    /// the space unless `exact`.
-    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>>;
-    /// How many segment vectors `space` holds.
-    fn count(&self, space: &str) -> Result<u64>;
-    /// Replace the tags of a stored video's segments.
-    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()>;
-    /// A stored video's segment tags, by segment then score.
-    fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
-    /// The `top` videos whose pooled vector in `space` is most similar to `query`, best first,
-    /// each with the id of the video; see [`VideoHit`].
-    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>>;
-    /// Drop these videos and everything stored for them, all or nothing.
-    fn remove_videos(&self, ids: &[i64]) -> Result<()>;
-    /// Bring derived search structures (approximate indexes) up to date with what was written;
-    /// `started` hears of each space before long work on it. Searching is correct without it,
-    /// only slower.
-    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>>;
-    fn stats(&self) -> Result<StoreStats>;
+    /// [`search`](VectorIndex::search), with each point resolved to its moment.
+    fn hits(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+        self.resolve(&self.search(request)?)
+    }
 }
 
 /// One video being written ([`VectorStore::write_video`], [`VectorStore::extend_video`]). Frames

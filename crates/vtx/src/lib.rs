@@ -619,7 +619,7 @@ impl Engine {
                     exact: options.exact,
                     ..SearchRequest::new(&space.name, &query, options.top)
                 };
-                Ok(self.store.search(&request)?)
+                Ok(self.store.hits(&request)?)
             })
             .collect()
     }
@@ -718,8 +718,8 @@ impl Engine {
         let everyone = self.store.stats()?.videos as usize;
         let mut scores: HashMap<i64, f32> = HashMap::new();
         for (space, query, weight) in &streams {
-            for hit in self.store.search_videos(&space.name, query, everyone)? {
-                *scores.entry(hit.video_id).or_default() += weight * hit.score;
+            for (video, score) in self.store.search_videos(&space.name, query, everyone)? {
+                *scores.entry(video).or_default() += weight * score;
             }
         }
         let mut ranked: Vec<(i64, f32)> = scores.into_iter().filter(|(id, _)| Some(*id) != own_id).collect();
@@ -733,7 +733,7 @@ impl Engine {
                 exact: true,
                 ..SearchRequest::new(&moment_space.name, moment_query, 1)
             };
-            if let Some(best) = self.store.search(&best_moment)?.pop() {
+            if let Some(best) = self.store.hits(&best_moment)?.pop() {
                 hits.push(Hit { score, ..best });
             }
         }

@@ -17,8 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::ids;
 use crate::ranking::by_score;
 use crate::{
-    dot, AnnOptions, Cursor, Hit, IndexError, Optimized, Page, Result, SearchRequest, Segment, SegmentSpan, ShotSpan,
-    Space, SpaceVectors, StoreStats, Tag, TimedVector, VectorStore, VideoHit, VideoMeta, VideoRecord, VideoWriter,
+    dot, AnnOptions, Catalog, Cursor, Hit, IndexError, Optimized, Page, Result, ScoredPoint, SearchRequest, Segment,
+    SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag, TimedVector, VectorIndex, VectorStore, VideoMeta,
+    VideoRecord, VideoWriter,
 };
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
@@ -311,15 +312,7 @@ impl Db<'_> {
         Ok(())
     }
 
-    fn path_of(&self, id: i64) -> Result<String> {
-        self.conn
-            .prepare_cached("SELECT path FROM videos WHERE id = ?1")
-            .and_then(|mut stmt| stmt.query_row([id], |r| r.get(0)))
-            .map_err(storage)
-    }
-
-    /// Turn (score, video, segment) triples, best first, into hits.
-    fn hits(&self, ranked: &[(f32, i64, i64)]) -> Result<Vec<Hit>> {
+    fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>> {
         // One cached statement a hit: the look-ups are most of a graph search's time otherwise.
         let mut stmt = self
             .conn
@@ -327,22 +320,24 @@ impl Db<'_> {
                 "SELECT s.start, s.end, v.path FROM segments s JOIN videos v ON v.id = s.video_id WHERE s.id = ?1",
             )
             .map_err(storage)?;
-        ranked
-            .iter()
-            .map(|&(score, video_id, segment)| {
-                let (start, end, path) = stmt
-                    .query_row([segment], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .map_err(storage)?;
-                Ok(Hit {
-                    video_id,
+        let mut hits = Vec::with_capacity(scored.len());
+        for point in scored {
+            let found = stmt
+                .query_row([point.segment], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(storage)?;
+            if let Some((start, end, path)) = found {
+                hits.push(Hit {
+                    video_id: point.video,
                     path,
-                    segment,
+                    segment: point.segment,
                     start,
                     end,
-                    score,
-                })
-            })
-            .collect()
+                    score: point.score,
+                });
+            }
+        }
+        Ok(hits)
     }
 
     /// A video's moments in one space, in time order.
@@ -895,10 +890,13 @@ impl Db<'_> {
         Ok(times)
     }
 
-    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>> {
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<ScoredPoint>> {
         self.check_dim(request.space, request.query.len())?;
         let ranked = self.ranked(request)?;
-        self.hits(&ranked)
+        Ok(ranked
+            .into_iter()
+            .map(|(score, video, segment)| ScoredPoint { segment, video, score })
+            .collect())
     }
 
     fn count(&self, space: &str) -> Result<u64> {
@@ -923,7 +921,7 @@ impl Db<'_> {
             .collect()
     }
 
-    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>> {
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<(i64, f32)>> {
         self.check_dim(space, query.len())?;
         let mut stmt = self
             .conn
@@ -939,16 +937,7 @@ impl Db<'_> {
         }
         scored.sort_by(by_score);
         scored.truncate(top);
-        scored
-            .into_iter()
-            .map(|(score, video_id, _)| {
-                Ok(VideoHit {
-                    video_id,
-                    path: self.path_of(video_id)?,
-                    score,
-                })
-            })
-            .collect()
+        Ok(scored.into_iter().map(|(score, video, _)| (video, score)).collect())
     }
 
     fn stats(&self) -> Result<StoreStats> {
@@ -985,15 +974,7 @@ impl Db<'_> {
     }
 }
 
-impl VectorStore for SqliteStore {
-    fn ensure_space(&self, space: &Space) -> Result<()> {
-        self.lease()?.db().ensure_space(space)
-    }
-
-    fn spaces(&self) -> Result<Vec<Space>> {
-        self.lease()?.db().spaces()
-    }
-
+impl Catalog for SqliteStore {
     fn video_by_id(&self, id: i64) -> Result<Option<VideoRecord>> {
         self.lease()?.db().video_by_id(id)
     }
@@ -1006,6 +987,86 @@ impl VectorStore for SqliteStore {
         self.lease()?.db().videos()
     }
 
+    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>> {
+        self.lease()?.db().shots(video_id)
+    }
+
+    fn segments(&self, video_id: i64) -> Result<Vec<Segment>> {
+        self.lease()?.db().segments(video_id)
+    }
+
+    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
+        self.lease()?.db().thumbnail(segment_id)
+    }
+
+    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()> {
+        self.lease()?.db().touch_video(id, mtime_ns)
+    }
+
+    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
+        self.lease()?.db().frame_times(id, space)
+    }
+
+    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()> {
+        self.lease()?.db().set_tags(video_id, tags)
+    }
+
+    fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
+        self.lease()?.db().tags(video_id)
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        self.lease()?.db().stats()
+    }
+
+    fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>> {
+        self.lease()?.db().resolve(scored)
+    }
+}
+
+impl VectorIndex for SqliteStore {
+    fn ensure_space(&self, space: &Space) -> Result<()> {
+        self.lease()?.db().ensure_space(space)
+    }
+
+    fn spaces(&self) -> Result<Vec<Space>> {
+        self.lease()?.db().spaces()
+    }
+
+    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>> {
+        self.lease()?.db().video_vector(id, space)
+    }
+
+    fn video_spaces(&self, id: i64) -> Result<Vec<String>> {
+        self.lease()?.db().video_spaces(id)
+    }
+
+    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {
+        self.lease()?.db().video_vectors(space)
+    }
+
+    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page> {
+        self.lease()?.db().scroll(space, from, limit)
+    }
+
+    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<ScoredPoint>> {
+        self.lease()?.db().search(request)
+    }
+
+    fn count(&self, space: &str) -> Result<u64> {
+        self.lease()?.db().count(space)
+    }
+
+    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<(i64, f32)>> {
+        self.lease()?.db().search_videos(space, query, top)
+    }
+
+    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
+        self.lease()?.db().optimize(started)
+    }
+}
+
+impl VectorStore for SqliteStore {
     fn write_video(&self, path: &str, content: &str) -> Result<Box<dyn VideoWriter + '_>> {
         let lease = self.lease()?;
         let id = lease.db().begin_video(path, content)?;
@@ -1028,72 +1089,8 @@ impl VectorStore for SqliteStore {
         }))
     }
 
-    fn shots(&self, video_id: i64) -> Result<Vec<ShotSpan>> {
-        self.lease()?.db().shots(video_id)
-    }
-
-    fn segments(&self, video_id: i64) -> Result<Vec<Segment>> {
-        self.lease()?.db().segments(video_id)
-    }
-
-    fn thumbnail(&self, segment_id: i64) -> Result<Option<Vec<u8>>> {
-        self.lease()?.db().thumbnail(segment_id)
-    }
-
-    fn touch_video(&self, id: i64, mtime_ns: i64) -> Result<()> {
-        self.lease()?.db().touch_video(id, mtime_ns)
-    }
-
-    fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>> {
-        self.lease()?.db().video_vector(id, space)
-    }
-
-    fn video_spaces(&self, id: i64) -> Result<Vec<String>> {
-        self.lease()?.db().video_spaces(id)
-    }
-
-    fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {
-        self.lease()?.db().video_vectors(space)
-    }
-
-    fn scroll(&self, space: &str, from: Option<&Cursor>, limit: usize) -> Result<Page> {
-        self.lease()?.db().scroll(space, from, limit)
-    }
-
-    fn frame_times(&self, id: i64, space: &str) -> Result<Vec<f64>> {
-        self.lease()?.db().frame_times(id, space)
-    }
-
-    fn search(&self, request: &SearchRequest<'_>) -> Result<Vec<Hit>> {
-        self.lease()?.db().search(request)
-    }
-
-    fn count(&self, space: &str) -> Result<u64> {
-        self.lease()?.db().count(space)
-    }
-
-    fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()> {
-        self.lease()?.db().set_tags(video_id, tags)
-    }
-
-    fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
-        self.lease()?.db().tags(video_id)
-    }
-
-    fn search_videos(&self, space: &str, query: &[f32], top: usize) -> Result<Vec<VideoHit>> {
-        self.lease()?.db().search_videos(space, query, top)
-    }
-
     fn remove_videos(&self, ids: &[i64]) -> Result<()> {
         self.lease()?.db().remove_videos(ids)
-    }
-
-    fn optimize(&self, started: &mut dyn FnMut(&str, u64)) -> Result<Vec<Optimized>> {
-        self.lease()?.db().optimize(started)
-    }
-
-    fn stats(&self) -> Result<StoreStats> {
-        self.lease()?.db().stats()
     }
 }
 
@@ -1155,7 +1152,7 @@ mod tests {
     use crate::{Filter, Pooling, VideoEntry};
 
     fn search_in(s: &SqliteStore, space: &str, query: &[f32], limit: usize, per_video: bool) -> Result<Vec<Hit>> {
-        s.search(&SearchRequest {
+        s.hits(&SearchRequest {
             group_by_video: per_video,
             ..SearchRequest::new(space, query, limit)
         })
@@ -1166,7 +1163,7 @@ mod tests {
     }
 
     fn best_segment(s: &SqliteStore, video: i64, query: &[f32]) -> Option<Hit> {
-        s.search(&SearchRequest {
+        s.hits(&SearchRequest {
             filter: Filter::video(video),
             ..SearchRequest::new("s", query, 1)
         })
@@ -1312,7 +1309,7 @@ mod tests {
         assert_eq!(tagged("CAT"), HashSet::from([hits[0].segment]));
         assert!(tagged("50%").is_empty(), "LIKE wildcards are escaped");
         let filtered = s
-            .search(&SearchRequest {
+            .hits(&SearchRequest {
                 filter: Filter {
                     tag: Some("dog".into()),
                     ..Filter::default()
