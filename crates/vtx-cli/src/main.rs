@@ -337,9 +337,23 @@ enum Command {
         /// Where to listen; loopback unless you say otherwise (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Require this bearer token on every request (the page: open /?token=TOKEN once).
+        /// Require this bearer token on every request (the page: open /?token=TOKEN once). Other
+        /// users see it in `ps`: prefer $VTX_TOKEN or --token-file.
         #[arg(long, env = "VTX_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Read the token from this file (its first line).
+        #[arg(long, conflicts_with = "token")]
+        token_file: Option<PathBuf>,
+        /// A host name a loopback server also answers to (besides localhost, 127.0.0.1, [::1]);
+        /// repeatable. Other names are refused, which stops DNS-rebinding pages.
+        #[arg(long = "allow-host", value_name = "NAME")]
+        allow_hosts: Vec<String>,
+        /// Seconds a client may take to send its request's headers before it is disconnected.
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
+        /// Connections held at once (more wait to be accepted).
+        #[arg(long, default_value_t = 256)]
+        max_connections: usize,
         /// Requests answered at once (they share one engine and its loaded models).
         #[arg(long, alias = "engines", default_value_t = 2)]
         workers: usize,
@@ -1345,17 +1359,41 @@ fn main() -> ExitCode {
         Command::Serve {
             addr,
             token,
+            token_file,
+            allow_hosts,
+            header_timeout,
+            max_connections,
             workers,
             timeout,
             max_body_mb,
             common,
         } => (|| {
+            let token = match token_file {
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("cannot read the token file {}", file.display()))?;
+                    let token = text.lines().next().unwrap_or("").trim().to_string();
+                    if token.is_empty() {
+                        bail!("the token file {} is empty", file.display());
+                    }
+                    Some(token)
+                }
+                None => token.filter(|t| !t.is_empty()),
+            };
+            if !addr.ip().is_loopback() && token.is_none() {
+                eprintln!(
+                    "vtx serve: warning: listening on {addr} without a token: anyone who can reach it can search the library and download its videos (set $VTX_TOKEN or --token-file)"
+                );
+            }
             let options = vtx_server::ServeOptions {
                 addr,
                 token,
                 workers,
                 timeout: std::time::Duration::from_secs(timeout.max(1)),
                 max_body: max_body_mb.max(1) << 20,
+                allow_hosts,
+                header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+                max_connections,
             };
             let config = engine_config(&common)?;
             let index = config.index_dir.display().to_string();

@@ -2,6 +2,7 @@
 //! The media and models come from `scripts/setup.sh` (`make setup`).
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -774,6 +775,9 @@ fn special_files_links_and_empty_folders_are_named_not_hung_on() {
         .unwrap()
         .success());
     std::os::unix::fs::symlink(dir.path().join("gone.mp4"), clips.join("dangling.mp4")).unwrap();
+    // Common on old archives and disks from other systems: a name that is not UTF-8.
+    let latin1 = clips.join(std::ffi::OsStr::from_bytes(b"caf\xe9.mp4"));
+    std::fs::copy(cache().join("fixtures/photos/coffee.mp4"), &latin1).unwrap();
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let index = dir.path().join("index");
@@ -790,12 +794,34 @@ fn special_files_links_and_empty_folders_are_named_not_hung_on() {
         (clips.join("pipe.mp4"), "not a regular file"),
         (clips.join("dangling.mp4"), "No such file"),
         (empty, "no video files in this folder"),
+        (latin1.clone(), "not valid UTF-8"),
     ] {
-        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(path.to_str().unwrap())).collect();
+        let shown = path.to_string_lossy();
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(shown.as_ref())).collect();
         assert_eq!(lines.len(), 1, "{stderr}");
         assert!(lines[0].contains(reason), "{stderr}");
     }
-    assert!(stderr.contains("indexed 1 video(s), 0 unchanged, 3 failed"), "{stderr}");
+    assert!(stderr.contains("indexed 1 video(s), 0 unchanged, 4 failed"), "{stderr}");
+    // The commands that read one file say why, too, and never panic.
+    for (file, reason) in [
+        (clips.join("pipe.mp4"), "not a regular file"),
+        (latin1, "not valid UTF-8"),
+    ] {
+        for command in ["shots", "motion"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_vtx"))
+                .arg(command)
+                .arg(&file)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = text(&out.stderr);
+            assert!(
+                !out.status.success() && out.status.code() != Some(101),
+                "{command}: {stderr}"
+            );
+            assert!(stderr.contains(reason), "{command}: {stderr}");
+        }
+    }
 }
 
 #[test]

@@ -342,6 +342,170 @@ fn the_api_answers_and_refuses_what_it_must() {
     assert_eq!(info["videos"], 7);
 }
 
+/// Send `request` as it is (HTTP/1.1 text, ending in a blank line): the whole answer as text.
+fn send_raw(base: &str, request: &str) -> String {
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+#[test]
+fn hostile_clients_and_swapped_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("library");
+    std::fs::create_dir_all(&library).unwrap();
+    for name in ["cat", "coffee"] {
+        std::fs::copy(
+            cache().join(format!("fixtures/photos/{name}.mp4")),
+            library.join(format!("{name}.mp4")),
+        )
+        .unwrap();
+    }
+    let (_index_dir, index) = index_of(std::slice::from_ref(&library));
+    let server = Server::start(&index, &["--allow-host", "media.lan", "--header-timeout", "2"]);
+    let agent = ureq::agent();
+    let (_, response) = call(agent.get(&server.url("/api/videos")), None);
+    let videos = json_of(response);
+    let media = |name: &str| -> String {
+        let video = videos.as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
+        server.url(video["media"].as_str().unwrap())
+    };
+
+    // Every answer forbids sniffing; the page runs only its own script.
+    let (status, response) = call(agent.get(&server.url("/")), None);
+    assert_eq!(status, 200);
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+    let policy = response
+        .header("content-security-policy")
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+    let (_, response) = call(agent.get(&media("coffee.mp4")), None);
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(response.header("content-type"), Some("video/mp4"));
+
+    // A file replaced after indexing is never served: not a link to another file, not new bytes.
+    let cat = library.join("cat.mp4");
+    let original = std::fs::read(&cat).unwrap();
+    let (status, response) = call(agent.get(&media("cat.mp4")), None);
+    assert_eq!((status, bytes_of(response)), (200, original.clone()));
+    std::fs::remove_file(&cat).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &cat).unwrap();
+    let (status, response) = call(agent.get(&media("cat.mp4")), None);
+    let body = response.into_string().unwrap();
+    assert_eq!(status, 409, "{body}");
+    assert!(!body.contains("root:") && body.contains("index it again"), "{body}");
+    std::fs::remove_file(&cat).unwrap();
+    std::os::unix::fs::symlink(library.join("coffee.mp4"), &cat).unwrap();
+    let (status, _) = call(agent.get(&media("cat.mp4")), None);
+    assert_eq!(status, 409, "a link to another indexed video");
+    std::fs::remove_file(&cat).unwrap();
+    std::fs::write(&cat, vec![0u8; original.len()]).unwrap();
+    let (status, _) = call(agent.get(&media("cat.mp4")), None);
+    assert_eq!(status, 409, "same size, new content (and a new modification time)");
+    std::fs::remove_file(&cat).unwrap();
+    let (status, _) = call(agent.get(&media("cat.mp4")), None);
+    assert_eq!(status, 410);
+
+    // A range it will not honour (several, unparsable, past the end) is ignored: the whole file.
+    let coffee = std::fs::read(library.join("coffee.mp4")).unwrap();
+    for ignored in ["bytes=0-1,5-6", "bytes=abc", &format!("bytes={}-", coffee.len())] {
+        let (status, response) = call(agent.get(&media("coffee.mp4")).set("Range", ignored), None);
+        assert_eq!((status, bytes_of(response).len()), (200, coffee.len()), "{ignored}");
+    }
+    let (status, response) = call(agent.get(&media("coffee.mp4")).set("Range", "bytes=10-19"), None);
+    assert_eq!((status, bytes_of(response)), (206, coffee[10..20].to_vec()));
+
+    // DNS rebinding: a loopback server answers loopback names and the allowed one, no other.
+    let request = |host: &str| format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    let answer = send_raw(&server.base, &request("evil.example"));
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(!answer.contains("/library/"), "no path leaks: {answer}");
+    for allowed in ["localhost:8080", "127.0.0.1", "MEDIA.lan:80", "[::1]:9"] {
+        let answer = send_raw(&server.base, &request(allowed));
+        assert!(answer.starts_with("HTTP/1.1 200"), "{allowed}: {answer}");
+    }
+
+    // Slow clients: 300 connections trickling header bytes are cut off after the header timeout
+    // (2 s here), and a client that comes after them is answered.
+    let address = server.base.trim_start_matches("http://").to_string();
+    let slow: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+                .unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    let trickle = std::thread::spawn(move || {
+        let mut cut = 0;
+        while started.elapsed() < Duration::from_secs(8) && cut < slow.len() {
+            cut = slow
+                .iter()
+                .filter(|s| {
+                    let mut stream: &TcpStream = s;
+                    stream.write_all(b"x").is_err()
+                })
+                .count();
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        (cut, started.elapsed())
+    });
+    let (status, _) = call(agent.get(&server.url("/healthz")), None);
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "answered behind the slow clients"
+    );
+    let (cut, after) = trickle.join().unwrap();
+    assert_eq!(cut, 300, "every slow client was disconnected within {after:?}");
+}
+
+#[test]
+fn a_token_from_a_file_any_case_of_bearer_and_a_warning_for_an_open_address() {
+    let (_dir, index) = index_of(&[cache().join("fixtures/photos/cat.mp4")]);
+    let token_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token_file.path(), "file-token\n").unwrap();
+    let server = Server::start(&index, &["--token-file", token_file.path().to_str().unwrap()]);
+    let agent = ureq::agent();
+    let (status, _) = call(agent.get(&server.url("/healthz")), None);
+    assert_eq!(status, 401);
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let (status, _) = call(
+            agent
+                .get(&server.url("/healthz"))
+                .set("Authorization", &format!("{scheme} file-token")),
+            None,
+        );
+        assert_eq!(status, 200, "{scheme}");
+    }
+    drop(server);
+    let mut open = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(["serve", "--index", &index, "--addr", "0.0.0.0:0"])
+        .env_remove("VTX_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(open.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = Command::new("kill").args(["-INT", &open.id().to_string()]).status();
+    let out = open.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without a token"), "{stderr}");
+}
+
 /// A free loopback port (bound, then released for chromedriver to take).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -539,6 +703,12 @@ fn the_page_finds_a_moment_and_plays_it_from_there_in_chromium() {
         time >= start - 0.1 && time <= end + 0.5,
         "playing at {time}, the moment is {start}-{end}"
     );
+    // The timeline's segments are as wide as they are long: styles set under the page's
+    // Content-Security-Policy, which refuses inline style attributes, still apply.
+    let widths = browser
+        .script("return [...document.querySelectorAll('.timeline button')].map(b => getComputedStyle(b).flexGrow);");
+    let widths = widths.as_array().unwrap();
+    assert!(!widths.is_empty() && widths.iter().all(|w| w != "0"), "{widths:?}");
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vtx-page-playing.png");
     browser.screenshot(&shot);
     eprintln!("screenshot: {}", shot.display());

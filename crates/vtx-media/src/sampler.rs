@@ -105,11 +105,25 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
 
 fn open_any(path: &Path) -> Result<Input> {
     init();
-    if !path.exists() {
-        return Err(MediaError::Open("no such file".into()));
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => MediaError::Open("no such file".into()),
+        _ => MediaError::Open(e.to_string()),
+    })?;
+    // A FIFO or a device would block the reader, or never end.
+    if !meta.is_file() {
+        return Err(MediaError::NotVideo(
+            "not a regular file (a folder, FIFO or device)".into(),
+        ));
     }
-    if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
+    if meta.len() == 0 {
         return Err(MediaError::NotVideo("empty file (0 bytes)".into()));
+    }
+    // FFmpeg takes a file name as UTF-8 (ffmpeg-next would panic on another); and the index
+    // records names as text, so such a file could not be found again by its record either.
+    if path.to_str().is_none() {
+        return Err(MediaError::Open(
+            "its name is not valid UTF-8, which vtx cannot index yet: rename it".into(),
+        ));
     }
     let input = ffmpeg_next::format::input(path).map_err(|e| match e {
         ffmpeg_next::Error::InvalidData if looks_like_mp4(path) => MediaError::NotVideo(

@@ -11,6 +11,8 @@ function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") node.className = value;
+    // Through the CSSOM: the page's Content-Security-Policy refuses inline style attributes.
+    else if (key === "style") Object.assign(node.style, value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value);
   }
@@ -93,7 +95,7 @@ async function watch(id, start) {
     const span = `${clock(segment.start)}-${clock(segment.end)}`;
     const button = el("button", {
       type: "button", title: span, "aria-label": `Play from ${clock(segment.start)}`,
-      style: `flex-grow: ${Math.max(segment.end - segment.start, 0.05)}`,
+      style: { flexGrow: String(Math.max(segment.end - segment.start, 0.05)) },
       onclick: () => { player.currentTime = segment.start; player.play().catch(() => {}); },
     });
     if (start >= segment.start && start < segment.end) button.classList.add("current");
@@ -120,7 +122,7 @@ async function clusters() {
   show(el("p", { class: "hint", role: "status" }, "Clustering the library..."));
   const result = await api("/api/clusters");
   const sections = result.clusters.map((c) => el("section", { class: "cluster" },
-    el("h2", {}, el("span", { class: "swatch", style: `background: ${c.id < 0 ? "#777" : SWATCHES[c.id % SWATCHES.length]}` }),
+    el("h2", {}, el("span", { class: "swatch", style: { background: c.id < 0 ? "#777" : SWATCHES[c.id % SWATCHES.length] } }),
       `${c.name || "cluster " + c.id} (${c.size})`),
     c.tags.length ? el("p", { class: "meta" }, "tags: " + c.tags.map(([t, n]) => `${t} x${n}`).join(", ")) : "",
     grid(c.members.slice(0, 12).map((m) => ({ ...m, score: m.similarity })))));

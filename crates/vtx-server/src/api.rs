@@ -538,21 +538,135 @@ pub(crate) async fn thumbnail(
 pub(crate) async fn media(
     State(state): Shared,
     Path(raw): Path<String>,
-    request: Request<Body>,
+    mut request: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&raw, "video")?;
     let video = state.workers.run(move |engine| Ok(engine.video(id)?)).await?;
     let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
-    let path = std::path::PathBuf::from(&video.meta.path);
-    if !path.is_file() {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            format!("video {id} is indexed but its file is gone: {}", video.meta.path),
-        ));
+    let file = open_indexed(id, &video.meta).await?;
+    if let Some(range) = request.headers().get(header::RANGE) {
+        if !single_satisfiable_range(range.as_bytes(), video.meta.size) {
+            // RFC 9110 lets a server ignore a Range it will not honour: the whole file, 200.
+            request.headers_mut().remove(header::RANGE);
+        }
     }
-    let served = tower_http::services::ServeFile::new(&path)
+    let mime = mime_guess::from_path(&video.meta.path).first_or_octet_stream();
+    // Served through the descriptor just checked, not the path: a file swapped in after the
+    // check is never the one sent.
+    let served = tower_http::services::ServeFile::new_with_mime(descriptor_path(&file), &mime)
         .oneshot(request)
         .await
-        .map_err(|e| ApiError::internal(&format!("cannot read {}: {e}", video.meta.path)))?;
-    Ok(served.into_response())
+        .map_err(|e| ApiError::internal(&format!("cannot read {}: {e}", video.meta.path)));
+    drop(file);
+    Ok(served?.into_response())
+}
+
+/// Open an indexed video's file and check that it is the file that was indexed: the same size
+/// and modification time. A file replaced since (by another video, or by a link to some other
+/// file) is refused, so write access to an indexed folder never reads other files.
+async fn open_indexed(id: i64, meta: &vtx::VideoMeta) -> Result<std::fs::File, ApiError> {
+    let path = std::path::PathBuf::from(&meta.path);
+    let gone = || {
+        ApiError::new(
+            StatusCode::GONE,
+            format!("video {id} is indexed but its file is gone: {}", meta.path),
+        )
+    };
+    let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
+        .await
+        .map_err(|e| ApiError::internal(&format!("worker: {e}")))?
+        .map_err(|_| gone())?;
+    let found = file.metadata().map_err(|_| gone())?;
+    let mtime_ns = found
+        .modified()
+        .ok()
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    if !found.is_file() {
+        return Err(gone());
+    }
+    if found.len() != meta.size || mtime_ns != meta.mtime_ns {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "the file of video {id} changed after it was indexed ({}): index it again to serve it",
+                meta.path
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// A path that opens the very file `file` has open.
+#[cfg(target_os = "linux")]
+fn descriptor_path(file: &std::fs::File) -> std::path::PathBuf {
+    use std::os::fd::AsRawFd;
+    std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn descriptor_path(file: &std::fs::File) -> std::path::PathBuf {
+    use std::os::fd::AsRawFd;
+    std::path::PathBuf::from(format!("/dev/fd/{}", file.as_raw_fd()))
+}
+
+/// One byte range (`bytes=A-B`, `bytes=A-`, `bytes=-N`) that overlaps a file of `size` bytes.
+fn single_satisfiable_range(value: &[u8], size: u64) -> bool {
+    let Some(spec) = std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+    else {
+        return false;
+    };
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return false;
+    };
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    match (number(first.trim()), last.trim()) {
+        (Some(start), "") => start < size,
+        (Some(start), end) => number(end).is_some_and(|end| start <= end && start < size),
+        (None, suffix) if first.trim().is_empty() => number(suffix).is_some_and(|n| n > 0 && size > 0),
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_satisfiable_range;
+
+    #[test]
+    fn only_one_satisfiable_byte_range_is_honoured() {
+        let honoured = |v: &str| single_satisfiable_range(v.as_bytes(), 1000);
+        for good in [
+            "bytes=0-99",
+            "bytes=100-",
+            "bytes=-500",
+            "bytes=999-999",
+            "bytes=10-5000",
+            " bytes=1-2 ",
+        ] {
+            assert!(honoured(good), "{good}");
+        }
+        for ignored in [
+            "bytes=0-1,5-6",
+            "bytes=abc",
+            "bytes=1000-",
+            "bytes=5-1",
+            "bytes=-0",
+            "bytes=-",
+            "items=0-1",
+            "bytes=+1-2",
+            "",
+        ] {
+            assert!(!honoured(ignored), "{ignored}");
+        }
+        assert!(
+            !single_satisfiable_range(b"bytes=-5", 0),
+            "nothing to send of an empty file"
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! What every request passes first: the query-length limit and, when set, the bearer token.
+//! What every request passes first: the Host check of a loopback server, the query-length limit
+//! and, when set, the bearer token; and the headers every answer carries.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,13 +15,44 @@ const COOKIE: &str = "vtx_token";
 #[derive(Clone)]
 pub(crate) struct Guard {
     token: Option<String>,
+    /// The host names a request may name (lower case, without port); `None`: any.
+    hosts: Option<Vec<String>>,
 }
 
 impl Guard {
-    pub(crate) fn new(token: Option<String>) -> Self {
+    /// A server bound to loopback answers only requests addressed to loopback names (and
+    /// `allowed`): a web page on another site that rebinds its own name to 127.0.0.1 (DNS
+    /// rebinding) sends its own name as the Host and is refused.
+    pub(crate) fn new(token: Option<String>, loopback: bool, allowed: &[String]) -> Self {
+        let hosts = loopback.then(|| {
+            ["localhost", "127.0.0.1", "[::1]"]
+                .into_iter()
+                .map(String::from)
+                .chain(allowed.iter().map(|h| h.to_ascii_lowercase()))
+                .collect()
+        });
         Self {
             token: token.filter(|t| !t.is_empty()),
+            hosts,
         }
+    }
+
+    fn host_allowed(&self, request: &Request<Body>) -> bool {
+        let Some(hosts) = &self.hosts else {
+            return true;
+        };
+        // HTTP/1.0 clients may send none; browsers, which DNS rebinding needs, always do.
+        let Some(host) = request.headers().get(header::HOST) else {
+            return true;
+        };
+        let Ok(host) = host.to_str() else {
+            return false;
+        };
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -31,12 +63,15 @@ fn same(a: &str, b: &str) -> bool {
 
 fn presented(request: &Request<Body>) -> Option<String> {
     let headers = request.headers();
-    if let Some(bearer) = headers
+    // The scheme's name is case-insensitive (RFC 9110, 11.1).
+    if let Some((scheme, bearer)) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.trim_start().split_once(' '))
     {
-        return Some(bearer.trim().to_string());
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(bearer.trim().to_string());
+        }
     }
     // The page's <img> and <video> requests cannot carry a header: they carry the cookie.
     headers
@@ -57,6 +92,13 @@ fn token_in_query(request: &Request<Body>) -> Option<String> {
 }
 
 pub(crate) async fn check(State(guard): State<Guard>, request: Request<Body>, next: Next) -> Response {
+    if !guard.host_allowed(&request) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this server answers only requests addressed to localhost (start it with --allow-host NAME to add a name)",
+        )
+        .into_response();
+    }
     if request.uri().query().is_some_and(|q| q.len() > MAX_QUERY_BYTES) {
         return ApiError::new(
             StatusCode::URI_TOO_LONG,
@@ -94,6 +136,19 @@ pub(crate) async fn check(State(guard): State<Guard>, request: Request<Body>, ne
             response
         }
     }
+}
+
+/// What every answer carries: no content sniffing (a video served as `video/mp4` is never run as
+/// a script or page), and no referrer leaving with the library's paths in it.
+pub(crate) async fn headers(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    response
 }
 
 #[cfg(test)]

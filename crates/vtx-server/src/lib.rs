@@ -39,6 +39,12 @@ pub struct ServeOptions {
     pub timeout: Duration,
     /// Largest request body (an uploaded query picture or clip), in bytes.
     pub max_body: usize,
+    /// Host names a loopback server answers besides localhost, 127.0.0.1 and [::1].
+    pub allow_hosts: Vec<String>,
+    /// A client that has not sent its request's headers in this time is disconnected.
+    pub header_timeout: Duration,
+    /// Connections held at once; more wait in the listen queue, never refused for want of files.
+    pub max_connections: usize,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +55,9 @@ impl Default for ServeOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             timeout: Duration::from_secs(60),
             max_body: 64 << 20,
+            allow_hosts: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }
@@ -86,7 +95,11 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(axum::middleware::from_fn_with_state(
-            guard::Guard::new(options.token.clone()),
+            guard::Guard::new(
+                options.token.clone(),
+                options.addr.ip().is_loopback(),
+                &options.allow_hosts,
+            ),
             guard::check,
         ))
         .layer(DefaultBodyLimit::max(options.max_body))
@@ -97,6 +110,7 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
             options.timeout,
         ))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(guard::headers))
         .with_state(state);
     Ok(routes)
 }
@@ -118,11 +132,48 @@ pub fn serve(
             .await
             .map_err(|e| ServeError::Bind(options.addr, e))?;
         ready(listener.local_addr().map_err(ServeError::Io)?);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(ServeError::Io)
+        accept(listener, app, options).await;
+        Ok(())
     })
+}
+
+/// The accept loop: at most `max_connections` at once, each given `header_timeout` to send its
+/// headers (slow clients cannot hold the server), all finished before a shutdown returns.
+async fn accept(listener: tokio::net::TcpListener, app: Router, options: &ServeOptions) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout);
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, or a connection reset before it was taken: wait, retry.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {
