@@ -742,6 +742,32 @@ impl Drop for TinyDisk {
 }
 
 #[test]
+fn a_new_index_on_a_full_disk_leaves_no_file_and_info_never_makes_one() {
+    let disk = TinyDisk::new("64k");
+    // Fill the disk to the last block.
+    let filler = disk.0.path().join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 1 << 20]);
+    let index = disk.0.path().join("index");
+    let cat = cache().join("fixtures/photos/cat.mp4");
+    let out = vtx(&["index", "--index", index.to_str().unwrap(), cat.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot create an index") && stderr.contains("disk is full"),
+        "{stderr}"
+    );
+    assert!(!index.join("vtx.sqlite").exists(), "no empty index file is left behind");
+    // `vtx info` reads: on an empty file it says there is no index, and leaves the file as it was.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("vtx.sqlite"), b"").unwrap();
+    let out = vtx(&["info", "--index", elsewhere.path().to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no index at"), "{stderr}");
+    assert_eq!(std::fs::metadata(elsewhere.path().join("vtx.sqlite")).unwrap().len(), 0);
+}
+
+#[test]
 fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
     let disk = TinyDisk::new("200k");
     let index = disk.0.path().join("index").to_string_lossy().into_owned();

@@ -470,6 +470,49 @@ fn hostile_clients_and_swapped_files_are_refused() {
 }
 
 #[test]
+fn clusters_are_checked_first_computed_once_and_fresh_after_every_write() {
+    let (_dir, index) = index_of(&[cache().join("fixtures/photos")]);
+    let server = Server::start(&index, &[]);
+    let agent = ureq::agent();
+    for (bad, says) in [
+        ("k=0", "k must be"),
+        ("k=5000", "k must be"),
+        ("algorithm=hdbscan&min_cluster_size=1", "min_cluster_size"),
+        ("level=frame", "level must be"),
+        ("algorithm=spectral", "algorithm must be"),
+    ] {
+        let (status, response) = call(agent.get(&server.url(&format!("/api/clusters?{bad}"))), None);
+        assert_eq!(status, 400, "{bad}");
+        assert!(json_of(response)["error"].as_str().unwrap().contains(says), "{bad}");
+    }
+    // Two at once: one computation, the same answer for both.
+    let url = server.url("/api/clusters?k=2");
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let asks: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| json_of(call(ureq::get(&url), None).1)))
+            .collect();
+        asks.into_iter().map(|a| a.join().unwrap()).collect()
+    });
+    assert_eq!(answers[0], answers[1]);
+    let tags_of = |clustering: &Value| -> usize {
+        clustering["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["tags"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    assert_eq!(tags_of(&answers[0]), 0, "nothing is tagged yet");
+    // Tagging changes no count of videos, segments or bytes that matter, but it is a write: the
+    // next answer is computed afresh and shows the tags.
+    let out = vtx(&["tag", "--index", &index]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, response) = call(agent.get(&url), None);
+    assert_eq!(status, 200);
+    assert!(tags_of(&json_of(response)) > 0, "the clusters show the new tags");
+}
+
+#[test]
 fn a_token_from_a_file_any_case_of_bearer_and_a_warning_for_an_open_address() {
     let (_dir, index) = index_of(&[cache().join("fixtures/photos/cat.mp4")]);
     let token_file = tempfile::NamedTempFile::new().unwrap();

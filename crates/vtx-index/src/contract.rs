@@ -114,13 +114,28 @@ fn writes_replace_and_remove(open: Open<'_>, dir: &Path) {
         hits[0].score
     );
     // Writing a path again replaces what it held.
+    let before_rewrite = store.generation().unwrap();
     store.put_video(&video("/a.mp4", &[axis(3)])).unwrap();
+    assert_ne!(store.generation().unwrap(), before_rewrite);
     assert_eq!(store.count("s").unwrap(), 2);
     let hits = search(&*store, SearchRequest::new("s", &axis(1), 10));
     assert_eq!(paths(&hits).iter().filter(|p| **p == "/a.mp4").count(), 1, "{hits:?}");
     let top = &search(&*store, SearchRequest::new("s", &axis(3), 1))[0];
     assert_eq!((top.path.as_str(), top.start), ("/a.mp4", 0.0));
+    // Every write moves the generation on; reads and a touched modification time do not.
+    let generation = store.generation().unwrap();
+    store.touch_video(a, 7).unwrap();
+    search(&*store, SearchRequest::new("s", &axis(1), 10));
+    assert_eq!(store.generation().unwrap(), generation);
     store.remove_videos(&[b]).unwrap();
+    let after_removal = store.generation().unwrap();
+    assert_ne!(after_removal, generation);
+    store.set_tags(a, &[]).unwrap();
+    assert_ne!(
+        store.generation().unwrap(),
+        after_removal,
+        "tags are part of what answers show"
+    );
     assert_eq!(store.count("s").unwrap(), 1);
     assert_eq!(store.video_by_id(b).unwrap(), None);
     assert_eq!(

@@ -246,6 +246,9 @@ pub trait Catalog: Send + Sync {
     /// A point whose segment is gone (removed since the search) is left out.
     fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>>;
     fn stats(&self) -> Result<StoreStats>;
+    /// A number that changes with every write of videos, their vectors or their tags (and stays
+    /// put otherwise), across processes: what caches of answers key on.
+    fn generation(&self) -> Result<u64>;
 }
 
 /// Points in named vector spaces, searched by cosine similarity over unit vectors, exactly or

@@ -12,6 +12,11 @@ use crate::manifest::{Manifest, Pooling, TextSpec};
 use crate::runtime::{load_session, rt_err};
 use crate::{l2_normalize, ModelError, Result, RuntimeOptions, TextEncoder};
 
+/// Texts encoded in one session call. ONNX Runtime keeps the memory of its largest call for the
+/// session's life: the 1,000 labels that name clusters in one call took a server from 33 MB to
+/// 1.8 GB. In batches of 64 the cost is the same and the memory a few MB.
+const TEXT_BATCH: usize = 64;
+
 pub struct OnnxTextEncoder {
     session: Session,
     tokenizer: Tokenizer,
@@ -128,14 +133,9 @@ impl OnnxTextEncoder {
         }
         Ok(out)
     }
-}
 
-impl TextEncoder for OnnxTextEncoder {
-    fn dim(&self) -> usize {
-        self.dim
-    }
-
-    fn encode(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    /// One session call on at most [`TEXT_BATCH`] texts.
+    fn encode_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(vec![]);
         }
@@ -183,6 +183,20 @@ impl TextEncoder for OnnxTextEncoder {
                 Ok(v)
             })
             .collect()
+    }
+}
+
+impl TextEncoder for OnnxTextEncoder {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn encode(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut vectors = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(TEXT_BATCH) {
+            vectors.extend(self.encode_batch(batch)?);
+        }
+        Ok(vectors)
     }
 }
 

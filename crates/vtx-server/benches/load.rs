@@ -1,11 +1,13 @@
-//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS WORKERS DISTINCT]`.
+//! Load: `cargo bench -p vtx-server --bench load [-- CLIENTS REQUESTS WORKERS DISTINCT CLUSTERS]`.
 //!
 //! Indexes the test library's photo clips, joined clip and OpenCV videos (set-up's fixtures) into
 //! a temporary index, serves it on a loopback port in this process, and has CLIENTS threads
 //! (default 50) issue REQUESTS searches in all (default 2,000), each a GET /api/search with one of
 //! a dozen sentences, repeated (DISTINCT 0, the default: the engine's query cache answers most) or
-//! each made unique by its request number (DISTINCT 1: every query is embedded). Reports
-//! throughput, p50/p90/p99 latency, the errors (there should be none) and resident memory.
+//! each made unique by its request number (DISTINCT 1: every query is embedded). With CLUSTERS 1,
+//! one more client asks for `/api/clusters` the whole time, a new seed each request (so no cached
+//! answer serves it), after a first clustering timed apart. Reports throughput, p50/p90/p99 latency, the errors (there should be none)
+//! and resident memory.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -33,6 +35,7 @@ fn main() {
     let requests = args.get(1).copied().unwrap_or(2000);
     let workers = args.get(2).copied().unwrap_or(2);
     let distinct = args.get(3).copied().unwrap_or(0) == 1;
+    let with_clusters = args.get(4).copied().unwrap_or(0) == 1;
     let query = move |n: usize| match distinct {
         true => format!("{} {n}", QUERIES[n % QUERIES.len()]),
         false => QUERIES[n % QUERIES.len()].to_string(),
@@ -101,8 +104,45 @@ fn main() {
             .expect("warm-up search");
     }
 
+    if with_clusters {
+        // The first clustering embeds the label set that names clusters (1,000 ImageNet labels):
+        // seconds, once per server. Measured apart, before the load.
+        let first = Instant::now();
+        ureq::get(&format!("{base}/api/clusters"))
+            .call()
+            .expect("a first clustering");
+        println!(
+            "first clustering (embeds the labels): {:.2} s",
+            first.elapsed().as_secs_f64()
+        );
+    }
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let clusterer = with_clusters.then(|| {
+        let (done, errors, base) = (done.clone(), errors.clone(), base.clone());
+        std::thread::spawn(move || {
+            let agent = ureq::agent();
+            let mut took = Vec::new();
+            for seed in 1.. {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                let sent = Instant::now();
+                let answer = agent
+                    .get(&format!("{base}/api/clusters"))
+                    .query("seed", &seed.to_string())
+                    .call();
+                match answer.map(|r| r.into_string()) {
+                    Ok(Ok(body)) if body.contains("\"clusters\"") => took.push(sent.elapsed()),
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            took
+        })
+    });
     let started = Instant::now();
     let client_threads: Vec<_> = (0..clients)
         .map(|_| {
@@ -133,6 +173,16 @@ fn main() {
         .collect();
     let mut latencies: Vec<Duration> = client_threads.into_iter().flat_map(|w| w.join().unwrap()).collect();
     let elapsed = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    if let Some(clusterer) = clusterer {
+        let took = clusterer.join().unwrap();
+        let mean = took.iter().map(Duration::as_secs_f64).sum::<f64>() / took.len().max(1) as f64;
+        println!(
+            "one client asking for clusters meanwhile: {} answered, {:.2} s each on average",
+            took.len(),
+            mean
+        );
+    }
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     let (resident, peak) = vtx::bench::resident_mb();

@@ -21,8 +21,9 @@ impl Workers {
         })
     }
 
-    /// Run `job` on the engine, off the async threads. A panic in `job` is a 500; the engine
-    /// stays in service (what a panic can leave behind, a model or a cache, holds no invariant).
+    /// Run `job` on the engine, off the async threads, as one of the `workers`. A panic in `job`
+    /// is a 500; the engine stays in service (what a panic can leave behind, a model or a cache,
+    /// holds no invariant).
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
@@ -32,6 +33,15 @@ impl Workers {
             .acquire()
             .await
             .map_err(|_| ApiError::internal("the server is shutting down"))?;
+        self.run_beside(job).await
+    }
+
+    /// [`run`](Self::run) without taking a worker: for long work that keeps its own count (one
+    /// clustering at a time), so that it never leaves searches one worker short.
+    pub(crate) async fn run_beside<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&engine)))

@@ -2,6 +2,7 @@
 //! text space's own model, so they compare with the stored vectors.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use vtx_index::dot;
 
@@ -114,11 +115,44 @@ impl Engine {
         if labels.is_empty() {
             return Ok(None);
         }
-        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let vectors = self.embed_texts(&text.model, &refs)?;
+        let vectors = self.label_vectors(&text.model, &labels)?;
         Ok(Some(LabelSet {
             space: text.name,
-            labels: labels.into_iter().zip(vectors).collect(),
+            labels: labels.into_iter().zip(vectors.iter().cloned()).collect(),
         }))
     }
+
+    /// `labels` embedded by a text model, kept for the engine's next calls: a server names
+    /// clusters with the same 1,000 labels on every request, and embedding them takes seconds.
+    fn label_vectors(&self, model: &str, labels: &[String]) -> Result<Arc<Vec<Vec<f32>>>> {
+        let cached = crate::lock(&self.label_sets)
+            .iter()
+            .find(|set| set.model == model && set.labels == labels)
+            .map(|set| set.vectors.clone());
+        if let Some(vectors) = cached {
+            return Ok(vectors);
+        }
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let vectors = Arc::new(self.embed_texts(model, &refs)?);
+        let mut sets = crate::lock(&self.label_sets);
+        if sets.len() >= LABEL_SETS_KEPT {
+            sets.remove(0);
+        }
+        sets.push(EmbeddedLabels {
+            model: model.to_string(),
+            labels: labels.to_vec(),
+            vectors: vectors.clone(),
+        });
+        Ok(vectors)
+    }
+}
+
+/// Label sets an engine keeps embedded (1,000 labels in 384-d: 1.5 MB each).
+const LABEL_SETS_KEPT: usize = 4;
+
+/// A label list embedded by one text model.
+pub(crate) struct EmbeddedLabels {
+    model: String,
+    labels: Vec<String>,
+    vectors: Arc<Vec<Vec<f32>>>,
 }

@@ -72,6 +72,9 @@ fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRec
 /// Segment vectors read from the store at a time.
 const SCROLL_PAGE: usize = 4096;
 
+/// Texts embedded in one turn at a text model (about 50 ms for MiniLM on 2 cores).
+const TEXTS_PER_TURN: usize = 16;
+
 /// Query embeddings an engine keeps (a 384-d one is 1.5 KB: 1024 of them are 1.5 MB).
 const QUERY_CACHE_ENTRIES: usize = 1024;
 
@@ -238,6 +241,7 @@ pub struct Engine {
     frame_models: Mutex<HashMap<String, Shared<FrameModel>>>,
     text_encoders: Mutex<HashMap<String, Shared<Box<dyn TextEncoder>>>>,
     queries: Mutex<query_cache::QueryCache>,
+    label_sets: Mutex<Vec<labels::EmbeddedLabels>>,
 }
 
 impl Engine {
@@ -264,6 +268,7 @@ impl Engine {
             frame_models: Mutex::new(HashMap::new()),
             text_encoders: Mutex::new(HashMap::new()),
             queries: Mutex::new(query_cache::QueryCache::new(QUERY_CACHE_ENTRIES)),
+            label_sets: Mutex::new(Vec::new()),
         }
     }
 
@@ -344,10 +349,20 @@ impl Engine {
         Ok(encoder)
     }
 
-    /// Embed texts with a text model.
+    /// Embed texts with a text model, a batch at a time: the model is free between batches, so a
+    /// search waits for at most one batch of a long list (the 1,000 labels that name clusters),
+    /// not for all of it.
     pub(crate) fn embed_texts(&self, model: &str, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let encoder = self.text_encoder(model)?;
-        let vectors = lock(&encoder).encode(texts)?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        for (turn, batch) in texts.chunks(TEXTS_PER_TURN).enumerate() {
+            if turn > 0 {
+                // A lock is not fair: taken again at once, it would never reach the threads
+                // woken by its release. A millisecond off lets one of them have it.
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            vectors.extend(lock(&encoder).encode(batch)?);
+        }
         Ok(vectors)
     }
 
@@ -833,6 +848,12 @@ impl Engine {
             bytes_on_disk,
             spaces,
         })
+    }
+
+    /// A number that changes whenever the index is written (videos added, replaced or removed,
+    /// tags set): what a cache of answers is keyed by.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self.store.generation()?)
     }
 
     pub fn videos(&self) -> Result<Vec<vtx_index::VideoRecord>> {

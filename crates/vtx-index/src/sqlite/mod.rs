@@ -213,10 +213,26 @@ impl SqliteStore {
 
     /// [`open_existing`](Self::open_existing) with graphs built and searched as `ann` says.
     pub fn open_existing_with(dir: &Path, ann: AnnOptions) -> Result<Self> {
-        if !dir.join(DB_FILE).exists() {
+        let file = dir.join(DB_FILE);
+        if !file.exists() {
             return Err(IndexError::NotFound(dir.display().to_string()));
         }
-        Self::open_with(dir, ann)
+        // Looked at read-only first: a file that holds no index (empty, left by a failed start)
+        // is reported, not turned into one.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe = Connection::open_with_flags(&file, flags).map_err(storage)?;
+        let has_schema = probe
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional();
+        drop(probe);
+        match has_schema {
+            Ok(Some(_)) => Self::open_with(dir, ann),
+            Ok(None) => Err(IndexError::NotFound(dir.display().to_string())),
+            Err(e) if e.to_string().contains("no such table") => Err(IndexError::NotFound(dir.display().to_string())),
+            Err(e) => Err(storage(e)),
+        }
     }
 
     /// Open the index in `dir`, creating the directory and an empty index if needed.
@@ -228,7 +244,26 @@ impl SqliteStore {
     pub fn open_with(dir: &Path, ann: AnnOptions) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| IndexError::Storage(format!("cannot create index directory {}: {e}", dir.display())))?;
-        let conn = connect(&dir.join(DB_FILE))?;
+        let file = dir.join(DB_FILE);
+        let created = !file.exists();
+        let opened = Self::open_file(dir, &file, ann);
+        if created && opened.is_err() {
+            // A new index that could not be written (a full disk) leaves no empty file behind.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+            if let Err(IndexError::DiskFull) = opened {
+                return Err(IndexError::Storage(format!(
+                    "cannot create an index at {}: the disk is full",
+                    dir.display()
+                )));
+            }
+        }
+        opened
+    }
+
+    fn open_file(dir: &Path, file: &Path, ann: AnnOptions) -> Result<Self> {
+        let conn = connect(file)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
             .map_err(storage)?;
         let version: Option<String> = conn
@@ -409,6 +444,16 @@ impl Db<'_> {
         }
         Ok(())
     }
+}
+
+/// Count one more write of the index (in the writing transaction).
+fn bump_generation(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('generation', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [],
+    )?;
+    Ok(())
 }
 
 /// Note in the change log that a video's vectors changed (or went) in every space.
@@ -644,6 +689,7 @@ impl Db<'_> {
 
     fn commit_video(&self, id: i64, m: &VideoMeta) -> Result<()> {
         log_change(self.conn, id).map_err(storage)?;
+        bump_generation(self.conn).map_err(storage)?;
         self.conn
             .execute(
                 "UPDATE videos SET path = ?2, size = ?3, mtime_ns = ?4, hash = ?5, duration = ?6, fps = ?7,
@@ -721,6 +767,7 @@ impl Db<'_> {
                     .map_err(storage)?;
             }
         }
+        bump_generation(&tx).map_err(storage)?;
         tx.commit().map_err(storage)
     }
 
@@ -911,6 +958,7 @@ impl Db<'_> {
             log_change(&tx, id).map_err(storage)?;
             tx.execute("DELETE FROM videos WHERE id = ?1", [id]).map_err(storage)?;
         }
+        bump_generation(&tx).map_err(storage)?;
         tx.commit().map_err(storage)
     }
 
@@ -938,6 +986,15 @@ impl Db<'_> {
         scored.sort_by(by_score);
         scored.truncate(top);
         Ok(scored.into_iter().map(|(score, video, _)| (video, score)).collect())
+    }
+
+    fn generation(&self) -> Result<u64> {
+        let value: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| r.get(0))
+            .optional()
+            .map_err(storage)?;
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 
     fn stats(&self) -> Result<StoreStats> {
@@ -1021,6 +1078,10 @@ impl Catalog for SqliteStore {
 
     fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>> {
         self.lease()?.db().resolve(scored)
+    }
+
+    fn generation(&self) -> Result<u64> {
+        self.lease()?.db().generation()
     }
 }
 
