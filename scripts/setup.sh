@@ -207,6 +207,24 @@ make_fixtures() {
   local vtest="$MEDIA/usr/share/doc/opencv-doc/examples/data/vtest.avi"
   [ -s "$FIXTURES/bad/truncated.mp4" ] || head -c 300000 "$cockatoo" > "$FIXTURES/bad/truncated.mp4"
   [ -s "$FIXTURES/bad/truncated.avi" ] || head -c 2000000 "$vtest" > "$FIXTURES/bad/truncated.avi"
+  # The hostile corpus's encoded part (crates/vtx-cli/tests/hostile.rs derives truncations, bit
+  # flips, odd names and special files from these and the clips above): extreme sizes and rates,
+  # one frame, audio only, a GIF, MPEG-TS, Matroska, and an MP4 with its index (moov) first.
+  local h="$FIXTURES/hostile"
+  mkdir -p "$h"
+  make_video "$h/tiny.mp4" -f lavfi -i "color=c=red:size=2x2:rate=5:duration=1" -vf scale=1:1 \
+    -c:v libx264 -pix_fmt yuv444p
+  make_video "$h/8k.mp4" -f lavfi -i "testsrc=size=7680x4320:rate=5:duration=0.2" -frames:v 1 \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p
+  make_video "$h/fps1000.mp4" -f lavfi -i "testsrc=size=64x64:rate=1000:duration=0.5" \
+    -c:v libx264 -preset ultrafast -pix_fmt yuv420p
+  make_video "$h/oneframe.mp4" -f lavfi -i "testsrc=size=64x64:rate=5:duration=1" -frames:v 1 \
+    -c:v libx264 -pix_fmt yuv420p
+  make_video "$h/audio.mp4" -f lavfi -i "sine=duration=2" -c:a aac
+  make_video "$h/anim.gif" -f lavfi -i "testsrc=size=64x64:rate=5:duration=1"
+  make_video "$h/faststart.mp4" -i "$FIXTURES/joined.mp4" -c copy -movflags +faststart
+  make_video "$h/joined.ts" -i "$FIXTURES/joined.mp4" -c copy
+  make_video "$h/joined.mkv" -i "$FIXTURES/joined.mp4" -c copy
   # Benchmark inputs: 60 s of real footage at 720p and 1080p, H.264 with a keyframe every 2 s.
   make_video "$FIXTURES/bench/cockatoo-720p.mp4" -stream_loop 3 -i "$cockatoo" -t 56 -an \
     -c:v libx264 -preset veryfast -crf 23 -g 40 -pix_fmt yuv420p

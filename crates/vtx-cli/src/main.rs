@@ -671,15 +671,14 @@ impl IndexObserver for Progress {
         self.done += 1;
         self.bar.inc(bytes);
         self.bar.set_message(self.message());
+        let path = one_line(path);
         let line = match outcome {
-            FileOutcome::Failed(reason) => Some(format!("error: {}: {reason}", path.display())),
-            FileOutcome::Indexed { warning: Some(w), .. } => Some(format!("warning: {}: {w}", path.display())),
-            FileOutcome::Interrupted => Some(format!("interrupted: {} (not written)", path.display())),
-            FileOutcome::Extended { spaces, vectors } => Some(format!(
-                "added {} to {} ({vectors} vectors)",
-                spaces.join(", "),
-                path.display()
-            )),
+            FileOutcome::Failed(reason) => Some(format!("error: {path}: {reason}")),
+            FileOutcome::Indexed { warning: Some(w), .. } => Some(format!("warning: {path}: {w}")),
+            FileOutcome::Interrupted => Some(format!("interrupted: {path} (not written)")),
+            FileOutcome::Extended { spaces, vectors } => {
+                Some(format!("added {} to {path} ({vectors} vectors)", spaces.join(", ")))
+            }
             _ => None,
         };
         if let Some(line) = line {
@@ -694,6 +693,16 @@ impl IndexObserver for Progress {
             "updating the approximate index of '{space}' ({points} vectors)"
         ));
         self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A path as one line of text: control characters in a file name (a newline, a terminal escape)
+/// are written escaped, so a name can neither break the report into lines nor drive the terminal.
+fn one_line(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    match text.chars().any(char::is_control) {
+        true => text.escape_debug().to_string(),
+        false => text,
     }
 }
 
