@@ -328,6 +328,17 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
     }
 }
 
+/// A file whose size or modification time moved while it was read: one still being written
+/// (a recording, a copy under way). What was read is indexed under the size and time seen
+/// before, so the next run sees the change and reads it again.
+fn changed_while_read(job: &Job) -> Option<String> {
+    let now = std::fs::metadata(&job.path).ok()?;
+    (now.len() != job.size || mtime_ns(&now) != job.mtime_ns).then(|| {
+        "the file changed while it was read (still being written?): indexed what was there; the next run reads it again"
+            .to_string()
+    })
+}
+
 /// Headers may overstate a duration by a frame or two; more than this is a cut-off file.
 const TRUNCATION_SLACK_S: f64 = 2.0;
 
@@ -492,7 +503,7 @@ impl<'a> Consumer<'a, '_> {
                 Ok(FileOutcome::Extended { spaces, vectors })
             }
             (Work::Full, Some((info, hash))) => {
-                let warning = warning_for(&stats, &info);
+                let warning = changed_while_read(job).or_else(|| warning_for(&stats, &info));
                 let meta = VideoMeta {
                     path: job.path.to_string_lossy().into_owned(),
                     size: job.size,
