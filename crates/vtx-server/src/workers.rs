@@ -14,7 +14,12 @@ pub(crate) struct Workers {
 
 impl Workers {
     pub(crate) fn open(config: &EngineConfig, workers: usize) -> Result<Self, ServeError> {
-        let engine = Engine::open_existing(config.clone()).map_err(ServeError::Engine)?;
+        // Each worker may be embedding a query at the same moment.
+        let config = EngineConfig {
+            text_sessions: workers.max(1),
+            ..config.clone()
+        };
+        let engine = Engine::open_existing(config).map_err(ServeError::Engine)?;
         Ok(Self {
             engine: Arc::new(engine),
             permits: tokio::sync::Semaphore::new(workers.max(1)),

@@ -33,6 +33,7 @@ mod labels;
 mod motion;
 mod query_cache;
 mod segments;
+mod sessions;
 mod tags;
 
 use std::collections::HashMap;
@@ -44,6 +45,7 @@ use vtx_index::{Hit, SearchRequest, Space, SqliteStore, StoreStats, VectorStore}
 use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
 use frame_models::{FrameEncoder, FrameModel, ModelInfo};
+use sessions::Sessions;
 
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use frame_models::frame_size;
@@ -109,6 +111,9 @@ pub struct EngineConfig {
     pub models_dir: PathBuf,
     /// When the index's spaces get approximate (HNSW) indexes, and how they are built.
     pub ann: AnnOptions,
+    /// Copies of each text model loaded at most, for threads embedding queries at once (each
+    /// costs the model's memory again: about 90 MB for MiniLM). One for a program with one thread.
+    pub text_sessions: usize,
 }
 
 impl EngineConfig {
@@ -117,6 +122,7 @@ impl EngineConfig {
             index_dir,
             models_dir,
             ann: AnnOptions::default(),
+            text_sessions: 1,
         }
     }
 }
@@ -224,6 +230,9 @@ pub struct SpaceInfo {
 /// A loaded model, shared by the threads of an engine: one call runs in it at a time.
 type Shared<T> = Arc<Mutex<T>>;
 
+/// A text model's copies, lent to one call each.
+type TextModel = Arc<Sessions<Box<dyn TextEncoder>>>;
+
 /// Take a lock even if a thread panicked while holding it: what it guards (a loaded model, a
 /// cache) holds no invariant a panic half-way could break.
 fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -239,7 +248,7 @@ pub struct Engine {
     store: Arc<dyn VectorStore>,
     registry: Registry,
     frame_models: Mutex<HashMap<String, Shared<FrameModel>>>,
-    text_encoders: Mutex<HashMap<String, Shared<Box<dyn TextEncoder>>>>,
+    text_encoders: Mutex<HashMap<String, TextModel>>,
     queries: Mutex<query_cache::QueryCache>,
     label_sets: Mutex<Vec<labels::EmbeddedLabels>>,
 }
@@ -330,8 +339,8 @@ impl Engine {
         ModelInfo::new(&manifest, conse_text.as_ref())
     }
 
-    /// A text model (loaded once).
-    fn text_encoder(&self, model: &str) -> Result<Shared<Box<dyn TextEncoder>>> {
+    /// A text model's copies (the first loaded now, more as threads need them).
+    fn text_encoder(&self, model: &str) -> Result<TextModel> {
         let mut loaded = lock(&self.text_encoders);
         if let Some(encoder) = loaded.get(model) {
             return Ok(encoder.clone());
@@ -343,8 +352,10 @@ impl Engine {
                 frame_models::kind_name(manifest.kind)
             )));
         }
-        let encoder: Box<dyn TextEncoder> = Box::new(OnnxTextEncoder::load(&manifest, self.registry.options())?);
-        let encoder = Arc::new(Mutex::new(encoder));
+        let options = self.registry.options().clone();
+        let make =
+            move || -> Result<Box<dyn TextEncoder>> { Ok(Box::new(OnnxTextEncoder::load(&manifest, &options)?)) };
+        let encoder = Arc::new(Sessions::new(self.config.text_sessions, Box::new(make)).with_first()?);
         loaded.insert(model.to_string(), encoder.clone());
         Ok(encoder)
     }
@@ -357,11 +368,11 @@ impl Engine {
         let mut vectors = Vec::with_capacity(texts.len());
         for (turn, batch) in texts.chunks(TEXTS_PER_TURN).enumerate() {
             if turn > 0 {
-                // A lock is not fair: taken again at once, it would never reach the threads
-                // woken by its release. A millisecond off lets one of them have it.
+                // A copy given back is not handed to a waiting thread: taken again at once, it
+                // might never reach one. A millisecond off lets a waiting thread have it.
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            vectors.extend(lock(&encoder).encode(batch)?);
+            vectors.extend(encoder.with(|e| e.encode(batch))??);
         }
         Ok(vectors)
     }
@@ -382,8 +393,7 @@ impl Engine {
                     Some(spec) => {
                         let text_manifest = self.registry.get(&spec.text_model)?;
                         let text = self.text_encoder(&spec.text_model)?;
-                        let mut text = lock(&text);
-                        Some(self.registry.conse(&manifest, &text_manifest, text.as_mut())?)
+                        Some(text.with(|t| self.registry.conse(&manifest, &text_manifest, t.as_mut()))??)
                     }
                     None => None,
                 };
