@@ -86,6 +86,15 @@ fn video(path: &str, vectors: &[Vec<f32>]) -> VideoEntry {
     VideoEntry::pooled(meta, vec![("s".into(), frames)], segments, Pooling::Mean)
 }
 
+/// `videos` videos `/v00.mp4`, `/v01.mp4`... of `per_video` drawn segments each, then optimised.
+fn fill(store: &dyn VectorStore, draw: &mut Synthetic, videos: usize, per_video: usize) {
+    for i in 0..videos {
+        let vectors: Vec<Vec<f32>> = (0..per_video).map(|_| draw.draw().0).collect();
+        store.put_video(&video(&format!("/v{i:02}.mp4"), &vectors)).unwrap();
+    }
+    store.optimize(&mut |_, _| {}).unwrap();
+}
+
 fn axis(i: usize) -> Vec<f32> {
     let mut v = vec![0.0; DIM];
     v[i % DIM] = 1.0;
@@ -325,11 +334,7 @@ fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
 fn data_survives_reopening(open: Open<'_>, dir: &Path) {
     let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 5, 6, 3);
-    let vectors: Vec<Vec<f32>> = (0..300).map(|_| draw.draw().0).collect();
-    for (i, chunk) in vectors.chunks(30).enumerate() {
-        store.put_video(&video(&format!("/v{i}.mp4"), chunk)).unwrap();
-    }
-    store.optimize(&mut |_, _| {}).unwrap();
+    fill(&*store, &mut draw, 10, 30);
     let query = draw.draw().0;
     let before = search(&*store, SearchRequest::new("s", &query, 10));
     drop(store);
@@ -341,17 +346,13 @@ fn data_survives_reopening(open: Open<'_>, dir: &Path) {
 fn fresh_work_and_removals_are_visible_at_once(open: Open<'_>, dir: &Path) {
     let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 5, 6, 4);
-    for i in 0..20 {
-        let vectors: Vec<Vec<f32>> = (0..20).map(|_| draw.draw().0).collect();
-        store.put_video(&video(&format!("/v{i}.mp4"), &vectors)).unwrap();
-    }
-    store.optimize(&mut |_, _| {}).unwrap();
+    fill(&*store, &mut draw, 20, 20);
     // Written after the last optimisation: found at once.
     let new = store.put_video(&video("/new.mp4", &[axis(5)])).unwrap();
     let hit = &search(&*store, SearchRequest::new("s", &axis(5), 1))[0];
     assert_eq!((hit.video_id, hit.path.as_str()), (new, "/new.mp4"));
     // Removed: never a hit again, before and after optimising.
-    let gone = store.video_by_path("/v3.mp4").unwrap().unwrap().id;
+    let gone = store.video_by_path("/v03.mp4").unwrap().unwrap().id;
     let its_segments: HashSet<i64> = store.segments(gone).unwrap().iter().map(|s| s.id).collect();
     store.remove_videos(&[gone, new]).unwrap();
     for round in 0..2 {
@@ -378,11 +379,7 @@ fn fresh_work_and_removals_are_visible_at_once(open: Open<'_>, dir: &Path) {
 fn approximate_answers_match_exact_ones(open: Open<'_>, dir: &Path) {
     let store = fresh(open, dir);
     let mut draw = Synthetic::new(DIM, 8, 8, 5);
-    for i in 0..60 {
-        let vectors: Vec<Vec<f32>> = (0..50).map(|_| draw.draw().0).collect();
-        store.put_video(&video(&format!("/v{i:02}.mp4"), &vectors)).unwrap();
-    }
-    store.optimize(&mut |_, _| {}).unwrap();
+    fill(&*store, &mut draw, 60, 50);
     let (mut found, mut wanted) = (0, 0);
     for _ in 0..50 {
         let query = draw.draw().0;

@@ -25,7 +25,7 @@ mod synthetic;
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use math::{normalize, Rng};
 pub use query::{Filter, SearchRequest, TimeRange};
-pub use segments::{pool_space, segment_of, Pooling, SpaceVectors};
+pub use segments::{or_whole, pool_space, segment_of, Pooling, SpaceVectors};
 pub use sqlite::SqliteStore;
 pub use synthetic::Synthetic;
 
@@ -119,16 +119,10 @@ impl VideoEntry {
     pub fn pooled(
         meta: VideoMeta,
         frames: Vec<(String, Vec<TimedVector>)>,
-        mut segments: Vec<SegmentSpan>,
+        segments: Vec<SegmentSpan>,
         pooling: Pooling,
     ) -> Self {
-        if segments.is_empty() {
-            segments.push(SegmentSpan {
-                start: 0.0,
-                end: meta.duration,
-                thumbnail: None,
-            });
-        }
+        let segments = or_whole(segments, meta.duration);
         let starts: Vec<f64> = segments.iter().map(|s| s.start).collect();
         let vectors = frames
             .iter()

@@ -7,7 +7,7 @@
 //! when it embeds one that is not indexed, and for the motion stream. Stores never pool.
 
 use crate::math::normalize;
-use crate::TimedVector;
+use crate::{SegmentSpan, TimedVector};
 
 /// How a segment's moment vectors become one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,6 +79,19 @@ pub fn pool_video<'a>(segments: impl IntoIterator<Item = &'a [f32]>) -> Option<V
         normalize(&mut v);
         v
     })
+}
+
+/// A video's segments, or one spanning it whole when it has none (nothing was cut: every video is
+/// searchable as at least one moment).
+pub fn or_whole(mut segments: Vec<SegmentSpan>, duration: f64) -> Vec<SegmentSpan> {
+    if segments.is_empty() {
+        segments.push(SegmentSpan {
+            start: 0.0,
+            end: duration,
+            thumbnail: None,
+        });
+    }
+    segments
 }
 
 /// A video's vectors in one space, as search reads them.

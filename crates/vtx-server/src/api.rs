@@ -654,17 +654,16 @@ async fn open_indexed(id: i64, meta: &vtx::VideoMeta) -> Result<std::fs::File, A
     Ok(file)
 }
 
-/// A path that opens the very file `file` has open.
-#[cfg(target_os = "linux")]
+/// A path that opens the very file `file` has open (Linux opens the file behind the descriptor
+/// anew; other Unixes duplicate the descriptor).
 fn descriptor_path(file: &std::fs::File) -> std::path::PathBuf {
     use std::os::fd::AsRawFd;
-    std::path::PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn descriptor_path(file: &std::fs::File) -> std::path::PathBuf {
-    use std::os::fd::AsRawFd;
-    std::path::PathBuf::from(format!("/dev/fd/{}", file.as_raw_fd()))
+    let folder = if cfg!(target_os = "linux") {
+        "/proc/self/fd"
+    } else {
+        "/dev/fd"
+    };
+    std::path::PathBuf::from(format!("{folder}/{}", file.as_raw_fd()))
 }
 
 /// One byte range (`bytes=A-B`, `bytes=A-`, `bytes=-N`) that overlaps a file of `size` bytes.
@@ -678,8 +677,10 @@ fn single_satisfiable_range(value: &[u8], size: u64) -> bool {
     let Some((first, last)) = spec.trim().split_once('-') else {
         return false;
     };
+    // Digits only: `parse` would take a sign; an empty string fails to parse.
     let number = |s: &str| {
-        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
             .then(|| s.parse::<u64>().ok())
             .flatten()
     };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use vtx_index::{
-    pool_space, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord, VideoWriter,
+    or_whole, pool_space, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord, VideoWriter,
 };
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
@@ -663,18 +663,6 @@ impl<'a> Consumer<'a, '_> {
         video.pending_count = 0;
         Ok(())
     }
-}
-
-/// A video's segments, or one spanning it whole when it has none.
-fn or_whole(mut segments: Vec<SegmentSpan>, duration: f64) -> Vec<SegmentSpan> {
-    if segments.is_empty() {
-        segments.push(SegmentSpan {
-            start: 0.0,
-            end: duration,
-            thumbnail: None,
-        });
-    }
-    segments
 }
 
 /// Pool the spaces this run wrote for a video into its segments and itself, from its moments as

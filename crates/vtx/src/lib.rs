@@ -242,7 +242,8 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One index plus the models that fill and query it. Models are loaded on first use: `vtx info`
 /// needs none, `vtx search` only a text encoder. An engine is `Send + Sync` and every method takes
 /// `&self`, so one engine serves many threads (the server shares one): searches run side by side
-/// on the store, and each model answers one call at a time.
+/// on the store, a frame model answers one call at a time, and a text model is lent from up to
+/// `text_sessions` copies.
 pub struct Engine {
     config: EngineConfig,
     store: Arc<dyn VectorStore>,

@@ -2,16 +2,13 @@
 //! classified by vtx-models, the way `vtx index` does it.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 
 use vtx_media::Sampling;
 use vtx_models::{ImageEncoder, OnnxImageEncoder, Registry};
 
 #[test]
 fn photo_clips_are_classified_as_what_they_show() {
-    let cache = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    let cache = vtx::default_cache_dir();
     let registry = Registry::new(&vtx::default_models_dir());
     let manifest = registry
         .get("efficientnet-lite0")

@@ -35,9 +35,7 @@ fn outcome_of(report: &vtx::IndexReport, path: &Path) -> FileOutcome {
 
 #[test]
 fn a_file_growing_during_the_run_is_flagged_and_read_again_next_time() {
-    let cache = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    let cache = vtx::default_cache_dir();
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("recording.mp4");
     std::fs::copy(cache.join("fixtures/photos/cat.mp4"), &clip).expect("test media: run `make setup`");

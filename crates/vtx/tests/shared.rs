@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vtx::{Engine, EngineConfig, IndexOptions, SearchOptions};
 
 fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
+    let dir = vtx::default_cache_dir();
     assert!(
         dir.join("fixtures/photos").exists(),
         "test media missing: run `make setup`"

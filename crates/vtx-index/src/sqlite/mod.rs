@@ -221,17 +221,23 @@ impl SqliteStore {
         // is reported, not turned into one.
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let probe = Connection::open_with_flags(&file, flags).map_err(storage)?;
-        let has_schema = probe
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional();
+        let has_meta: bool = probe
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(storage)?;
+        let versioned = has_meta
+            && probe
+                .query_row("SELECT 1 FROM meta WHERE key = 'schema_version'", [], |_| Ok(()))
+                .optional()
+                .map_err(storage)?
+                .is_some();
         drop(probe);
-        match has_schema {
-            Ok(Some(_)) => Self::open_with(dir, ann),
-            Ok(None) => Err(IndexError::NotFound(dir.display().to_string())),
-            Err(e) if e.to_string().contains("no such table") => Err(IndexError::NotFound(dir.display().to_string())),
-            Err(e) => Err(storage(e)),
+        match versioned {
+            true => Self::open_with(dir, ann),
+            false => Err(IndexError::NotFound(dir.display().to_string())),
         }
     }
 
