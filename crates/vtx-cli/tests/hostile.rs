@@ -27,7 +27,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// `bytes` with about `rate` of their bits flipped, at positions drawn from `seed`.
 fn flipped(bytes: &[u8], rate: f64, seed: u64) -> Vec<u8> {
     let mut out = bytes.to_vec();
-    let mut rng = vtx_index::Rng::new(seed);
+    let mut rng = vtx_core::Rng::new(seed);
     let flips = ((bytes.len() * 8) as f64 * rate).ceil() as usize;
     for _ in 0..flips {
         let bit = rng.below(out.len() * 8);
@@ -57,7 +57,7 @@ fn corpus(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut files = vec![
         write(dir, "zero.mp4", b""),
         write(dir, "random.mp4", &{
-            let mut rng = vtx_index::Rng::new(7);
+            let mut rng = vtx_core::Rng::new(7);
             (0..65536).map(|_| rng.below(256) as u8).collect::<Vec<u8>>()
         }),
         write(dir, "huge-duration.mp4", &huge_duration(&cat)),

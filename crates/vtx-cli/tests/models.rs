@@ -12,11 +12,7 @@ use serde_json::Value;
 use vtx_models::{ImageEncoder, OnnxImageEncoder, Registry};
 
 fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    assert!(dir.join("test-models/reference.json").exists(), "run `make setup`");
-    dir
+    vtx_core::set_up("test-models/reference.json").unwrap()
 }
 
 fn installed_models() -> PathBuf {
@@ -99,9 +95,15 @@ impl Vtx {
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 
-    fn fails(&self, args: &[&str]) -> String {
+    /// Run a command that must fail with exit code `code` (the kind of its error); its stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(2), "vtx {args:?} should fail: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "vtx {args:?} should fail: {}",
+            stderr(&out)
+        );
         stderr(&out)
     }
 }
@@ -222,9 +224,9 @@ fn a_clip_model_joins_an_index_searches_text_and_finds_photos() {
         (conse["space"].as_str(), file_name(&conse["hits"][0]).as_str()),
         (Some("text"), "cat.mp4")
     );
-    let e = vtx.fails(&["search", "a cat", "--space", "visual"]);
+    let e = vtx.fails(2, &["search", "a cat", "--space", "visual"]);
     assert!(e.contains("cannot embed text") && e.contains("text, tiny-clip"), "{e}");
-    let e = vtx.fails(&["search", "a cat", "--space", "nope"]);
+    let e = vtx.fails(3, &["search", "a cat", "--space", "nope"]);
     assert!(e.contains("no space 'nope'"), "{e}");
 
     // Random weights still keep a picture nearest the video made from it.
@@ -255,15 +257,15 @@ fn a_model_cannot_write_into_another_models_space() {
     .unwrap();
     let cat = cache().join("fixtures/photos/cat.mp4");
     vtx.ok(&["index", cat.to_str().unwrap(), "--model", "tiny-clip"]);
-    let e = vtx.fails(&["index", cat.to_str().unwrap(), "--model", "impostor"]);
+    let e = vtx.fails(4, &["index", cat.to_str().unwrap(), "--model", "impostor"]);
     assert!(
         e.contains("space 'tiny-clip' holds vectors of model 'tiny-clip'; model 'impostor' cannot write"),
         "{e}"
     );
     // A text model embeds queries only.
-    let e = vtx.fails(&["index", cat.to_str().unwrap(), "--model", "minilm-l6-v2"]);
+    let e = vtx.fails(2, &["index", cat.to_str().unwrap(), "--model", "minilm-l6-v2"]);
     assert!(e.contains("cannot index videos"), "{e}");
-    let e = vtx.fails(&["index", cat.to_str().unwrap(), "--model", "nope"]);
+    let e = vtx.fails(3, &["index", cat.to_str().unwrap(), "--model", "nope"]);
     assert!(e.contains("no model named 'nope'"), "{e}");
     // The index only has the CLIP model: nothing was written by the refused runs.
     let info = vtx.json(&["info", "--json", "--videos"]);
@@ -316,7 +318,7 @@ fn a_clip_level_video_model_stores_one_vector_per_window() {
     assert!(t < 3.0, "best window of joined.mp4 starts at {t}");
     // A clip model compares videos, not pictures.
     let picture = cache().join("media/photos/chelsea.png");
-    let e = vtx.fails(&["similar", picture.to_str().unwrap(), "--space", "tiny-video"]);
+    let e = vtx.fails(2, &["similar", picture.to_str().unwrap(), "--space", "tiny-video"]);
     assert!(e.contains("compare a video, not a picture"), "{e}");
 }
 
@@ -383,7 +385,7 @@ fn models_are_pulled_by_hub_id_and_offline_says_how_to_place_them() {
         &["models", "pull", "openai/clip-vit-base-patch32"],
         &[("HF_HUB_OFFLINE", "1")],
     );
-    assert_eq!(offline.status.code(), Some(2));
+    assert_eq!(offline.status.code(), Some(6), "the hub is unavailable");
     assert!(
         stderr(&offline).contains("vtx models add FOLDER"),
         "{}",

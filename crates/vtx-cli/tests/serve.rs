@@ -250,6 +250,53 @@ fn the_api_answers_and_refuses_what_it_must() {
         "{upload}"
     );
 
+    // The command line and the API answer with the same documents.
+    let printed = |args: &[&str]| -> Value {
+        let out = vtx(args);
+        assert!(
+            out.status.success(),
+            "vtx {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (_, response) = call(get("/api/search?q=a%20rocket&top=3"), None);
+    let cli = printed(&["search", "--index", &index, "a rocket", "--top", "3", "--json"]);
+    assert_eq!(json_of(response), cli);
+    assert_eq!(cli["hits"][0]["time"].as_str().map(str::len), Some(12), "{cli}");
+    let cat_path = cat["video"].as_str().unwrap();
+    let (_, response) = call(get(&format!("/api/similar?video={}&top=3", cat["id"])), None);
+    assert_eq!(
+        json_of(response),
+        printed(&["similar", "--index", &index, cat_path, "--top", "3", "--json"])
+    );
+    let listed = printed(&["info", "--index", &index, "--videos", "--json"]);
+    let listed_cat = listed["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == cat["id"])
+        .unwrap();
+    assert_eq!(&detail, listed_cat);
+    let (_, response) = call(get("/api/clusters?k=2"), None);
+    assert_eq!(
+        json_of(response),
+        printed(&["cluster", "--index", &index, "--k", "2", "--json"])
+    );
+
+    // Each kind of error has its status, and says its kind.
+    let (status, response) = call(get("/api/search?q=x&space=nope"), None);
+    assert_eq!(status, 404);
+    assert_eq!(json_of(response)["kind"], "not_found");
+    let (status, response) = call(get(&format!("/api/similar?video={}&stream=sideways", cat["id"])), None);
+    assert_eq!(status, 400);
+    let error = json_of(response);
+    assert_eq!(error["kind"], "bad_input");
+    assert!(
+        error["error"].as_str().unwrap().contains("rgb, motion or both"),
+        "{error}"
+    );
+
     // Refusals: no path reaches the file system, ids must be ids, limits hold, errors are JSON.
     let (status, response) = call(get("/media/..%2F..%2F..%2Fetc%2Fpasswd"), None);
     assert_eq!(status, 400);
@@ -314,7 +361,7 @@ fn the_api_answers_and_refuses_what_it_must() {
     let (_, response) = call(get("/metrics"), None);
     let metrics = response.into_string().unwrap();
     assert!(
-        metrics.contains("vtx_http_requests_total{route=\"/api/search\",method=\"GET\",status=\"200\"} 1"),
+        metrics.contains("vtx_http_requests_total{route=\"/api/search\",method=\"GET\",status=\"200\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("vtx_http_requests_total{route=\"/media/{id}\",method=\"GET\",status=\"206\"} 1"));

@@ -152,7 +152,7 @@ fn graph_search_answers_as_exact_search_and_removed_videos_never_come_back() {
     // A path that names no indexed video removes nothing, even beside one that does.
     let coffee = format!("{library}/coffee.mp4");
     let out = vtx_with_graphs(&["remove", "--index", &index, &coffee, "/no/such/video.mp4"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("not in the index (nothing was removed)"));
     assert_eq!(
         indexed_names(&index),

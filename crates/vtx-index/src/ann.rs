@@ -66,17 +66,11 @@ impl Quantization {
     }
 }
 
-impl std::str::FromStr for Quantization {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "f32" => Ok(Quantization::F32),
-            "f16" => Ok(Quantization::F16),
-            "i8" => Ok(Quantization::I8),
-            other => Err(format!("unknown quantisation '{other}' (f32, f16 or i8)")),
-        }
-    }
-}
+vtx_core::names!(Quantization, "quantisation", {
+    Quantization::F32 => "f32",
+    Quantization::F16 => "f16",
+    Quantization::I8 => "i8",
+});
 
 /// When and how the embedded store builds and walks graphs.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,24 +6,18 @@ use std::collections::HashMap;
 /// A scored segment: (score, video, segment).
 pub(crate) type Scored = (f32, i64, i64);
 
-/// Best first; ties in a stable order (older video, earlier segment first).
-pub(crate) fn by_score(a: &Scored, b: &Scored) -> std::cmp::Ordering {
-    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
-}
-
+/// [`vtx_core::TopK`] over segments, or over videos (each by its best segment) when grouped.
 pub(crate) struct TopK {
-    limit: usize,
     group_by_video: bool,
-    best: Vec<Scored>,
+    best: vtx_core::TopK<(i64, i64)>,
     per_video: HashMap<i64, (f32, i64)>,
 }
 
 impl TopK {
     pub(crate) fn new(limit: usize, group_by_video: bool) -> Self {
         Self {
-            limit,
             group_by_video,
-            best: Vec::new(),
+            best: vtx_core::TopK::new(limit),
             per_video: HashMap::new(),
         }
     }
@@ -35,12 +29,7 @@ impl TopK {
                 *slot = (score, segment);
             }
         } else {
-            self.best.push((score, video, segment));
-            // Pruned whenever it doubles, so memory stays at O(limit) however many are scanned.
-            if self.best.len() >= 2 * self.limit.max(64) {
-                self.best.sort_by(by_score);
-                self.best.truncate(self.limit);
-            }
+            self.best.push(score, (video, segment));
         }
     }
 
@@ -53,15 +42,17 @@ impl TopK {
         }
     }
 
-    pub(crate) fn finish(mut self) -> Vec<Scored> {
-        self.best.extend(
+    pub(crate) fn finish(self) -> Vec<Scored> {
+        let mut best = self.best;
+        best.extend(
             self.per_video
                 .into_iter()
-                .map(|(video, (score, segment))| (score, video, segment)),
+                .map(|(video, (score, segment))| (score, (video, segment))),
         );
-        self.best.sort_by(by_score);
-        self.best.truncate(self.limit);
-        self.best
+        best.finish()
+            .into_iter()
+            .map(|(score, (video, segment))| (score, video, segment))
+            .collect()
     }
 }
 

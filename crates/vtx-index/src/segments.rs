@@ -6,8 +6,8 @@
 //! [`pool_space`] is the one way vectors are pooled: the engine calls it when it indexes a video,
 //! when it embeds one that is not indexed, and for the motion stream. Stores never pool.
 
-use crate::math::normalize;
 use crate::{SegmentSpan, TimedVector};
+use vtx_core::{mean_unit, normalize};
 
 /// How a segment's moment vectors become one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,25 +20,7 @@ pub enum Pooling {
     Max,
 }
 
-impl Pooling {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pooling::Mean => "mean",
-            Pooling::Max => "max",
-        }
-    }
-}
-
-impl std::str::FromStr for Pooling {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "mean" => Ok(Pooling::Mean),
-            "max" => Ok(Pooling::Max),
-            other => Err(format!("unknown pooling '{other}' (mean or max)")),
-        }
-    }
-}
+vtx_core::names!(Pooling, "pooling", { Pooling::Mean => "mean", Pooling::Max => "max" });
 
 /// Which segment (index into `starts`, ascending) a moment at `t` belongs to: the last one that
 /// starts at or before it, the first for moments before any. Every moment lands in exactly one.
@@ -64,21 +46,6 @@ pub fn pool_segments(moments: &[TimedVector], starts: &[f64], pooling: Pooling) 
     }
     pooled.iter_mut().flatten().for_each(|v| normalize(v));
     pooled
-}
-
-/// A video's vector: the re-normalised mean of its segments' vectors.
-pub fn pool_video<'a>(segments: impl IntoIterator<Item = &'a [f32]>) -> Option<Vec<f32>> {
-    let mut sum: Option<Vec<f32>> = None;
-    for v in segments {
-        match &mut sum {
-            None => sum = Some(v.to_vec()),
-            Some(acc) => acc.iter_mut().zip(v).for_each(|(a, x)| *a += x),
-        }
-    }
-    sum.map(|mut v| {
-        normalize(&mut v);
-        v
-    })
 }
 
 /// A video's segments, or one spanning it whole when it has none (nothing was cut: every video is
@@ -108,7 +75,7 @@ pub struct SpaceVectors {
 /// the video.
 pub fn pool_space(space: &str, moments: &[TimedVector], starts: &[f64], pooling: Pooling) -> SpaceVectors {
     let segments = pool_segments(moments, starts, pooling);
-    let video = pool_video(segments.iter().flatten().map(Vec::as_slice));
+    let video = mean_unit(segments.iter().flatten().map(Vec::as_slice));
     SpaceVectors {
         space: space.to_string(),
         segments,
@@ -151,9 +118,9 @@ mod tests {
             Pooling::Max,
         );
         assert!(close(&max[0], [h, h]), "{max:?}");
-        let video = pool_video(mean.iter().flatten().map(Vec::as_slice)).unwrap();
+        let video = mean_unit(mean.iter().flatten().map(Vec::as_slice)).unwrap();
         let n = (video[0] * video[0] + video[1] * video[1]).sqrt();
         assert!((n - 1.0).abs() < 1e-6 && video[1] > video[0]);
-        assert_eq!(pool_video(std::iter::empty()), None);
+        assert_eq!(mean_unit(std::iter::empty()), None);
     }
 }

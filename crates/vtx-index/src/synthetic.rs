@@ -3,7 +3,7 @@
 //! plus a little noise in every dimension. (Uniformly random vectors are the worst case of any
 //! graph index and say nothing about how it does on embeddings.)
 
-use crate::math::{normalize, Rng};
+use vtx_core::{normalize, Rng};
 
 /// A seeded source of unit vectors: `clusters` centres in an `intrinsic`-dimensional subspace of
 /// `dim` dimensions, each vector a centre plus a spread within the subspace plus `noise` outside.
@@ -79,7 +79,7 @@ mod tests {
             let n: f32 = v.iter().map(|x| x * x).sum();
             assert!((n - 1.0).abs() < 1e-4);
         }
-        let cos = |x: &[f32], y: &[f32]| crate::dot(x, y);
+        let cos = |x: &[f32], y: &[f32]| vtx_core::dot(x, y);
         let (mut same, mut other) = (Vec::new(), Vec::new());
         for i in 0..drawn.len() {
             for j in i + 1..drawn.len() {

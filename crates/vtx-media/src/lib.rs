@@ -22,8 +22,14 @@ pub use shots::{detect_shots, segment_spans, split_shots, Boundary, Detector, Sh
 /// Errors from opening, probing or decoding a video.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
+    #[error("no such file")]
+    Missing,
     #[error("cannot open: {0}")]
     Open(String),
+    /// FFmpeg opens pictures as one-frame videos; an index of footage does not take them, but
+    /// `similar` compares them.
+    #[error("not a video: a still image ({0})")]
+    StillImage(String),
     #[error("not a video: {0}")]
     NotVideo(String),
     #[error("no decodable video frames")]
@@ -32,6 +38,16 @@ pub enum MediaError {
     Decode(String),
     #[error("invalid sampling: {0}")]
     InvalidSampling(String),
+}
+
+impl MediaError {
+    /// Every media error is about the file given, but for one that is not there.
+    pub fn kind(&self) -> vtx_core::ErrorKind {
+        match self {
+            Self::Missing => vtx_core::ErrorKind::NotFound,
+            _ => vtx_core::ErrorKind::BadInput,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, MediaError>;

@@ -96,9 +96,8 @@ pub struct SampleStats {
 pub(crate) fn open_input(path: &Path) -> Result<Input> {
     let input = open_any(path)?;
     let format = input.format().name().to_string();
-    // FFmpeg opens still images as one-frame "videos"; an index of footage should not take them.
     if format.starts_with("image2") || format.ends_with("_pipe") {
-        return Err(MediaError::NotVideo(format!("a still image ({format})")));
+        return Err(MediaError::StillImage(format));
     }
     Ok(input)
 }
@@ -106,7 +105,7 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
 fn open_any(path: &Path) -> Result<Input> {
     init();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => MediaError::Open("no such file".into()),
+        std::io::ErrorKind::NotFound => MediaError::Missing,
         _ => MediaError::Open(e.to_string()),
     })?;
     // A FIFO or a device would block the reader, or never end.

@@ -22,6 +22,8 @@ pub enum Detector {
     Adaptive,
 }
 
+vtx_core::names!(Detector, "detector", { Detector::Content => "content", Detector::Adaptive => "adaptive" });
+
 /// Detector settings. The defaults are PySceneDetect's, on the same 0-255 scales.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShotOptions {

@@ -7,15 +7,7 @@ use std::process::Command;
 use vtx_media::{load_picture, probe, sample, Filter, Frame, FrameSize, MediaError, Resize, SampleStats, Sampling};
 
 fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    assert!(
-        dir.join("fixtures/joined.mp4").exists(),
-        "test media missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
+    vtx_core::set_up("fixtures/joined.mp4").unwrap()
 }
 
 fn media(rel: &str) -> PathBuf {
@@ -271,8 +263,8 @@ fn bad_inputs_are_named_errors() {
     };
     assert!(matches!(err(&bad.join("empty.mp4")), MediaError::NotVideo(m) if m.contains("empty")));
     assert!(matches!(err(&bad.join("notes.mp4")), MediaError::NotVideo(_)));
-    assert!(matches!(err(&bad.join("photo.png")), MediaError::NotVideo(m) if m.contains("still image")));
-    assert!(matches!(err(&bad.join("missing.mp4")), MediaError::Open(_)));
+    assert!(matches!(err(&bad.join("photo.png")), MediaError::StillImage(_)));
+    assert!(matches!(err(&bad.join("missing.mp4")), MediaError::Missing));
     // An MP4 cut short loses its index (moov) and cannot be opened at all.
     assert!(matches!(
         err(&bad.join("truncated.mp4")),

@@ -7,11 +7,7 @@ use std::process::Command;
 use vtx_media::{detect_shots, Boundary, Detector, MediaError, Shot, ShotOptions};
 
 fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    assert!(dir.join("fixtures/shots/fade.mp4").exists(), "run `make setup`");
-    dir
+    vtx_core::set_up("fixtures/shots/fade.mp4").unwrap()
 }
 
 const OPENCV: &str = "media/usr/share/doc/opencv-doc/examples/data";

@@ -5,7 +5,9 @@
 //! through a sentence encoder; a joint image-text model (CLIP family) does this better when one is
 //! available.
 
-use crate::{l2_normalize, ModelError, Result, TextEncoder};
+use vtx_core::normalize;
+
+use crate::{ModelError, Result, TextEncoder};
 
 pub struct Conse {
     /// One unit vector per class, in the text encoder's space.
@@ -62,7 +64,7 @@ impl Conse {
                 .zip(&self.label_vectors[class])
                 .for_each(|(o, v)| *o += w * v);
         }
-        l2_normalize(&mut out);
+        normalize(&mut out);
         Ok(out)
     }
 }

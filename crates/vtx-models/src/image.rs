@@ -6,7 +6,9 @@ use ort::value::Tensor;
 
 use crate::manifest::{ImageSpec, Manifest, Preprocess};
 use crate::runtime::{load_session, output_rows, rt_err};
-use crate::{l2_normalize, ImageEncoder, Result, RuntimeOptions};
+use vtx_core::normalize;
+
+use crate::{ImageEncoder, Result, RuntimeOptions};
 
 /// What an image encoder returns for one batch, row i belonging to frame i.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +84,7 @@ impl ImageEncoder for OnnxImageEncoder {
             .run(ort::inputs![self.spec.input.as_str() => input])
             .map_err(rt_err)?;
         let mut embeddings = output_rows(&outputs, &self.spec.output, self.dim)?;
-        embeddings.iter_mut().for_each(|v| l2_normalize(v));
+        embeddings.iter_mut().for_each(|v| normalize(v));
         let class_probs = match &self.spec.logits {
             Some(name) => {
                 let (shape, data) = outputs[name.as_str()].try_extract_tensor::<f32>().map_err(rt_err)?;

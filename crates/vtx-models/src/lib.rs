@@ -50,6 +50,19 @@ pub enum ModelError {
     Io { path: String, source: std::io::Error },
 }
 
+impl ModelError {
+    pub fn kind(&self) -> vtx_core::ErrorKind {
+        use vtx_core::ErrorKind;
+        match self {
+            Self::Missing(_) | Self::NotInstalled(_) => ErrorKind::NotFound,
+            Self::Manifest(_) | Self::Input(_) => ErrorKind::BadInput,
+            Self::Hub(_) => ErrorKind::Unavailable,
+            Self::Runtime(_) | Self::Tokenizer(_) => ErrorKind::Internal,
+            Self::Io { source, .. } => ErrorKind::of_io(source),
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, ModelError>;
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
@@ -84,27 +97,4 @@ pub trait ClipEncoder: Send {
     fn preprocess(&self) -> &Preprocess;
     fn dim(&self) -> usize;
     fn encode(&mut self, clips: &[Vec<&[u8]>]) -> Result<Vec<Vec<f32>>>;
-}
-
-/// Scale a vector to unit length in place; a zero vector stays zero.
-pub fn l2_normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalize_gives_unit_length_and_keeps_zero() {
-        let mut v = [3.0, 4.0];
-        l2_normalize(&mut v);
-        assert_eq!(v, [0.6, 0.8]);
-        let mut z = [0.0f32; 3];
-        l2_normalize(&mut z);
-        assert_eq!(z, [0.0; 3]);
-    }
 }

@@ -25,6 +25,14 @@ pub enum ModelKind {
     Video,
 }
 
+// The same names as the manifest's `kind` (serde's kebab-case).
+vtx_core::names!(ModelKind, "model kind", {
+    ModelKind::Image => "image",
+    ModelKind::Text => "text",
+    ModelKind::ImageText => "image-text",
+    ModelKind::Video => "video",
+});
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {

@@ -1,6 +1,9 @@
 //! The model folder: one sub-folder per model, each with its `vtx-model.toml`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::{io_err, Conse, ModelError, Result, RuntimeOptions, TextEncoder};
@@ -11,6 +14,15 @@ use crate::{io_err, Conse, ModelError, Result, RuntimeOptions, TextEncoder};
 pub struct Registry {
     dir: PathBuf,
     options: RuntimeOptions,
+    parsed: Arc<Mutex<HashMap<PathBuf, Parsed>>>,
+}
+
+/// A manifest as last read, with the file's modification time and size then: a file that still
+/// matches is not parsed again (every search asks for its space's model).
+#[derive(Debug)]
+struct Parsed {
+    stamp: (Option<SystemTime>, u64),
+    manifest: Manifest,
 }
 
 impl Registry {
@@ -18,6 +30,7 @@ impl Registry {
         Self {
             dir: dir.to_path_buf(),
             options: RuntimeOptions::for_models(dir),
+            parsed: Arc::default(),
         }
     }
 
@@ -43,10 +56,29 @@ impl Registry {
             .filter(|p| p.join(MANIFEST_FILE).is_file())
             .collect();
         dirs.sort();
+        let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+        parsed.retain(|dir, _| dirs.contains(dir));
         for dir in dirs {
+            let stamp = std::fs::metadata(dir.join(MANIFEST_FILE)).map_or((None, 0), |m| (m.modified().ok(), m.len()));
+            if let Some(known) = parsed.get(&dir).filter(|p| p.stamp.0.is_some() && p.stamp == stamp) {
+                good.push(known.manifest.clone());
+                continue;
+            }
             match Manifest::load(&dir) {
-                Ok(m) => good.push(m),
-                Err(e) => bad.push(e),
+                Ok(manifest) => {
+                    parsed.insert(
+                        dir,
+                        Parsed {
+                            stamp,
+                            manifest: manifest.clone(),
+                        },
+                    );
+                    good.push(manifest);
+                }
+                Err(e) => {
+                    parsed.remove(&dir);
+                    bad.push(e);
+                }
             }
         }
         good.sort_by(|a, b| a.name.cmp(&b.name));
@@ -56,21 +88,15 @@ impl Registry {
     /// The model called `name`.
     pub fn get(&self, name: &str) -> Result<Manifest> {
         let (models, broken) = self.scan();
-        if let Some(m) = models.into_iter().find(|m| m.name == name) {
-            return Ok(m);
+        if let Some(m) = models.iter().find(|m| m.name == name) {
+            return Ok(m.clone());
         }
         let dir = self.dir.join(name);
         if dir.join(MANIFEST_FILE).is_file() {
             // Its folder exists under that name but the manifest is broken or names another model.
             return Manifest::load(&dir);
         }
-        let installed = self
-            .scan()
-            .0
-            .iter()
-            .map(|m| m.name.clone())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let installed = models.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
         let broken = if broken.is_empty() {
             String::new()
         } else {
@@ -105,7 +131,7 @@ impl Registry {
         let dest = self.dir.join(&manifest.name);
         if dest.exists() {
             return Err(ModelError::Manifest(format!(
-                "a model named '{}' is installed already ({}); remove it first or pick another --name",
+                "a model named '{}' is installed already ({}); remove it first or install it under another name",
                 manifest.name,
                 dest.display()
             )));

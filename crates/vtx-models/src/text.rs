@@ -10,7 +10,9 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::manifest::{Manifest, Pooling, TextSpec};
 use crate::runtime::{load_session, rt_err};
-use crate::{l2_normalize, ModelError, Result, RuntimeOptions, TextEncoder};
+use vtx_core::normalize;
+
+use crate::{ModelError, Result, RuntimeOptions, TextEncoder};
 
 /// Texts encoded in one session call. ONNX Runtime keeps the memory of its largest call for the
 /// session's life: the 1,000 labels that name clusters in one call took a server from 33 MB to
@@ -179,7 +181,7 @@ impl OnnxTextEncoder {
                         self.dim
                     )));
                 }
-                l2_normalize(&mut v);
+                normalize(&mut v);
                 Ok(v)
             })
             .collect()

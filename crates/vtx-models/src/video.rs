@@ -5,7 +5,9 @@ use ort::value::Tensor;
 
 use crate::manifest::{Manifest, Preprocess, VideoSpec};
 use crate::runtime::{load_session, output_rows, rt_err};
-use crate::{l2_normalize, ClipEncoder, Result, RuntimeOptions};
+use vtx_core::normalize;
+
+use crate::{ClipEncoder, Result, RuntimeOptions};
 
 pub struct OnnxClipEncoder {
     session: Session,
@@ -52,7 +54,7 @@ impl ClipEncoder for OnnxClipEncoder {
             .run(ort::inputs![self.spec.input.as_str() => input])
             .map_err(rt_err)?;
         let mut rows = output_rows(&outputs, &self.spec.output, self.dim)?;
-        rows.iter_mut().for_each(|v| l2_normalize(v));
+        rows.iter_mut().for_each(|v| normalize(v));
         Ok(rows)
     }
 }

@@ -8,18 +8,11 @@ use vtx_models::manifest::{Interpolation, Pooling, ResizeMode};
 use vtx_models::{load_tokenizer, ModelKind, OnnxTextEncoder, Registry, TextEncoder, MANIFEST_FILE};
 
 fn cache() -> PathBuf {
-    std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"))
+    vtx_core::set_up("test-models/reference.json").unwrap()
 }
 
 fn test_models() -> PathBuf {
-    let dir = cache().join("test-models");
-    assert!(
-        dir.join("reference.json").exists(),
-        "test models missing: run `make setup`"
-    );
-    dir
+    cache().join("test-models")
 }
 
 fn reference() -> serde_json::Value {

@@ -40,14 +40,14 @@ fn main() {
         true => format!("{} {n}", QUERIES[n % QUERIES.len()]),
         false => QUERIES[n % QUERIES.len()].to_string(),
     };
-    let cache = vtx::default_cache_dir();
+    let cache = vtx_core::cache_dir();
     let library: Vec<PathBuf> = vec![
         cache.join("fixtures/photos"),
         cache.join("fixtures/joined.mp4"),
         cache.join("media/usr/share/doc/opencv-doc/examples/data"),
     ];
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = vtx::EngineConfig::new(dir.path().join("index"), vtx::default_models_dir());
+    let config = vtx::EngineConfig::new(dir.path().join("index"), vtx_core::cache_dir().join("models"));
     let engine = vtx::Engine::open(config.clone()).expect("an index");
     let report = engine
         .index(
@@ -185,7 +185,7 @@ fn main() {
     }
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    let (resident, peak) = vtx::bench::resident_mb();
+    let (resident, peak) = vtx_core::resident_mb();
     let mib = |mb: f64| mb * 1e6 / f64::from(1u32 << 20);
     println!(
         "{clients} clients, {requests} {} searches, {workers} workers: {:.1} requests/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; resident {:.0} MiB (peak {:.0} MiB)",

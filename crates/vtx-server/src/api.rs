@@ -1,9 +1,7 @@
 //! The JSON API, thumbnails and media. Every handler borrows an engine from the pool; ids in
 //! paths are looked up in the index, so no part of a request ever names a file.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::path::Path as FsPath;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -12,9 +10,11 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower::ServiceExt;
-use vtx::{SearchHit, SearchOptions, Stream};
+use vtx::cluster::{Algorithm, Level};
+use vtx::{SearchOptions, Stream};
+use vtx_api::{Clustering, SearchResults, SimilarResults, Video, VideoDetail};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -23,12 +23,6 @@ type Shared = State<Arc<AppState>>;
 
 /// The most results one request can ask for.
 const MAX_TOP: usize = 1000;
-
-fn file_name(path: &str) -> String {
-    FsPath::new(path)
-        .file_name()
-        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
-}
 
 fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse()
@@ -59,38 +53,6 @@ pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such route (the API is described at /api/openapi.json)")
 }
 
-/// One moment found, with where to get its picture and its video.
-#[derive(Serialize)]
-pub(crate) struct HitOut {
-    video_id: i64,
-    /// The path as indexed.
-    video: String,
-    name: String,
-    segment: i64,
-    start: f64,
-    end: f64,
-    score: f32,
-    thumbnail: String,
-    /// The video from the moment's start (a media fragment the browser seeks to).
-    media: String,
-}
-
-impl From<&SearchHit> for HitOut {
-    fn from(hit: &SearchHit) -> Self {
-        Self {
-            video_id: hit.video_id,
-            name: file_name(&hit.path),
-            video: hit.path.clone(),
-            segment: hit.segment,
-            start: hit.start,
-            end: hit.end,
-            score: hit.score,
-            thumbnail: format!("/api/thumbnails/{}", hit.segment),
-            media: format!("/media/{}#t={:.3}", hit.video_id, hit.start),
-        }
-    }
-}
-
 #[derive(Deserialize)]
 pub(crate) struct SearchRequest {
     q: String,
@@ -110,43 +72,37 @@ fn default_top() -> usize {
     20
 }
 
-#[derive(Serialize)]
-pub(crate) struct SearchOut {
-    query: String,
-    hits: Vec<HitOut>,
-}
-
-async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<SearchOut>, ApiError> {
-    let options = SearchOptions {
-        top: check_top(request.top)?,
-        space: request.space,
-        per_video: request.per_video,
-        tag: request.tag.filter(|t| !t.trim().is_empty()),
-        exact: request.exact,
-    };
-    let query = request.q;
-    let text = query.clone();
-    let hits = state
+async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<SearchResults>, ApiError> {
+    let top = check_top(request.top)?;
+    let results = state
         .workers
-        .run(move |engine| Ok(engine.search(&text, &options)?))
+        .run(move |engine| {
+            let space = engine.text_space(request.space.as_deref())?.name;
+            let options = SearchOptions {
+                top,
+                space: Some(space.clone()),
+                per_video: request.per_video,
+                tag: request.tag.filter(|t| !t.trim().is_empty()),
+                exact: request.exact,
+            };
+            let hits = engine.search(&request.q, &options)?;
+            Ok(SearchResults::new(&request.q, &space, &hits))
+        })
         .await?;
-    Ok(Json(SearchOut {
-        query,
-        hits: hits.iter().map(HitOut::from).collect(),
-    }))
+    Ok(Json(results))
 }
 
 pub(crate) async fn search_get(
     State(state): Shared,
     request: Result<Query<SearchRequest>, QueryRejection>,
-) -> Result<Json<SearchOut>, ApiError> {
+) -> Result<Json<SearchResults>, ApiError> {
     search(state, query(request)?).await
 }
 
 pub(crate) async fn search_post(
     State(state): Shared,
     request: Result<Json<SearchRequest>, JsonRejection>,
-) -> Result<Json<SearchOut>, ApiError> {
+) -> Result<Json<SearchResults>, ApiError> {
     let Json(request) = request.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     search(state, request).await
 }
@@ -162,23 +118,14 @@ pub(crate) struct SimilarRequest {
     motion_weight: Option<f32>,
 }
 
-fn stream_of(request: &SimilarRequest) -> Result<Stream, ApiError> {
-    match request.stream.as_deref().unwrap_or("rgb") {
-        "rgb" => Ok(Stream::Rgb),
-        "motion" => Ok(Stream::Motion),
-        "both" => Ok(Stream::Both {
-            motion_weight: request.motion_weight.unwrap_or(vtx::DEFAULT_MOTION_WEIGHT),
-        }),
-        other => Err(ApiError::bad_request(format!(
-            "stream must be rgb, motion or both, not '{other}'"
-        ))),
-    }
+/// A named value of a request (`level=segment`), or `default` when it is not given.
+fn named<T: std::str::FromStr<Err = String>>(value: Option<&str>, default: &str) -> Result<T, ApiError> {
+    value.unwrap_or(default).parse().map_err(ApiError::bad_request)
 }
 
-#[derive(Serialize)]
-pub(crate) struct SimilarOut {
-    video_id: Option<i64>,
-    hits: Vec<HitOut>,
+fn stream_of(request: &SimilarRequest) -> Result<Stream, ApiError> {
+    let stream: Stream = named(request.stream.as_deref(), "rgb")?;
+    Ok(stream.with_motion_weight(request.motion_weight.unwrap_or(vtx::DEFAULT_MOTION_WEIGHT)))
 }
 
 async fn similar(
@@ -186,26 +133,25 @@ async fn similar(
     query_file: std::path::PathBuf,
     video_id: Option<i64>,
     request: &SimilarRequest,
-) -> Result<Json<SimilarOut>, ApiError> {
+) -> Result<Json<SimilarResults>, ApiError> {
     let (top, stream) = (check_top(request.top)?, stream_of(request)?);
-    let hits = state
+    let results = state
         .workers
         .run(move |engine| {
             let options = vtx::IndexOptions::default();
-            Ok(engine.similar(&query_file, top, None, stream, &options)?)
+            let space = engine.similar_space(None, stream)?;
+            let hits = engine.similar(&query_file, top, None, stream, &options)?;
+            Ok(SimilarResults::new(video_id, &space, &hits))
         })
         .await?;
-    Ok(Json(SimilarOut {
-        video_id,
-        hits: hits.iter().map(HitOut::from).collect(),
-    }))
+    Ok(Json(results))
 }
 
 /// Videos like an indexed one (`?video=ID`).
 pub(crate) async fn similar_get(
     State(state): Shared,
     request: Result<Query<SimilarRequest>, QueryRejection>,
-) -> Result<Json<SimilarOut>, ApiError> {
+) -> Result<Json<SimilarResults>, ApiError> {
     let request = query(request)?;
     let raw = request
         .video
@@ -223,7 +169,7 @@ pub(crate) async fn similar_upload(
     headers: HeaderMap,
     request: Result<Query<SimilarRequest>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<SimilarOut>, ApiError> {
+) -> Result<Json<SimilarResults>, ApiError> {
     let request = query(request)?;
     let body = body.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
     if body.is_empty() {
@@ -237,79 +183,35 @@ pub(crate) async fn similar_upload(
         Some("video/webm") => ".webm",
         _ => ".bin",
     };
-    let file = tempfile::Builder::new()
-        .prefix("vtx-query-")
-        .suffix(suffix)
-        .tempfile()
-        .map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
-    std::fs::write(file.path(), &body).map_err(|e| ApiError::internal(&format!("cannot store the upload: {e}")))?;
+    // Written off the async threads: an upload can be 64 MiB, and a disk can be slow.
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
+        let mut file = tempfile::Builder::new()
+            .prefix("vtx-query-")
+            .suffix(suffix)
+            .tempfile()?;
+        std::io::Write::write_all(&mut file, &body)?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&format!("worker: {e}")))?
+    .map_err(|e| ApiError::of_kind(vtx::ErrorKind::of_io(&e), format!("cannot store the upload: {e}")))?;
     let answer = similar(&state, file.path().to_path_buf(), None, &request).await;
     drop(file);
     answer
 }
 
-#[derive(Serialize)]
-pub(crate) struct VideoOut {
-    id: i64,
-    video: String,
-    name: String,
-    duration: f64,
-    width: u32,
-    height: u32,
-    codec: String,
-    format: String,
-    /// The thumbnail that stands for the whole video.
-    thumbnail: Option<String>,
-    media: String,
-}
-
-fn video_out(engine: &vtx::Engine, video: vtx::VideoRecord) -> vtx::Result<VideoOut> {
-    let thumbnail = engine
-        .video_thumbnail_segment(video.id)?
-        .map(|s| format!("/api/thumbnails/{s}"));
-    Ok(VideoOut {
-        id: video.id,
-        name: file_name(&video.meta.path),
-        video: video.meta.path,
-        duration: video.meta.duration,
-        width: video.meta.width,
-        height: video.meta.height,
-        codec: video.meta.codec,
-        format: video.meta.format,
-        thumbnail,
-        media: format!("/media/{}", video.id),
-    })
-}
-
-pub(crate) async fn videos(State(state): Shared) -> Result<Json<Vec<VideoOut>>, ApiError> {
+pub(crate) async fn videos(State(state): Shared) -> Result<Json<Vec<Video>>, ApiError> {
     let list = state
         .workers
         .run(|engine| {
             let videos = engine.videos()?;
             Ok(videos
                 .into_iter()
-                .map(|v| video_out(engine, v))
+                .map(|v| Video::new(engine, v))
                 .collect::<vtx::Result<Vec<_>>>()?)
         })
         .await?;
     Ok(Json(list))
-}
-
-#[derive(Serialize)]
-pub(crate) struct SegmentOut {
-    id: i64,
-    start: f64,
-    end: f64,
-    thumbnail: Option<String>,
-    /// `[label, score]`, best first (from `vtx tag`).
-    tags: Vec<(String, f32)>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct VideoDetail {
-    #[serde(flatten)]
-    video: VideoOut,
-    segments: Vec<SegmentOut>,
 }
 
 pub(crate) async fn video(State(state): Shared, Path(raw): Path<String>) -> Result<Json<VideoDetail>, ApiError> {
@@ -320,30 +222,7 @@ pub(crate) async fn video(State(state): Shared, Path(raw): Path<String>) -> Resu
             let Some(video) = engine.video(id)? else {
                 return Err(ApiError::not_found(format!("no video {id} in the index")));
             };
-            let mut tags: HashMap<i64, Vec<(String, f32)>> = HashMap::new();
-            for tag in engine.video_tags(id)? {
-                let name = vtx::label_name(&tag.label).to_string();
-                tags.entry(tag.segment).or_default().push((name, tag.score));
-            }
-            let segments = engine
-                .video_segments(id)?
-                .into_iter()
-                .map(|s| {
-                    let mut segment_tags = tags.remove(&s.id).unwrap_or_default();
-                    segment_tags.sort_by(|a, b| b.1.total_cmp(&a.1));
-                    SegmentOut {
-                        id: s.id,
-                        start: s.start,
-                        end: s.end,
-                        thumbnail: s.has_thumbnail.then(|| format!("/api/thumbnails/{}", s.id)),
-                        tags: segment_tags,
-                    }
-                })
-                .collect();
-            Ok(VideoDetail {
-                video: video_out(engine, video)?,
-                segments,
-            })
+            Ok(VideoDetail::new(engine, video)?)
         })
         .await?;
     Ok(Json(detail))
@@ -358,37 +237,9 @@ pub(crate) struct ClusterRequest {
     algorithm: Option<String>,
     min_cluster_size: Option<usize>,
     seed: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct MemberOut {
-    video_id: Option<i64>,
-    video: String,
-    name: String,
-    segment: Option<i64>,
-    start: Option<f64>,
-    end: Option<f64>,
-    similarity: f32,
-    thumbnail: Option<String>,
-    media: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ClusterOut {
-    id: i64,
-    name: String,
-    names: Vec<(String, f32)>,
-    tags: Vec<(String, usize)>,
-    size: usize,
-    members: Vec<MemberOut>,
-}
-
-#[derive(Serialize)]
-struct ClusteringOut {
-    space: String,
-    algorithm: &'static str,
-    silhouette: f64,
-    clusters: Vec<ClusterOut>,
+    /// Give each member its position on a map of the library.
+    #[serde(default)]
+    map: bool,
 }
 
 /// The last clustering served, with what was asked and the index generation it was computed at.
@@ -396,17 +247,18 @@ struct ClusteringOut {
 /// holding a worker) and then read what it left here.
 #[derive(Default)]
 pub(crate) struct ClusterCache {
-    last: Mutex<Option<(ClusterKey, serde_json::Value)>>,
+    last: Mutex<Option<(ClusterKey, Arc<Clustering>)>>,
     flight: tokio::sync::Mutex<()>,
 }
 
+/// What a clustering depends on: its options and the index's generation.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ClusterKey {
     k: Option<usize>,
-    level: &'static str,
-    algorithm: &'static str,
-    min_cluster_size: usize,
+    level: Level,
+    algorithm: Algorithm,
     seed: u64,
+    map: bool,
     generation: u64,
 }
 
@@ -418,20 +270,36 @@ const MAX_K: usize = 1000;
 const MAX_POINTS_KMEANS: u64 = 100_000;
 const MAX_POINTS_HDBSCAN: u64 = 10_000;
 
-fn member_out(engine: &vtx::Engine, m: &vtx::cluster::Member) -> vtx::Result<MemberOut> {
-    let thumbnail_segment = engine.member_thumbnail_segment(m)?;
-    Ok(MemberOut {
-        video_id: m.video_id,
-        name: file_name(&m.video),
-        video: m.video.clone(),
-        segment: m.segment,
-        start: m.start,
-        end: m.end,
-        similarity: m.similarity,
-        thumbnail: thumbnail_segment.map(|s| format!("/api/thumbnails/{s}")),
-        media: m
-            .video_id
-            .map(|v| format!("/media/{v}#t={:.3}", m.start.unwrap_or(0.0))),
+/// The request's options, all checked before any work.
+fn cluster_options(request: &ClusterRequest) -> Result<vtx::cluster::ClusterOptions, ApiError> {
+    if let Some(k) = request.k {
+        if !(1..=MAX_K).contains(&k) {
+            return Err(ApiError::bad_request(format!("k must be from 1 to {MAX_K}, not {k}")));
+        }
+    }
+    let level: Level = named(request.level.as_deref(), "video")?;
+    let min_cluster_size = request
+        .min_cluster_size
+        .unwrap_or(vtx::cluster::DEFAULT_MIN_CLUSTER_SIZE);
+    if !(2..=10_000).contains(&min_cluster_size) {
+        return Err(ApiError::bad_request(format!(
+            "min_cluster_size must be from 2 to 10000, not {min_cluster_size}"
+        )));
+    }
+    let algorithm = match named(request.algorithm.as_deref(), "kmeans")? {
+        Algorithm::Hdbscan { .. } => Algorithm::Hdbscan {
+            min_cluster_size,
+            min_samples: min_cluster_size,
+        },
+        other => other,
+    };
+    Ok(vtx::cluster::ClusterOptions {
+        k: request.k,
+        seed: request.seed.unwrap_or(1),
+        level,
+        algorithm,
+        map: request.map,
+        ..Default::default()
     })
 }
 
@@ -439,60 +307,10 @@ pub(crate) async fn clusters(
     State(state): Shared,
     request: Result<Query<ClusterRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let request = query(request)?;
-    // Everything is checked before any work.
-    if let Some(k) = request.k {
-        if !(1..=MAX_K).contains(&k) {
-            return Err(ApiError::bad_request(format!("k must be from 1 to {MAX_K}, not {k}")));
-        }
-    }
-    let level = match request.level.as_deref().unwrap_or("video") {
-        "video" => ("video", vtx::cluster::Level::Video),
-        "segment" => ("segment", vtx::cluster::Level::Segment),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "level must be video or segment, not '{other}'"
-            )))
-        }
-    };
-    let min_cluster_size = request.min_cluster_size.unwrap_or(5);
-    if !(2..=10_000).contains(&min_cluster_size) {
-        return Err(ApiError::bad_request(format!(
-            "min_cluster_size must be from 2 to 10000, not {min_cluster_size}"
-        )));
-    }
-    let (algorithm, max_points) = match request.algorithm.as_deref().unwrap_or("kmeans") {
-        "kmeans" => (("kmeans", vtx::cluster::Algorithm::KMeans), MAX_POINTS_KMEANS),
-        "hdbscan" => (
-            (
-                "hdbscan",
-                vtx::cluster::Algorithm::Hdbscan {
-                    min_cluster_size,
-                    min_samples: min_cluster_size,
-                },
-            ),
-            MAX_POINTS_HDBSCAN,
-        ),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "algorithm must be kmeans or hdbscan, not '{other}'"
-            )))
-        }
-    };
-    let options = vtx::cluster::ClusterOptions {
-        k: request.k,
-        seed: request.seed.unwrap_or(1),
-        level: level.1,
-        algorithm: algorithm.1,
-        ..Default::default()
-    };
-    let asked = ClusterKey {
-        k: options.k,
-        level: level.0,
-        algorithm: algorithm.0,
-        min_cluster_size,
-        seed: options.seed,
-        generation: 0,
+    let options = cluster_options(&query(request)?)?;
+    let max_points = match options.algorithm {
+        Algorithm::KMeans => MAX_POINTS_KMEANS,
+        Algorithm::Hdbscan { .. } => MAX_POINTS_HDBSCAN,
     };
     let _flight = state.clusters.flight.lock().await;
     let state_for_job = state.clone();
@@ -500,19 +318,23 @@ pub(crate) async fn clusters(
         .workers
         .run_beside(move |engine| {
             let key = ClusterKey {
+                k: options.k,
+                level: options.level,
+                algorithm: options.algorithm,
+                seed: options.seed,
+                map: options.map,
                 generation: engine.generation()?,
-                ..asked
             };
             let cache = &state_for_job.clusters.last;
-            if let Some((cached_key, value)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if let Some((cached_key, clustering)) = cache.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                 if *cached_key == key {
-                    return Ok(value.clone());
+                    return Ok(clustering.clone());
                 }
             }
             let info = engine.info()?;
             let points = match options.level {
-                vtx::cluster::Level::Video => info.videos,
-                vtx::cluster::Level::Segment => info.segments,
+                Level::Video => info.videos,
+                Level::Segment => info.segments,
             };
             if points > max_points {
                 return Err(ApiError::bad_request(format!(
@@ -520,47 +342,12 @@ pub(crate) async fn clusters(
                     key.level, key.algorithm
                 )));
             }
-            let clustering = engine.cluster(&options)?;
-            let mut out = ClusteringOut {
-                space: clustering.space.clone(),
-                algorithm: clustering.algorithm,
-                silhouette: clustering.silhouette,
-                clusters: Vec::new(),
-            };
-            for c in &clustering.clusters {
-                out.clusters.push(ClusterOut {
-                    id: c.id as i64,
-                    name: c.name.clone(),
-                    names: c.names.clone(),
-                    tags: c.tags.clone(),
-                    size: c.size,
-                    members: c
-                        .members
-                        .iter()
-                        .map(|m| member_out(engine, m))
-                        .collect::<vtx::Result<_>>()?,
-                });
-            }
-            if !clustering.noise.is_empty() {
-                out.clusters.push(ClusterOut {
-                    id: -1,
-                    name: "noise".into(),
-                    names: Vec::new(),
-                    tags: Vec::new(),
-                    size: clustering.noise.len(),
-                    members: clustering
-                        .noise
-                        .iter()
-                        .map(|m| member_out(engine, m))
-                        .collect::<vtx::Result<_>>()?,
-                });
-            }
-            let value = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e.to_string()))?;
-            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, value.clone()));
-            Ok(value)
+            let clustering = Arc::new(Clustering::new(engine, &engine.cluster(&options)?)?);
+            *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, clustering.clone()));
+            Ok(clustering)
         })
         .await?;
-    Ok(Json(answer).into_response())
+    Ok(Json(answer.as_ref()).into_response())
 }
 
 /// A segment's thumbnail (JPEG), revalidated by ETag: a segment keeps its id when its video is

@@ -23,7 +23,7 @@ use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::ServeError;
+pub use error::{status_of, ServeError};
 
 /// How the server listens and what it allows.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use vtx_index::dot;
+use vtx_core::dot;
 
 use crate::cluster::{agreement, Agreement, ClusterOptions, Level};
 use crate::{Engine, EngineError, Result};
@@ -106,7 +106,7 @@ impl Engine {
         for (n, path) in video_ids.iter().enumerate() {
             let id = by_path
                 .get(path)
-                .ok_or_else(|| EngineError::Input(format!("{path} is not in the index")))?;
+                .ok_or_else(|| EngineError::NotFound(format!("{path} is not in the index")))?;
             column.insert(*id, n);
         }
         let mut segments: Vec<Vec<Vec<f32>>> = vec![Vec::new(); video_ids.len()];
@@ -116,7 +116,7 @@ impl Engine {
             }
         }
         if let Some(n) = segments.iter().position(Vec::is_empty) {
-            return Err(EngineError::Input(format!(
+            return Err(EngineError::NotFound(format!(
                 "{} has no vectors in space '{}'",
                 video_ids[n], space.name
             )));
@@ -177,7 +177,7 @@ impl Engine {
         }
         let indexed: HashSet<String> = self.videos()?.into_iter().map(|v| v.meta.path).collect();
         if let Some((missing, _)) = labelled.iter().find(|(path, _)| !indexed.contains(path)) {
-            return Err(EngineError::Input(format!("{missing} is not in the index")));
+            return Err(EngineError::NotFound(format!("{missing} is not in the index")));
         }
         let options = ClusterOptions {
             level: Level::Video,

@@ -88,7 +88,9 @@ impl FrameModel {
     /// space.
     pub(crate) fn encode_images(&mut self, times: &[f64], images: &[&[u8]]) -> Result<Vec<(String, Vec<TimedVector>)>> {
         let FrameEncoder::Image { encoder, conse } = &mut self.encoder else {
-            return Err(EngineError::Input("a clip model cannot encode single frames".into()));
+            return Err(EngineError::Internal(
+                "a clip model was asked to encode single frames".into(),
+            ));
         };
         let out = encoder.encode(images)?;
         let timed = |vectors: Vec<Vec<f32>>| -> Vec<TimedVector> {
@@ -101,10 +103,10 @@ impl FrameModel {
         let mut result = vec![(self.info.spaces[0].name.clone(), Vec::new())];
         if let (Some(bridge), Some(text_space)) = (conse, self.info.spaces.get(1)) {
             let probs = out.class_probs.as_ref().ok_or_else(|| {
-                EngineError::Input(format!(
+                EngineError::Model(vtx_models::ModelError::Manifest(format!(
                     "model '{}' gives no class probabilities for ConSE",
                     self.info.name
-                ))
+                )))
             })?;
             let projected = probs
                 .iter()
@@ -202,7 +204,7 @@ impl Windower {
             return Ok(vec![]);
         }
         let FrameEncoder::Clip(encoder) = &mut model.encoder else {
-            return Err(EngineError::Input("an image model cannot encode clips".into()));
+            return Err(EngineError::Internal("an image model was asked to encode clips".into()));
         };
         let ready = std::mem::take(&mut self.ready);
         let clips: Vec<Vec<&[u8]>> = ready

@@ -933,5 +933,9 @@ pub(crate) fn embed_video(
     let starts: Vec<f64> = spans.iter().map(|s| s.0).collect();
     pool_space(space, &moments, &starts, options.pooling)
         .video
-        .ok_or_else(|| EngineError::Input(format!("model '{}' does not write space '{space}'", model.info.name)))
+        .ok_or_else(|| EngineError::Internal(format!("model '{}' does not write space '{space}'", model.info.name)))
 }
+
+#[cfg(test)]
+#[path = "ingest_tests.rs"]
+mod tests;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use vtx_index::dot;
+use vtx_core::dot;
 
 use crate::{Engine, EngineError, Result};
 
@@ -49,11 +49,15 @@ impl Labels {
                 .map(|(_, text)| text.to_string())
                 .unwrap_or_default(),
             Self::File(file) => std::fs::read_to_string(file).map_err(|e| {
-                EngineError::Input(format!(
+                let message = format!(
                     "cannot read labels {}: {e} (built-in sets: {})",
                     file.display(),
                     Self::built_in().collect::<Vec<_>>().join(", ")
-                ))
+                );
+                match e.kind() {
+                    std::io::ErrorKind::NotFound => EngineError::NotFound(message),
+                    _ => EngineError::Input(message),
+                }
             })?,
         };
         Ok(text
@@ -82,12 +86,7 @@ impl LabelSet {
 
     /// The mean of the label vectors (unit length): where the space's texts lie on average.
     pub(crate) fn mean(&self) -> Vec<f32> {
-        let mut mean = vec![0f32; self.labels.first().map_or(0, |(_, v)| v.len())];
-        for (_, v) in &self.labels {
-            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
-        }
-        crate::cluster::normalize(&mut mean);
-        mean
+        vtx_core::mean_unit(self.labels.iter().map(|(_, v)| v.as_slice())).unwrap_or_default()
     }
 }
 

@@ -10,22 +10,21 @@
 //! ```no_run
 //! use vtx::{Engine, EngineConfig, IndexOptions};
 //! # fn main() -> Result<(), vtx::EngineError> {
-//! let engine = Engine::open(EngineConfig::new("my-index".into(), vtx::default_models_dir()))?;
+//! let engine = Engine::open(EngineConfig::new("my-index".into(), "models".into()))?;
 //! let options = IndexOptions { models: vec!["clip-b32".into()], ..Default::default() };
 //! let report = engine.index(&["clips/".into()], &options, &mut (), &Default::default())?;
 //! // The index's CLIP-family space if it has one, else its ConSE text space; the best moment of
 //! // each video only.
 //! let search = vtx::SearchOptions { top: 5, per_video: true, ..Default::default() };
 //! for hit in engine.search("a cat on a sofa", &search)? {
-//!     let (start, end) = (vtx::format_time(hit.start), vtx::format_time(hit.end));
-//!     println!("{}  {start}-{end}  {:.2}", hit.path, hit.score);
+//!     println!("{}  {:.1}-{:.1} s  {:.2}", hit.path, hit.start, hit.end, hit.score);
 //! }
 //! # Ok(()) }
 //! ```
 
-pub mod bench;
 pub mod cluster;
 mod discover;
+mod error;
 pub mod eval;
 mod frame_models;
 mod ingest;
@@ -48,6 +47,7 @@ use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 use sessions::Sessions;
 
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
+pub use error::{EngineError, ErrorKind, Result};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
@@ -56,9 +56,11 @@ pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
-pub use vtx_index::{Segment, Tag, VideoMeta, VideoRecord};
+pub use vtx_index::{IndexError, Segment, Tag, VideoMeta, VideoRecord};
+pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
+pub use vtx_models::ModelError;
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
 /// The indexed videos at `path` or under it (as a folder).
@@ -84,26 +86,6 @@ const QUERY_CACHE_ENTRIES: usize = 1024;
 /// also writes ConSE vectors into all-MiniLM-L6-v2's space for text search.
 pub const DEFAULT_MODELS: &[&str] = &["efficientnet-lite0"];
 
-/// Errors from the engine. Each names what failed in words a user can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Media(#[from] vtx_media::MediaError),
-    #[error(transparent)]
-    Model(#[from] vtx_models::ModelError),
-    #[error(transparent)]
-    Index(#[from] vtx_index::IndexError),
-    #[error("{0}")]
-    Input(String),
-    /// A bug in vtx, not in what it was given.
-    #[error("internal error (a bug in vtx): {0}")]
-    Internal(String),
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
-}
-
-pub type Result<T> = std::result::Result<T, EngineError>;
-
 /// Where the engine keeps its index and finds its models.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -127,34 +109,6 @@ impl EngineConfig {
     }
 }
 
-fn cache_home() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"))
-}
-
-/// `$VTX_CACHE`, else `~/.cache/vtx`: where `make setup` puts models, media and fixtures.
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("VTX_CACHE").map_or_else(|| cache_home().join("vtx"), PathBuf::from)
-}
-
-/// `$VTX_MODELS`, else `$VTX_CACHE/models`, else `~/.cache/vtx/models`: where `make setup`
-/// installs the model pack.
-pub fn default_models_dir() -> PathBuf {
-    std::env::var_os("VTX_MODELS").map_or_else(|| default_cache_dir().join("models"), PathBuf::from)
-}
-/// `$VTX_INDEX`, else `~/.local/share/vtx/index`.
-pub fn default_index_dir() -> PathBuf {
-    std::env::var_os("VTX_INDEX").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("vtx/index")
-    })
-}
-
 /// A video's motion per segment (no index needed): its shots cut as indexing cuts them, each with
 /// the mean of the optical-flow measurements inside it.
 pub fn motion(video: &Path, options: &IndexOptions) -> Result<Vec<SegmentMotion>> {
@@ -165,18 +119,6 @@ pub fn motion(video: &Path, options: &IndexOptions) -> Result<Vec<SegmentMotion>
 /// The shots of one video (no index or model needed): every frame is decoded and compared, small.
 pub fn shots(video: &Path, options: &ShotOptions) -> Result<Vec<Shot>> {
     Ok(vtx_media::detect_shots(video, options)?.0)
-}
-
-/// Seconds as `HH:MM:SS.mmm`.
-pub fn format_time(t: f64) -> String {
-    let ms = (t.max(0.0) * 1000.0).round() as u64;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
 }
 
 /// How `Engine::search` ranks and filters.
@@ -310,7 +252,7 @@ impl Engine {
     /// image model whose ConSE lands there.
     fn writer_of(&self, space: &Space) -> Result<String> {
         let owner = self.registry.get(&space.model).map_err(|e| {
-            EngineError::Input(format!(
+            EngineError::NotFound(format!(
                 "this index's space '{}' was written by model '{}', which is not installed ({e})",
                 space.name, space.model
             ))
@@ -324,7 +266,7 @@ impl Engine {
             .find(|m| m.conse.as_ref().is_some_and(|c| c.text_model == owner.name))
             .map(|m| m.name)
             .ok_or_else(|| {
-                EngineError::Input(format!(
+                EngineError::NotFound(format!(
                     "no installed image model writes ConSE vectors into space '{}' (model '{}')",
                     space.name, space.model
                 ))
@@ -443,10 +385,10 @@ impl Engine {
         cancel: &AtomicBool,
     ) -> Result<IndexReport> {
         if !(options.segment_seconds.is_finite() && options.segment_seconds > 0.0) {
-            return Err(EngineError::Input(format!(
-                "segment length must be a positive number of seconds, not {}",
-                options.segment_seconds
-            )));
+            return Err(EngineError::invalid(
+                "segment length",
+                format!("must be a positive number of seconds, not {}", options.segment_seconds),
+            ));
         }
         let infos = self.resolve_models(&options.models)?;
         if options.motion.is_some() {
@@ -493,7 +435,7 @@ impl Engine {
         for path in paths {
             let under = indexed_under(&videos, &discover::absolute(path)?);
             if under.is_empty() {
-                return Err(EngineError::Input(format!(
+                return Err(EngineError::NotFound(format!(
                     "{}: not in the index (nothing was removed)",
                     path.display()
                 )));
@@ -554,7 +496,7 @@ impl Engine {
             }
         }
         if let (true, Some(why)) = (searchable.is_empty(), missing) {
-            return Err(EngineError::Input(why));
+            return Err(EngineError::NotFound(why));
         }
         let names = || {
             searchable
@@ -566,7 +508,7 @@ impl Engine {
         match requested {
             Some(name) => {
                 let space = spaces.iter().find(|s| s.name == name).ok_or_else(|| {
-                    EngineError::Input(format!(
+                    EngineError::NotFound(format!(
                         "this index has no space '{name}' (text search works in: {})",
                         names()
                     ))
@@ -588,7 +530,7 @@ impl Engine {
                 .find(|(_, k)| *k == ModelKind::ImageText)
                 .or_else(|| searchable.first())
                 .map(|(s, _)| s.clone())
-                .ok_or_else(|| EngineError::Input("this index has no space that text can be searched in".into())),
+                .ok_or_else(|| EngineError::NotFound("this index has no space that text can be searched in".into())),
         }
     }
 
@@ -603,7 +545,7 @@ impl Engine {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
         if options.top == 0 {
-            return Err(EngineError::Input("--top must be at least 1".into()));
+            return Err(EngineError::invalid("top", "must be at least 1"));
         }
         let space = self.text_space(options.space.as_deref())?;
         let filter = vtx_index::Filter {
@@ -682,17 +624,27 @@ impl Engine {
         };
         let chosen = match requested {
             Some(name) => candidates.iter().find(|(_, s, _)| s.name == name).ok_or_else(|| {
-                EngineError::Input(format!(
+                EngineError::NotFound(format!(
                     "'{name}' is not a space of frame vectors in this index (similar works in: {})",
                     names()
                 ))
             })?,
             None => candidates
                 .first()
-                .ok_or_else(|| EngineError::Input("this index has no frame vectors yet".into()))?,
+                .ok_or_else(|| EngineError::NotFound("this index has no frame vectors yet".into()))?,
         };
         let info = self.model_info(&chosen.2)?;
         Ok((chosen.1.clone(), info))
+    }
+
+    /// The name of what `similar` compares in for `stream`: the visual space (see
+    /// [`Engine::visual_space`]), the motion space, or `visual+motion` for both.
+    pub fn similar_space(&self, requested: Option<&str>, stream: Stream) -> Result<String> {
+        Ok(match stream {
+            Stream::Rgb => self.visual_space(requested)?.name,
+            Stream::Motion => MOTION_SPACE.to_string(),
+            Stream::Both { .. } => format!("{}+{MOTION_SPACE}", self.visual_space(requested)?.name),
+        })
     }
 
     /// Videos most like `video`, an indexed or unindexed video or (for the RGB stream) a still
@@ -724,7 +676,7 @@ impl Engine {
         if let Stream::Motion | Stream::Both { .. } = stream {
             let space = motion::space();
             if !self.store.spaces()?.contains(&space) {
-                return Err(EngineError::Input(
+                return Err(EngineError::NotFound(
                     "this index has no motion stream: index with motion on (the default)".into(),
                 ));
             }
@@ -807,7 +759,7 @@ impl Engine {
         let model = self.frame_model(info)?;
         let mut model = lock(&model);
         match vtx_media::probe(path) {
-            Err(vtx_media::MediaError::NotVideo(why)) if why.starts_with("a still image") => {
+            Err(vtx_media::MediaError::StillImage(_)) => {
                 if info.clip.is_some() {
                     return Err(EngineError::Input(format!(
                         "space '{}' holds clip vectors: compare a video, not a picture",
@@ -886,6 +838,15 @@ impl Engine {
         Ok(self.store.thumbnail(segment_id)?)
     }
 
+    /// The indexed video at `path`, a file name as `index` takes it (relative to the current
+    /// directory); not being indexed is a `NotFound` error.
+    pub fn video_at(&self, path: &Path) -> Result<VideoRecord> {
+        let absolute = discover::absolute(path)?;
+        self.store
+            .video_by_path(&absolute.to_string_lossy())?
+            .ok_or_else(|| EngineError::NotFound(format!("{} is not in the index", path.display())))
+    }
+
     /// One stored video by id.
     pub fn video(&self, video_id: i64) -> Result<Option<vtx_index::VideoRecord>> {
         Ok(self.store.video_by_id(video_id)?)
@@ -918,18 +879,5 @@ impl Engine {
                 Ok((space, n))
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_time;
-
-    #[test]
-    fn time_format() {
-        assert_eq!(format_time(0.0), "00:00:00.000");
-        assert_eq!(format_time(4.2), "00:00:04.200");
-        assert_eq!(format_time(3725.0456), "01:02:05.046");
-        assert_eq!(format_time(-1.0), "00:00:00.000");
     }
 }

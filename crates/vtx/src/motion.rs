@@ -25,6 +25,41 @@ pub enum Stream {
     Both { motion_weight: f32 },
 }
 
+/// By name, `rgb`, `motion` or `both` (with [`DEFAULT_MOTION_WEIGHT`]).
+impl std::str::FromStr for Stream {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "rgb" => Ok(Self::Rgb),
+            "motion" => Ok(Self::Motion),
+            "both" => Ok(Self::Both {
+                motion_weight: DEFAULT_MOTION_WEIGHT,
+            }),
+            other => Err(format!("stream must be rgb, motion or both, not '{other}'")),
+        }
+    }
+}
+
+impl std::fmt::Display for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Rgb => "rgb",
+            Self::Motion => "motion",
+            Self::Both { .. } => "both",
+        })
+    }
+}
+
+impl Stream {
+    /// The same stream with `weight` as the motion share (for `Both`; the others have none).
+    pub fn with_motion_weight(self, weight: f32) -> Self {
+        match self {
+            Self::Both { .. } => Self::Both { motion_weight: weight },
+            other => other,
+        }
+    }
+}
+
 /// Default share of the motion score in [`Stream::Both`]: appearance leads, motion breaks ties
 /// between videos that look alike (the same place, a different action).
 pub const DEFAULT_MOTION_WEIGHT: f32 = 0.3;
@@ -33,9 +68,10 @@ pub(crate) fn check_weight(motion_weight: f32) -> Result<()> {
     if (0.0..=1.0).contains(&motion_weight) {
         Ok(())
     } else {
-        Err(crate::EngineError::Input(format!(
-            "the motion weight must be within 0-1, not {motion_weight}"
-        )))
+        Err(crate::EngineError::invalid(
+            "motion weight",
+            format!("must be within 0-1, not {motion_weight}"),
+        ))
     }
 }
 

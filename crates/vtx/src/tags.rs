@@ -60,10 +60,10 @@ impl Engine {
     /// the tags (replacing earlier ones) for `search --tag`.
     pub fn tag(&self, options: &TagOptions) -> Result<Vec<VideoTags>> {
         if options.top == 0 {
-            return Err(EngineError::Input("--top must be at least 1".into()));
+            return Err(EngineError::invalid("top", "must be at least 1"));
         }
         let labels = self.label_set(options.labels.as_ref())?.ok_or_else(|| {
-            EngineError::Input("no labels to tag with: the index has no text space, or give --labels".into())
+            EngineError::Input("no labels to tag with: the index has no text space; name a label set".into())
         })?;
         let mut per_video: HashMap<i64, Vec<(vtx_index::Segment, Vec<f32>)>> = HashMap::new();
         for (segment, vector) in self.all_segment_vectors(&labels.space)? {

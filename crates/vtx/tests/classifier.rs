@@ -8,8 +8,8 @@ use vtx_models::{ImageEncoder, OnnxImageEncoder, Registry};
 
 #[test]
 fn photo_clips_are_classified_as_what_they_show() {
-    let cache = vtx::default_cache_dir();
-    let registry = Registry::new(&vtx::default_models_dir());
+    let cache = vtx_core::cache_dir();
+    let registry = Registry::new(&vtx_core::cache_dir().join("models"));
     let manifest = registry
         .get("efficientnet-lite0")
         .expect("model pack: run `make setup`");

@@ -35,11 +35,15 @@ fn outcome_of(report: &vtx::IndexReport, path: &Path) -> FileOutcome {
 
 #[test]
 fn a_file_growing_during_the_run_is_flagged_and_read_again_next_time() {
-    let cache = vtx::default_cache_dir();
+    let cache = vtx_core::cache_dir();
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("recording.mp4");
     std::fs::copy(cache.join("fixtures/photos/cat.mp4"), &clip).expect("test media: run `make setup`");
-    let engine = Engine::open(EngineConfig::new(dir.path().join("index"), vtx::default_models_dir())).unwrap();
+    let engine = Engine::open(EngineConfig::new(
+        dir.path().join("index"),
+        vtx_core::cache_dir().join("models"),
+    ))
+    .unwrap();
     let options = IndexOptions::default();
     let mut growing = Appender {
         file: clip.clone(),

@@ -7,12 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vtx::{Engine, EngineConfig, IndexOptions, SearchOptions};
 
 fn cache() -> PathBuf {
-    let dir = vtx::default_cache_dir();
-    assert!(
-        dir.join("fixtures/photos").exists(),
-        "test media missing: run `make setup`"
-    );
-    dir
+    vtx_core::set_up("fixtures/photos").unwrap()
 }
 
 type Answer = Vec<(String, f64, i64)>;
@@ -33,7 +28,11 @@ fn answer(engine: &Engine, query: &str) -> Answer {
 fn searches_from_many_threads_see_the_index_before_or_after_a_video_never_half() {
     let cache = cache();
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig::new(dir.path().join("index"), vtx::default_models_dir())).unwrap();
+    let engine = Engine::open(EngineConfig::new(
+        dir.path().join("index"),
+        vtx_core::cache_dir().join("models"),
+    ))
+    .unwrap();
     let run = |path: PathBuf| {
         engine
             .index(&[path], &IndexOptions::default(), &mut (), &AtomicBool::new(false))

@@ -5,15 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 /// `$VTX_CACHE` (default `~/.cache/vtx`), checked to hold the set-up's fixtures.
 pub fn cache() -> PathBuf {
-    let dir = std::env::var_os("VTX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/vtx"));
-    assert!(
-        dir.join("fixtures/joined.mp4").exists(),
-        "test media missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
+    vtx_core::set_up("fixtures/joined.mp4").unwrap()
 }
 
 /// Run the `vtx` binary to completion.

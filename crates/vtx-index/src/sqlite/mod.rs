@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::ids;
-use crate::ranking::by_score;
 use crate::{
-    dot, AnnOptions, Catalog, Cursor, Hit, IndexError, Optimized, Page, Result, ScoredPoint, SearchRequest, Segment,
+    AnnOptions, Catalog, Cursor, Hit, IndexError, Optimized, Page, Result, ScoredPoint, SearchRequest, Segment,
     SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag, TimedVector, VectorIndex, VectorStore, VideoMeta,
     VideoRecord, VideoWriter,
 };
+use vtx_core::{dot, TopK};
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
 /// misread. 3: spaces name the installed model (manifest name) that writes them. 4: segments.
@@ -982,16 +982,14 @@ impl Db<'_> {
             .prepare("SELECT video_id, vec FROM video_vectors WHERE space = ?1")
             .map_err(storage)?;
         let mut rows = stmt.query([space]).map_err(storage)?;
-        let mut scored = Vec::new();
+        let mut best = TopK::new(top);
         let mut v = Vec::with_capacity(query.len());
         while let Some(row) = rows.next().map_err(storage)? {
             let video_id: i64 = row.get(0).map_err(storage)?;
             decode_into(blob(row, 1)?, &mut v);
-            scored.push((dot(query, &v), video_id, 0));
+            best.push(dot(query, &v), video_id);
         }
-        scored.sort_by(by_score);
-        scored.truncate(top);
-        Ok(scored.into_iter().map(|(score, video, _)| (video, score)).collect())
+        Ok(best.finish().into_iter().map(|(score, video)| (video, score)).collect())
     }
 
     fn generation(&self) -> Result<u64> {

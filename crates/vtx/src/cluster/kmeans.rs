@@ -6,7 +6,7 @@
 //! release on this machine, where this one does the same in well under a second
 //! (`docs/performance.md`).
 
-use vtx_index::{dot, normalize, Rng};
+use vtx_core::{dot, normalize, par_map, sample_indices, Rng};
 
 /// The result of [`spherical_kmeans`].
 #[derive(Debug, Clone)]
@@ -57,25 +57,6 @@ fn seed_centroids(data: &[Vec<f32>], k: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
         centroids.push(centre);
     }
     centroids
-}
-
-/// `f` of every item, computed on all cores (contiguous chunks, one thread each), in order.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                let f = &f;
-                scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("worker thread"))
-            .collect()
-    })
 }
 
 /// Lloyd iterations stop when at most this share of the vectors change cluster.
@@ -175,20 +156,6 @@ pub fn silhouette(data: &[Vec<f32>], assignments: &[usize], k: usize, sample: us
         }
     });
     scores.iter().sum::<f64>() / indices.len().max(1) as f64
-}
-
-/// `count` distinct indices below `n` drawn from `seed` (all of them, in order, when `n <= count`).
-pub(crate) fn sample_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
-    let mut indices: Vec<usize> = (0..n).collect();
-    if n > count {
-        let mut rng = Rng::new(seed);
-        for i in 0..count {
-            let j = i + rng.below(n - i);
-            indices.swap(i, j);
-        }
-        indices.truncate(count);
-    }
-    indices
 }
 
 /// Above this many vectors, k is chosen on a random sample of this size (one run per k, silhouette

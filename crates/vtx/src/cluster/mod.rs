@@ -1,21 +1,19 @@
 //! Grouping an index's videos or segments (and, with them, texts) and naming the groups.
 //!
 //! `kmeans` and `metrics` are the numbers; HDBSCAN comes from the `hdbscan` crate, fed a cosine
-//! distance matrix computed here; `pictures` draws contact sheets and the library map.
+//! distance matrix computed here; `projection` places items on a plane for a map of the library.
 
 mod kmeans;
 mod metrics;
-mod pictures;
+mod projection;
 
 pub use kmeans::{choose_k, silhouette, spherical_kmeans, KMeans};
 pub use metrics::{agreement, Agreement};
-pub use pictures::project_2d;
-pub(crate) use vtx_index::{normalize, Rng};
+pub use projection::project_2d;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
-use vtx_index::dot;
+use vtx_core::{dot, mean_unit, normalize, par_map, sample_indices};
 
 use crate::labels::{label_name, LabelSet, Labels};
 use crate::motion::{self, Stream};
@@ -28,6 +26,8 @@ pub enum Level {
     Segment,
 }
 
+vtx_core::names!(Level, "level", { Level::Video => "video", Level::Segment => "segment" });
+
 /// How the items are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -38,6 +38,33 @@ pub enum Algorithm {
         min_cluster_size: usize,
         min_samples: usize,
     },
+}
+
+/// The smallest group HDBSCAN calls a cluster when not told.
+pub const DEFAULT_MIN_CLUSTER_SIZE: usize = 5;
+
+/// By name, `kmeans` or `hdbscan` (with [`DEFAULT_MIN_CLUSTER_SIZE`]).
+impl std::str::FromStr for Algorithm {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "kmeans" => Ok(Self::KMeans),
+            "hdbscan" => Ok(Self::Hdbscan {
+                min_cluster_size: DEFAULT_MIN_CLUSTER_SIZE,
+                min_samples: DEFAULT_MIN_CLUSTER_SIZE,
+            }),
+            other => Err(format!("algorithm must be kmeans or hdbscan, not '{other}'")),
+        }
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::KMeans => "kmeans",
+            Self::Hdbscan { .. } => "hdbscan",
+        })
+    }
 }
 
 /// HDBSCAN keeps an n x n distance matrix and its time grows faster than n^2 (5,000 items of
@@ -72,8 +99,8 @@ pub struct ClusterOptions {
     /// A text joins the cluster of its nearest video when their cosine (each modality centred on
     /// its mean) reaches this; else it forms its own.
     pub text_min_score: f32,
-    /// Write a contact sheet per cluster and a map of the library (PNG) into this folder.
-    pub pictures: Option<PathBuf>,
+    /// Give every member its position on a map of the library (`Member::position`).
+    pub map: bool,
 }
 
 impl Default for ClusterOptions {
@@ -91,29 +118,26 @@ impl Default for ClusterOptions {
             only: Vec::new(),
             texts: Vec::new(),
             text_min_score: TEXT_JOIN_MIN,
-            pictures: None,
+            map: false,
         }
     }
 }
 
 /// One clustered item: a video, a segment of one, or a text.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// The video's path as indexed ("" for a text).
-    #[serde(skip_serializing_if = "String::is_empty")]
     pub video: String,
-    #[serde(skip)]
     pub video_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub segment: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Cosine to the cluster's centroid.
     pub similarity: f32,
+    /// Where it lies on the two leading principal components of the clustered vectors (with
+    /// `ClusterOptions::map`).
+    pub position: Option<[f32; 2]>,
 }
 
 impl Member {
@@ -131,11 +155,12 @@ impl Member {
             end: None,
             text: Some(text.to_string()),
             similarity: 0.0,
+            position: None,
         }
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Cluster {
     pub id: usize,
     /// The label nearest the cluster's centroid in a text space ("" when the index has none).
@@ -151,19 +176,18 @@ pub struct Cluster {
     pub medoid: Member,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Clustering {
     /// The space clustered in (`space+motion` for both streams).
     pub space: String,
-    pub algorithm: &'static str,
+    /// `kmeans` or `hdbscan`.
+    pub algorithm: String,
     pub k: usize,
     /// Mean silhouette (cosine) of the clustered items, -1..1.
     pub silhouette: f64,
     pub clusters: Vec<Cluster>,
     /// Items in no cluster (HDBSCAN only).
     pub noise: Vec<Member>,
-    /// Contact sheets and the library map, when asked for.
-    pub pictures: Vec<PathBuf>,
 }
 
 /// Labels named nearest a centroid.
@@ -203,7 +227,7 @@ impl Engine {
                 .into_iter()
                 .find(|s| &s.name == space)
                 .map(|s| s.model);
-            let model = model.ok_or_else(|| EngineError::Input(format!("no space '{space}'")))?;
+            let model = model.ok_or_else(|| EngineError::NotFound(format!("no space '{space}'")))?;
             let refs: Vec<&str> = options.texts.iter().map(String::as_str).collect();
             let texts = self.embed_texts(&model, &refs)?;
             let label_mean = labels.as_ref().filter(|l| &l.space == space).map(LabelSet::mean);
@@ -220,6 +244,11 @@ impl Engine {
         };
         for text in &data[videos.len()..] {
             place_text(text, videos, options.text_min_score, &mut grouping);
+        }
+        if options.map {
+            for ((member, _), point) in items.iter_mut().zip(project_2d(&data, options.seed)) {
+                member.position = Some(point);
+            }
         }
         let clustered: Vec<usize> = (0..data.len()).filter(|&i| grouping.assignments[i].is_some()).collect();
         let silhouette = if grouping.centroids.len() > 1 {
@@ -269,12 +298,10 @@ impl Engine {
         }
         // Largest first; ids follow that order.
         clusters.sort_by(|a, b| b.1.size.cmp(&a.1.size).then(a.0.cmp(&b.0)));
-        let mut renumbered: HashMap<usize, usize> = HashMap::new();
         let clusters: Vec<Cluster> = clusters
             .into_iter()
             .enumerate()
-            .map(|(new, (old, mut cluster))| {
-                renumbered.insert(old, new);
+            .map(|(new, (_, mut cluster))| {
                 cluster.id = new;
                 cluster
             })
@@ -285,28 +312,14 @@ impl Engine {
             .filter(|(_, c)| c.is_none())
             .map(|((m, _), _)| m.clone())
             .collect();
-        let mut clustering = Clustering {
+        Ok(Clustering {
             space: parts.name,
-            algorithm: match options.algorithm {
-                Algorithm::KMeans => "k-means",
-                Algorithm::Hdbscan { .. } => "hdbscan",
-            },
+            algorithm: options.algorithm.to_string(),
             k: clusters.len(),
             silhouette,
             clusters,
             noise,
-            pictures: Vec::new(),
-        };
-        if let Some(dir) = &options.pictures {
-            let of_item: Vec<Option<usize>> = grouping
-                .assignments
-                .iter()
-                .map(|c| c.and_then(|c| renumbered.get(&c).copied()))
-                .collect();
-            let texts: Vec<Option<&str>> = items.iter().map(|(m, _)| m.text.as_deref()).collect();
-            clustering.pictures = pictures::write(self, &clustering, &data, &of_item, &texts, dir, options.seed)?;
-        }
-        Ok(clustering)
+        })
     }
 
     /// The space(s) `options` cluster in.
@@ -322,13 +335,13 @@ impl Engine {
         let has_motion = || -> Result<()> {
             if !options.texts.is_empty() {
                 return Err(EngineError::Input(
-                    "texts cannot be clustered by motion: use the rgb stream with --texts".into(),
+                    "texts cannot be clustered by motion: cluster texts in the rgb stream".into(),
                 ));
             }
             if self.store.spaces()?.contains(&motion::space()) {
                 Ok(())
             } else {
-                Err(EngineError::Input(
+                Err(EngineError::NotFound(
                     "this index has no motion stream: index with motion on (the default)".into(),
                 ))
             }
@@ -388,6 +401,7 @@ impl Engine {
                             end: None,
                             text: None,
                             similarity: 0.0,
+                            position: None,
                         };
                         Some((member, v))
                     })
@@ -405,6 +419,7 @@ impl Engine {
                             end: Some(s.end),
                             text: None,
                             similarity: 0.0,
+                            position: None,
                         };
                         Some((member, v))
                     })
@@ -446,27 +461,16 @@ fn close_modality_gap(
     label_mean: Option<Vec<f32>>,
     names: &[String],
 ) {
-    let mean = |vectors: &mut dyn Iterator<Item = &Vec<f32>>| -> Vec<f32> {
-        let mut sum: Vec<f32> = Vec::new();
-        for v in vectors {
-            if sum.is_empty() {
-                sum = vec![0.0; v.len()];
-            }
-            sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-        }
-        normalize(&mut sum);
-        sum
-    };
     let centre = |v: &mut Vec<f32>, mean: &[f32]| {
         v.iter_mut().zip(mean).for_each(|(x, m)| *x -= m);
         normalize(v);
     };
     if items.len() > 1 {
-        let video_mean = mean(&mut items.iter().map(|(_, v)| v));
+        let video_mean = mean_unit(items.iter().map(|(_, v)| v.as_slice())).unwrap_or_default();
         items.iter_mut().for_each(|(_, v)| centre(v, &video_mean));
     }
     let text_mean = if texts.len() > 1 {
-        Some(mean(&mut texts.iter()))
+        mean_unit(texts.iter().map(Vec::as_slice))
     } else {
         label_mean
     };
@@ -480,7 +484,7 @@ fn close_modality_gap(
 
 /// Default of [`ClusterOptions::text_min_score`]. With the offline pack (ConSE into MiniLM's
 /// space) texts that name a clip's subject measured 0.19-0.61 to it, unrelated topics 0.21-0.28
-/// to their nearest clip (`docs/clusters.md`): the pack cannot tell them apart well, and 0.3
+/// to their nearest clip (`docs/design.md`, clustering): the pack cannot tell them apart well, and 0.3
 /// keeps the strays out at the cost of weak true matches.
 pub const TEXT_JOIN_MIN: f32 = 0.3;
 
@@ -507,7 +511,7 @@ fn place_text(text: &[f32], videos: &[Vec<f32>], min_score: f32, grouping: &mut 
 
 fn kmeans_grouping(data: &[Vec<f32>], options: &ClusterOptions) -> Result<Grouping> {
     let result = match options.k {
-        Some(0) => return Err(EngineError::Input("--k must be at least 1".into())),
+        Some(0) => return Err(EngineError::invalid("k", "must be at least 1")),
         Some(k) => spherical_kmeans(data, k, options.seed, options.restarts),
         // Silhouette rewards ever smaller clusters on small sets; the usual sqrt(n) cap keeps
         // near-duplicates of unequal quality (a 3gp and an mp4 of one clip) together.
@@ -525,14 +529,15 @@ fn kmeans_grouping(data: &[Vec<f32>], options: &ClusterOptions) -> Result<Groupi
 /// HDBSCAN over cosine distances: exact up to [`HDBSCAN_EXACT_MAX`] items, else on a sample (see
 /// [`HDBSCAN_SAMPLE`]) drawn from `seed`.
 pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, seed: u64) -> Result<Grouping> {
-    if min_cluster_size < 2 || min_samples < 1 {
-        return Err(EngineError::Input(
-            "--min-cluster-size must be at least 2 and --min-samples at least 1".into(),
-        ));
+    if min_cluster_size < 2 {
+        return Err(EngineError::invalid("min cluster size", "must be at least 2"));
+    }
+    if min_samples < 1 {
+        return Err(EngineError::invalid("min samples", "must be at least 1"));
     }
     if data.len() < min_cluster_size {
         return Err(EngineError::Input(format!(
-            "{} items cannot hold a cluster of at least {min_cluster_size} (--min-cluster-size)",
+            "{} items cannot hold a cluster of at least {min_cluster_size} (the smallest cluster)",
             data.len()
         )));
     }
@@ -542,7 +547,7 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, s
     // A cluster of m items in n has about m * s / n in a sample of s: scale the sizes with it.
     let share = HDBSCAN_SAMPLE as f64 / data.len() as f64;
     let scaled = |size: usize| ((size as f64 * share).round() as usize).max(2);
-    let sample: Vec<Vec<f32>> = kmeans::sample_indices(data.len(), HDBSCAN_SAMPLE, seed)
+    let sample: Vec<Vec<f32>> = sample_indices(data.len(), HDBSCAN_SAMPLE, seed)
         .into_iter()
         .map(|i| data[i].clone())
         .collect();
@@ -558,7 +563,7 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, s
             extent[c] = extent[c].min(dot(v, &found.centroids[c]));
         }
     }
-    let assignments = kmeans::par_map(data, |v| {
+    let assignments = par_map(data, |v| {
         let (c, cosine) = kmeans::nearest(v, &found.centroids);
         (!found.centroids.is_empty() && cosine >= extent[c]).then_some(c)
     });
@@ -572,7 +577,7 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, s
 /// recomputed by its spanning-tree pass; the cosine matrix is computed once here, on all cores.
 fn hdbscan_exact(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize) -> Result<Grouping> {
     let n = data.len();
-    let matrix: Vec<Vec<f32>> = kmeans::par_map(data, |a| data.iter().map(|b| (1.0 - dot(a, b)).max(0.0)).collect());
+    let matrix: Vec<Vec<f32>> = par_map(data, |a| data.iter().map(|b| (1.0 - dot(a, b)).max(0.0)).collect());
     let params = hdbscan::HdbscanHyperParams::builder()
         .min_cluster_size(min_cluster_size)
         .min_samples(min_samples.min(n))
@@ -580,7 +585,7 @@ fn hdbscan_exact(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize)
         .build();
     let labels = hdbscan::Hdbscan::new(&matrix, params)
         .cluster()
-        .map_err(|e| EngineError::Input(format!("HDBSCAN: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("HDBSCAN: {e}")))?;
     let assignments: Vec<Option<usize>> = labels.iter().map(|&l| usize::try_from(l).ok()).collect();
     let k = assignments.iter().flatten().max().map_or(0, |m| m + 1);
     let mut centroids = vec![vec![0f32; data[0].len()]; k];
@@ -658,17 +663,14 @@ impl Namer {
 
     /// Texts among the members name the cluster with the labels: only videos are averaged.
     fn names(&self, members: &[Member]) -> Vec<(String, f32)> {
-        let mut centroid: Option<Vec<f32>> = None;
-        for v in members.iter().filter_map(|m| self.vectors.get(&m.vector_key()?)) {
-            match &mut centroid {
-                None => centroid = Some(v.clone()),
-                Some(c) => c.iter_mut().zip(v).for_each(|(a, x)| *a += x),
-            }
-        }
-        let Some(mut centroid) = centroid else {
+        let Some(centroid) = mean_unit(
+            members
+                .iter()
+                .filter_map(|m| self.vectors.get(&m.vector_key()?))
+                .map(Vec::as_slice),
+        ) else {
             return Vec::new();
         };
-        normalize(&mut centroid);
         self.labels
             .nearest(&centroid, NAMES_PER_CLUSTER)
             .into_iter()
@@ -680,6 +682,7 @@ impl Namer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vtx_core::Rng;
 
     /// `n` unit vectors in 16-d around the first three axes (item i near axis i % 3), and the
     /// axis of each.

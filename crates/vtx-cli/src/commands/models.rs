@@ -1,26 +1,29 @@
 //! `vtx models`: the model folder, listed, inspected, added to and removed from.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use vtx::ModelRegistry;
+use vtx_api::{ModelList, ModelSummary};
 
-use crate::ModelsCommand;
+use crate::args::ModelsCommand;
+use crate::output;
 
-pub(crate) fn run(command: ModelsCommand, dir: &Path) -> Result<()> {
+pub fn run(command: ModelsCommand, dir: &Path, out: &mut impl Write) -> Result<()> {
     let registry = ModelRegistry::new(dir);
     match command {
-        ModelsCommand::List { json } => list(&registry, json),
+        ModelsCommand::List { json } => list(&registry, json, out),
         ModelsCommand::Info { name } => {
             let manifest = registry.get(&name)?;
-            say!("# {}", manifest.dir.display())?;
-            print!("{}", manifest.to_toml());
+            writeln!(out, "# {}", manifest.dir.display())?;
+            write!(out, "{}", manifest.to_toml())?;
             for file in graph_files(&manifest) {
                 let io = vtx_models::inspect_graph(&manifest.file(&file), registry.options())?;
-                say!("\n# {file}")?;
+                writeln!(out, "\n# {file}")?;
                 for (direction, outlets) in [("input ", &io.inputs), ("output", &io.outputs)] {
                     for (name, ty, shape) in outlets {
-                        say!("#   {direction} {name}: {ty} {shape:?}")?;
+                        writeln!(out, "#   {direction} {name}: {ty} {shape:?}")?;
                     }
                 }
             }
@@ -67,40 +70,30 @@ fn graph_files(manifest: &vtx::Manifest) -> Vec<String> {
     [image, text, video].into_iter().flatten().collect()
 }
 
-fn list(registry: &ModelRegistry, json: bool) -> Result<()> {
+fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()> {
     let (models, broken) = registry.scan();
+    let list = ModelList {
+        models: models.iter().map(ModelSummary::from).collect(),
+        broken: broken.iter().map(ToString::to_string).collect(),
+    };
     if json {
-        let rows: Vec<_> = models
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "name": m.name, "kind": m.kind, "space": m.space(), "dim": m.dim,
-                    "text": m.has_text(), "description": m.description, "dir": m.dir,
-                })
-            })
-            .collect();
-        let broken: Vec<String> = broken.iter().map(ToString::to_string).collect();
-        say!("{}", serde_json::json!({ "models": rows, "broken": broken }))?;
-        return Ok(());
+        return Ok(output::json(out, &list)?);
     }
-    if models.is_empty() {
-        say!(
+    if list.models.is_empty() {
+        writeln!(
+            out,
             "(no models in {}: run `make setup`, or `vtx models add DIR`)",
             registry.dir().display()
         )?;
     }
-    for m in &models {
-        let kind = serde_json::to_value(m.kind)?;
-        say!(
+    for m in &list.models {
+        writeln!(
+            out,
             "{:<22} {:<11} {:>5}-d  space {:<14} {}",
-            m.name,
-            kind.as_str().unwrap_or_default(),
-            m.dim,
-            m.space(),
-            m.description
+            m.name, m.kind, m.dim, m.space, m.description
         )?;
     }
-    for e in &broken {
+    for e in &list.broken {
         eprintln!("broken: {e}");
     }
     Ok(())

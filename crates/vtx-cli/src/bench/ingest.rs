@@ -11,8 +11,8 @@ use std::time::Instant;
 use vtx_media::Sampling;
 use vtx_models::{OnnxImageEncoder, Registry};
 
-use crate::frame_models::frame_size;
-use crate::{Engine, EngineConfig, EngineError, IndexOptions, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use vtx::{frame_size, Engine, EngineConfig, IndexOptions};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchRow {
@@ -145,20 +145,6 @@ fn fastest<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<(f64, T
     Ok(best.expect("repeat is at least 1"))
 }
 
-/// Resident memory of this process now and at its peak, in MB (10^6 bytes), from
-/// `/proc/self/status`; zeros where that file does not exist.
-pub fn resident_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb * 1024.0 / 1e6)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// CPU time of this process so far, all threads (ONNX Runtime's and the decoder's included).
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes the struct it is given.
@@ -178,12 +164,9 @@ fn ffmpeg_decode(video: &Path, skip_frame: &str) -> Result<()> {
         .args(["-map", "0:v:0", "-f", "null", "-"])
         .stdout(Stdio::null())
         .status()
-        .map_err(|e| EngineError::Input(format!("cannot run the ffmpeg CLI (install ffmpeg): {e}")))?;
+        .context("cannot run the ffmpeg CLI (install ffmpeg)")?;
     if !status.success() {
-        return Err(EngineError::Input(format!(
-            "ffmpeg could not decode {}",
-            video.display()
-        )));
+        bail!("ffmpeg could not decode {}", video.display());
     }
     Ok(())
 }
@@ -202,7 +185,7 @@ pub fn run(
     let image = manifest
         .image
         .as_ref()
-        .ok_or_else(|| EngineError::Input(format!("'{model}' is not an image model")))?;
+        .ok_or_else(|| anyhow!("'{model}' is not an image model"))?;
     let batch = image.batch;
     let size = frame_size(&image.preprocess);
     let mut raw_encoder = OnnxImageEncoder::load(&manifest, registry.options())?;
@@ -253,7 +236,7 @@ pub fn run(
                 let report = engine.index(std::slice::from_ref(video), variant, &mut (), &Default::default())?;
                 let (wall, cpu) = (start.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
                 if report.failed() > 0 {
-                    return Err(EngineError::Input(format!("{}: {:?}", video.display(), report.files)));
+                    bail!("{}: {:?}", video.display(), report.files);
                 }
                 *slot = (slot.0.min(wall), slot.1.min(cpu));
             }
@@ -373,6 +356,33 @@ fn fastest_pair(
     Ok((best_a, best_b))
 }
 
+/// One tower measured: `items` inputs (rounded up to whole batches) through vtx's encoder
+/// (`encode`, a batch a call) and through the bare session (`raw`, all rounds in one call), and
+/// the time `prepare` takes to build one batch's input tensors.
+fn tower_row(
+    tower: &str,
+    batch: usize,
+    items: usize,
+    repeat: usize,
+    mut encode: impl FnMut() -> Result<()>,
+    mut raw: impl FnMut(usize) -> Result<()>,
+    mut prepare: impl FnMut() -> Result<()>,
+) -> Result<TowerRow> {
+    let rounds = items.div_ceil(batch);
+    let all = |step: &mut dyn FnMut() -> Result<()>| (0..rounds).try_for_each(|_| step());
+    let (vtx_s, raw_s) = fastest_pair(repeat, || all(&mut encode), || raw(rounds))?;
+    let (prepare_s, ()) = fastest(repeat, || all(&mut prepare))?;
+    let n = (rounds * batch) as f64;
+    Ok(TowerRow {
+        tower: tower.into(),
+        batch,
+        items: rounds * batch,
+        vtx_per_s: n / vtx_s,
+        ort_raw_per_s: n / raw_s,
+        prepare_ms: prepare_s * 1000.0 / n,
+    })
+}
+
 /// Throughput of each tower of `model` through vtx and through the bare session, `items` inputs in
 /// batches of `batch` (default: the manifest's). Pictures are a real photo, resized once.
 pub fn run_model(
@@ -390,77 +400,41 @@ pub fn run_model(
         let batch = batch.unwrap_or(spec.batch).max(1);
         let encoder = OnnxImageEncoder::load(&manifest, registry.options())?;
         let size = frame_size(&spec.preprocess);
-        let photo = crate::default_cache_dir().join("media/photos/astronaut.png");
+        let photo = vtx_core::cache_dir().join("media/photos/astronaut.png");
         // Any picture does for timing; the photo when `make setup` has fetched it.
         let picture = vtx_media::load_picture(&photo, &[size]).map_or_else(
             |_| (0..size.width * size.height * 3).map(|i| (i % 251) as u8).collect(),
             |mut p| p.remove(0),
         );
         let pictures = vec![picture.as_slice(); batch];
-        let rounds = items.div_ceil(batch);
         let encoder = std::cell::RefCell::new(encoder);
-        let (vtx_s, raw_s) = fastest_pair(
-            repeat,
-            || {
-                for _ in 0..rounds {
-                    encoder.borrow_mut().encode(&pictures)?;
-                }
-                Ok(())
-            },
-            || Ok(encoder.borrow_mut().run_raw(&pictures, rounds)?),
-        )?;
         let preprocess = encoder.borrow().preprocess().clone();
-        let (prepare_s, ()) = fastest(repeat, || {
-            for _ in 0..rounds {
-                preprocess.image_tensor(&pictures)?;
-            }
-            Ok(())
-        })?;
-        let items = rounds * batch;
-        rows.push(TowerRow {
-            tower: "image".into(),
+        rows.push(tower_row(
+            "image",
             batch,
             items,
-            vtx_per_s: items as f64 / vtx_s,
-            ort_raw_per_s: items as f64 / raw_s,
-            prepare_ms: prepare_s * 1000.0 / items as f64,
-        });
+            repeat,
+            || Ok(encoder.borrow_mut().encode(&pictures).map(drop)?),
+            |rounds| Ok(encoder.borrow_mut().run_raw(&pictures, rounds)?),
+            || Ok(preprocess.image_tensor(&pictures).map(drop)?),
+        )?);
     }
     if manifest.text.is_some() {
         let batch = batch.unwrap_or(BENCH_SENTENCES.len()).max(1);
         let texts: Vec<&str> = BENCH_SENTENCES.iter().copied().cycle().take(batch).collect();
-        let rounds = items.div_ceil(batch);
         let encoder = std::cell::RefCell::new(OnnxTextEncoder::load(&manifest, registry.options())?);
-        let (vtx_s, raw_s) = fastest_pair(
-            repeat,
-            || {
-                for _ in 0..rounds {
-                    encoder.borrow_mut().encode(&texts)?;
-                }
-                Ok(())
-            },
-            || Ok(encoder.borrow_mut().run_raw(&texts, rounds)?),
-        )?;
-        let (prepare_s, ()) = fastest(repeat, || {
-            for _ in 0..rounds {
-                encoder.borrow().tokenize(&texts)?;
-            }
-            Ok(())
-        })?;
-        let n = (rounds * batch) as f64;
-        rows.push(TowerRow {
-            tower: "text".into(),
+        rows.push(tower_row(
+            "text",
             batch,
-            items: rounds * batch,
-            vtx_per_s: n / vtx_s,
-            ort_raw_per_s: n / raw_s,
-            prepare_ms: prepare_s * 1000.0 / n,
-        });
+            items,
+            repeat,
+            || Ok(encoder.borrow_mut().encode(&texts).map(drop)?),
+            |rounds| Ok(encoder.borrow_mut().run_raw(&texts, rounds)?),
+            || Ok(encoder.borrow().tokenize(&texts).map(drop)?),
+        )?);
     }
     if rows.is_empty() {
-        return Err(EngineError::Input(format!(
-            "'{model}' has no image or text tower to measure"
-        )));
+        bail!("'{model}' has no image or text tower to measure");
     }
     Ok(ModelBenchReport {
         model: model.to_string(),

@@ -1,14 +1,3 @@
-//! Vector arithmetic and a seeded random source shared by the store, its synthetic data and the
-//! engine's clustering.
-
-/// Scale `v` to unit length (a zero vector stays zero).
-pub fn normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
 /// SplitMix64: small, fast and reproducible across platforms, so a seed means the same draws
 /// everywhere (no `rand` dependency for one generator).
 pub struct Rng(u64);
@@ -43,18 +32,22 @@ impl Rng {
     }
 }
 
+/// `count` distinct indices below `n` drawn from `seed` (all of them, in order, when `n <= count`).
+pub fn sample_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..n).collect();
+    if n > count {
+        let mut rng = Rng::new(seed);
+        for i in 0..count {
+            let j = i + rng.below(n - i);
+            indices.swap(i, j);
+        }
+        indices.truncate(count);
+    }
+    indices
+}
+
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn normalize_gives_unit_length_and_keeps_zero() {
-        let mut v = [3.0, 4.0];
-        super::normalize(&mut v);
-        assert_eq!(v, [0.6, 0.8]);
-        let mut z = [0.0, 0.0];
-        super::normalize(&mut z);
-        assert_eq!(z, [0.0, 0.0]);
-    }
-
     #[test]
     fn draws_are_seeded_and_in_range() {
         let mut a = super::Rng::new(5);
@@ -67,5 +60,17 @@ mod tests {
         }
         let mean = (0..10_000).map(|_| f64::from(a.normal())).sum::<f64>() / 10_000.0;
         assert!(mean.abs() < 0.05, "{mean}");
+    }
+
+    #[test]
+    fn samples_are_distinct_and_seeded() {
+        let drawn = super::sample_indices(100, 10, 3);
+        let mut unique = drawn.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 10);
+        assert!(drawn.iter().all(|&i| i < 100));
+        assert_eq!(drawn, super::sample_indices(100, 10, 3));
+        assert_eq!(super::sample_indices(4, 10, 3), [0, 1, 2, 3]);
     }
 }

@@ -1,15 +1,15 @@
 //! Pictures of a clustering: a contact sheet per cluster (a grid of its members' thumbnails under
 //! the cluster's name) and a map of the library (a PCA projection, one colour per cluster).
 //! Drawn on a plain RGB canvas with an 8x8 bitmap font and encoded with FFmpeg's PNG encoder: no
-//! image or plotting crate.
+//! image or plotting crate. The map needs the clustering's positions: cluster with
+//! `ClusterOptions::map` set.
 
 use std::path::{Path, PathBuf};
 
-use vtx_index::dot;
+use vtx::cluster::{Cluster, Clustering, Member};
+use vtx::{Engine, EngineError, Result};
+use vtx_api::format_time;
 use vtx_media::{FrameSize, Resize};
-
-use super::{normalize, Cluster, Clustering, Member, Rng};
-use crate::{format_time, Engine, EngineError, Result};
 
 type Rgb = [u8; 3];
 
@@ -35,7 +35,7 @@ const PALETTE: [Rgb; 12] = [
 ];
 
 /// The colour of cluster `id` on the map and its sheet.
-pub(crate) fn colour(id: usize) -> Rgb {
+fn colour(id: usize) -> Rgb {
     PALETTE[id % PALETTE.len()]
 }
 
@@ -173,129 +173,74 @@ fn short_name(member: &Member) -> String {
         .map_or_else(|| member.video.clone(), |n| n.to_string_lossy().into_owned())
 }
 
-impl Engine {
-    fn member_thumbnail(&self, member: &Member) -> Result<Option<Vec<u8>>> {
-        match self.member_thumbnail_segment(member)? {
-            Some(id) => self.thumbnail(id),
-            None => Ok(None),
-        }
+fn member_thumbnail(engine: &Engine, member: &Member) -> Result<Option<Vec<u8>>> {
+    match engine.member_thumbnail_segment(member)? {
+        Some(id) => engine.thumbnail(id),
+        None => Ok(None),
     }
+}
 
-    fn contact_sheet(&self, cluster: &Cluster) -> Result<Vec<u8>> {
-        let shown = &cluster.members[..cluster.members.len().min(SHEET_TILES)];
-        let rows = (shown.len() as u32).div_ceil(COLUMNS).max(1);
-        let width = GAP + COLUMNS * (TILE_WIDTH + GAP);
-        let height = HEADER + rows * (TILE_HEIGHT + CAPTION + GAP) + GAP;
-        let mut canvas = Canvas::new(width, height, BACKGROUND);
-        canvas.fill(0, 0, width, 6, colour(cluster.id));
-        let title = format!("{}: {}", cluster.id, cluster.name);
-        canvas.text(i64::from(GAP), 14, &title, 2, (width / 16) as usize - 16, INK);
-        let more = cluster.members.len() - shown.len();
-        let count = if more > 0 {
-            format!("{} members, {more} not shown", cluster.size)
-        } else {
-            format!("{} members", cluster.size)
-        };
-        let right = i64::from(width - GAP) - (count.len() as i64) * 8;
-        canvas.text(right, 20, &count, 1, 40, FAINT);
-        let tile = FrameSize::new(TILE_WIDTH, TILE_HEIGHT, Resize::CenterCrop);
-        let caption_chars = (TILE_WIDTH / GLYPH) as usize;
-        for (i, member) in shown.iter().enumerate() {
-            let (col, row) = (i as u32 % COLUMNS, i as u32 / COLUMNS);
-            let x = GAP + col * (TILE_WIDTH + GAP);
-            let y = HEADER + row * (TILE_HEIGHT + CAPTION + GAP);
-            canvas.fill(i64::from(x), i64::from(y), TILE_WIDTH, TILE_HEIGHT, PANEL);
-            if let Some(text) = &member.text {
-                for (n, line) in wrap(&format!("\"{text}\""), caption_chars - 2)
-                    .iter()
-                    .take(6)
-                    .enumerate()
-                {
-                    let top = i64::from(y) + 10 + n as i64 * 14;
-                    canvas.text(i64::from(x) + 8, top, line, 1, caption_chars - 2, INK);
-                }
-                canvas.text(
-                    i64::from(x),
-                    i64::from(y + TILE_HEIGHT + 2),
-                    "text",
-                    1,
-                    caption_chars,
-                    FAINT,
-                );
-                continue;
+fn contact_sheet(engine: &Engine, cluster: &Cluster) -> Result<Vec<u8>> {
+    let shown = &cluster.members[..cluster.members.len().min(SHEET_TILES)];
+    let rows = (shown.len() as u32).div_ceil(COLUMNS).max(1);
+    let width = GAP + COLUMNS * (TILE_WIDTH + GAP);
+    let height = HEADER + rows * (TILE_HEIGHT + CAPTION + GAP) + GAP;
+    let mut canvas = Canvas::new(width, height, BACKGROUND);
+    canvas.fill(0, 0, width, 6, colour(cluster.id));
+    let title = format!("{}: {}", cluster.id, cluster.name);
+    canvas.text(i64::from(GAP), 14, &title, 2, (width / 16) as usize - 16, INK);
+    let more = cluster.members.len() - shown.len();
+    let count = if more > 0 {
+        format!("{} members, {more} not shown", cluster.size)
+    } else {
+        format!("{} members", cluster.size)
+    };
+    let right = i64::from(width - GAP) - (count.len() as i64) * 8;
+    canvas.text(right, 20, &count, 1, 40, FAINT);
+    let tile = FrameSize::new(TILE_WIDTH, TILE_HEIGHT, Resize::CenterCrop);
+    let caption_chars = (TILE_WIDTH / GLYPH) as usize;
+    for (i, member) in shown.iter().enumerate() {
+        let (col, row) = (i as u32 % COLUMNS, i as u32 / COLUMNS);
+        let x = GAP + col * (TILE_WIDTH + GAP);
+        let y = HEADER + row * (TILE_HEIGHT + CAPTION + GAP);
+        canvas.fill(i64::from(x), i64::from(y), TILE_WIDTH, TILE_HEIGHT, PANEL);
+        if let Some(text) = &member.text {
+            for (n, line) in wrap(&format!("\"{text}\""), caption_chars - 2)
+                .iter()
+                .take(6)
+                .enumerate()
+            {
+                let top = i64::from(y) + 10 + n as i64 * 14;
+                canvas.text(i64::from(x) + 8, top, line, 1, caption_chars - 2, INK);
             }
-            match self.member_thumbnail(member)? {
-                Some(jpeg) => canvas.blit(x, y, TILE_WIDTH, &vtx_media::decode_jpeg(&jpeg, tile)?),
-                None => canvas.text(i64::from(x) + 8, i64::from(y) + 8, "no picture", 1, 20, FAINT),
-            }
-            let caption = match member.start {
-                Some(start) => format!("{} {}", format_time(start), short_name(member)),
-                None => short_name(member),
-            };
             canvas.text(
                 i64::from(x),
                 i64::from(y + TILE_HEIGHT + 2),
-                &caption,
+                "text",
                 1,
                 caption_chars,
                 FAINT,
             );
+            continue;
         }
-        canvas.png()
-    }
-}
-
-/// Vectors the projection's axes are found on; a plot does not need them exact.
-const PCA_SAMPLE: usize = 5000;
-
-/// Each vector's coordinates on the two leading principal components, found by power iteration
-/// on the centred vectors (never forming the d x d covariance) of a sample of at most 5,000.
-pub fn project_2d(data: &[Vec<f32>], seed: u64) -> Vec<[f32; 2]> {
-    let Some(dim) = data.first().map(Vec::len) else {
-        return Vec::new();
-    };
-    let mut rng = Rng::new(seed);
-    let sample: Vec<&Vec<f32>> = if data.len() > PCA_SAMPLE {
-        let step = data.len() as f64 / PCA_SAMPLE as f64;
-        (0..PCA_SAMPLE).map(|i| &data[(i as f64 * step) as usize]).collect()
-    } else {
-        data.iter().collect()
-    };
-    let mut mean = vec![0f64; dim];
-    for v in &sample {
-        mean.iter_mut().zip(v.iter()).for_each(|(m, x)| *m += f64::from(*x));
-    }
-    let mean: Vec<f32> = mean.iter().map(|m| (m / sample.len() as f64) as f32).collect();
-    let centred = |v: &[f32], axis: &[f32]| -> f32 { dot(v, axis) - dot(&mean, axis) };
-    let mut axes: Vec<Vec<f32>> = Vec::new();
-    for _ in 0..2 {
-        let mut axis: Vec<f32> = (0..dim).map(|_| rng.unit() as f32 - 0.5).collect();
-        normalize(&mut axis);
-        for _ in 0..60 {
-            // axis <- C axis = sum over v of (v - mean) <(v - mean), axis>, minus earlier axes.
-            let mut next = vec![0f32; dim];
-            for v in &sample {
-                let weight = centred(v, &axis);
-                next.iter_mut()
-                    .zip(v.iter().zip(&mean))
-                    .for_each(|(n, (x, m))| *n += weight * (x - m));
-            }
-            for earlier in &axes {
-                let along = dot(&next, earlier);
-                next.iter_mut().zip(earlier).for_each(|(n, e)| *n -= along * e);
-            }
-            normalize(&mut next);
-            let settled = dot(&next, &axis).abs() > 1.0 - 1e-6;
-            axis = next;
-            if settled {
-                break;
-            }
+        match member_thumbnail(engine, member)? {
+            Some(jpeg) => canvas.blit(x, y, TILE_WIDTH, &vtx_media::decode_jpeg(&jpeg, tile)?),
+            None => canvas.text(i64::from(x) + 8, i64::from(y) + 8, "no picture", 1, 20, FAINT),
         }
-        axes.push(axis);
+        let caption = match member.start {
+            Some(start) => format!("{} {}", format_time(start), short_name(member)),
+            None => short_name(member),
+        };
+        canvas.text(
+            i64::from(x),
+            i64::from(y + TILE_HEIGHT + 2),
+            &caption,
+            1,
+            caption_chars,
+            FAINT,
+        );
     }
-    data.iter()
-        .map(|v| [centred(v, &axes[0]), centred(v, &axes[1])])
-        .collect()
+    canvas.png()
 }
 
 const MAP_SIZE: u32 = 720;
@@ -303,15 +248,19 @@ const LEGEND_WIDTH: u32 = 300;
 
 /// The library map: each item a dot at its PCA position in its cluster's colour (noise grey),
 /// texts as squares with their words, a legend of cluster names.
-fn library_map(
-    clustering: &Clustering,
-    points: &[[f32; 2]],
-    of_item: &[Option<usize>],
-    texts: &[Option<&str>],
-) -> Result<Vec<u8>> {
+fn library_map(clustering: &Clustering) -> Result<Vec<u8>> {
+    let placed: Vec<(&Member, Option<usize>)> = clustering
+        .clusters
+        .iter()
+        .flat_map(|c| c.members.iter().map(move |m| (m, Some(c.id))))
+        .chain(clustering.noise.iter().map(|m| (m, None)))
+        .collect();
+    let points: Vec<[f32; 2]> = placed.iter().map(|(m, _)| m.position.unwrap_or_default()).collect();
+    let of_item: Vec<Option<usize>> = placed.iter().map(|(_, c)| *c).collect();
+    let texts: Vec<Option<&str>> = placed.iter().map(|(m, _)| m.text.as_deref()).collect();
     let mut canvas = Canvas::new(MAP_SIZE + LEGEND_WIDTH, MAP_SIZE, BACKGROUND);
     let (mut low, mut high) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-    for p in points {
+    for p in &points {
         for a in 0..2 {
             low[a] = low[a].min(p[a]);
             high[a] = high[a].max(p[a]);
@@ -379,17 +328,23 @@ fn library_map(
 }
 
 /// Write `cluster-<id>.png` for every cluster and `map.png` into `dir`; each file appears whole or
-/// not at all (written aside, then renamed).
-pub(crate) fn write(
-    engine: &Engine,
-    clustering: &Clustering,
-    data: &[Vec<f32>],
-    of_item: &[Option<usize>],
-    texts: &[Option<&str>],
-    dir: &Path,
-    seed: u64,
-) -> Result<Vec<PathBuf>> {
-    let fail = |path: &Path, e: std::io::Error| EngineError::Input(format!("cannot write {}: {e}", path.display()));
+/// not at all (written aside, then renamed). Returns the files written.
+pub fn write(engine: &Engine, clustering: &Clustering, dir: &Path) -> Result<Vec<PathBuf>> {
+    let unplaced = clustering
+        .clusters
+        .iter()
+        .flat_map(|c| &c.members)
+        .chain(&clustering.noise)
+        .any(|m| m.position.is_none());
+    if unplaced {
+        return Err(EngineError::Internal(
+            "the library map needs a clustering made with ClusterOptions::map".into(),
+        ));
+    }
+    let fail = |path: &Path, source: std::io::Error| EngineError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
     let save = |name: String, png: Vec<u8>| -> Result<PathBuf> {
         let path = dir.join(name);
@@ -406,40 +361,16 @@ pub(crate) fn write(
     for cluster in &clustering.clusters {
         written.push(save(
             format!("cluster-{}.png", cluster.id),
-            engine.contact_sheet(cluster)?,
+            contact_sheet(engine, cluster)?,
         )?);
     }
-    let points = project_2d(data, seed);
-    written.push(save(
-        "map.png".into(),
-        library_map(clustering, &points, of_item, texts)?,
-    )?);
+    written.push(save("map.png".into(), library_map(clustering)?)?);
     Ok(written)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pca_finds_the_axis_of_largest_spread() {
-        // Points along (1, 1, 0) with a little spread along (0, 0, 1): the first component's
-        // coordinates keep their order and dwarf the second's.
-        let data: Vec<Vec<f32>> = (0..50)
-            .map(|i| {
-                let t = i as f32 / 10.0;
-                vec![t, t, 0.1 * ((i % 5) as f32 - 2.0)]
-            })
-            .collect();
-        let points = project_2d(&data, 7);
-        let first: Vec<f32> = points.iter().map(|p| p[0]).collect();
-        let increasing = first.windows(2).all(|w| w[1] > w[0]);
-        let decreasing = first.windows(2).all(|w| w[1] < w[0]);
-        assert!(increasing || decreasing, "{first:?}");
-        let spread = |a: usize| points.iter().map(|p| p[a].abs()).fold(0f32, f32::max);
-        assert!(spread(0) > 10.0 * spread(1), "{} vs {}", spread(0), spread(1));
-        assert!(spread(1) > 0.1, "the second axis holds the small spread");
-    }
 
     #[test]
     fn text_is_drawn_in_glyph_cells_and_cut_with_dots() {

@@ -253,7 +253,7 @@ fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     Ok(SearchBenchReport {
         insert_s,
         build_s: clock.elapsed().as_secs_f64(),
-        build_peak_rss_mb: vtx::bench::resident_mb().1,
+        build_peak_rss_mb: vtx_core::resident_mb().1,
         ..SearchBenchReport::default()
     })
 }
@@ -328,7 +328,7 @@ fn query(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     }
     latencies.sort_by(f64::total_cmp);
     exact_latencies.sort_by(f64::total_cmp);
-    let (rss_mb, peak_rss_mb) = vtx::bench::resident_mb();
+    let (rss_mb, peak_rss_mb) = vtx_core::resident_mb();
     Ok(SearchBenchReport {
         segments: store.count(SPACE)? as usize,
         dim: args.dim,

@@ -1,0 +1,60 @@
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use vtx::{Engine, IndexOptions, IndexReport, MotionOptions, ShotOptions, VideoRecord};
+
+use super::{engine_config, open_engine};
+use crate::args::{IndexArgs, RemoveArgs, SamplingMode};
+use crate::progress::Progress;
+
+fn options(args: &IndexArgs) -> Result<IndexOptions> {
+    if args.no_shots && args.sampling.sampling == Some(SamplingMode::Shots) {
+        bail!("--sampling shots needs shot detection: drop --no-shots");
+    }
+    Ok(IndexOptions {
+        sampling: args.sampling.sampling(args.segment_seconds)?,
+        batch_size: args.batch,
+        force: args.force,
+        models: args.models.clone(),
+        near_duplicate_bits: args.dedup.then_some(args.dedup_bits),
+        shots: (!args.no_shots).then(ShotOptions::default),
+        segment_seconds: args.segment_seconds,
+        pooling: args.pool,
+        motion: (!args.no_motion).then(MotionOptions::default),
+        prune: args.prune,
+        ..Default::default()
+    })
+}
+
+pub fn run(args: IndexArgs) -> Result<IndexReport> {
+    let options = options(&args)?;
+    let engine = Engine::open(engine_config(&args.common)?).context("cannot open vtx")?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    // First Ctrl-C: finish the video being written and stop; the index stays consistent either way.
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: the index keeps every finished video (Ctrl-C again to quit now)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let mut progress = Progress::new();
+    let report = engine.index(&args.paths, &options, &mut progress, &cancel);
+    progress.finish();
+    Ok(report?)
+}
+
+/// 1 when some files were not indexed (the others were), or the run stopped early.
+pub fn exit_code(report: &IndexReport) -> ExitCode {
+    match report.failed() > 0 || report.cancelled || report.aborted.is_some() {
+        true => ExitCode::from(1),
+        false => ExitCode::SUCCESS,
+    }
+}
+
+pub fn remove(args: &RemoveArgs) -> Result<Vec<VideoRecord>> {
+    Ok(open_engine(&args.common)?.remove(&args.paths)?)
+}

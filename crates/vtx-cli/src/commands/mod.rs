@@ -1,0 +1,111 @@
+//! One function per command: parsed arguments in, a typed result out. `run` hands each result to
+//! `output` and says how the process should exit.
+
+mod bench;
+mod cluster;
+mod eval;
+mod index;
+mod info;
+mod models;
+mod motion;
+mod search;
+mod serve;
+mod shots;
+mod similar;
+mod tag;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use vtx::{Engine, EngineConfig};
+
+use crate::args::{Command, Common, EvalCommand, ModelsDir};
+use crate::output;
+
+pub fn run(command: Command) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Index(args) => {
+            let report = index::run(args)?;
+            for line in output::index_summary(&report) {
+                eprintln!("{line}");
+            }
+            return Ok(index::exit_code(&report));
+        }
+        Command::Remove(args) => {
+            let removed = index::remove(&args)?;
+            for video in &removed {
+                writeln!(out, "removed {}", video.meta.path)?;
+            }
+            eprintln!("removed {} video(s) from the index", removed.len());
+        }
+        Command::Search(args) => output::search(&mut out, &search::run(&args)?, args.output.json)?,
+        Command::Thumbnail(args) => search::thumbnail(&args, &mut out)?,
+        Command::Tag(args) => output::tags(&mut out, &tag::run(&args)?, args.json)?,
+        Command::Similar(args) => output::similar(&mut out, &similar::run(&args)?, args.output.json)?,
+        Command::Shots(args) => output::shots(&mut out, &shots::run(&args)?, args.json, args.csv)?,
+        Command::Motion(args) => output::motion(&mut out, &motion::run(&args)?, args.json)?,
+        Command::Cluster(args) => {
+            let (clustering, pictures) = cluster::run(&args)?;
+            output::clusters(&mut out, &clustering, args.json)?;
+            for picture in pictures {
+                eprintln!("wrote {}", picture.display());
+            }
+        }
+        Command::Eval { what } => match what {
+            EvalCommand::Retrieval {
+                captions,
+                space,
+                json,
+                common,
+            } => output::retrieval(&mut out, &eval::retrieval(&captions, &space, &common)?, json)?,
+            EvalCommand::Clusters {
+                labels,
+                cluster,
+                json,
+                common,
+            } => output::cluster_agreement(&mut out, &eval::clusters(&labels, &cluster, &common)?, json)?,
+        },
+        Command::Serve(args) => serve::run(args)?,
+        Command::Info(args) => output::info(&mut out, &info::run(&args)?, args.json)?,
+        Command::Models { command, dir } => models::run(command, &models_dir(&dir), &mut out)?,
+        Command::BenchModel(args) => bench::model(&args, &mut out)?,
+        Command::Bench { what, ingest } => bench::run(what, &ingest, &mut out)?,
+        Command::Reference => crate::reference::write(&mut out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_dir(dir: &ModelsDir) -> std::path::PathBuf {
+    dir.dir.clone().unwrap_or_else(crate::dirs::default_models_dir)
+}
+
+/// Spaces smaller than `$VTX_ANN_MIN_POINTS` segment vectors (default 20,000) are searched
+/// exactly and get no graph.
+fn ann_options() -> Result<vtx::AnnOptions> {
+    let mut ann = vtx::AnnOptions::default();
+    if let Some(value) = std::env::var_os("VTX_ANN_MIN_POINTS") {
+        ann.min_points = value
+            .to_str()
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("VTX_ANN_MIN_POINTS must be a number of points, not {value:?}"))?;
+    }
+    Ok(ann)
+}
+
+fn engine_config(common: &Common) -> Result<EngineConfig> {
+    Ok(EngineConfig {
+        ann: ann_options()?,
+        ..EngineConfig::new(
+            common.index.clone().unwrap_or_else(crate::dirs::default_index_dir),
+            models_dir(&common.models),
+        )
+    })
+}
+
+/// The engine over an index that must exist (only `index` creates one: a mistyped path is an
+/// error, not an empty library).
+fn open_engine(common: &Common) -> Result<Engine> {
+    Engine::open_existing(engine_config(common)?).context("cannot open vtx")
+}

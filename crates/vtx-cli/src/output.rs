@@ -1,0 +1,356 @@
+//! How results look on a terminal: text for people, `--json` (the `vtx_api` documents, one per
+//! line) for programs, CSV where a table is asked for. Every function writes to the stream it is
+//! given and hands back the write error, so a closed pipe (`vtx info | head`) ends the command
+//! quietly instead of panicking.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+use vtx::{FileOutcome, IndexReport, OptimizeAction};
+use vtx_api::{format_time, Clustering, Info, SearchResults, SimilarResults};
+
+/// A path as one line of text: control characters in a file name (a newline, a terminal escape)
+/// are written escaped, so a name can neither break the report into lines nor drive the terminal.
+pub fn one_line(path: &Path) -> String {
+    let text = path.display().to_string();
+    match text.chars().any(char::is_control) {
+        true => text.escape_debug().to_string(),
+        false => text,
+    }
+}
+
+/// One document as one line of JSON.
+pub fn json(out: &mut impl Write, document: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, document)?;
+    writeln!(out)
+}
+
+/// What `vtx index` did, for standard error.
+pub fn index_summary(report: &IndexReport) -> Vec<String> {
+    let indexed = report.count(|o| matches!(o, FileOutcome::Indexed { .. }));
+    let extended = report.count(|o| matches!(o, FileOutcome::Extended { .. }));
+    let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
+    let speed = report.video_seconds / report.wall_seconds.max(1e-9);
+    let skipped = match report.frames_skipped {
+        0 => String::new(),
+        n => format!(" ({n} near-duplicate frames skipped)"),
+    };
+    let extended = match extended {
+        0 => String::new(),
+        n => format!("; {n} already indexed got the new models' vectors"),
+    };
+    let mut lines = vec![format!(
+        "indexed {indexed} video(s), {unchanged} unchanged, {} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
+        report.failed(),
+        report.frames,
+        report.video_seconds,
+        report.wall_seconds,
+        if report.cancelled { "; interrupted" } else { "" }
+    )];
+    if let Some((reason, left)) = &report.aborted {
+        lines.push(format!("stopped early: {reason}; {left} file(s) not attempted"));
+    }
+    if !report.pruned.is_empty() {
+        lines.push(format!("pruned {} video(s) whose files are gone", report.pruned.len()));
+    }
+    if let Some(why) = &report.not_optimized {
+        lines.push(format!(
+            "warning: the approximate index was not updated ({why}); every video is searchable (what it lacks is searched exactly), and the next `vtx index` tries again"
+        ));
+    }
+    for done in &report.optimized {
+        let what = match done.action {
+            OptimizeAction::Built => "built",
+            OptimizeAction::Merged => "updated",
+            _ => continue,
+        };
+        lines.push(format!(
+            "approximate index of '{}' {what}: {} vectors in {:.1} s",
+            done.space, done.points, done.seconds
+        ));
+    }
+    lines
+}
+
+fn hit_lines(out: &mut impl Write, hits: &[vtx_api::Hit]) -> io::Result<()> {
+    if hits.is_empty() {
+        writeln!(out, "(no results: the index is empty, or nothing passes the filter)")?;
+    }
+    for hit in hits {
+        writeln!(
+            out,
+            "{}  {}-{}  {:.3}  segment {}",
+            hit.video,
+            hit.time,
+            format_time(hit.end),
+            hit.score,
+            hit.segment
+        )?;
+    }
+    Ok(())
+}
+
+/// Search results: in text, a `# query` line before each query's hits when there are several.
+pub fn search(out: &mut impl Write, results: &[SearchResults], as_json: bool) -> io::Result<()> {
+    for result in results {
+        if as_json {
+            json(out, result)?;
+            continue;
+        }
+        if results.len() > 1 {
+            writeln!(out, "# {}", result.query)?;
+        }
+        hit_lines(out, &result.hits)?;
+    }
+    Ok(())
+}
+
+pub fn similar(out: &mut impl Write, results: &SimilarResults, as_json: bool) -> io::Result<()> {
+    match as_json {
+        true => json(out, results),
+        false => hit_lines(out, &results.hits),
+    }
+}
+
+pub fn shots(out: &mut impl Write, shots: &[vtx_api::Shot], as_json: bool, as_csv: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, &shots);
+    }
+    if as_csv {
+        writeln!(out, "shot,start,end,length,boundary")?;
+    }
+    for (i, s) in shots.iter().enumerate() {
+        let length = s.end - s.start;
+        match as_csv {
+            true => writeln!(out, "{},{:.3},{:.3},{length:.3},{}", i + 1, s.start, s.end, s.boundary)?,
+            false => writeln!(
+                out,
+                "{:>4}  {}  {}  {length:>8.3} s  {}",
+                i + 1,
+                format_time(s.start),
+                format_time(s.end),
+                s.boundary
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn member_line(m: &vtx_api::Member) -> String {
+    if let Some(text) = &m.text {
+        return format!("text \"{text}\"");
+    }
+    match (m.start, m.end) {
+        (Some(a), Some(b)) => format!("{}  {}-{}", m.video, format_time(a), format_time(b)),
+        _ => m.video.clone(),
+    }
+}
+
+pub fn clusters(out: &mut impl Write, clustering: &Clustering, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, clustering);
+    }
+    writeln!(
+        out,
+        "{} clusters ({}) in space {} (silhouette {:.3})",
+        clustering.k, clustering.algorithm, clustering.space, clustering.silhouette
+    )?;
+    for c in &clustering.clusters {
+        if c.id < 0 {
+            writeln!(out, "\n## noise ({} in no cluster)", c.size)?;
+            for m in &c.members {
+                writeln!(out, "       {}", member_line(m))?;
+            }
+            continue;
+        }
+        let mut names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
+        names.extend(c.tags.iter().map(|(t, n)| format!("tag {t} x{n}")));
+        writeln!(
+            out,
+            "\n## cluster {}: {} ({} members; {})",
+            c.id,
+            c.name,
+            c.size,
+            names.join(", ")
+        )?;
+        for m in &c.members {
+            writeln!(out, "{:.3}  {}", m.similarity, member_line(m))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn tags(out: &mut impl Write, tagged: &[vtx_api::VideoTags], as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, &tagged);
+    }
+    let list = |tags: &[(String, f32)]| {
+        tags.iter()
+            .map(|(l, s)| format!("{l} {s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for video in tagged {
+        writeln!(out, "{}  {}", video.video, list(&video.tags))?;
+        for s in &video.segments {
+            writeln!(
+                out,
+                "  {}-{}  {}",
+                format_time(s.start),
+                format_time(s.end),
+                list(&s.tags)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn motion(out: &mut impl Write, segments: &[vtx_api::SegmentMotion], as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, &segments);
+    }
+    writeln!(
+        out,
+        "{:<25} {:>8} {:>8} {:>7} {:>7} {:>8}  kind",
+        "segment", "camera_x", "camera_y", "zoom", "moving", "local_v"
+    )?;
+    for s in segments {
+        writeln!(
+            out,
+            "{}-{} {:>8.3} {:>8.3} {:>7.3} {:>6.1}% {:>8.3}  {}",
+            format_time(s.start),
+            format_time(s.end),
+            s.camera.0,
+            s.camera.1,
+            s.zoom,
+            s.moving_share * 100.0,
+            s.local_speed,
+            s.kind
+        )?;
+    }
+    writeln!(
+        out,
+        "(speeds in frame widths per second; camera: right and down positive)"
+    )
+}
+
+pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, info);
+    }
+    let index = &info.index;
+    writeln!(out, "index:    {}", index.index_dir)?;
+    writeln!(out, "videos:   {}", index.videos)?;
+    writeln!(out, "frames:   {}", index.frames)?;
+    writeln!(out, "segments: {}", index.segments)?;
+    writeln!(out, "duration: {}", format_time(index.total_duration_s))?;
+    writeln!(
+        out,
+        "on disk:  {:.1} MiB",
+        index.bytes_on_disk as f64 / (1 << 20) as f64
+    )?;
+    for s in &index.spaces {
+        let search = if s.approximate { "graph" } else { "exact" };
+        writeln!(
+            out,
+            "space:    {} ({}-d, {}): {} segment vectors, searched {search}",
+            s.name, s.dim, s.model, s.segment_vectors
+        )?;
+    }
+    for v in info.list.iter().flatten().map(|d| &d.video) {
+        writeln!(
+            out,
+            "{}  {}  {}x{}  {}  {} frames",
+            v.video,
+            format_time(v.duration),
+            v.width,
+            v.height,
+            v.codec,
+            v.frames
+        )?;
+    }
+    Ok(())
+}
+
+pub fn retrieval(out: &mut impl Write, result: &vtx_api::RetrievalEvaluation, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, result);
+    }
+    writeln!(
+        out,
+        "{} captions of {} videos, space {}",
+        result.captions, result.videos, result.space
+    )?;
+    writeln!(out, "direction        R@1    R@5   R@10  median rank  mean rank")?;
+    for (name, r) in [
+        ("text -> video", &result.text_to_video),
+        ("video -> text", &result.video_to_text),
+    ] {
+        writeln!(
+            out,
+            "{name:<14} {:>5.3}  {:>5.3}  {:>5.3}  {:>11.1}  {:>9.2}",
+            r.r1, r.r5, r.r10, r.median_rank, r.mean_rank
+        )?;
+    }
+    Ok(())
+}
+
+pub fn cluster_agreement(out: &mut impl Write, result: &vtx_api::ClusterEvaluation, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, result);
+    }
+    writeln!(out, "videos    {}", result.videos)?;
+    writeln!(out, "space     {}", result.space)?;
+    writeln!(out, "labels    {}", result.agreement.labels)?;
+    writeln!(out, "clusters  {}", result.agreement.clusters)?;
+    if result.noise > 0 {
+        writeln!(out, "noise     {}", result.noise)?;
+    }
+    writeln!(out, "NMI       {:.3}", result.agreement.nmi)?;
+    writeln!(out, "ARI       {:.3}", result.agreement.ari)?;
+    writeln!(out, "purity    {:.3}", result.agreement.purity)
+}
+
+/// A benchmark's report: JSON, or the table it draws of itself.
+pub fn report<R: Serialize>(
+    out: &mut impl Write,
+    report: &R,
+    as_json: bool,
+    table: fn(&R) -> String,
+) -> io::Result<()> {
+    match as_json {
+        true => json(out, report),
+        false => write!(out, "{}", table(report)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_control_characters_stay_on_one_line() {
+        assert_eq!(one_line(Path::new("/a/cat.mp4")), "/a/cat.mp4");
+        assert_eq!(one_line(Path::new("/a/b\nc\u{1b}[31m.mp4")), "/a/b\\nc\\u{1b}[31m.mp4");
+    }
+
+    #[test]
+    fn several_queries_get_headings_and_no_results_say_why() {
+        let results = [
+            SearchResults::new("a cat", "text", &[]),
+            SearchResults::new("a dog", "text", &[]),
+        ];
+        let mut text = Vec::new();
+        search(&mut text, &results, false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.starts_with("# a cat\n(no results"), "{text}");
+        let mut lines = Vec::new();
+        search(&mut lines, &results[..1], true).unwrap();
+        let line: serde_json::Value = serde_json::from_slice(&lines).unwrap();
+        assert_eq!(
+            (line["query"].as_str(), line["space"].as_str()),
+            (Some("a cat"), Some("text"))
+        );
+    }
+}

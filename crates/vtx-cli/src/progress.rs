@@ -1,0 +1,86 @@
+//! The progress of `vtx index`: a bar over bytes (the best predictor of decode time), with
+//! videos done and frames a second, and a line for each file that failed or warned.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use vtx::{FileOutcome, IndexObserver};
+
+use crate::output::one_line;
+
+pub struct Progress {
+    bar: ProgressBar,
+    files: usize,
+    done: usize,
+    frames: u64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Self {
+            bar: ProgressBar::hidden(),
+            files: 0,
+            done: 0,
+            frames: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn message(&self) -> String {
+        let rate = self.frames as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        format!(
+            "{}/{} videos, {} frames, {rate:.1} frames/s",
+            self.done, self.files, self.frames
+        )
+    }
+}
+
+impl IndexObserver for Progress {
+    fn started(&mut self, files: usize, bytes: u64) {
+        self.files = files;
+        self.done = 0;
+        self.bar = ProgressBar::new(bytes);
+        self.bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}%  {msg}  ETA {eta}")
+                .expect("progress template is valid")
+                .progress_chars("=> "),
+        );
+        self.bar.set_message(self.message());
+    }
+
+    fn frames_encoded(&mut self, count: usize) {
+        self.frames += count as u64;
+        self.bar.set_message(self.message());
+    }
+
+    fn finished(&mut self, path: &std::path::Path, bytes: u64, outcome: &FileOutcome) {
+        self.done += 1;
+        self.bar.inc(bytes);
+        self.bar.set_message(self.message());
+        let path = one_line(path);
+        let line = match outcome {
+            FileOutcome::Failed(reason) => Some(format!("error: {path}: {reason}")),
+            FileOutcome::Indexed { warning: Some(w), .. } => Some(format!("warning: {path}: {w}")),
+            FileOutcome::Interrupted => Some(format!("interrupted: {path} (not written)")),
+            FileOutcome::Extended { spaces, vectors } => {
+                Some(format!("added {} to {path} ({vectors} vectors)", spaces.join(", ")))
+            }
+            _ => None,
+        };
+        if let Some(line) = line {
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
+    }
+
+    fn optimizing(&mut self, space: &str, points: u64) {
+        self.bar.finish_and_clear();
+        self.bar = ProgressBar::new_spinner();
+        self.bar.set_message(format!(
+            "updating the approximate index of '{space}' ({points} vectors)"
+        ));
+        self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+}

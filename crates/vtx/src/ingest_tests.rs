@@ -1,0 +1,168 @@
+//! The ingest pipeline below the engine: planning and pooling with a fake encoder (each frame's
+//! vector is the direction of its mean colour) over a temporary store and a real video.
+
+use std::sync::atomic::AtomicBool;
+
+use vtx_core::{dot, mean_unit, normalize};
+use vtx_index::{Catalog, SqliteStore, VectorIndex};
+use vtx_media::{FrameSize, Resize};
+use vtx_models::{ImageBatch, ImageEncoder, Preprocess};
+
+use super::{execute, finish_empty, plan, FileOutcome, IndexOptions};
+use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo};
+
+const SIZE: u32 = 16;
+
+struct MeanColour {
+    preprocess: Preprocess,
+}
+
+fn mean_colour(picture: &[u8]) -> Vec<f32> {
+    let mut v = vec![0f32; 3];
+    for pixel in picture.chunks_exact(3) {
+        v.iter_mut().zip(pixel).for_each(|(sum, c)| *sum += f32::from(*c) + 1.0);
+    }
+    normalize(&mut v);
+    v
+}
+
+impl ImageEncoder for MeanColour {
+    fn preprocess(&self) -> &Preprocess {
+        &self.preprocess
+    }
+    fn dim(&self) -> usize {
+        3
+    }
+    fn batch_size(&self) -> usize {
+        4
+    }
+    fn encode(&mut self, frames: &[&[u8]]) -> vtx_models::Result<ImageBatch> {
+        Ok(ImageBatch {
+            embeddings: frames.iter().map(|f| mean_colour(f)).collect(),
+            class_probs: None,
+        })
+    }
+}
+
+fn fake_model(name: &str) -> FrameModel {
+    let preprocess = serde_json::from_value(serde_json::json!({
+        "size": [SIZE, SIZE], "resize": "squash", "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]
+    }))
+    .expect("a preprocess block");
+    FrameModel {
+        info: ModelInfo {
+            name: name.into(),
+            spaces: vec![vtx_index::Space {
+                name: name.into(),
+                dim: 3,
+                model: name.into(),
+            }],
+            frame_size: FrameSize::new(SIZE, SIZE, Resize::Squash),
+            clip: None,
+        },
+        encoder: FrameEncoder::Image {
+            encoder: Box::new(MeanColour { preprocess }),
+            conse: None,
+        },
+    }
+}
+
+fn close(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5)
+}
+
+#[test]
+fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
+    // Five photos of 3 s each, joined: five shots, five segments.
+    let video = vtx_core::cache_dir().join("fixtures/joined.mp4");
+    assert!(video.exists(), "test media missing: run `make setup`");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("index")).unwrap();
+    let mut colour = fake_model("colour");
+    store.ensure_space(&colour.info.spaces[0]).unwrap();
+    let options = IndexOptions {
+        motion: None,
+        ..Default::default()
+    };
+    let paths = [video.clone()];
+    let cancel = AtomicBool::new(false);
+    let first = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
+    assert!(!first.is_empty());
+    let report = execute(first, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+    assert!(
+        matches!(report.files[0].1, FileOutcome::Indexed { frames: 15, .. }),
+        "{:?}",
+        report.files
+    );
+
+    let record = store.videos().unwrap().remove(0);
+    let segments = store.segments(record.id).unwrap();
+    let spans: Vec<(f64, f64)> = segments.iter().map(|s| (s.start, s.end)).collect();
+    assert_eq!(spans.len(), 5, "{spans:?}");
+    let page = store.scroll("colour", None, 100).unwrap();
+    assert_eq!(page.points.len(), 5);
+    // Each segment is one photo: its vector is that photo's colour, whichever frame is taken.
+    for (segment, vector) in &page.points {
+        let middle = (segment.start + segment.end) / 2.0;
+        let mut frame = None;
+        vtx_media::sample(
+            &video,
+            &vtx_media::Sampling::Fps(1.0),
+            &[FrameSize::new(SIZE, SIZE, Resize::Squash)],
+            |f| {
+                if f.t >= middle && frame.is_none() {
+                    frame = Some(f.images[0].clone());
+                }
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        let expected = mean_colour(&frame.unwrap());
+        assert!(
+            dot(vector, &expected) > 0.999,
+            "segment at {middle}: {vector:?} vs {expected:?}"
+        );
+    }
+    let distinct = page.points.windows(2).filter(|w| dot(&w[0].1, &w[1].1) < 0.999).count();
+    assert!(distinct >= 3, "the photos differ in colour");
+    // The video's vector is the mean of its segments', not of its frames.
+    let pooled = mean_unit(page.points.iter().map(|(_, v)| v.as_slice())).unwrap();
+    assert!(close(
+        &store.video_vector(record.id, "colour").unwrap().unwrap(),
+        &pooled
+    ));
+
+    // Unchanged and complete: nothing to do.
+    let again = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
+    assert!(again.is_empty());
+    assert_eq!(finish_empty(again).files[0].1, FileOutcome::Unchanged);
+    // A second model: the video gets its vectors only, over the stored segments.
+    let mut shade = fake_model("shade");
+    store.ensure_space(&shade.info.spaces[0]).unwrap();
+    let infos = [colour.info.clone(), shade.info.clone()];
+    let extend = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
+    let report = execute(
+        extend,
+        &store,
+        &mut [&mut colour, &mut shade],
+        &options,
+        &mut (),
+        &cancel,
+    )
+    .unwrap();
+    assert!(
+        matches!(&report.files[0].1, FileOutcome::Extended { spaces, .. } if spaces == &["shade".to_string()]),
+        "{:?}",
+        report.files
+    );
+    assert_eq!(
+        store.segments(record.id).unwrap(),
+        segments,
+        "the segments stay as they were"
+    );
+    let shaded = store.scroll("shade", None, 100).unwrap();
+    for ((a, u), (b, v)) in page.points.iter().zip(&shaded.points) {
+        assert_eq!(a.id, b.id);
+        assert!(close(u, v), "the same encoder gives the same pooled vectors");
+    }
+}
