@@ -224,7 +224,7 @@ fn a_clip_model_joins_an_index_searches_text_and_finds_photos() {
         (conse["space"].as_str(), file_name(&conse["hits"][0]).as_str()),
         (Some("text"), "cat.mp4")
     );
-    let e = vtx.fails(2, &["search", "a cat", "--space", "visual"]);
+    let e = vtx.fails(4, &["search", "a cat", "--space", "visual"]);
     assert!(e.contains("cannot embed text") && e.contains("text, tiny-clip"), "{e}");
     let e = vtx.fails(3, &["search", "a cat", "--space", "nope"]);
     assert!(e.contains("no space 'nope'"), "{e}");

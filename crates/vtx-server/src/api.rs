@@ -125,6 +125,12 @@ fn named<T: std::str::FromStr<Err = String>>(value: Option<&str>, default: &str)
 
 fn stream_of(request: &SimilarRequest) -> Result<Stream, ApiError> {
     let stream: Stream = named(request.stream.as_deref(), "rgb")?;
+    // Checked whatever the stream, as the API documents it, though only `both` uses it.
+    if let Some(weight) = request.motion_weight.filter(|w| !(0.0..=1.0).contains(w)) {
+        return Err(ApiError::bad_request(format!(
+            "motion_weight must be within 0-1, not {weight}"
+        )));
+    }
     Ok(stream.with_motion_weight(request.motion_weight.unwrap_or(vtx::DEFAULT_MOTION_WEIGHT)))
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct AppState {
     pub(crate) workers: workers::Workers,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) clusters: api::ClusterCache,
+    /// The API's description as this server answers (see `page::openapi_for`).
+    pub(crate) openapi: String,
 }
 
 /// The application: API, media, page, metrics, with the guards (token, limits, timeout).
@@ -77,6 +79,7 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
         workers: workers::Workers::open(&config, options.workers)?,
         metrics: metrics::Metrics::default(),
         clusters: api::ClusterCache::default(),
+        openapi: page::openapi_for(options.token.as_deref().is_some_and(|t| !t.is_empty())),
     });
     let routes = Router::new()
         .route("/", get(page::index))

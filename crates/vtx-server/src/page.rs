@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/style.css");
-pub(crate) const OPENAPI: &str = include_str!("../assets/openapi.json");
+const OPENAPI: &str = include_str!("../assets/openapi.json");
 
 /// The page loads its script, style, pictures and videos from this server only, runs no inline
 /// script and cannot be framed by another site.
@@ -31,6 +31,21 @@ pub(crate) async fn style() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE)
 }
 
-pub(crate) async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+/// The API's description as this server answers: a server started without a token asks for no
+/// `Authorization`, so its document drops the requirement.
+pub(crate) fn openapi_for(token: bool) -> String {
+    if token {
+        return OPENAPI.to_string();
+    }
+    let mut document: serde_json::Value = serde_json::from_str(OPENAPI).expect("the bundled OpenAPI document is JSON");
+    if let Some(root) = document.as_object_mut() {
+        root.remove("security");
+    }
+    document.to_string()
+}
+
+pub(crate) async fn openapi(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
+) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi.clone())
 }

@@ -22,6 +22,10 @@ pub enum EngineError {
     /// What the request names is not there: a video, a space, a model.
     #[error("{0}")]
     NotFound(String),
+    /// A sound request this index cannot answer as it stands: a space whose model cannot embed
+    /// text, too few items to cluster.
+    #[error("{0}")]
+    Conflict(String),
     /// A bug in vtx, not in what it was given.
     #[error("internal error (a bug in vtx): {0}")]
     Internal(String),
@@ -37,6 +41,7 @@ impl EngineError {
             Self::Index(e) => e.kind(),
             Self::InvalidArgument { .. } | Self::Input(_) => ErrorKind::BadInput,
             Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
             Self::Internal(_) => ErrorKind::Internal,
             Self::Io { source, .. } => ErrorKind::of_io(source),
         }

@@ -518,7 +518,7 @@ impl Engine {
                     .find(|(s, _)| s.name == name)
                     .map(|(s, _)| s.clone())
                     .ok_or_else(|| {
-                        EngineError::Input(format!(
+                        EngineError::Conflict(format!(
                             "space '{name}' holds vectors of model '{}', which cannot embed text; text search works in: {}",
                             space.model,
                             names()

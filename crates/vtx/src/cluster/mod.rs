@@ -212,7 +212,7 @@ impl Engine {
         let parts = self.cluster_parts(options)?;
         let mut items = self.cluster_items(&parts, options)?;
         if items.len() < 2 {
-            return Err(EngineError::Input(format!(
+            return Err(EngineError::Conflict(format!(
                 "{} item(s) to cluster in space '{}': index more videos first",
                 items.len(),
                 parts.name
@@ -536,7 +536,7 @@ pub fn hdbscan(data: &[Vec<f32>], min_cluster_size: usize, min_samples: usize, s
         return Err(EngineError::invalid("min samples", "must be at least 1"));
     }
     if data.len() < min_cluster_size {
-        return Err(EngineError::Input(format!(
+        return Err(EngineError::Conflict(format!(
             "{} items cannot hold a cluster of at least {min_cluster_size} (the smallest cluster)",
             data.len()
         )));
