@@ -187,7 +187,17 @@ fn a_clip_model_joins_an_index_searches_text_and_finds_photos() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["efficientnet-lite0", "minilm-l6-v2", "tiny-clip"]);
+    assert_eq!(
+        names,
+        ["efficientnet-lite0", "minilm-l6-v2", "tiny-clip", "vtx-motion-flow"]
+    );
+    let motion = &listed["models"][3];
+    assert_eq!(
+        (motion["kind"].as_str(), motion["space"].as_str()),
+        (Some("motion"), Some("motion"))
+    );
+    let e = vtx.fails(2, &["models", "remove", "vtx-motion-flow"]);
+    assert!(e.contains("built into vtx"), "{e}");
     let info = vtx.ok(&["models", "info", "tiny-clip"]);
     assert!(
         info.contains("input  pixel_values: float32 [-1, 3, 224, 224]"),

@@ -385,10 +385,13 @@ where
         shots: Some(analyses.shots.unwrap_or(&default_shots)),
         motion: None,
     };
-    let nothing = FrameSize::new(2, 2, crate::Resize::Squash).with_filter(crate::Filter::Point);
-    let first = sample_pass(path, &Sampling::Fps(1.0), &[nothing], find_shots, |_| {
-        ControlFlow::Continue(())
-    })?;
+    let first = sample_pass(
+        path,
+        &Sampling::Fps(1.0),
+        &[FrameSize::MEASURE_ONLY],
+        find_shots,
+        |_| ControlFlow::Continue(()),
+    )?;
     let times: Vec<f64> = crate::segment_spans(&first.shots, first.stats.duration, span)
         .iter()
         .flat_map(|&(start, end)| (0..frames).map(move |i| start + (end - start) * (i as f64 + 0.5) / frames as f64))

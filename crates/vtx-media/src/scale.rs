@@ -54,7 +54,10 @@ pub struct FrameSize {
 }
 
 impl FrameSize {
-    pub fn new(width: u32, height: u32, resize: Resize) -> Self {
+    /// The least picture a pass can ask for, when it decodes only to measure (shots, motion).
+    pub const MEASURE_ONLY: FrameSize = FrameSize::new(2, 2, Resize::Squash).with_filter(Filter::Point);
+
+    pub const fn new(width: u32, height: u32, resize: Resize) -> Self {
         Self {
             width,
             height,
@@ -63,8 +66,13 @@ impl FrameSize {
         }
     }
 
-    pub fn with_filter(self, filter: Filter) -> Self {
-        Self { filter, ..self }
+    pub const fn with_filter(self, filter: Filter) -> Self {
+        Self {
+            width: self.width,
+            height: self.height,
+            resize: self.resize,
+            filter,
+        }
     }
 }
 

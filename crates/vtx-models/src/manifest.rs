@@ -23,6 +23,17 @@ pub enum ModelKind {
     ImageText,
     /// T frames at once to one vector per clip window (3D CNNs, video transformers).
     Video,
+    /// Camera and object motion from the optical flow of the decode itself: vtx's built-in
+    /// model, with no graph to run.
+    Motion,
+}
+
+impl ModelKind {
+    /// Whether its vectors describe what frames show (so `similar` and clustering compare in
+    /// its space): image, image-text and clip models.
+    pub fn sees_frames(self) -> bool {
+        matches!(self, Self::Image | Self::ImageText | Self::Video)
+    }
 }
 
 // The same names as the manifest's `kind` (serde's kebab-case).
@@ -31,6 +42,7 @@ vtx_core::names!(ModelKind, "model kind", {
     ModelKind::Text => "text",
     ModelKind::ImageText => "image-text",
     ModelKind::Video => "video",
+    ModelKind::Motion => "motion",
 });
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -310,6 +322,9 @@ impl Manifest {
                 needs(self.text.is_some(), "text")?;
             }
             ModelKind::Video => needs(self.video.is_some(), "video")?,
+            ModelKind::Motion => {
+                return Err("kind \"motion\" is vtx's built-in optical-flow model; it cannot be installed".into())
+            }
         }
         let mut files = Vec::new();
         if let Some(image) = &self.image {

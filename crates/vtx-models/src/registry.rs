@@ -15,6 +15,9 @@ pub struct Registry {
     dir: PathBuf,
     options: RuntimeOptions,
     parsed: Arc<Mutex<HashMap<PathBuf, Parsed>>>,
+    /// Models compiled into vtx (no folder): listed and found like the installed ones, never
+    /// added over or removed.
+    built_in: Vec<Manifest>,
 }
 
 /// A manifest as last read, with the file's modification time and size then: a file that still
@@ -31,7 +34,19 @@ impl Registry {
             dir: dir.to_path_buf(),
             options: RuntimeOptions::for_models(dir),
             parsed: Arc::default(),
+            built_in: Vec::new(),
         }
+    }
+
+    /// The same folder, with `manifest` as a built-in model beside what is installed.
+    pub fn with_built_in(mut self, manifest: Manifest) -> Self {
+        self.built_in.push(manifest);
+        self
+    }
+
+    /// Whether `name` is a model compiled into vtx.
+    pub fn is_built_in(&self, name: &str) -> bool {
+        self.built_in.iter().any(|m| m.name == name)
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,6 +96,7 @@ impl Registry {
                 }
             }
         }
+        good.extend(self.built_in.iter().cloned());
         good.sort_by(|a, b| a.name.cmp(&b.name));
         (good, bad)
     }
@@ -128,6 +144,12 @@ impl Registry {
         if let Some(name) = name {
             manifest.name = name.to_string();
         }
+        if self.is_built_in(&manifest.name) {
+            return Err(ModelError::Manifest(format!(
+                "'{}' is the name of a model built into vtx; install it under another name",
+                manifest.name
+            )));
+        }
         let dest = self.dir.join(&manifest.name);
         if dest.exists() {
             return Err(ModelError::Manifest(format!(
@@ -161,6 +183,11 @@ impl Registry {
 
     /// Delete an installed model's folder.
     pub fn remove(&self, name: &str) -> Result<PathBuf> {
+        if self.is_built_in(name) {
+            return Err(ModelError::Manifest(format!(
+                "'{name}' is built into vtx and cannot be removed"
+            )));
+        }
         let manifest = self.get(name)?;
         std::fs::remove_dir_all(&manifest.dir).map_err(io_err(&manifest.dir))?;
         Ok(manifest.dir)

@@ -1,6 +1,7 @@
-//! The models that fill an index from sampled frames, as the ingest pipeline drives them: image
-//! encoders (one vector per frame, plus ConSE into a text space when the manifest asks for it)
-//! and clip encoders (one vector per window of T frames).
+//! The models that fill an index from a video's decode, as the ingest pipeline drives them:
+//! image encoders (one vector per sampled frame, plus ConSE into a text space when the manifest
+//! asks for it), clip encoders (one vector per window of T frames), and the built-in motion
+//! model (one vector per optical-flow measurement the decode makes beside its sampling).
 
 use std::collections::VecDeque;
 
@@ -21,6 +22,9 @@ pub(crate) struct ModelInfo {
     pub(crate) frame_size: FrameSize,
     /// Window length, rate and stride, for clip models.
     pub(crate) clip: Option<VideoSpec>,
+    /// Its vectors come from the optical flow of a decode, not from frames: it rides on the
+    /// first pass of a video (or on a pass of its own, pictureless, when nothing else decodes).
+    pub(crate) flow: bool,
 }
 
 impl ModelInfo {
@@ -39,6 +43,15 @@ impl ModelInfo {
                 model: text.name.clone(),
             });
         }
+        if manifest.kind == ModelKind::Motion {
+            return Ok(Self {
+                name: manifest.name.clone(),
+                spaces,
+                frame_size: FrameSize::MEASURE_ONLY,
+                clip: None,
+                flow: true,
+            });
+        }
         let (frame_size, clip) = match (&manifest.image, &manifest.video) {
             (Some(image), _) => (frame_size(&image.preprocess), None),
             (None, Some(video)) => (frame_size(&video.preprocess), Some(video.clone())),
@@ -55,6 +68,7 @@ impl ModelInfo {
             spaces,
             frame_size,
             clip,
+            flow: false,
         })
     }
 }
@@ -65,6 +79,7 @@ pub(crate) fn kind_name(kind: ModelKind) -> &'static str {
         ModelKind::Text => "text",
         ModelKind::ImageText => "image+text",
         ModelKind::Video => "clip-level video",
+        ModelKind::Motion => "built-in motion",
     }
 }
 
@@ -81,6 +96,8 @@ pub(crate) enum FrameEncoder {
         conse: Option<Conse>,
     },
     Clip(Box<dyn ClipEncoder>),
+    /// The built-in motion model: nothing to run, its vectors are the decode's flow measurements.
+    Flow,
 }
 
 impl FrameModel {
@@ -274,6 +291,7 @@ mod tests {
                 spaces: vec![],
                 frame_size: FrameSize::new(1, 1, Resize::Squash),
                 clip: Some(spec.clone()),
+                flow: false,
             },
             encoder: FrameEncoder::Clip(Box::new(Markers(spec.clone()))),
         };

@@ -20,7 +20,7 @@ use vtx_index::{
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
-use crate::motion::{self, MOTION_SPACE};
+use crate::motion;
 use crate::segments::{self, ThumbnailPicker};
 use crate::{discover, EngineError, Result};
 
@@ -145,6 +145,8 @@ struct PassPlan {
     sampling: Sampling,
     sizes: Vec<FrameSize>,
     route: Route,
+    /// This decode also measures the optical flow, for a motion model.
+    flow: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +155,8 @@ enum Route {
     Images(Vec<(usize, usize)>),
     /// The one clip model this pass feeds.
     Clip(usize),
+    /// No model takes its frames: the pass decodes for the flow alone.
+    Flow,
 }
 
 /// Which models a set of passes runs, for a sampling of image frames.
@@ -161,7 +165,7 @@ fn plan_passes(models: &[ModelInfo], which: &[usize], image_sampling: &Sampling)
     let mut sizes: Vec<FrameSize> = Vec::new();
     let mut route = Vec::new();
     for &m in which {
-        if models[m].clip.is_none() {
+        if models[m].clip.is_none() && !models[m].flow {
             let size = models[m].frame_size;
             let slot = sizes.iter().position(|s| *s == size).unwrap_or_else(|| {
                 sizes.push(size);
@@ -175,6 +179,7 @@ fn plan_passes(models: &[ModelInfo], which: &[usize], image_sampling: &Sampling)
             sampling: image_sampling.clone(),
             sizes,
             route: Route::Images(route),
+            flow: false,
         });
     }
     for &m in which {
@@ -183,7 +188,20 @@ fn plan_passes(models: &[ModelInfo], which: &[usize], image_sampling: &Sampling)
                 sampling: Sampling::Fps(clip.fps),
                 sizes: vec![models[m].frame_size],
                 route: Route::Clip(m),
+                flow: false,
             });
+        }
+    }
+    // The flow is measured on the frames the first decode makes anyway.
+    if let Some(&m) = which.iter().find(|&&m| models[m].flow) {
+        match passes.first_mut() {
+            Some(first) => first.flow = true,
+            None => passes.push(PassPlan {
+                sampling: image_sampling.clone(),
+                sizes: vec![models[m].frame_size],
+                route: Route::Flow,
+                flow: true,
+            }),
         }
     }
     passes
@@ -280,7 +298,7 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                 let first_of_full = index == 0 && probed.is_some();
                 let analyses = vtx_media::Analyses {
                     shots: options.shots.as_ref().filter(|_| first_of_full),
-                    motion: options.motion.as_ref().filter(|_| first_of_full),
+                    motion: options.motion.as_ref().filter(|_| pass.flow),
                 };
                 let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
                 let mut sizes = pass.sizes.clone();
@@ -424,7 +442,7 @@ impl<'a> Consumer<'a, '_> {
                 .iter()
                 .filter_map(|(m, _)| match &self.models[*m].encoder {
                     FrameEncoder::Image { encoder, .. } => Some(encoder.batch_size()),
-                    FrameEncoder::Clip(_) => None,
+                    FrameEncoder::Clip(_) | FrameEncoder::Flow => None,
                 })
                 .max()
                 .unwrap_or(16),
@@ -492,7 +510,9 @@ impl<'a> Consumer<'a, '_> {
         }
         // Frames counted are the image models' (motion is measured at its own rate).
         let vectors = video.most_vectors();
-        video.take(MOTION_SPACE.to_string(), motion::vectors(&motion));
+        if let Some(flow) = job.models.iter().map(|&m| &self.models[m].info).find(|info| info.flow) {
+            video.take(flow.spaces[0].name.clone(), motion::vectors(&motion));
+        }
         self.hand_over(job, video)?;
         let spaces = video.spaces();
         let mut writer = video.writer.take().expect("handed over above");
@@ -574,6 +594,7 @@ impl<'a> Consumer<'a, '_> {
                     self.encode_images(job, pass, &mut state.batch, video)?;
                 }
             }
+            Route::Flow => {}
             Route::Clip(m) => {
                 let model = &mut self.models[*m];
                 let spec = model.info.clip.as_ref().expect("clip passes feed clip models");
@@ -598,6 +619,7 @@ impl<'a> Consumer<'a, '_> {
         }
         match &job.passes[pass].route {
             Route::Images(_) => self.encode_images(job, pass, &mut state.batch, video),
+            Route::Flow => Ok(()),
             Route::Clip(m) => {
                 let model = &mut self.models[*m];
                 if let Some(mut windower) = state.windowers.remove(&pass) {
@@ -731,10 +753,13 @@ pub(crate) fn plan(
         let (work, which, sampling) = match existing.clone() {
             Some(record) if unchanged => {
                 let have = store.video_spaces(record.id)?;
+                // A video can give no flow at all (one frame, frames too far apart), so a motion
+                // model is not a reason to decode an unchanged one again: the flow is measured
+                // when a video is indexed in full.
                 let missing: Vec<usize> = all
                     .iter()
                     .copied()
-                    .filter(|&m| models[m].spaces.iter().any(|s| !have.contains(&s.name)))
+                    .filter(|&m| !models[m].flow && models[m].spaces.iter().any(|s| !have.contains(&s.name)))
                     .collect();
                 if missing.is_empty() {
                     settle(path, FileOutcome::Unchanged, &mut report);
@@ -776,7 +801,7 @@ fn stored_times(
     let kept_frame_space = models
         .iter()
         .enumerate()
-        .filter(|(i, m)| !rewriting.contains(i) && m.clip.is_none())
+        .filter(|(i, m)| !rewriting.contains(i) && m.clip.is_none() && !m.flow)
         .flat_map(|(_, m)| &m.spaces)
         .find(|s| have.contains(&s.name));
     let Some(space) = kept_frame_space else {
@@ -876,7 +901,7 @@ pub(crate) fn embed_video(
     let mut windower = model.info.clip.as_ref().map(Windower::new);
     let batch_size = match &model.encoder {
         FrameEncoder::Image { encoder, .. } => options.batch_size.unwrap_or(encoder.batch_size()).max(1),
-        FrameEncoder::Clip(_) => 1,
+        FrameEncoder::Clip(_) | FrameEncoder::Flow => 1,
     };
     let mut keep = |found: Vec<(String, Vec<TimedVector>)>| {
         moments.extend(found.into_iter().filter(|(s, _)| s == space).flat_map(|(_, v)| v));

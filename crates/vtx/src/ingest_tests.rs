@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 
 use vtx_core::{dot, mean_unit, normalize};
-use vtx_index::{Catalog, SqliteStore, VectorIndex};
+use vtx_index::{Catalog, SqliteStore, VectorIndex, VectorStore};
 use vtx_media::{FrameSize, Resize};
 use vtx_models::{ImageBatch, ImageEncoder, Preprocess};
 
@@ -59,6 +59,7 @@ fn fake_model(name: &str) -> FrameModel {
             }],
             frame_size: FrameSize::new(SIZE, SIZE, Resize::Squash),
             clip: None,
+            flow: false,
         },
         encoder: FrameEncoder::Image {
             encoder: Box::new(MeanColour { preprocess }),
@@ -165,4 +166,59 @@ fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
         assert_eq!(a.id, b.id);
         assert!(close(u, v), "the same encoder gives the same pooled vectors");
     }
+}
+
+#[test]
+fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
+    let video = vtx_core::cache_dir().join("fixtures/motion/pan.mp4");
+    assert!(video.exists(), "test media missing: run `make setup`");
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("index")).unwrap();
+    let mut colour = fake_model("colour");
+    let mut flow = FrameModel {
+        info: ModelInfo::new(&crate::motion::manifest(), None).unwrap(),
+        encoder: FrameEncoder::Flow,
+    };
+    assert!(flow.info.flow);
+    let (colour_space, motion_space) = (colour.info.spaces[0].clone(), flow.info.spaces[0].clone());
+    store.ensure_space(&colour_space).unwrap();
+    store.ensure_space(&motion_space).unwrap();
+    let options = IndexOptions::default();
+    let (paths, cancel) = ([video], AtomicBool::new(false));
+
+    // Motion alone: one pictureless decode still measures it.
+    let infos = [flow.info.clone()];
+    let only = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
+    execute(only, &store, &mut [&mut flow], &options, &mut (), &cancel).unwrap();
+    let record = store.videos().unwrap().remove(0);
+    assert_eq!(store.video_spaces(record.id).unwrap(), std::slice::from_ref(&motion_space.name));
+    assert!(store.count(&motion_space.name).unwrap() > 0);
+
+    // With an image model, in full: both spaces from one decode.
+    let both = [colour.info.clone(), flow.info.clone()];
+    let force = IndexOptions {
+        force: true,
+        ..IndexOptions::default()
+    };
+    let full = plan(&store, &both, &paths, &force, &mut ()).unwrap();
+    execute(full, &store, &mut [&mut colour, &mut flow], &force, &mut (), &cancel).unwrap();
+    let mut spaces = store.video_spaces(record.id).unwrap();
+    spaces.sort();
+    assert_eq!(spaces, [colour_space.name.clone(), motion_space.name.clone()]);
+    let motion_vector = store.video_vector(record.id, &motion_space.name).unwrap().unwrap();
+    assert!(
+        (dot(&motion_vector, &motion_vector) - 1.0).abs() < 1e-4,
+        "pooled to unit length"
+    );
+
+    // A video without motion vectors is not decoded again for them: some videos give none.
+    store.remove_videos(&[record.id]).unwrap();
+    let colour_only = [colour.info.clone()];
+    let first = plan(&store, &colour_only, &paths, &options, &mut ()).unwrap();
+    execute(first, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+    let again = plan(&store, &both, &paths, &options, &mut ()).unwrap();
+    assert!(
+        again.is_empty(),
+        "unchanged, and the motion model alone does not extend it"
+    );
 }

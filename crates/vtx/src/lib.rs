@@ -51,7 +51,7 @@ pub use error::{EngineError, ErrorKind, Result};
 pub use frame_models::frame_size;
 pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
-pub use motion::{SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
+pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
@@ -212,7 +212,7 @@ impl Engine {
 
     /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
     pub fn with_store(config: EngineConfig, store: Arc<dyn VectorStore>) -> Self {
-        let registry = Registry::new(&config.models_dir);
+        let registry = motion::model_registry(&config.models_dir);
         Self {
             config,
             store,
@@ -224,14 +224,12 @@ impl Engine {
         }
     }
 
-    /// The models that write frames into this index (their names), plus `requested`; the
-    /// defaults for an empty index when nothing is requested.
-    fn index_models(&self, requested: &[String]) -> Result<Vec<String>> {
+    /// The models of an indexing run, by name: those that write into this index, plus
+    /// `requested`, or the defaults for an empty index when nothing is requested; the built-in
+    /// motion model when `motion` (it is on by default and off by choice, unlike the others).
+    fn index_models(&self, requested: &[String], motion: bool) -> Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         for space in self.store.spaces()? {
-            if space.model == MOTION_MODEL {
-                continue;
-            }
             let writer = self.writer_of(&space)?;
             if !names.contains(&writer) {
                 names.push(writer);
@@ -242,8 +240,12 @@ impl Engine {
                 names.push(name.clone());
             }
         }
+        names.retain(|n| n != MOTION_MODEL);
         if names.is_empty() {
             names = DEFAULT_MODELS.iter().map(|s| s.to_string()).collect();
+        }
+        if motion {
+            names.push(MOTION_MODEL.to_string());
         }
         Ok(names)
     }
@@ -329,6 +331,7 @@ impl Engine {
         let manifest = self.registry.get(&info.name)?;
         let options = self.registry.options().clone();
         let encoder = match &manifest.video {
+            _ if info.flow => FrameEncoder::Flow,
             Some(_) => FrameEncoder::Clip(Box::new(OnnxClipEncoder::load(&manifest, &options)?)),
             None => {
                 let encoder = Box::new(OnnxImageEncoder::load(&manifest, &options)?);
@@ -353,8 +356,10 @@ impl Engine {
 
     /// Resolve the models an indexing run uses and declare their spaces in the index (which
     /// refuses a model writing into another model's space).
-    fn resolve_models(&self, requested: &[String]) -> Result<Vec<ModelInfo>> {
-        let names = self.index_models(requested)?;
+    fn resolve_models(&self, options: &IndexOptions) -> Result<Vec<ModelInfo>> {
+        // Keyframes are too far apart for optical flow: such a run measures no motion.
+        let motion = options.motion.is_some() && options.sampling != Sampling::Keyframes;
+        let names = self.index_models(&options.models, motion)?;
         let infos = names.iter().map(|n| self.model_info(n)).collect::<Result<Vec<_>>>()?;
         for info in &infos {
             for space in &info.spaces {
@@ -364,10 +369,10 @@ impl Engine {
         Ok(infos)
     }
 
-    /// Load the models indexing needs and declare their vector spaces. `index` does this itself;
-    /// call it first to keep model loading out of a measurement.
-    pub fn prepare_indexing(&self, requested: &[String]) -> Result<()> {
-        for info in self.resolve_models(requested)? {
+    /// Load the models indexing with `options` needs and declare their vector spaces. `index`
+    /// does this itself; call it first to keep model loading out of a measurement.
+    pub fn prepare_indexing(&self, options: &IndexOptions) -> Result<()> {
+        for info in self.resolve_models(options)? {
             self.frame_model(&info)?;
         }
         Ok(())
@@ -390,10 +395,7 @@ impl Engine {
                 format!("must be a positive number of seconds, not {}", options.segment_seconds),
             ));
         }
-        let infos = self.resolve_models(&options.models)?;
-        if options.motion.is_some() {
-            self.store.ensure_space(&motion::space())?;
-        }
+        let infos = self.resolve_models(options)?;
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -483,7 +485,7 @@ impl Engine {
         let spaces = self.store.spaces()?;
         let mut searchable: Vec<(Space, ModelKind)> = Vec::new();
         let mut missing = None;
-        for space in spaces.iter().filter(|s| s.model != MOTION_MODEL) {
+        for space in &spaces {
             match self.registry.get(&space.model) {
                 Ok(m) if m.has_text() => searchable.push((space.clone(), m.kind)),
                 Ok(_) => {}
@@ -604,7 +606,7 @@ impl Engine {
             let Ok(manifest) = self.registry.get(&space.model) else {
                 continue;
             };
-            if manifest.kind == ModelKind::Text {
+            if !manifest.kind.sees_frames() {
                 continue;
             }
             let rank = match manifest.kind {
@@ -642,9 +644,25 @@ impl Engine {
     pub fn similar_space(&self, requested: Option<&str>, stream: Stream) -> Result<String> {
         Ok(match stream {
             Stream::Rgb => self.visual_space(requested)?.name,
-            Stream::Motion => MOTION_SPACE.to_string(),
-            Stream::Both { .. } => format!("{}+{MOTION_SPACE}", self.visual_space(requested)?.name),
+            Stream::Motion => self.motion_space()?.name,
+            Stream::Both { .. } => format!("{}+{}", self.visual_space(requested)?.name, self.motion_space()?.name),
         })
+    }
+
+    /// The space of the index's motion stream: the one a motion model writes.
+    pub fn motion_space(&self) -> Result<Space> {
+        for space in self.store.spaces()? {
+            if self
+                .registry
+                .get(&space.model)
+                .is_ok_and(|m| m.kind == ModelKind::Motion)
+            {
+                return Ok(space);
+            }
+        }
+        Err(EngineError::NotFound(
+            "this index has no motion stream: index with motion on (the default)".into(),
+        ))
     }
 
     /// Videos most like `video`, an indexed or unindexed video or (for the RGB stream) a still
@@ -674,15 +692,10 @@ impl Engine {
             streams.push((space, query, 1.0));
         }
         if let Stream::Motion | Stream::Both { .. } = stream {
-            let space = motion::space();
-            if !self.store.spaces()?.contains(&space) {
-                return Err(EngineError::NotFound(
-                    "this index has no motion stream: index with motion on (the default)".into(),
-                ));
-            }
+            let space = self.motion_space()?;
             let query = match self.stored_vector(own_id, &space.name)? {
                 Some(v) => v,
-                None => self.embed_motion(&path, options)?,
+                None => self.embed_motion(&path, &space.name, options)?,
             };
             streams.push((space, query, 1.0));
         }
@@ -741,11 +754,11 @@ impl Engine {
     }
 
     /// The motion-stream vector of a video that is not in the index, pooled as the index pools.
-    fn embed_motion(&self, path: &Path, options: &IndexOptions) -> Result<Vec<f32>> {
+    fn embed_motion(&self, path: &Path, space: &str, options: &IndexOptions) -> Result<Vec<f32>> {
         let measured = motion::measure(path, options)?;
         let starts: Vec<f64> = measured.spans.iter().map(|s| s.0).collect();
         let moments = motion::vectors(&measured.samples);
-        let pooled = vtx_index::pool_space(MOTION_SPACE, &moments, &starts, options.pooling);
+        let pooled = vtx_index::pool_space(space, &moments, &starts, options.pooling);
         pooled.video.ok_or_else(|| {
             EngineError::Input(format!(
                 "{}: no motion could be measured (a still picture, or frames too far apart)",

@@ -4,15 +4,37 @@
 
 use std::path::Path;
 
-use vtx_index::{Space, TimedVector};
+use vtx_index::TimedVector;
 use vtx_media::MotionSample;
 
 use crate::{IndexOptions, Result};
 
-/// The space motion descriptors live in.
+/// The space the built-in motion model writes.
 pub const MOTION_SPACE: &str = "motion";
-/// The writer recorded for the motion space: built into vtx, not an installed model.
+/// The built-in motion model: its vectors come from the optical flow the decode measures, not
+/// from a graph, so it has no folder; the registry lists it beside the installed models.
 pub const MOTION_MODEL: &str = "vtx-motion-flow";
+
+/// The built-in motion model's manifest.
+pub fn manifest() -> vtx_models::Manifest {
+    vtx_models::Manifest {
+        name: MOTION_MODEL.into(),
+        kind: vtx_models::ModelKind::Motion,
+        space: Some(MOTION_SPACE.into()),
+        dim: vtx_media::MOTION_DIM,
+        description: "camera and object motion from optical flow (built in)".into(),
+        image: None,
+        text: None,
+        video: None,
+        conse: None,
+        dir: std::path::PathBuf::new(),
+    }
+}
+
+/// The model folder at `dir` with vtx's built-in models beside what is installed there.
+pub fn model_registry(dir: &Path) -> vtx_models::Registry {
+    vtx_models::Registry::new(dir).with_built_in(manifest())
+}
 
 /// Which stream `similar` compares.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,14 +94,6 @@ pub(crate) fn check_weight(motion_weight: f32) -> Result<()> {
             "motion weight",
             format!("must be within 0-1, not {motion_weight}"),
         ))
-    }
-}
-
-pub(crate) fn space() -> Space {
-    Space {
-        name: MOTION_SPACE.into(),
-        dim: vtx_media::MOTION_DIM,
-        model: MOTION_MODEL.into(),
     }
 }
 

@@ -197,7 +197,7 @@ pub fn run(
     };
     let scratch = std::env::temp_dir().join(format!("vtx-bench-{}", std::process::id()));
     let engine = Engine::open(EngineConfig::new(scratch.clone(), models_dir.to_path_buf()))?;
-    engine.prepare_indexing(&options.models)?;
+    engine.prepare_indexing(&options)?;
     let mut rows = Vec::new();
     for video in videos {
         let info = vtx_media::probe(video)?;

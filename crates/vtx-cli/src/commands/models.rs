@@ -11,7 +11,7 @@ use crate::args::ModelsCommand;
 use crate::output;
 
 pub fn run(command: ModelsCommand, dir: &Path, out: &mut impl Write) -> Result<()> {
-    let registry = ModelRegistry::new(dir);
+    let registry = vtx::model_registry(dir);
     match command {
         ModelsCommand::List { json } => list(&registry, json, out),
         ModelsCommand::Info { name } => {

@@ -332,19 +332,13 @@ impl Engine {
                 self.text_space(options.space.as_deref())
             }
         };
-        let has_motion = || -> Result<()> {
+        let motion = || -> Result<String> {
             if !options.texts.is_empty() {
                 return Err(EngineError::Input(
                     "texts cannot be clustered by motion: cluster texts in the rgb stream".into(),
                 ));
             }
-            if self.store.spaces()?.contains(&motion::space()) {
-                Ok(())
-            } else {
-                Err(EngineError::NotFound(
-                    "this index has no motion stream: index with motion on (the default)".into(),
-                ))
-            }
+            Ok(self.motion_space()?.name)
         };
         Ok(match options.stream {
             Stream::Rgb => {
@@ -355,22 +349,19 @@ impl Engine {
                 }
             }
             Stream::Motion => {
-                has_motion()?;
+                let motion = motion()?;
                 Parts {
-                    name: motion::MOTION_SPACE.into(),
-                    spaces: vec![(motion::MOTION_SPACE.into(), 1.0)],
+                    name: motion.clone(),
+                    spaces: vec![(motion, 1.0)],
                 }
             }
             Stream::Both { motion_weight } => {
                 motion::check_weight(motion_weight)?;
-                has_motion()?;
+                let motion = motion()?;
                 let space = appearance()?.name;
                 Parts {
-                    name: format!("{space}+{}", motion::MOTION_SPACE),
-                    spaces: vec![
-                        (space, 1.0 - motion_weight),
-                        (motion::MOTION_SPACE.into(), motion_weight),
-                    ],
+                    name: format!("{space}+{motion}"),
+                    spaces: vec![(space, 1.0 - motion_weight), (motion, motion_weight)],
                 }
             }
         })
