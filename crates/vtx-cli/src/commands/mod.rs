@@ -50,7 +50,11 @@ pub fn run(command: Command) -> Result<ExitCode> {
             let (clustering, pictures) = cluster::run(&args)?;
             output::clusters(&mut out, &clustering, args.json)?;
             for picture in pictures {
-                eprintln!("wrote {}", picture.display());
+                // Beside JSON, standard output holds the one document.
+                match args.json {
+                    true => eprintln!("wrote {}", picture.display()),
+                    false => writeln!(out, "wrote {}", picture.display())?,
+                }
             }
         }
         Command::Eval { what } => match what {
