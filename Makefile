@@ -5,7 +5,7 @@ export VTX_CACHE ?= $(HOME)/.cache/vtx
 CARGO ?= cargo
 VTX_RELEASE := $(CARGO_TARGET_DIR)/release/vtx
 
-.PHONY: setup build demo test lint bench
+.PHONY: setup build demo test lint bench fuzz
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,19 @@ test: setup
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# The parsers' fuzz targets (fuzz/), each for FUZZ_SECONDS; not part of `make test`. cargo fuzz
+# wants nightly flags: RUSTC_BOOTSTRAP lets this machine's one (stable) toolchain take them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := manifest npy table headers
+fuzz: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t; \
+	  dict=$$([ -f $$t.dict ] && echo -dict=$$t.dict); \
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(VTX_CACHE)/fuzz-target $(CARGO) fuzz run -O $$t corpus/$$t seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 $$dict || exit 1; \
+	done
 
 bench: build
 	$(VTX_RELEASE) bench --repeat 3 $(VTX_CACHE)/fixtures/bench/cockatoo-720p.mp4 $(VTX_CACHE)/fixtures/bench/cockatoo-1080p.mp4

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use vtx::eval::TableError;
 
 /// The non-empty lines of a text file, trimmed; `what` names them in the error for a file with
 /// none ("queries", "texts").
@@ -24,17 +25,14 @@ pub fn lines(file: &Path, what: &str) -> Result<Vec<String>> {
 /// index` takes paths).
 pub fn table(file: &Path, what: &str) -> Result<Vec<(PathBuf, String)>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut rows = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let Some((video, value)) = line.split_once('\t').filter(|(_, v)| !v.trim().is_empty()) else {
-            bail!("{}:{}: expected video<TAB>{what}", file.display(), n + 1);
-        };
-        rows.push((PathBuf::from(video.trim()), value.trim().to_string()));
+    match vtx::eval::parse_table(&text) {
+        Ok(rows) => Ok(rows
+            .into_iter()
+            .map(|(video, value)| (PathBuf::from(video), value))
+            .collect()),
+        Err(TableError::Line(n)) => bail!("{}:{n}: expected video<TAB>{what}", file.display()),
+        Err(TableError::Empty) => bail!("{} holds no video<TAB>{what} lines", file.display()),
     }
-    if rows.is_empty() {
-        bail!("{} holds no video<TAB>{what} lines", file.display());
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]

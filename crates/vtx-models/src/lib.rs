@@ -23,7 +23,7 @@ mod video;
 pub use conse::Conse;
 pub use image::{ImageBatch, OnnxImageEncoder};
 pub use manifest::{Manifest, ModelKind, Preprocess, MANIFEST_FILE};
-pub use npy::read_f32 as read_npy_f32;
+pub use npy::{parse_f32 as parse_npy_f32, read_f32 as read_npy_f32};
 pub use registry::Registry;
 pub use runtime::{inspect_graph, ort_library_path, GraphIo, RuntimeOptions};
 pub use text::{load_tokenizer, OnnxTextEncoder};

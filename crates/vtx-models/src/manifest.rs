@@ -266,12 +266,14 @@ impl Manifest {
         let path = dir.join(MANIFEST_FILE);
         let text =
             std::fs::read_to_string(&path).map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
-        let mut manifest: Manifest =
-            toml::from_str(&text).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        Self::parse(&text, dir).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))
+    }
+
+    /// A manifest's text, read and checked as if it were in `dir`; the error says what is wrong.
+    pub fn parse(text: &str, dir: &Path) -> std::result::Result<Self, String> {
+        let mut manifest: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
         manifest.dir = dir.to_path_buf();
-        manifest
-            .validate()
-            .map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        manifest.validate()?;
         Ok(manifest)
     }
 

@@ -7,8 +7,13 @@ use crate::{ModelError, Result};
 
 /// Shape and values of a float32 `.npy` file.
 pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
-    let bad = |why: &str| ModelError::Manifest(format!("{}: {why}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| ModelError::Missing(format!("{}: {e}", path.display())))?;
+    parse_f32(&bytes).map_err(|why| ModelError::Manifest(format!("{}: {why}", path.display())))
+}
+
+/// Shape and values of the bytes of a float32 `.npy` file; the error says what is wrong with them.
+pub fn parse_f32(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
+    let bad = |why: &str| why.to_string();
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not a .npy file"));
     }
@@ -40,9 +45,14 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| bad("bad shape")))
-        .collect::<Result<_>>()?;
+        .collect::<std::result::Result<_, _>>()?;
     let data = &bytes[start + header_len..];
-    if data.len() != shape.iter().product::<usize>() * 4 {
+    // A shape can claim more values than memory holds: its size is checked, not trusted.
+    let expected = shape
+        .iter()
+        .try_fold(4usize, |bytes, &d| bytes.checked_mul(d))
+        .ok_or_else(|| bad("the shape is too large"))?;
+    if data.len() != expected {
         return Err(bad("data length does not match the shape"));
     }
     let values = data
@@ -72,5 +82,14 @@ mod tests {
         assert_eq!(values, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(super::read_f32(&path).is_err());
+    }
+
+    #[test]
+    fn a_shape_larger_than_memory_is_refused_not_multiplied_over() {
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        assert_eq!(super::parse_f32(&bytes).unwrap_err(), "the shape is too large");
     }
 }

@@ -395,7 +395,7 @@ pub(crate) async fn media(
     let video = video.ok_or_else(|| ApiError::not_found(format!("no video {id} in the index")))?;
     let file = open_indexed(id, &video.meta).await?;
     if let Some(range) = request.headers().get(header::RANGE) {
-        if !single_satisfiable_range(range.as_bytes(), video.meta.size) {
+        if !crate::headers::single_satisfiable_range(range.as_bytes(), video.meta.size) {
             // RFC 9110 lets a server ignore a Range it will not honour: the whole file, 200.
             request.headers_mut().remove(header::RANGE);
         }
@@ -457,67 +457,4 @@ fn descriptor_path(file: &std::fs::File) -> std::path::PathBuf {
         "/dev/fd"
     };
     std::path::PathBuf::from(format!("{folder}/{}", file.as_raw_fd()))
-}
-
-/// One byte range (`bytes=A-B`, `bytes=A-`, `bytes=-N`) that overlaps a file of `size` bytes.
-fn single_satisfiable_range(value: &[u8], size: u64) -> bool {
-    let Some(spec) = std::str::from_utf8(value)
-        .ok()
-        .and_then(|v| v.trim().strip_prefix("bytes="))
-    else {
-        return false;
-    };
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return false;
-    };
-    // Digits only: `parse` would take a sign; an empty string fails to parse.
-    let number = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| s.parse::<u64>().ok())
-            .flatten()
-    };
-    match (number(first.trim()), last.trim()) {
-        (Some(start), "") => start < size,
-        (Some(start), end) => number(end).is_some_and(|end| start <= end && start < size),
-        (None, suffix) if first.trim().is_empty() => number(suffix).is_some_and(|n| n > 0 && size > 0),
-        (None, _) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::single_satisfiable_range;
-
-    #[test]
-    fn only_one_satisfiable_byte_range_is_honoured() {
-        let honoured = |v: &str| single_satisfiable_range(v.as_bytes(), 1000);
-        for good in [
-            "bytes=0-99",
-            "bytes=100-",
-            "bytes=-500",
-            "bytes=999-999",
-            "bytes=10-5000",
-            " bytes=1-2 ",
-        ] {
-            assert!(honoured(good), "{good}");
-        }
-        for ignored in [
-            "bytes=0-1,5-6",
-            "bytes=abc",
-            "bytes=1000-",
-            "bytes=5-1",
-            "bytes=-0",
-            "bytes=-",
-            "items=0-1",
-            "bytes=+1-2",
-            "",
-        ] {
-            assert!(!honoured(ignored), "{ignored}");
-        }
-        assert!(
-            !single_satisfiable_range(b"bytes=-5", 0),
-            "nothing to send of an empty file"
-        );
-    }
 }

@@ -8,9 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
+use crate::headers::{bearer, cookie_token, query_token, COOKIE_PREFIX};
 use crate::MAX_QUERY_BYTES;
-
-const COOKIE: &str = "vtx_token";
 
 #[derive(Clone)]
 pub(crate) struct Guard {
@@ -63,32 +62,25 @@ fn same(a: &str, b: &str) -> bool {
 
 fn presented(request: &Request<Body>) -> Option<String> {
     let headers = request.headers();
-    // The scheme's name is case-insensitive (RFC 9110, 11.1).
-    if let Some((scheme, bearer)) = headers
+    if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim_start().split_once(' '))
+        .and_then(bearer)
     {
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Some(bearer.trim().to_string());
-        }
+        return Some(token.to_string());
     }
     // The page's <img> and <video> requests cannot carry a header: they carry the cookie.
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("vtx_token=").map(str::to_string))
+        .find_map(cookie_token)
+        .map(str::to_string)
 }
 
 /// `?token=...` on the page's address: set the cookie and drop the token from the address bar.
 fn token_in_query(request: &Request<Body>) -> Option<String> {
-    request
-        .uri()
-        .query()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token=").map(str::to_string))
+    query_token(request.uri().query()?).map(str::to_string)
 }
 
 pub(crate) async fn check(State(guard): State<Guard>, request: Request<Body>, next: Next) -> Response {
@@ -113,7 +105,7 @@ pub(crate) async fn check(State(guard): State<Guard>, request: Request<Body>, ne
         if let Some(given) = token_in_query(&request) {
             if same(&given, expected) {
                 let mut response = Redirect::to("/").into_response();
-                let cookie = format!("{COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/");
+                let cookie = format!("{COOKIE_PREFIX}{given}; HttpOnly; SameSite=Strict; Path=/");
                 if let Ok(value) = cookie.parse() {
                     response.headers_mut().insert(header::SET_COOKIE, value);
                 }

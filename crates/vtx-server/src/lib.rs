@@ -8,6 +8,7 @@
 mod api;
 mod error;
 mod guard;
+pub mod headers;
 mod metrics;
 mod page;
 mod workers;

@@ -55,6 +55,34 @@ pub struct RetrievalEvaluation {
     pub video_to_text: Ranks,
 }
 
+/// What is wrong with a `video<TAB>value` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableError {
+    /// This line (from 1) is not `video<TAB>value`.
+    Line(usize),
+    /// No line is.
+    Empty,
+}
+
+/// The rows of a `video<TAB>value` table (captions, labels): blank lines skipped, both sides
+/// trimmed, the video as written.
+pub fn parse_table(text: &str) -> std::result::Result<Vec<(String, String)>, TableError> {
+    let mut rows = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Some((video, value)) = line
+            .split_once('\t')
+            .filter(|(v, value)| !v.trim().is_empty() && !value.trim().is_empty())
+        else {
+            return Err(TableError::Line(n + 1));
+        };
+        rows.push((video.trim().to_string(), value.trim().to_string()));
+    }
+    match rows.is_empty() {
+        true => Err(TableError::Empty),
+        false => Ok(rows),
+    }
+}
+
 /// Rank of the true answers from a score matrix `scores[caption][video]` (`owner[caption]` is
 /// the caption's video). A video's rank among captions is the best of its own captions' ranks
 /// (it has found one when any of them comes up). Ties count against the answer.

@@ -191,7 +191,10 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
     let only = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
     execute(only, &store, &mut [&mut flow], &options, &mut (), &cancel).unwrap();
     let record = store.videos().unwrap().remove(0);
-    assert_eq!(store.video_spaces(record.id).unwrap(), std::slice::from_ref(&motion_space.name));
+    assert_eq!(
+        store.video_spaces(record.id).unwrap(),
+        std::slice::from_ref(&motion_space.name)
+    );
     assert!(store.count(&motion_space.name).unwrap() > 0);
 
     // With an image model, in full: both spaces from one decode.
