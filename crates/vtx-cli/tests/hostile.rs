@@ -191,6 +191,44 @@ fn a_hostile_corpus_never_stops_the_run_and_every_file_is_accounted_for() {
         let name = clip.file_name().unwrap().to_str().unwrap();
         assert!(indexed.iter().any(|v| file_name(v) == name), "{name} indexed: {stderr}");
     }
+    // Every file is cut from clips of at most 15 s: a flipped bit in a timestamp must not make
+    // one last for minutes or hours.
+    let durations_hold = |info: &Value| {
+        for v in info["list"].as_array().unwrap() {
+            let duration = v["duration"].as_f64().unwrap();
+            assert!(duration <= 20.0, "{} measures {duration} s", v["video"]);
+        }
+    };
+    durations_hold(&info);
+    // `--frames N` spreads its frames over a duration measured by demuxing alone: that pass must
+    // hold to the same timeline.
+    let frames_index = dir.path().join("frames-index");
+    let mut args = vec![
+        "index".to_string(),
+        "--index".into(),
+        frames_index.to_string_lossy().into_owned(),
+    ];
+    args.extend(["--frames".into(), "5".into()]);
+    args.extend(
+        files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "ts"))
+            .map(|f| f.to_string_lossy().into_owned()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let _ = vtx(&args);
+    let listed = vtx(&["info", "--index", frames_index.to_str().unwrap(), "--json", "--videos"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    durations_hold(&listed);
+    for v in listed["list"].as_array().unwrap() {
+        // Over a wrong duration the five targets would fall past the end but for the first.
+        assert!(
+            v["frames"].as_u64().unwrap() >= 4,
+            "{} sampled {}",
+            v["video"],
+            v["frames"]
+        );
+    }
     // Every file of the corpus is indexed (a flip that hit nothing vital, a cut that kept some
     // frames) or named by exactly one line that says why.
     let mut failed = 0;

@@ -211,7 +211,10 @@ fn measure_duration(path: &Path) -> Result<f64> {
     };
     let base = clock.base;
     let mut end: Option<f64> = None;
+    let mut extend = |t: f64| end = Some(end.map_or(t, |e: f64| e.max(t)));
     let mut packet = Packet::empty();
+    // A packet whose stamp leaps ahead waits for the next, as frames do in `Decoding::run`.
+    let mut leapt: Option<(i64, f64)> = None;
     loop {
         match packet.read(&mut input) {
             Ok(()) => {}
@@ -223,9 +226,22 @@ fn measure_duration(path: &Path) -> Result<f64> {
         }
         // Packets come in decode order, so their decode timestamps are the monotonic clock.
         if let Some(ts) = packet.dts().or(packet.pts()) {
-            let t = clock.time_of(Some(ts)) + seconds(packet.duration().max(0), base);
-            end = Some(end.map_or(t, |e: f64| e.max(t)));
+            let length = seconds(packet.duration().max(0), base);
+            if let Some((held, held_length)) = leapt.take() {
+                let t = match clock.comes_back(Some(held), Some(ts)) {
+                    true => clock.time_of(None),
+                    false => clock.time_of(Some(held)),
+                };
+                extend(t + held_length);
+            }
+            match clock.leaps(Some(ts)) {
+                true => leapt = Some((ts, length)),
+                false => extend(clock.time_of(Some(ts)) + length),
+            }
         }
+    }
+    if let Some((held, held_length)) = leapt {
+        extend(clock.time_of(Some(held)) + held_length);
     }
     end.ok_or(MediaError::NoFrames)
 }
@@ -633,6 +649,12 @@ impl Decoding {
         let mut frame = Video::empty();
         let mut packet = Packet::empty();
         let mut flushing = false;
+        // A frame whose stamp leaps ahead, held until the next one settles it (`Clock::comes_back`).
+        let mut leapt: Option<(Video, Option<i64>)> = None;
+        let mut deliver = |clock: &mut Clock, frame: &mut Video, t: f64, stats: &mut SampleStats| {
+            stats.duration = stats.duration.max(t + clock.step);
+            on_frame(frame, t)
+        };
         'read: loop {
             if !flushing {
                 match packet.read(&mut self.input) {
@@ -664,14 +686,37 @@ impl Decoding {
                 match self.decoder.receive_frame(&mut frame) {
                     Ok(()) => {
                         stats.frames_decoded += 1;
-                        let t = self.clock.time_of(frame.timestamp());
-                        stats.duration = stats.duration.max(t + self.clock.step);
-                        if on_frame(&mut frame, t)?.is_break() {
+                        let ts = frame.timestamp();
+                        if let Some((mut held, held_ts)) = leapt.take() {
+                            let t = match self.clock.comes_back(held_ts, ts) {
+                                true => self.clock.time_of(None),
+                                false => self.clock.time_of(held_ts),
+                            };
+                            if deliver(&mut self.clock, &mut held, t, stats)?.is_break() {
+                                stats.stopped = true;
+                                break 'read;
+                            }
+                        }
+                        if self.clock.leaps(ts) {
+                            leapt = Some((frame.clone(), ts));
+                            continue;
+                        }
+                        let t = self.clock.time_of(ts);
+                        if deliver(&mut self.clock, &mut frame, t, stats)?.is_break() {
                             stats.stopped = true;
                             break 'read;
                         }
                     }
-                    Err(_) if flushing => break 'read,
+                    Err(_) if flushing => {
+                        // The last frame leapt with nothing after it to say otherwise: a gap.
+                        if let Some((mut held, held_ts)) = leapt.take() {
+                            let t = self.clock.time_of(held_ts);
+                            if deliver(&mut self.clock, &mut held, t, stats)?.is_break() {
+                                stats.stopped = true;
+                            }
+                        }
+                        break 'read;
+                    }
                     Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => break,
                     Err(_) => {
                         stats.decode_errors += 1;
@@ -717,11 +762,35 @@ impl Clock {
         }
     }
 
+    fn raw(&mut self, ts: i64) -> f64 {
+        let origin = *self.origin.get_or_insert(ts);
+        seconds(ts - origin, self.base)
+    }
+
+    /// Whether a frame stamped `ts` lands more than [`DISCONTINUITY_S`] after the last one: a gap
+    /// in the recording, or one corrupt stamp (a flipped bit in an MPEG-TS PTS). The next frame
+    /// tells which (`comes_back`).
+    pub(crate) fn leaps(&mut self, ts: Option<i64>) -> bool {
+        match (ts, self.last_raw) {
+            (Some(ts), Some(last_raw)) => self.raw(ts) > last_raw + DISCONTINUITY_S,
+            _ => false,
+        }
+    }
+
+    /// Whether `next`, the frame after one stamped `leap`, is back beside the frames before the
+    /// leap: then the leap was one bad stamp, and that frame gets the time after the last.
+    pub(crate) fn comes_back(&mut self, leap: Option<i64>, next: Option<i64>) -> bool {
+        let (Some(leap), Some(next), Some(last_raw)) = (leap, next, self.last_raw) else {
+            return false;
+        };
+        let (leap, next) = (self.raw(leap), self.raw(next));
+        next < leap - DISCONTINUITY_S && (next - last_raw).abs() <= DISCONTINUITY_S
+    }
+
     fn time_of(&mut self, ts: Option<i64>) -> f64 {
         let t = match ts {
             Some(ts) => {
-                let origin = *self.origin.get_or_insert(ts);
-                let raw = seconds(ts - origin, self.base);
+                let raw = self.raw(ts);
                 if let (Some(last_raw), Some(last)) = (self.last_raw, self.last) {
                     if raw < last_raw - DISCONTINUITY_S {
                         self.offset = last + self.step - raw;
@@ -795,5 +864,44 @@ mod tests {
         assert!((c.time_of(Some(520)) - 2.44).abs() < 1e-9);
         // Small reordering jitter is not a restart.
         assert!((c.time_of(Some(400)) - 2.32).abs() < 1e-9);
+    }
+
+    /// The times the decode loop gives frames stamped `stamps` (ms), holding each that leaps until
+    /// the next settles it, as `Decoding::run` does.
+    fn settled(stamps: &[i64]) -> Vec<f64> {
+        let mut c = Clock::new(Rational::new(1, 1000), Some(0), 0.1);
+        let (mut times, mut held) = (Vec::new(), None);
+        for &ts in stamps {
+            if let Some(leap) = held.take() {
+                let t = match c.comes_back(Some(leap), Some(ts)) {
+                    true => c.time_of(None),
+                    false => c.time_of(Some(leap)),
+                };
+                times.push(t);
+            }
+            match c.leaps(Some(ts)) {
+                true => held = Some(ts),
+                false => times.push(c.time_of(Some(ts))),
+            }
+        }
+        times.extend(held.map(|leap| c.time_of(Some(leap))));
+        times
+    }
+
+    #[test]
+    fn one_corrupt_stamp_is_not_a_leap_in_time_but_a_gap_is() {
+        let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        // A flipped bit sends one frame 93 s ahead; the next is back: it was one bad stamp.
+        let spike = settled(&[3600, 3700, 97106, 4000, 4200]);
+        assert!(close(&spike, &[3.6, 3.7, 3.8, 4.0, 4.2]), "{spike:?}");
+        // A recording paused for a minute: the frames after the gap continue from it.
+        let gap = settled(&[1000, 1100, 61000, 61100, 61200]);
+        assert!(close(&gap, &[1.0, 1.1, 61.0, 61.1, 61.2]), "{gap:?}");
+        // Keyframes 2 s apart: every frame leaps, none comes back.
+        let keyframes = settled(&[0, 2000, 4000, 6000]);
+        assert!(close(&keyframes, &[0.0, 2.0, 4.0, 6.0]), "{keyframes:?}");
+        // A last frame that leaps has nothing after it: kept where its stamp says.
+        let last = settled(&[0, 100, 9000]);
+        assert!(close(&last, &[0.0, 0.1, 9.0]), "{last:?}");
     }
 }
