@@ -266,9 +266,18 @@ pub struct StreamArgs {
     /// from optical flow), or both, mixed by --motion-weight.
     #[arg(long, value_name = "STREAM", default_value_t = Stream::Rgb)]
     pub stream: Stream,
-    /// With --stream both: the motion score's share (the rgb score gets the rest).
-    #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_MOTION_WEIGHT)]
+    /// With --stream both: the motion score's share (the rgb score gets the rest), 0-1.
+    #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_MOTION_WEIGHT, value_parser = share)]
     pub motion_weight: f32,
+}
+
+/// A share from 0 to 1, refused when out of range whatever the stream (as the HTTP API does).
+fn share(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(w) if (0.0..=1.0).contains(&w) => Ok(w),
+        Ok(w) => Err(format!("must be within 0-1, not {w}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl StreamArgs {

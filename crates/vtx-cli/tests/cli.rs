@@ -1560,6 +1560,17 @@ fn texts_cluster_with_their_videos_and_motion_clusters_by_motion() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = vtx(&["cluster", "--index", &index, "--stream", "both", "--motion-weight", "2"]);
     assert_fails(&out, 2, "within 0-1");
+    // Refused whatever the stream, as the API refuses it, not silently left unused.
+    let out = vtx(&[
+        "cluster",
+        "--index",
+        &index,
+        "--stream",
+        "rgb",
+        "--motion-weight",
+        "1.5",
+    ]);
+    assert_fails(&out, 2, "within 0-1");
 }
 
 #[test]
