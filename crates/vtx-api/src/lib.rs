@@ -152,9 +152,14 @@ pub struct Video {
 
 impl Video {
     pub fn new(engine: &Engine, video: vtx::VideoRecord) -> Result<Self> {
-        let thumbnail = engine.video_thumbnail_segment(video.id)?.map(thumbnail_link);
+        let thumbnail = engine.video_thumbnail_segment(video.id)?;
+        Ok(Self::with_thumbnail(video, thumbnail))
+    }
+
+    /// `thumbnail`: the segment whose picture stands for the video.
+    fn with_thumbnail(video: vtx::VideoRecord, thumbnail: Option<i64>) -> Self {
         let meta = video.meta;
-        Ok(Self {
+        Self {
             id: video.id,
             name: file_name(&meta.path),
             video: meta.path,
@@ -167,9 +172,9 @@ impl Video {
             frames: meta.frames,
             size: meta.size,
             hash: meta.hash,
-            thumbnail,
+            thumbnail: thumbnail.map(thumbnail_link),
             media: media_link(video.id, None),
-        })
+        }
     }
 }
 
@@ -220,8 +225,9 @@ impl VideoDetail {
             let name = vtx::label_name(&tag.label).to_string();
             tags.entry(tag.segment).or_default().push((name, tag.score));
         }
-        let segments = engine
-            .video_segments(id)?
+        let stored = engine.video_segments(id)?;
+        let thumbnail = vtx::middle_thumbnail(&stored);
+        let segments = stored
             .into_iter()
             .map(|s| {
                 let mut segment_tags = tags.remove(&s.id).unwrap_or_default();
@@ -245,7 +251,7 @@ impl VideoDetail {
             })
             .collect();
         Ok(Self {
-            video: Video::new(engine, video)?,
+            video: Video::with_thumbnail(video, thumbnail),
             shots,
             segments,
             spaces: engine.video_spaces(id)?.into_iter().collect(),

@@ -77,16 +77,15 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
     let results = state
         .workers
         .run(move |engine| {
-            let space = engine.text_space(request.space.as_deref())?.name;
             let options = SearchOptions {
                 top,
-                space: Some(space.clone()),
+                space: request.space,
                 per_video: request.per_video,
                 tag: request.tag.filter(|t| !t.trim().is_empty()),
                 exact: request.exact,
             };
-            let hits = engine.search(&request.q, &options)?;
-            Ok(SearchResults::new(&request.q, &space, &hits))
+            let (space, mut found) = engine.search_with_space(&[&request.q], &options)?;
+            Ok(SearchResults::new(&request.q, &space.name, &found.remove(0)))
         })
         .await?;
     Ok(Json(results))

@@ -63,6 +63,18 @@ pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::ModelError;
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 
+/// Of a video's segments (in time order), the one with a thumbnail nearest the video's middle:
+/// the picture that stands for the whole video.
+pub fn middle_thumbnail(segments: &[Segment]) -> Option<i64> {
+    let middle = segments.last().map_or(0.0, |s| s.end) / 2.0;
+    let off = |s: &Segment| ((s.start + s.end) / 2.0 - middle).abs();
+    segments
+        .iter()
+        .filter(|s| s.has_thumbnail)
+        .min_by(|a, b| off(a).total_cmp(&off(b)))
+        .map(|s| s.id)
+}
+
 /// The indexed videos at `path` or under it (as a folder).
 fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRecord> {
     let exact = path.to_string_lossy();
@@ -543,6 +555,12 @@ impl Engine {
 
     /// Several queries at once (their text embeddings are computed in one batch).
     pub fn search_many(&self, queries: &[&str], options: &SearchOptions) -> Result<Vec<Vec<Hit>>> {
+        Ok(self.search_with_space(queries, options)?.1)
+    }
+
+    /// [`search_many`](Self::search_many), with the space the queries were searched in (as
+    /// [`Engine::text_space`] chose it), for answers that name it.
+    pub fn search_with_space(&self, queries: &[&str], options: &SearchOptions) -> Result<(Space, Vec<Vec<Hit>>)> {
         if let Some(i) = queries.iter().position(|q| q.trim().is_empty()) {
             return Err(EngineError::Input(format!("query {} is empty", i + 1)));
         }
@@ -579,7 +597,7 @@ impl Engine {
                 *slot = Some(vector);
             }
         }
-        vectors
+        let hits = vectors
             .into_iter()
             .flatten()
             .map(|query| {
@@ -591,7 +609,8 @@ impl Engine {
                 };
                 Ok(self.store.hits(&request)?)
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok((space, hits))
     }
 
     /// The space `similar` compares in: `requested`, else the first image+text space, else the
@@ -872,14 +891,7 @@ impl Engine {
 
     /// The segment whose thumbnail stands for a whole video: the one nearest its middle.
     pub fn video_thumbnail_segment(&self, video_id: i64) -> Result<Option<i64>> {
-        let segments = self.video_segments(video_id)?;
-        let middle = segments.last().map_or(0.0, |s| s.end) / 2.0;
-        let off = |s: &vtx_index::Segment| ((s.start + s.end) / 2.0 - middle).abs();
-        Ok(segments
-            .iter()
-            .filter(|s| s.has_thumbnail)
-            .min_by(|a, b| off(a).total_cmp(&off(b)))
-            .map(|s| s.id))
+        Ok(middle_thumbnail(&self.video_segments(video_id)?))
     }
 
     /// The spaces a stored video has vectors in, with how many moments each.

@@ -14,20 +14,19 @@ pub fn run(args: &SearchArgs) -> Result<Vec<SearchResults>> {
         (None, None) => bail!("give a query or --queries FILE"),
     };
     let engine = open_engine(&args.common)?;
-    let space = engine.text_space(args.space.space.as_deref())?.name;
     let options = vtx::SearchOptions {
         top: args.output.top,
-        space: Some(space.clone()),
+        space: args.space.space.clone(),
         per_video: args.per_video,
         tag: args.tag.clone(),
         exact: args.exact,
     };
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-    let found = engine.search_many(&refs, &options)?;
+    let (space, found) = engine.search_with_space(&refs, &options)?;
     Ok(queries
         .iter()
         .zip(&found)
-        .map(|(query, hits)| SearchResults::new(query, &space, hits))
+        .map(|(query, hits)| SearchResults::new(query, &space.name, hits))
         .collect())
 }
 
