@@ -15,6 +15,22 @@ use vtx::{Engine, Result};
 pub use vtx::eval::{ClusterEvaluation, RetrievalEvaluation};
 pub use vtx::{IndexInfo, SegmentMotion, SegmentTags, SpaceInfo, VideoTags};
 
+/// A path as one line of text: control characters in a file name (a newline, a terminal escape)
+/// are written escaped, so a name can neither break the report into lines nor drive the terminal,
+/// and so are bytes that are not UTF-8 (`caf\xe9.mp4`), so the name shown is the name on disk.
+pub fn one_line(path: &Path) -> String {
+    let mut line = String::new();
+    for chunk in path.as_os_str().as_encoded_bytes().utf8_chunks() {
+        let text = chunk.valid();
+        match text.chars().any(char::is_control) {
+            true => line.extend(text.escape_debug()),
+            false => line.push_str(text),
+        }
+        line.extend(chunk.invalid().iter().map(|b| format!("\\x{b:02x}")));
+    }
+    line
+}
+
 /// Seconds as `HH:MM:SS.mmm`.
 pub fn format_time(t: f64) -> String {
     let ms = (t.max(0.0) * 1000.0).round() as u64;
@@ -433,6 +449,15 @@ impl Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_control_characters_stay_on_one_line() {
+        assert_eq!(one_line(Path::new("/a/cat.mp4")), "/a/cat.mp4");
+        assert_eq!(one_line(Path::new("/a/b\nc\u{1b}[31m.mp4")), "/a/b\\nc\\u{1b}[31m.mp4");
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = std::ffi::OsStr::from_bytes(b"/caf\xe9/\xe9t\xc3\xa9.mp4");
+        assert_eq!(one_line(Path::new(latin1)), "/caf\\xe9/\\xe9t\u{e9}.mp4");
+    }
 
     #[test]
     fn time_format() {

@@ -4,21 +4,10 @@
 //! quietly instead of panicking.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use serde::Serialize;
 use vtx::{FileOutcome, IndexReport, OptimizeAction};
 use vtx_api::{format_time, Clustering, Info, SearchResults, SimilarResults};
-
-/// A path as one line of text: control characters in a file name (a newline, a terminal escape)
-/// are written escaped, so a name can neither break the report into lines nor drive the terminal.
-pub fn one_line(path: &Path) -> String {
-    let text = path.display().to_string();
-    match text.chars().any(char::is_control) {
-        true => text.escape_debug().to_string(),
-        false => text,
-    }
-}
 
 /// One document as one line of JSON.
 pub fn json(out: &mut impl Write, document: &impl Serialize) -> io::Result<()> {
@@ -328,12 +317,6 @@ pub fn report<R: Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_with_control_characters_stay_on_one_line() {
-        assert_eq!(one_line(Path::new("/a/cat.mp4")), "/a/cat.mp4");
-        assert_eq!(one_line(Path::new("/a/b\nc\u{1b}[31m.mp4")), "/a/b\\nc\\u{1b}[31m.mp4");
-    }
 
     #[test]
     fn several_queries_get_headings_and_no_results_say_why() {

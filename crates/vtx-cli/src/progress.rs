@@ -4,7 +4,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{FileOutcome, IndexObserver};
 
-use crate::output::one_line;
+use vtx_api::one_line;
 
 pub struct Progress {
     bar: ProgressBar,

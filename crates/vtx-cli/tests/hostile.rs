@@ -139,15 +139,6 @@ fn corpus(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     (files, good)
 }
 
-/// The one-line form the CLI writes a path in.
-fn shown(path: &Path) -> String {
-    let text = path.display().to_string();
-    match text.chars().any(char::is_control) {
-        true => text.escape_debug().to_string(),
-        false => text,
-    }
-}
-
 #[test]
 fn a_hostile_corpus_never_stops_the_run_and_every_file_is_accounted_for() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,10 +224,10 @@ fn a_hostile_corpus_never_stops_the_run_and_every_file_is_accounted_for() {
     // frames) or named by exactly one line that says why.
     let mut failed = 0;
     for file in &files {
-        let name = shown(file);
+        let name = vtx_api::one_line(file);
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&format!(" {name}: "))).collect();
         let errors = lines.iter().filter(|l| l.starts_with("error: ")).count();
-        let is_indexed = indexed.contains(&file.to_string_lossy().into_owned());
+        let is_indexed = indexed.contains(&vtx_core::path_to_text(file).into_owned());
         assert!(lines.len() <= 1, "one line for {name}: {lines:?}");
         assert!(
             is_indexed != (errors == 1),

@@ -410,6 +410,11 @@ fn hostile_clients_and_swapped_files_are_refused() {
         )
         .unwrap();
     }
+    // A name that is not UTF-8 is served like any other.
+    let latin1 = library.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(
+        b"caf\xe9.mp4",
+    ));
+    std::fs::copy(cache().join("fixtures/photos/rocket.mp4"), &latin1).unwrap();
     let (_index_dir, index) = index_of(std::slice::from_ref(&library));
     let server = Server::start(&index, &["--allow-host", "media.lan", "--header-timeout", "2"]);
     let agent = ureq::agent();
@@ -436,6 +441,8 @@ fn hostile_clients_and_swapped_files_are_refused() {
     let (_, response) = call(agent.get(&media("coffee.mp4")), None);
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(response.header("content-type"), Some("video/mp4"));
+    let (status, response) = call(agent.get(&media("caf%E9.mp4")), None);
+    assert_eq!((status, bytes_of(response)), (200, std::fs::read(&latin1).unwrap()));
 
     // A file replaced after indexing is never served: not a link to another file, not new bytes.
     let cat = library.join("cat.mp4");

@@ -1,10 +1,12 @@
 //! What every vtx layer shares and none of them owns: the vector maths of search and clustering,
 //! a top-k collector, a seeded random source, a parallel map, the kinds every error falls into,
-//! and where the set-up's cache is. No dependencies, so the lowest layer can use it.
+//! file paths as text that turns back into them, and where the set-up's cache is. No
+//! dependencies, so the lowest layer can use it.
 
 mod error;
 mod names;
 mod par;
+mod path_text;
 mod process;
 mod rng;
 mod top;
@@ -13,6 +15,7 @@ mod vector;
 pub use error::ErrorKind;
 pub use names::one_of;
 pub use par::par_map;
+pub use path_text::{path_to_text, text_is_under, text_to_path};
 pub use process::{cache_dir, resident_mb, set_up};
 pub use rng::{sample_indices, Rng};
 pub use top::TopK;

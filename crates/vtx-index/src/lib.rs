@@ -80,7 +80,8 @@ pub struct Space {
 /// What is known about one indexed video file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoMeta {
-    /// The path as it was given to `vtx index`, made absolute.
+    /// The path as it was given to `vtx index`, made absolute, as text
+    /// ([`vtx_core::path_to_text`]: a name that is not UTF-8 is a `file://` URL).
     pub path: String,
     pub size: u64,
     /// Modification time in nanoseconds since the epoch, for the cheap "unchanged?" check.
@@ -96,6 +97,13 @@ pub struct VideoMeta {
     pub height: u32,
     /// Frames sampled for its image models (other streams, such as motion, are not counted).
     pub frames: u32,
+}
+
+impl VideoMeta {
+    /// The file itself, whatever bytes its name is made of.
+    pub fn file(&self) -> std::path::PathBuf {
+        vtx_core::text_to_path(&self.path)
+    }
 }
 
 /// A stored video with its id (see [`ids`]).

@@ -6,7 +6,8 @@
 //! variable frame rates and lying durations all land on the right moments.
 
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
@@ -117,14 +118,17 @@ fn open_any(path: &Path) -> Result<Input> {
     if meta.len() == 0 {
         return Err(MediaError::NotVideo("empty file (0 bytes)".into()));
     }
-    // FFmpeg takes a file name as UTF-8 (ffmpeg-next would panic on another); and the index
-    // records names as text, so such a file could not be found again by its record either.
-    if path.to_str().is_none() {
-        return Err(MediaError::Open(
-            "its name is not valid UTF-8, which vtx cannot index yet: rename it".into(),
-        ));
-    }
-    let input = ffmpeg_next::format::input(path).map_err(|e| match e {
+    // ffmpeg-next hands FFmpeg the name as UTF-8 (and panics on another), so a file whose name
+    // is not is opened here and given to FFmpeg by the name of its open descriptor.
+    let opened;
+    let ffmpeg_path = match path.to_str() {
+        Some(_) => path.to_path_buf(),
+        None => {
+            opened = std::fs::File::open(path).map_err(|e| MediaError::Open(e.to_string()))?;
+            PathBuf::from(format!("/proc/self/fd/{}", opened.as_raw_fd()))
+        }
+    };
+    let input = ffmpeg_next::format::input(&ffmpeg_path).map_err(|e| match e {
         ffmpeg_next::Error::InvalidData if looks_like_mp4(path) => MediaError::NotVideo(
             "an MP4/MOV whose index (moov atom) is missing: the file is truncated or was never finished".into(),
         ),

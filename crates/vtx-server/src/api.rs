@@ -414,7 +414,7 @@ pub(crate) async fn media(
 /// and modification time. A file replaced since (by another video, or by a link to some other
 /// file) is refused, so write access to an indexed folder never reads other files.
 async fn open_indexed(id: i64, meta: &vtx::VideoMeta) -> Result<std::fs::File, ApiError> {
-    let path = std::path::PathBuf::from(&meta.path);
+    let path = meta.file();
     let gone = || {
         ApiError::new(
             StatusCode::GONE,

@@ -14,6 +14,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
+use vtx_core::path_to_text;
 use vtx_index::{
     or_whole, pool_space, Pooling, SegmentSpan, ShotSpan, TimedVector, VectorStore, VideoMeta, VideoRecord, VideoWriter,
 };
@@ -346,6 +347,21 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
     }
 }
 
+/// A file deleted (or replaced by a folder) while it was read is not indexed: a record of it
+/// would name nothing. The open write is dropped, so an earlier record of the path stays as it was.
+fn gone_while_read(job: &Job) -> Option<String> {
+    match std::fs::metadata(&job.path) {
+        Ok(now) if now.is_file() => None,
+        Ok(_) => Some("the file was replaced by a folder or a special file while it was read: not indexed".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some("the file was deleted while it was read: not indexed".into())
+        }
+        Err(e) => Some(format!(
+            "the file could no longer be read after reading it ({e}): not indexed"
+        )),
+    }
+}
+
 /// A file whose size or modification time moved while it was read: one still being written
 /// (a recording, a copy under way). What was read is indexed under the size and time seen
 /// before, so the next run sees the change and reads it again.
@@ -516,6 +532,9 @@ impl<'a> Consumer<'a, '_> {
         self.hand_over(job, video)?;
         let spaces = video.spaces();
         let mut writer = video.writer.take().expect("handed over above");
+        if let Some(reason) = gone_while_read(job) {
+            return Ok(FileOutcome::Failed(reason));
+        }
         match (&job.work, probed) {
             (Work::Extend(record), _) => {
                 pool_into(writer.as_mut(), &spaces, self.pooling)?;
@@ -525,7 +544,7 @@ impl<'a> Consumer<'a, '_> {
             (Work::Full, Some((info, hash))) => {
                 let warning = changed_while_read(job).or_else(|| warning_for(&stats, &info));
                 let meta = VideoMeta {
-                    path: job.path.to_string_lossy().into_owned(),
+                    path: path_to_text(&job.path).into_owned(),
                     size: job.size,
                     mtime_ns: job.mtime_ns,
                     hash,
@@ -667,7 +686,7 @@ impl<'a> Consumer<'a, '_> {
                     let content = video.content.as_deref().ok_or_else(|| {
                         EngineError::Internal(format!("{}: frames came before the file's hash", job.path.display()))
                     })?;
-                    store.write_video(&job.path.to_string_lossy(), content)?
+                    store.write_video(&path_to_text(&job.path), content)?
                 }
                 Work::Extend(record) => {
                     let spaces: Vec<String> = job
@@ -746,7 +765,7 @@ pub(crate) fn plan(
             }
         };
         let (size, mtime) = (meta.len(), mtime_ns(&meta));
-        let existing = store.video_by_path(&path.to_string_lossy())?;
+        let existing = store.video_by_path(&path_to_text(&path))?;
         let unchanged = existing
             .as_ref()
             .is_some_and(|rec| !options.force && rec.meta.size == size && rec.meta.mtime_ns == mtime);

@@ -40,6 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use vtx_core::{path_to_text, text_is_under};
 use vtx_index::{Hit, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
 use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
@@ -77,12 +78,7 @@ pub fn middle_thumbnail(segments: &[Segment]) -> Option<i64> {
 
 /// The indexed videos at `path` or under it (as a folder).
 fn indexed_under<'a>(videos: &'a [VideoRecord], path: &Path) -> Vec<&'a VideoRecord> {
-    let exact = path.to_string_lossy();
-    let folder = format!("{}/", exact.trim_end_matches('/'));
-    videos
-        .iter()
-        .filter(|v| v.meta.path == exact || v.meta.path.starts_with(&folder))
-        .collect()
+    videos.iter().filter(|v| text_is_under(&v.meta.path, path)).collect()
 }
 
 /// Segment vectors read from the store at a time.
@@ -478,7 +474,7 @@ impl Engine {
         for root in roots.iter().filter(|r| r.exists()) {
             for video in indexed_under(&videos, &discover::absolute(root)?) {
                 let missing =
-                    matches!(std::fs::metadata(&video.meta.path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+                    matches!(std::fs::metadata(video.meta.file()), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
                 if missing && !gone.iter().any(|g| g.id == video.id) {
                     gone.push(video);
                 }
@@ -700,7 +696,7 @@ impl Engine {
         options: &IndexOptions,
     ) -> Result<Vec<Hit>> {
         let path = discover::absolute(video)?;
-        let own_id = self.store.video_by_path(&path.to_string_lossy())?.map(|r| r.id);
+        let own_id = self.store.video_by_path(&path_to_text(&path))?.map(|r| r.id);
         let mut streams: Vec<(Space, Vec<f32>, f32)> = Vec::new();
         if let Stream::Rgb | Stream::Both { .. } = stream {
             let (space, info) = self.visual_space_and_writer(space)?;
@@ -875,7 +871,7 @@ impl Engine {
     pub fn video_at(&self, path: &Path) -> Result<VideoRecord> {
         let absolute = discover::absolute(path)?;
         self.store
-            .video_by_path(&absolute.to_string_lossy())?
+            .video_by_path(&path_to_text(&absolute))?
             .ok_or_else(|| EngineError::NotFound(format!("{} is not in the index", path.display())))
     }
 

@@ -1761,6 +1761,78 @@ mod tests {
     }
 
     #[test]
+    fn the_change_log_keeps_only_what_the_graph_in_use_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_with(
+            dir.path(),
+            AnnOptions {
+                min_points: 0,
+                merge_at: u64::MAX,
+                ..AnnOptions::default()
+            },
+        )
+        .unwrap();
+        s.ensure_space(&Space {
+            name: "s".into(),
+            dim: 2,
+            model: "m".into(),
+        })
+        .unwrap();
+        let logged = || -> i64 {
+            rusqlite::Connection::open(dir.path().join("vtx.sqlite"))
+                .unwrap()
+                .query_row("SELECT COUNT(*) FROM vector_log", [], |r| r.get(0))
+                .unwrap()
+        };
+        let top = |query: [f32; 2]| search(&s, &query, 1, false)[0].path.clone();
+        let at = |degrees: f32| [degrees.to_radians().cos(), degrees.to_radians().sin()];
+        for n in 0..20 {
+            s.put_video(&entry(&format!("/{n}.mp4"), &[(0.0, at(n as f32 * 10.0))]))
+                .unwrap();
+        }
+        assert_eq!(logged(), 20);
+        // A graph built from a snapshot needs nothing logged before it.
+        assert_eq!(
+            s.optimize(&mut |_, _| {}).unwrap()[0].action,
+            crate::OptimizeAction::Built
+        );
+        assert_eq!(logged(), 0);
+        // Changes after the graph are kept while that graph is the one searched...
+        s.put_video(&entry("/new.mp4", &[(0.0, at(275.0))])).unwrap();
+        s.put_video(&entry("/0.mp4", &[(0.0, at(245.0))])).unwrap();
+        let since_graph = logged();
+        assert!(since_graph >= 2);
+        assert_eq!(
+            s.optimize(&mut |_, _| {}).unwrap()[0].action,
+            crate::OptimizeAction::UpToDate
+        );
+        assert_eq!(logged(), since_graph);
+        assert_eq!(top(at(275.0)), "/new.mp4");
+        assert_eq!(top(at(245.0)), "/0.mp4");
+        // ...and while it is the graph a reader may have loaded, even after a newer one is built;
+        // they are forgotten once the newer graph is the one on disk when optimising starts.
+        for n in 1..7 {
+            s.put_video(&entry(&format!("/{n}.mp4"), &[(0.0, at(300.0 + n as f32 * 5.0))]))
+                .unwrap();
+        }
+        let before_rebuild = logged();
+        assert!(before_rebuild > since_graph);
+        assert_eq!(
+            s.optimize(&mut |_, _| {}).unwrap()[0].action,
+            crate::OptimizeAction::Built
+        );
+        assert_eq!(logged(), before_rebuild);
+        assert_eq!(
+            s.optimize(&mut |_, _| {}).unwrap()[0].action,
+            crate::OptimizeAction::UpToDate
+        );
+        assert_eq!(logged(), 0);
+        assert_eq!(top(at(275.0)), "/new.mp4");
+        assert_eq!(top(at(315.0)), "/3.mp4");
+        assert_eq!(s.count("s").unwrap(), 21);
+    }
+
+    #[test]
     fn a_graph_that_cannot_be_written_leaves_search_exact_and_working() {
         let dir = tempfile::tempdir().unwrap();
         let ann = AnnOptions {

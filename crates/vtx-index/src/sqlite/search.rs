@@ -301,6 +301,17 @@ impl Db<'_> {
         builder.save(&ann::graph_path(self.dir, space), log_seq)
     }
 
+    /// Forget the space's changes up to `position`, which no graph in use predates.
+    fn prune_log(&self, space: &str, position: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "DELETE FROM vector_log WHERE space = ?1 AND seq <= ?2",
+                params![space, position],
+            )
+            .map_err(storage)?;
+        Ok(())
+    }
+
     fn log_position(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM vector_log", [], |r| r.get(0))
@@ -331,12 +342,6 @@ impl Db<'_> {
             points,
             seconds: clock.elapsed().as_secs_f64(),
         };
-        if points < self.ann.min_points {
-            if path.exists() {
-                std::fs::remove_file(&path).map_err(|e| IndexError::Storage(format!("{}: {e}", path.display())))?;
-            }
-            return Ok(done(OptimizeAction::Exact, 0));
-        }
         let existing = match Summary::peek(&path, space.dim, self.ann) {
             Ok(summary) => summary,
             Err(e) => {
@@ -344,6 +349,19 @@ impl Db<'_> {
                 None
             }
         };
+        // The change log matters only after the position of a graph someone may still search:
+        // the one on disk now, or, with none, the one about to be built from a fresh snapshot.
+        let needed_after = match &existing {
+            Some(summary) => summary.log_seq,
+            None => self.log_position()?,
+        };
+        self.prune_log(&space.name, needed_after)?;
+        if points < self.ann.min_points {
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|e| IndexError::Storage(format!("{}: {e}", path.display())))?;
+            }
+            return Ok(done(OptimizeAction::Exact, 0));
+        }
         let Some(summary) = existing else {
             started(&space.name, points);
             let built = self.build(&space.name, space.dim)?;
