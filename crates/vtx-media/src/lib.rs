@@ -15,7 +15,7 @@ use std::sync::Once;
 
 pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOTION_DIM};
 pub use picture::{decode_jpeg, encode_jpeg, encode_png};
-pub use sampler::{load_picture, sample, sample_and_analyse, Analyses, SampleStats, Sampled, Sampling};
+pub use sampler::{load_picture, sample, sample_and_analyse, Analyses, Deblocking, SampleStats, Sampled, Sampling};
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, segment_spans, split_shots, Boundary, Detector, Shot, ShotOptions};
 

@@ -362,12 +362,28 @@ where
     Ok(sample_and_analyse(path, sampling, sizes, Analyses::default(), sink)?.stats)
 }
 
-/// What else to measure on the frames a sampling decode produces.
+/// What else a sampling decode does: what to measure on its frames, and how exactly to decode
+/// them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Analyses<'a> {
     pub shots: Option<&'a ShotOptions>,
     pub motion: Option<&'a MotionOptions>,
+    pub deblocking: Deblocking,
 }
+
+/// Whether the decoder's deblocking (in-loop) filter runs: about a quarter of H.264's decoding
+/// time, for edges between blocks that a downscaled frame barely shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Deblocking {
+    /// On every frame, as the encoder meant: pixel-exact decoding.
+    #[default]
+    Full,
+    /// On no frame. Frames predicted from unfiltered ones inherit the difference until the next
+    /// keyframe, so long keyframe intervals drift most (docs/performance.md has the figures).
+    Off,
+}
+
+vtx_core::names!(Deblocking, "deblocking", { Deblocking::Full => "full", Deblocking::Off => "off" });
 
 /// The result of [`sample_and_analyse`].
 #[derive(Debug, Clone, Default)]
@@ -404,6 +420,7 @@ where
     let find_shots = Analyses {
         shots: Some(analyses.shots.unwrap_or(&default_shots)),
         motion: None,
+        deblocking: analyses.deblocking,
     };
     let first = sample_pass(
         path,
@@ -419,6 +436,7 @@ where
     let moments = Analyses {
         shots: None,
         motion: analyses.motion,
+        deblocking: analyses.deblocking,
     };
     let second = sample_pass(path, &Sampling::Times(Arc::from(times)), sizes, moments, sink)?;
     Ok(Sampled {
@@ -461,6 +479,7 @@ where
     } else if skip_nonref {
         decoding.skip(ffmpeg_next::Discard::NonReference);
     }
+    decoding.deblock(analyses.deblocking);
     let mut pass = Pass {
         scalers: sizes.iter().map(|s| Scaler::new(*s)).collect(),
         targets: Targets {
@@ -640,6 +659,13 @@ impl Decoding {
     /// keyframes.
     pub(crate) fn skip(&mut self, which: ffmpeg_next::Discard) {
         self.decoder.skip_frame(which);
+    }
+
+    pub(crate) fn deblock(&mut self, deblocking: Deblocking) {
+        self.decoder.skip_loop_filter(match deblocking {
+            Deblocking::Full => ffmpeg_next::Discard::None,
+            Deblocking::Off => ffmpeg_next::Discard::All,
+        });
     }
 
     /// Decode to the end (or until `on_frame` breaks), filling the decoding half of `stats`:

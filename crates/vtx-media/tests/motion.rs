@@ -21,6 +21,7 @@ fn motion(name: &str) -> Vec<MotionSample> {
     let analyses = Analyses {
         shots: None,
         motion: Some(&options),
+        ..Default::default()
     };
     let size = FrameSize::new(8, 8, Resize::Squash);
     let sampled = sample_and_analyse(&fixture(name), &Sampling::Fps(1.0), &[size], analyses, |_| {
@@ -110,6 +111,7 @@ fn keyframe_only_decoding_measures_no_motion() {
     let analyses = Analyses {
         shots: None,
         motion: Some(&options),
+        ..Default::default()
     };
     let size = FrameSize::new(8, 8, Resize::Squash);
     let sampled = sample_and_analyse(&fixture("pan.mp4"), &Sampling::Keyframes, &[size], analyses, |_| {

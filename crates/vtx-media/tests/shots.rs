@@ -137,6 +137,7 @@ fn shots_found_while_sampling_sparsely_match_ffmpeg_too() {
         let analyses = vtx_media::Analyses {
             shots: Some(&ShotOptions::default()),
             motion: None,
+            ..Default::default()
         };
         let vtx_media::Sampled {
             stats, shots: found, ..

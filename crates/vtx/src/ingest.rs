@@ -54,6 +54,8 @@ pub struct IndexOptions {
     pub motion: Option<vtx_media::MotionOptions>,
     /// First drop the indexed videos under the given paths whose files no longer exist.
     pub prune: bool,
+    /// Whether the decoder's deblocking filter runs (a speed-for-fidelity trade).
+    pub deblocking: vtx_media::Deblocking,
 }
 
 impl Default for IndexOptions {
@@ -70,6 +72,7 @@ impl Default for IndexOptions {
             pooling: Pooling::Mean,
             motion: Some(vtx_media::MotionOptions::default()),
             prune: false,
+            deblocking: vtx_media::Deblocking::Full,
         }
     }
 }
@@ -300,6 +303,7 @@ fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dy
                 let analyses = vtx_media::Analyses {
                     shots: options.shots.as_ref().filter(|_| first_of_full),
                     motion: options.motion.as_ref().filter(|_| pass.flow),
+                    deblocking: options.deblocking,
                 };
                 let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
                 let mut sizes = pass.sizes.clone();
@@ -938,6 +942,7 @@ pub(crate) fn embed_video(
     let analyses = vtx_media::Analyses {
         shots: options.shots.as_ref(),
         motion: None,
+        deblocking: options.deblocking,
     };
     let vtx_media::Sampled { stats, shots, .. } =
         vtx_media::sample_and_analyse(path, &pass.sampling, &pass.sizes, analyses, |mut frame| {

@@ -60,7 +60,7 @@ pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use vtx_index::{IndexError, Segment, Tag, VideoMeta, VideoRecord};
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
-pub use vtx_media::{Boundary, Detector, Sampling, Shot, ShotOptions};
+pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::ModelError;
 pub use vtx_models::{Manifest, Registry as ModelRegistry};
 

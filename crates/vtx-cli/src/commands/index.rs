@@ -24,6 +24,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         pooling: args.pool,
         motion: (!args.no_motion).then(MotionOptions::default),
         prune: args.prune,
+        deblocking: args.sampling.deblocking,
         ..Default::default()
     })
 }

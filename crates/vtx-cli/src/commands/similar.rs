@@ -9,6 +9,7 @@ pub fn run(args: &SimilarArgs) -> Result<SimilarResults> {
     let engine = open_engine(&args.common)?;
     let options = IndexOptions {
         sampling: args.sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?,
+        deblocking: args.sampling.deblocking,
         ..Default::default()
     };
     let space = args.space.space.as_deref();

@@ -1,0 +1,121 @@
+//! What skipping the decoder's deblocking filter costs in fidelity: the same real videos indexed
+//! with the filter on every frame and with it off must give the same shots and segments, and
+//! segment vectors (image model, its text-space vectors, motion) that agree. Prints the figures
+//! docs/performance.md quotes.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use vtx::{Deblocking, Engine, EngineConfig, IndexOptions, Sampling};
+use vtx_index::{Catalog, Cursor, SqliteStore, VectorIndex};
+
+/// H.264 and VP8 videos of the set-up (the codecs whose filter is in the loop): long and short
+/// keyframe intervals, 4:2:0 and 4:4:4, cuts and fades.
+const VIDEOS: &[&str] = &[
+    "fixtures/bench/cockatoo-720p.mp4",
+    "media/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4",
+    "media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/mp4.mp4",
+    "media/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/webm.webm",
+    "media/usr/share/pymecavideo/data/video/balle-jbart.mp4",
+    "fixtures/joined.mp4",
+    "fixtures/shots/fade.mp4",
+];
+
+struct Indexed {
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+fn index_with(deblocking: Deblocking, sampling: &Sampling, videos: &[PathBuf]) -> Indexed {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::new(
+        dir.path().join("index"),
+        vtx_core::cache_dir().join("models"),
+    ))
+    .unwrap();
+    let options = IndexOptions {
+        deblocking,
+        sampling: sampling.clone(),
+        ..IndexOptions::default()
+    };
+    let report = engine
+        .index(videos, &options, &mut (), &AtomicBool::new(false))
+        .unwrap();
+    assert_eq!(report.failed(), 0, "{:?}", report.files);
+    drop(engine);
+    Indexed {
+        store: SqliteStore::open(&dir.path().join("index")).unwrap(),
+        _dir: dir,
+    }
+}
+
+/// Every segment vector of `space`, by segment id, with its video's id.
+fn vectors(store: &SqliteStore, space: &str) -> HashMap<i64, (i64, Vec<f32>)> {
+    let mut all = HashMap::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store.scroll(space, cursor.as_ref(), 1024).unwrap();
+        for (segment, vector) in page.points {
+            all.insert(segment.id, (segment.video_id, vector));
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// (mean, lowest) cosine of each segment's vectors in `a` and `b`, which must hold the same
+/// segments: over all of them, and for each video (by id).
+type Agreement = (f64, f64);
+
+fn agreement(a: &SqliteStore, b: &SqliteStore, space: &str) -> (Agreement, HashMap<i64, Agreement>) {
+    let (a, b) = (vectors(a, space), vectors(b, space));
+    assert_eq!(a.len(), b.len(), "{space}: the same segments");
+    let mut by_video: HashMap<i64, Vec<f64>> = HashMap::new();
+    for (id, (video, va)) in &a {
+        by_video
+            .entry(*video)
+            .or_default()
+            .push(f64::from(vtx_core::dot(va, &b[id].1)));
+    }
+    let summary = |cosines: &[f64]| {
+        let mean = cosines.iter().sum::<f64>() / cosines.len() as f64;
+        (mean, cosines.iter().copied().fold(f64::INFINITY, f64::min))
+    };
+    let all: Vec<f64> = by_video.values().flatten().copied().collect();
+    let per_video = by_video.iter().map(|(video, c)| (*video, summary(c))).collect();
+    (summary(&all), per_video)
+}
+
+#[test]
+fn indexing_without_deblocking_keeps_shots_and_segments_and_vectors_stay_close() {
+    let cache = vtx_core::cache_dir();
+    let videos: Vec<PathBuf> = VIDEOS.iter().map(|v| cache.join(v)).collect();
+    for video in &videos {
+        assert!(video.exists(), "{}: run `make setup`", video.display());
+    }
+    let sampling = IndexOptions::default().sampling;
+    let full = index_with(Deblocking::Full, &sampling, &videos);
+    let off = index_with(Deblocking::Off, &sampling, &videos);
+    for video in full.store.videos().unwrap() {
+        assert_eq!(
+            full.store.shots(video.id).unwrap(),
+            off.store.shots(video.id).unwrap(),
+            "the shots of {}",
+            video.meta.path
+        );
+    }
+    for space in ["visual", "text", "motion"] {
+        let ((mean, lowest), per_video) = agreement(&full.store, &off.store, space);
+        println!("deblocking off: {space} against full: mean cosine {mean:.4}, lowest {lowest:.4}");
+        for video in full.store.videos().unwrap() {
+            let (mean, lowest) = per_video[&video.id];
+            let name = video.meta.file().file_name().unwrap().to_string_lossy().into_owned();
+            println!("    {name}: mean {mean:.4}, lowest {lowest:.4}");
+        }
+        assert!(mean >= 0.98 && lowest >= 0.9, "{space}: mean {mean}, lowest {lowest}");
+        assert!(mean < 0.99999, "{space}: the filter was never off ({mean})");
+    }
+}
