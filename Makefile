@@ -5,10 +5,14 @@ export VTX_CACHE ?= $(HOME)/.cache/vtx
 CARGO ?= cargo
 VTX_RELEASE := $(CARGO_TARGET_DIR)/release/vtx
 
-.PHONY: setup build demo test lint bench fuzz
+.PHONY: setup setup-gpu build demo test lint bench bench-peer fuzz
 
 setup:
 	@scripts/setup.sh
+
+# Optional: the GPU build of ONNX Runtime and the CUDA libraries, for --device cuda|auto.
+setup-gpu: setup
+	@scripts/setup_gpu.sh
 
 build: setup
 	$(CARGO) build --release --locked
@@ -46,3 +50,14 @@ bench: build
 	$(CARGO) bench -p vtx-index --locked
 	$(CARGO) bench -p vtx --bench cluster --locked
 	$(CARGO) bench -p vtx-server --bench load --locked
+	$(MAKE) bench-peer
+
+# vtx beside the Python recipes a user would write instead (scripts/peer_bench.py), in a venv of
+# their own: OpenCV is needed by them alone.
+PEER_VENV := $(VTX_CACHE)/peer-venv
+bench-peer: build
+	@[ -x $(PEER_VENV)/bin/python ] && $(PEER_VENV)/bin/python -c "import cv2, onnxruntime, numpy" 2>/dev/null || { \
+	  python3 -m venv $(PEER_VENV) && $(PEER_VENV)/bin/pip install -q --disable-pip-version-check \
+	    "numpy==2.4.6" "onnxruntime==1.31.1" "opencv-python-headless==5.1.0.95"; }
+	$(PEER_VENV)/bin/python scripts/peer_bench.py --vtx $(VTX_RELEASE) --models $(VTX_CACHE)/models --repeat 3 \
+	  $(VTX_CACHE)/fixtures/bench/cockatoo-720p.mp4 $(VTX_CACHE)/fixtures/bench/cockatoo-1080p.mp4

@@ -92,6 +92,11 @@ pub struct ModelsDir {
     /// Folder of installed models [default: $VTX_MODELS, else $VTX_CACHE/models, else ~/.cache/vtx/models].
     #[arg(long = "models-dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Where models run: cpu; cuda (the GPU runtime of `make setup-gpu` and a GPU, else an
+    /// error); or auto (cuda when it can, else the CPU, saying why) [default: the model's
+    /// manifest, else auto].
+    #[arg(long, value_name = "DEVICE", env = "VTX_DEVICE")]
+    pub device: Option<vtx::Device>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -169,6 +174,11 @@ pub struct IndexArgs {
     /// Frames per inference batch [default: each model's own].
     #[arg(long)]
     pub batch: Option<usize>,
+    /// Videos decoded at once, each on a thread of its own; they share the loaded models, and
+    /// each video is still written whole or not at all [default: 2, and one per 2 cores above 4, at
+    /// most 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
     /// Re-index files even if they look unchanged.
     #[arg(long)]
     pub force: bool,

@@ -1,5 +1,6 @@
 //! The progress of `vtx index`: a bar over bytes (the best predictor of decode time), with
-//! videos done and frames a second, and a line for each file that failed or warned.
+//! videos done, the videos being read and frames a second, and a line for each file that failed
+//! or warned.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use vtx::{FileOutcome, IndexObserver};
@@ -11,6 +12,8 @@ pub struct Progress {
     files: usize,
     done: usize,
     frames: u64,
+    /// Videos whose frames are reaching the encoder, oldest first (several with `--jobs`).
+    reading: Vec<std::path::PathBuf>,
     started: std::time::Instant,
 }
 
@@ -21,6 +24,7 @@ impl Progress {
             files: 0,
             done: 0,
             frames: 0,
+            reading: Vec::new(),
             started: std::time::Instant::now(),
         }
     }
@@ -31,8 +35,19 @@ impl Progress {
 
     fn message(&self) -> String {
         let rate = self.frames as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let reading = match self.reading.as_slice() {
+            [] => String::new(),
+            paths => format!(
+                ", reading {}",
+                paths
+                    .iter()
+                    .map(|p| one_line(p.file_name().map_or(p.as_path(), std::path::Path::new)))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+        };
         format!(
-            "{}/{} videos, {} frames, {rate:.1} frames/s",
+            "{}/{} videos{reading}, {} frames, {rate:.1} frames/s",
             self.done, self.files, self.frames
         )
     }
@@ -56,8 +71,14 @@ impl IndexObserver for Progress {
         self.bar.set_message(self.message());
     }
 
+    fn begun(&mut self, path: &std::path::Path) {
+        self.reading.push(path.to_path_buf());
+        self.bar.set_message(self.message());
+    }
+
     fn finished(&mut self, path: &std::path::Path, bytes: u64, outcome: &FileOutcome) {
         self.done += 1;
+        self.reading.retain(|p| p != path);
         self.bar.inc(bytes);
         self.bar.set_message(self.message());
         let path = one_line(path);

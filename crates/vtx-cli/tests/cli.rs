@@ -554,7 +554,7 @@ fn reindexing_skips_unchanged_files_and_replaces_changed_ones() {
 /// Start indexing small clips then a long 1080p video at 10 fps (about 10 s of work, whatever
 /// else the machine is doing), and return once the first video is stored (the long one is then
 /// still being decoded).
-fn start_long_run(index: &str) -> (std::process::Child, Vec<String>) {
+fn start_long_run(index: &str, jobs: usize) -> (std::process::Child, Vec<String>) {
     let c = cache();
     let mut files: Vec<String> = ["cat", "coffee", "motorcycle", "astronaut", "rocket"]
         .iter()
@@ -575,6 +575,8 @@ fn start_long_run(index: &str) -> (std::process::Child, Vec<String>) {
         index.to_string(),
         "--fps".into(),
         "10".into(),
+        "--jobs".into(),
+        jobs.to_string(),
     ];
     args.extend(files.iter().cloned());
     let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
@@ -626,10 +628,11 @@ fn rerun_finishes(index: &str, files: &[String], already: u64) {
 }
 
 #[test]
-fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
+fn a_killed_run_of_several_jobs_leaves_a_consistent_index_and_the_next_run_finishes_it() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index").to_string_lossy().into_owned();
-    let (mut child, files) = start_long_run(&index);
+    // Three videos decoded at once: whichever of them was being written, none is stored in part.
+    let (mut child, files) = start_long_run(&index, 3);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let after_kill = stored_videos(&index);
@@ -645,7 +648,7 @@ fn a_killed_run_leaves_a_consistent_index_and_the_next_run_finishes_it() {
 fn ctrl_c_stops_after_the_current_video_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index").to_string_lossy().into_owned();
-    let (child, files) = start_long_run(&index);
+    let (child, files) = start_long_run(&index, 1);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -1692,5 +1695,110 @@ fn captions_find_their_videos_far_better_than_shuffled_captions() {
     ] {
         std::fs::write(&bad, content).unwrap();
         assert_fails(&retrieval(&bad, &[]), code, complaint);
+    }
+}
+
+/// The model folder the set-up filled (`$VTX_MODELS`, else the cache's).
+fn installed_models() -> PathBuf {
+    std::env::var_os("VTX_MODELS").map_or_else(|| cache().join("models"), PathBuf::from)
+}
+
+/// `vtx index` of one video into a fresh index, with extra arguments and environment.
+fn index_with(video: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Output, u64) {
+    let (_dir, index) = fresh_index();
+    let out = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(["index", "--index", &index])
+        .args(args)
+        .arg(video)
+        .envs(env.iter().copied())
+        .env_remove("VTX_DEVICE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("vtx runs");
+    let stored = stored_videos(&index);
+    (out, stored)
+}
+
+#[test]
+fn the_device_is_chosen_by_flag_environment_or_manifest_and_cuda_without_one_is_refused() {
+    let video = cache().join("fixtures/photos/cat.mp4");
+    let models = installed_models();
+    // The CPU build of ONNX Runtime, as the default set-up installs it.
+    let cpu_runtime = models.join("onnxruntime/libonnxruntime.so");
+    let on_cpu: &[(&str, &Path)] = &[("VTX_ORT_LIB", &cpu_runtime)];
+
+    let (out, stored) = index_with(&video, &["--device", "cuda"], on_cpu);
+    assert_fails(&out, 2, "is a CPU-only build (run `make setup-gpu`");
+    assert_eq!(stored, 0, "nothing written");
+    for device in ["auto", "cpu"] {
+        let (out, stored) = index_with(&video, &["--device", device], on_cpu);
+        assert!(out.status.success(), "{device}: {}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains("note:"), "nothing to fall back from");
+        assert_eq!(stored, 1);
+    }
+    let (out, _) = index_with(&video, &["--device", "gpu"], on_cpu);
+    assert_fails(&out, 2, "device must be cpu, cuda or auto");
+    let mut by_env = Command::new(env!("CARGO_BIN_EXE_vtx"));
+    let (_dir, index) = fresh_index();
+    let out = by_env
+        .args(["index", "--index", &index])
+        .arg(&video)
+        .env("VTX_DEVICE", "cuda")
+        .env("VTX_ORT_LIB", &cpu_runtime)
+        .output()
+        .unwrap();
+    assert_fails(&out, 2, "CPU-only build");
+
+    // A manifest that asks for CUDA is the default for its model; --device overrides it.
+    let folder = tempfile::tempdir().unwrap();
+    for entry in ["onnxruntime", "minilm-l6-v2"] {
+        std::os::unix::fs::symlink(models.join(entry), folder.path().join(entry)).unwrap();
+    }
+    let own = folder.path().join("efficientnet-lite0");
+    std::fs::create_dir(&own).unwrap();
+    for file in ["model.onnx", "labels.txt"] {
+        std::os::unix::fs::symlink(models.join("efficientnet-lite0").join(file), own.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(models.join("efficientnet-lite0/vtx-model.toml")).unwrap();
+    let asks_cuda = manifest.replacen("\nkind = ", "\ndevice = \"cuda\"\nkind = ", 1);
+    assert_ne!(asks_cuda, manifest);
+    std::fs::write(own.join("vtx-model.toml"), asks_cuda).unwrap();
+    let models_dir = folder.path().to_str().unwrap();
+    let (out, stored) = index_with(&video, &["--models-dir", models_dir], on_cpu);
+    assert_fails(&out, 2, "CPU-only build");
+    assert_eq!(stored, 0);
+    let (out, stored) = index_with(&video, &["--models-dir", models_dir, "--device", "cpu"], on_cpu);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stored, 1);
+}
+
+#[test]
+fn the_gpu_runtime_runs_on_a_gpu_or_auto_falls_back_saying_why() {
+    let gpu_runtime = installed_models().join("onnxruntime-gpu/libonnxruntime.so");
+    if !gpu_runtime.exists() {
+        eprintln!(
+            "skipped: no GPU build of ONNX Runtime at {} (`make setup-gpu` installs it)",
+            gpu_runtime.display()
+        );
+        return;
+    }
+    let video = cache().join("fixtures/photos/cat.mp4");
+    let has_gpu = Path::new("/dev/nvidia0").exists();
+    let (auto, stored) = index_with(&video, &["--device", "auto"], &[]);
+    assert!(auto.status.success(), "{}", text(&auto.stderr));
+    assert_eq!(stored, 1);
+    let (cuda, stored) = index_with(&video, &["--device", "cuda"], &[]);
+    if has_gpu {
+        assert!(cuda.status.success(), "{}", text(&cuda.stderr));
+        assert_eq!(stored, 1);
+    } else {
+        let said = text(&auto.stderr);
+        assert_eq!(
+            said.matches("note: running models on the CPU").count(),
+            1,
+            "one line, however many models: {said}"
+        );
+        assert_fails(&cuda, 2, "no NVIDIA driver on this machine");
+        assert_eq!(stored, 0);
     }
 }

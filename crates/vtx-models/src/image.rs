@@ -28,7 +28,7 @@ pub struct OnnxImageEncoder {
 impl OnnxImageEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
         let spec = manifest.section(&manifest.image, "image")?;
-        let session = load_session(&manifest.file(&spec.onnx), options)?;
+        let session = load_session(&manifest.file(&spec.onnx), options, manifest.device)?;
         Ok(Self {
             session,
             spec,

@@ -220,6 +220,7 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
         }),
         video: None,
         conse: None,
+        device: None,
         dir: dir.to_path_buf(),
     })
 }

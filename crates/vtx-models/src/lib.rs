@@ -25,7 +25,7 @@ pub use image::{ImageBatch, OnnxImageEncoder};
 pub use manifest::{Manifest, ModelKind, Preprocess, MANIFEST_FILE};
 pub use npy::{parse_f32 as parse_npy_f32, read_f32 as read_npy_f32};
 pub use registry::Registry;
-pub use runtime::{inspect_graph, ort_library_path, GraphIo, RuntimeOptions};
+pub use runtime::{gpu_runtime_dir, inspect_graph, ort_library_path, Device, GraphIo, RuntimeOptions};
 pub use text::{load_tokenizer, OnnxTextEncoder};
 pub use video::OnnxClipEncoder;
 
@@ -46,6 +46,9 @@ pub enum ModelError {
     Input(String),
     #[error("model hub: {0}")]
     Hub(String),
+    /// The device asked for cannot run models here (no GPU, no GPU build of the runtime).
+    #[error("{0}")]
+    Device(String),
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
@@ -55,7 +58,7 @@ impl ModelError {
         use vtx_core::ErrorKind;
         match self {
             Self::Missing(_) | Self::NotInstalled(_) => ErrorKind::NotFound,
-            Self::Manifest(_) | Self::Input(_) => ErrorKind::BadInput,
+            Self::Manifest(_) | Self::Input(_) | Self::Device(_) => ErrorKind::BadInput,
             Self::Hub(_) => ErrorKind::Unavailable,
             Self::Runtime(_) | Self::Tokenizer(_) => ErrorKind::Internal,
             Self::Io { source, .. } => ErrorKind::of_io(source),

@@ -66,6 +66,9 @@ pub struct Manifest {
     /// Project an image classifier's class probabilities into a text model's space (ConSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conse: Option<ConseSpec>,
+    /// Where this model runs when the user names no device (`--device`): cpu, cuda or auto.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::Device>,
     /// The folder the manifest was read from; file names in it are relative to this.
     #[serde(skip)]
     pub dir: PathBuf,

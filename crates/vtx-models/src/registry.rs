@@ -32,10 +32,16 @@ impl Registry {
     pub fn new(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
-            options: RuntimeOptions::for_models(dir),
+            options: RuntimeOptions::for_models(dir, None),
             parsed: Arc::default(),
             built_in: Vec::new(),
         }
+    }
+
+    /// The same folder, with its models run on `device` (`None`: each manifest's, else `auto`).
+    pub fn with_device(mut self, device: Option<crate::Device>) -> Self {
+        self.options = RuntimeOptions::for_models(&self.dir, device);
+        self
     }
 
     /// The same folder, with `manifest` as a built-in model beside what is installed.
@@ -197,6 +203,28 @@ impl Registry {
     /// second or more of work on every start otherwise), keyed by the label list and the text
     /// model's files, so changing either recomputes them.
     pub fn conse(&self, image: &Manifest, text_model: &Manifest, text: &mut dyn TextEncoder) -> Result<Conse> {
+        if let Some(conse) = self.cached_conse(image, text_model)? {
+            return Ok(conse);
+        }
+        let (cache, names, top_k) = self.conse_cache(image, text_model)?;
+        let conse = Conse::from_class_names(&names, text, top_k)?;
+        if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
+            tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
+        }
+        Ok(conse)
+    }
+
+    /// ConSE from the cache alone, so that indexing need not load the text model (a third of a
+    /// second) when its label vectors were computed before.
+    pub fn cached_conse(&self, image: &Manifest, text_model: &Manifest) -> Result<Option<Conse>> {
+        let (cache, names, top_k) = self.conse_cache(image, text_model)?;
+        read_vectors(&cache, names.len(), text_model.dim)
+            .map(|vectors| Conse::new(vectors, top_k))
+            .transpose()
+    }
+
+    /// Where `image`'s ConSE label vectors for `text_model` are cached, its class names and top-k.
+    fn conse_cache(&self, image: &Manifest, text_model: &Manifest) -> Result<(PathBuf, Vec<String>, usize)> {
         let spec = image
             .conse
             .as_ref()
@@ -216,14 +244,7 @@ impl Registry {
             h.finish()
         };
         let cache = self.dir.join("cache").join(format!("conse-{key:016x}.f32"));
-        if let Some(vectors) = read_vectors(&cache, names.len(), text.dim()) {
-            return Conse::new(vectors, spec.top_k);
-        }
-        let conse = Conse::from_class_names(&names, text, spec.top_k)?;
-        if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
-            tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
-        }
-        Ok(conse)
+        Ok((cache, names, spec.top_k))
     }
 }
 

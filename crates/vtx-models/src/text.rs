@@ -53,7 +53,7 @@ pub fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
 impl OnnxTextEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
         let spec = manifest.section(&manifest.text, "text")?;
-        let session = load_session(&manifest.file(&spec.onnx), options)?;
+        let session = load_session(&manifest.file(&spec.onnx), options, manifest.device)?;
         let tokenizer = load_tokenizer(&manifest.file(&spec.tokenizer), spec.max_tokens)?;
         let projection = match &spec.projection {
             Some(file) => {

@@ -18,7 +18,7 @@ pub struct OnnxClipEncoder {
 impl OnnxClipEncoder {
     pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
         let spec = manifest.section(&manifest.video, "video")?;
-        let session = load_session(&manifest.file(&spec.onnx), options)?;
+        let session = load_session(&manifest.file(&spec.onnx), options, manifest.device)?;
         Ok(Self {
             session,
             spec,

@@ -1,17 +1,23 @@
-//! The indexing pipeline: a decoder thread samples frames from one video after another into a
-//! bounded queue; the calling thread encodes them in batches and writes each finished video to the
-//! store in one transaction. Decoding the next video overlaps with encoding the current one, and
-//! the queue bound keeps memory flat however long the videos are.
+//! The indexing pipeline: `jobs` decoder threads each take the next video and sample its frames
+//! into one bounded queue; the calling thread encodes them in batches with the one copy of each
+//! model and writes each finished video to the store in one transaction. Decoding overlaps with
+//! encoding, and the queue bound keeps memory flat however long the videos are.
+//!
+//! The store takes one write at a time, so only one video holds an open write. The others keep
+//! their vectors in memory up to a bound and then pause their decoder; a video that finishes
+//! while another holds the write waits for it (see `Consumer::promote`).
 //!
 //! A video is decoded once for all image models (each gets frames of its own size and filter from
 //! the same decoded picture) and once more per clip model, whose windows need their own frame rate.
 
 use std::collections::HashMap;
+use std::collections::{HashSet, VecDeque};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 use std::time::{Instant, UNIX_EPOCH};
 
 use vtx_core::path_to_text;
@@ -23,7 +29,7 @@ use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
 use crate::motion;
 use crate::segments::{self, ThumbnailPicker};
-use crate::{discover, EngineError, Result};
+use crate::{discover, lock, EngineError, Result};
 
 /// How `Engine::index` samples and batches.
 #[derive(Debug, Clone)]
@@ -56,6 +62,8 @@ pub struct IndexOptions {
     pub prune: bool,
     /// Whether the decoder's deblocking filter runs (a speed-for-fidelity trade).
     pub deblocking: vtx_media::Deblocking,
+    /// Videos decoded at once (each on its own thread; the models are shared).
+    pub jobs: usize,
 }
 
 impl Default for IndexOptions {
@@ -73,7 +81,19 @@ impl Default for IndexOptions {
             motion: Some(vtx_media::MotionOptions::default()),
             prune: false,
             deblocking: vtx_media::Deblocking::Full,
+            jobs: default_jobs(),
         }
+    }
+}
+
+/// Two videos at once even on 2 cores: one decoder's frame threads leave a core idle while a
+/// video starts, ends and is written, and the second fills it (12-18% more throughput on 20
+/// copies of a 720p clip, `docs/performance.md`, "Several videos at once"). Then one more per
+/// 2 cores, up to 8.
+pub fn default_jobs() -> usize {
+    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        1 => 1,
+        cores => (cores / 2).clamp(2, 8),
     }
 }
 
@@ -136,6 +156,8 @@ impl IndexReport {
 pub trait IndexObserver {
     fn started(&mut self, _files: usize, _bytes: u64) {}
     fn frames_encoded(&mut self, _count: usize) {}
+    /// The first frames or the hash of a video have reached the encoder.
+    fn begun(&mut self, _path: &Path) {}
     fn finished(&mut self, _path: &Path, _bytes: u64, _outcome: &FileOutcome) {}
     /// The approximate index of `space` is being built or merged (`points` to insert).
     fn optimizing(&mut self, _space: &str, _points: u64) {}
@@ -271,83 +293,132 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// The decoder thread's work: hash, probe and sample each job in turn, pass by pass. The first
-/// pass of a full job also detects shots, measures motion and makes the thumbnails of its
-/// segments.
-fn produce(jobs: &[Job], options: &IndexOptions, tx: SyncSender<Msg>, stop: &(dyn Fn() -> bool + Sync)) {
-    for job in jobs {
-        if stop() {
-            return;
+/// Decoders waiting for the encoder to make room: a video that may not write yet stops
+/// decoding once it holds its share of vectors in memory.
+#[derive(Default)]
+struct Gate {
+    paused: Mutex<HashSet<usize>>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn pause(&self, job: usize) {
+        lock(&self.paused).insert(job);
+    }
+
+    fn open(&self, job: usize) {
+        lock(&self.paused).remove(&job);
+        self.opened.notify_all();
+    }
+
+    fn wait_open(&self, job: usize, stop: &(dyn Fn() -> bool + Sync)) {
+        let mut paused = lock(&self.paused);
+        while paused.contains(&job) && !stop() {
+            // A stop is a flag, not a notification: look at it now and then.
+            paused = self
+                .opened
+                .wait_timeout(paused, Duration::from_millis(50))
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
         }
-        let produced = (|| -> std::result::Result<Produced, String> {
-            let probed = match job.work {
-                Work::Full => {
-                    let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
-                    if job.known_hash.as_deref() == Some(hash.as_str()) {
-                        return Ok(Produced::SameContent);
-                    }
-                    if tx.send(Msg::Hashed(hash.clone())).is_err() {
-                        return Err("interrupted".into());
-                    }
-                    let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
-                    Some((info, hash))
-                }
-                Work::Extend(_) => None,
-            };
-            let mut first: Option<vtx_media::Sampled> = None;
-            let mut thumbnails = probed
-                .as_ref()
-                .map(|p| ThumbnailPicker::new(segments::thumbnail_size(p.0.width, p.0.height)));
-            for (index, pass) in job.passes.iter().enumerate() {
-                let first_of_full = index == 0 && probed.is_some();
-                let analyses = vtx_media::Analyses {
-                    shots: options.shots.as_ref().filter(|_| first_of_full),
-                    motion: options.motion.as_ref().filter(|_| pass.flow),
-                    deblocking: options.deblocking,
-                };
-                let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
-                let mut sizes = pass.sizes.clone();
-                sizes.extend(picker.as_ref().map(|p| p.size()));
-                let sampled =
-                    vtx_media::sample_and_analyse(&job.path, &pass.sampling, &sizes, analyses, |mut frame| {
-                        if let Some(picker) = picker.as_mut() {
-                            let rgb = frame.images.pop().expect("the thumbnail size was asked for");
-                            picker.offer(frame.t, &rgb);
-                        }
-                        if stop() || tx.send(Msg::Frame(index, frame)).is_err() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    })
-                    .map_err(|e: MediaError| e.to_string())?;
-                let stopped = sampled.stats.stopped;
-                first.get_or_insert(sampled);
-                if stopped || tx.send(Msg::PassEnd(index)).is_err() {
-                    break;
-                }
+    }
+}
+
+/// What the decoder threads share: the jobs, the next one to take, and the way to the encoder.
+struct Producers<'a> {
+    jobs: &'a [Job],
+    next: AtomicUsize,
+    options: &'a IndexOptions,
+    gate: Gate,
+    stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Producers<'_> {
+    /// One decoder thread's work: take the next job until none are left.
+    fn run(&self, tx: SyncSender<(usize, Msg)>) {
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            if index >= self.jobs.len() || (self.stop)() {
+                return;
             }
-            let vtx_media::Sampled { stats, shots, motion } = first.ok_or("no model needs this file")?;
-            let segments = thumbnails
-                .map(|picker| {
-                    picker.pick(&vtx_media::segment_spans(
-                        &shots,
-                        stats.duration,
-                        options.segment_seconds,
-                    ))
-                })
-                .unwrap_or_default();
-            Ok(Produced::Sampled(Box::new(Decoded {
-                probed,
-                stats,
-                shots,
-                segments,
-                motion,
-            })))
-        })();
-        if tx.send(Msg::Done(produced)).is_err() {
-            return;
+            let produced = self.produce(index, &tx);
+            if tx.send((index, Msg::Done(produced))).is_err() {
+                return;
+            }
         }
+    }
+
+    /// Hash, probe and sample one job, pass by pass. The first pass of a full job also detects
+    /// shots, measures motion and makes the thumbnails of its segments.
+    fn produce(&self, index: usize, tx: &SyncSender<(usize, Msg)>) -> std::result::Result<Produced, String> {
+        let (job, options, stop) = (&self.jobs[index], self.options, self.stop);
+        let send = |msg: Msg| {
+            self.gate.wait_open(index, stop);
+            tx.send((index, msg)).is_ok()
+        };
+        let probed = match job.work {
+            Work::Full => {
+                let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
+                if job.known_hash.as_deref() == Some(hash.as_str()) {
+                    return Ok(Produced::SameContent);
+                }
+                if !send(Msg::Hashed(hash.clone())) {
+                    return Err("interrupted".into());
+                }
+                let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
+                Some((info, hash))
+            }
+            Work::Extend(_) => None,
+        };
+        let mut first: Option<vtx_media::Sampled> = None;
+        let mut thumbnails = probed
+            .as_ref()
+            .map(|p| ThumbnailPicker::new(segments::thumbnail_size(p.0.width, p.0.height)));
+        for (pass_index, pass) in job.passes.iter().enumerate() {
+            let first_of_full = pass_index == 0 && probed.is_some();
+            let analyses = vtx_media::Analyses {
+                shots: options.shots.as_ref().filter(|_| first_of_full),
+                motion: options.motion.as_ref().filter(|_| pass.flow),
+                deblocking: options.deblocking,
+            };
+            let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
+            let mut sizes = pass.sizes.clone();
+            sizes.extend(picker.as_ref().map(|p| p.size()));
+            let sampled = vtx_media::sample_and_analyse(&job.path, &pass.sampling, &sizes, analyses, |mut frame| {
+                if let Some(picker) = picker.as_mut() {
+                    let rgb = frame.images.pop().expect("the thumbnail size was asked for");
+                    picker.offer(frame.t, &rgb);
+                }
+                if stop() || !send(Msg::Frame(pass_index, frame)) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .map_err(|e: MediaError| e.to_string())?;
+            let stopped = sampled.stats.stopped;
+            first.get_or_insert(sampled);
+            if stopped || !send(Msg::PassEnd(pass_index)) {
+                break;
+            }
+        }
+        let vtx_media::Sampled { stats, shots, motion } = first.ok_or("no model needs this file")?;
+        let segments = thumbnails
+            .map(|picker| {
+                picker.pick(&vtx_media::segment_spans(
+                    &shots,
+                    stats.duration,
+                    options.segment_seconds,
+                ))
+            })
+            .unwrap_or_default();
+        Ok(Produced::Sampled(Box::new(Decoded {
+            probed,
+            stats,
+            shots,
+            segments,
+            motion,
+        })))
     }
 }
 
@@ -394,7 +465,17 @@ fn warning_for(stats: &SampleStats, info: &VideoInfo) -> Option<String> {
 
 /// Vectors are handed to the store in runs of this many, so a video of any length is never held
 /// in memory whole (1024 frames with a 1280-d and a 384-d vector: 6.6 MB).
+#[cfg(not(test))]
 const STORE_BATCH_VECTORS: usize = 1024;
+/// A video that may not write yet (another holds the store's one write) pauses its decoder once
+/// it holds this many vectors: about an hour of video at 1 frame/s with two image spaces, 45 MB.
+#[cfg(not(test))]
+const WAITING_VECTORS: usize = 8 * STORE_BATCH_VECTORS;
+// Small enough that the unit tests' short videos take every turn of the write hand-over.
+#[cfg(test)]
+const STORE_BATCH_VECTORS: usize = 4;
+#[cfg(test)]
+const WAITING_VECTORS: usize = 12;
 
 /// One video on its way into the store: its writer once begun (dropping it uncommitted undoes the
 /// video), vectors not yet handed over, and how many each space got.
@@ -433,9 +514,19 @@ struct Consumer<'a, 'm> {
     store: &'a dyn VectorStore,
     models: &'a mut [&'m mut FrameModel],
     observer: &'a mut dyn IndexObserver,
+    jobs: &'a [Job],
+    gate: &'a Gate,
     batch_size: Option<usize>,
     near_duplicate_bits: Option<u32>,
     pooling: Pooling,
+    /// Videos being decoded, by job.
+    active: HashMap<usize, Active<'a>>,
+    /// Videos decoded and waiting for the write, in the order they finished.
+    parked: VecDeque<Parked<'a>>,
+    /// The job whose video holds the store's open write.
+    holder: Option<usize>,
+    /// Outcomes by job, in the order they were settled.
+    settled: Vec<(usize, FileOutcome)>,
     report: IndexReport,
 }
 
@@ -448,12 +539,164 @@ struct JobState {
     last_signature: Option<u64>,
 }
 
+/// One video between its first message and its outcome.
+struct Active<'s> {
+    video: VideoInProgress<'s>,
+    state: JobState,
+    batch_size: usize,
+}
+
+struct Parked<'s> {
+    job: usize,
+    active: Active<'s>,
+    done: std::result::Result<Produced, String>,
+}
+
+/// A store failure while writing `job`'s video: every later write would fail too.
+struct Fatal {
+    job: usize,
+    error: EngineError,
+}
+
+/// Whether settling this outcome writes to the store (and so needs the write).
+fn writes(active: &Active<'_>, done: &std::result::Result<Produced, String>) -> bool {
+    match done {
+        Ok(Produced::SameContent) => true,
+        Ok(Produced::Sampled(decoded)) => active.state.error.is_none() && !decoded.stats.stopped,
+        Err(_) => false,
+    }
+}
+
 impl<'a> Consumer<'a, '_> {
-    /// Take one job's messages off the queue and settle its outcome. Whatever goes wrong, a video
-    /// begun in the store is either committed whole or, its writer dropped, rolled back.
-    fn consume_job(&mut self, job: &Job, rx: &Receiver<Msg>) -> std::result::Result<FileOutcome, EngineError> {
-        let mut video = VideoInProgress::default();
-        self.receive_video(job, rx, &mut video)
+    /// Take messages until every decoder has stopped. Whatever goes wrong, a video begun in the
+    /// store is either committed whole or, its writer dropped, rolled back.
+    fn run(&mut self, rx: &Receiver<(usize, Msg)>) -> std::result::Result<(), Fatal> {
+        while let Ok((job, msg)) = rx.recv() {
+            self.take(job, msg)?;
+        }
+        // The decoders stopped (a cancel): a video begun and not done was stopped with them.
+        let mut left: Vec<usize> = self
+            .active
+            .keys()
+            .copied()
+            .chain(self.parked.iter().map(|p| p.job))
+            .collect();
+        left.sort_unstable();
+        self.active.clear();
+        self.parked.clear();
+        for job in left {
+            self.settle(job, FileOutcome::Interrupted);
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, job: usize, msg: Msg) -> std::result::Result<(), Fatal> {
+        let fatal = |error| Fatal { job, error };
+        let mut active = match self.active.remove(&job) {
+            Some(active) => active,
+            None => {
+                self.observer.begun(&self.jobs[job].path);
+                let batch_size = self.image_batch_size(&self.jobs[job]);
+                Active {
+                    video: VideoInProgress::default(),
+                    state: JobState {
+                        batch: Vec::with_capacity(batch_size),
+                        windowers: HashMap::new(),
+                        error: None,
+                        last_signature: None,
+                    },
+                    batch_size,
+                }
+            }
+        };
+        match msg {
+            Msg::Hashed(hash) => active.video.content = Some(hash),
+            Msg::Frame(pass, frame) => {
+                if let Err(e) = self.take_frame(job, pass, frame, &mut active) {
+                    active.state.error.get_or_insert(e);
+                }
+                self.write_or_wait(job, &mut active.video).map_err(fatal)?;
+            }
+            Msg::PassEnd(pass) => {
+                if let Err(e) = self.end_pass(job, pass, &mut active) {
+                    active.state.error.get_or_insert(e);
+                }
+            }
+            Msg::Done(done) => {
+                if writes(&active, &done) && self.holder.is_some_and(|holder| holder != job) {
+                    self.parked.push_back(Parked { job, active, done });
+                    return Ok(());
+                }
+                self.settle_job(job, active, done)?;
+                return self.promote();
+            }
+        }
+        self.active.insert(job, active);
+        Ok(())
+    }
+
+    /// Hand a full run of vectors to the store when this video may write, else keep them and
+    /// pause its decoder once it holds its share.
+    fn write_or_wait(&mut self, job: usize, video: &mut VideoInProgress<'a>) -> Result<()> {
+        if video.pending_count < STORE_BATCH_VECTORS {
+            return Ok(());
+        }
+        match self.holder {
+            Some(holder) if holder != job => {
+                if video.pending_count >= WAITING_VECTORS {
+                    self.gate.pause(job);
+                }
+                Ok(())
+            }
+            _ => self.hand_over(job, video),
+        }
+    }
+
+    /// While no video holds the write: settle the videos that waited for it, then give it to
+    /// the decoding video that has the most to write.
+    fn promote(&mut self) -> std::result::Result<(), Fatal> {
+        while self.holder.is_none() {
+            if let Some(Parked { job, active, done }) = self.parked.pop_front() {
+                self.settle_job(job, active, done)?;
+                continue;
+            }
+            let waiting = self
+                .active
+                .iter()
+                .filter(|(_, a)| a.video.pending_count >= STORE_BATCH_VECTORS)
+                .max_by_key(|(_, a)| a.video.pending_count)
+                .map(|(&job, _)| job);
+            let Some(job) = waiting else { break };
+            let mut active = self.active.remove(&job).expect("found among the active");
+            let handed = self.hand_over(job, &mut active.video);
+            self.active.insert(job, active);
+            self.gate.open(job);
+            handed.map_err(|error| Fatal { job, error })?;
+        }
+        Ok(())
+    }
+
+    fn settle_job(
+        &mut self,
+        job: usize,
+        active: Active<'a>,
+        done: std::result::Result<Produced, String>,
+    ) -> std::result::Result<(), Fatal> {
+        let outcome = self.finish(job, active, done);
+        // `finish` has committed or dropped the video's writer, whatever it returned.
+        if self.holder == Some(job) {
+            self.holder = None;
+        }
+        let outcome = outcome.map_err(|error| Fatal { job, error })?;
+        self.settle(job, outcome);
+        Ok(())
+    }
+
+    fn settle(&mut self, job: usize, outcome: FileOutcome) {
+        let jobs = self.jobs;
+        let Job { path, size, .. } = &jobs[job];
+        self.observer.finished(path, *size, &outcome);
+        self.settled.push((job, outcome));
     }
 
     fn image_batch_size(&self, job: &Job) -> usize {
@@ -471,42 +714,16 @@ impl<'a> Consumer<'a, '_> {
         self.batch_size.unwrap_or_else(own).max(1)
     }
 
-    fn receive_video(
+    /// The outcome of a video its decoder is done with: written whole, or not at all.
+    fn finish(
         &mut self,
-        job: &Job,
-        rx: &Receiver<Msg>,
-        video: &mut VideoInProgress<'a>,
+        index: usize,
+        active: Active<'a>,
+        done: std::result::Result<Produced, String>,
     ) -> std::result::Result<FileOutcome, EngineError> {
-        let batch_size = self.image_batch_size(job);
-        let mut state = JobState {
-            batch: Vec::with_capacity(batch_size),
-            windowers: HashMap::new(),
-            error: None,
-            last_signature: None,
-        };
-        let done = loop {
-            let Ok(msg) = rx.recv() else {
-                return Ok(FileOutcome::Interrupted);
-            };
-            match msg {
-                Msg::Hashed(hash) => video.content = Some(hash),
-                Msg::Frame(pass, frame) => {
-                    let outcome = self.take_frame(job, pass, frame, batch_size, &mut state, video);
-                    if let Err(e) = outcome {
-                        state.error.get_or_insert(e);
-                    }
-                    if video.pending_count >= STORE_BATCH_VECTORS {
-                        self.hand_over(job, video)?;
-                    }
-                }
-                Msg::PassEnd(pass) => {
-                    if let Err(e) = self.end_pass(job, pass, &mut state, video) {
-                        state.error.get_or_insert(e);
-                    }
-                }
-                Msg::Done(done) => break done,
-            }
-        };
+        let jobs = self.jobs;
+        let job = &jobs[index];
+        let Active { mut video, state, .. } = active;
         let Decoded {
             probed,
             stats,
@@ -533,7 +750,7 @@ impl<'a> Consumer<'a, '_> {
         if let Some(flow) = job.models.iter().map(|&m| &self.models[m].info).find(|info| info.flow) {
             video.take(flow.spaces[0].name.clone(), motion::vectors(&motion));
         }
-        self.hand_over(job, video)?;
+        self.hand_over(index, &mut video)?;
         let spaces = video.spaces();
         let mut writer = video.writer.take().expect("handed over above");
         if let Some(reason) = gone_while_read(job) {
@@ -586,15 +803,14 @@ impl<'a> Consumer<'a, '_> {
         }
     }
 
-    fn take_frame(
-        &mut self,
-        job: &Job,
-        pass: usize,
-        mut frame: Frame,
-        batch_size: usize,
-        state: &mut JobState,
-        video: &mut VideoInProgress<'a>,
-    ) -> Result<()> {
+    fn take_frame(&mut self, index: usize, pass: usize, mut frame: Frame, active: &mut Active<'a>) -> Result<()> {
+        let jobs = self.jobs;
+        let job = &jobs[index];
+        let Active {
+            video,
+            state,
+            batch_size,
+        } = active;
         if state.error.is_some() {
             return Ok(());
         }
@@ -613,7 +829,7 @@ impl<'a> Consumer<'a, '_> {
                     state.last_signature = Some(signature);
                 }
                 state.batch.push(frame);
-                if state.batch.len() >= batch_size {
+                if state.batch.len() >= *batch_size {
                     self.encode_images(job, pass, &mut state.batch, video)?;
                 }
             }
@@ -630,13 +846,10 @@ impl<'a> Consumer<'a, '_> {
         Ok(())
     }
 
-    fn end_pass(
-        &mut self,
-        job: &Job,
-        pass: usize,
-        state: &mut JobState,
-        video: &mut VideoInProgress<'a>,
-    ) -> Result<()> {
+    fn end_pass(&mut self, index: usize, pass: usize, active: &mut Active<'a>) -> Result<()> {
+        let jobs = self.jobs;
+        let job = &jobs[index];
+        let Active { video, state, .. } = active;
         if state.error.is_some() {
             return Ok(());
         }
@@ -680,9 +893,12 @@ impl<'a> Consumer<'a, '_> {
         Ok(())
     }
 
-    /// Move the encoded vectors into the store's open write of this video.
-    fn hand_over(&mut self, job: &Job, video: &mut VideoInProgress<'a>) -> Result<()> {
-        let store = self.store;
+    /// Move the encoded vectors into the store's open write of this video, opening it (and so
+    /// taking the store's one write) if need be.
+    fn hand_over(&mut self, index: usize, video: &mut VideoInProgress<'a>) -> Result<()> {
+        let (store, jobs) = (self.store, self.jobs);
+        let job = &jobs[index];
+        self.holder = Some(index);
         let writer = match &mut video.writer {
             Some(writer) => writer,
             empty => empty.insert(match &job.work {
@@ -849,53 +1065,65 @@ pub(crate) fn execute(
         started,
     } = plan;
     observer.started(jobs.len(), jobs.iter().map(|j| j.size).sum());
-    let (tx, rx) = sync_channel(options.queue_frames.max(1));
+    let workers = options.jobs.clamp(1, jobs.len().max(1));
+    let (tx, rx) = sync_channel(options.queue_frames.max(1) * workers);
     let abort = AtomicBool::new(false);
     let stop = || cancel.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
+    let producers = Producers {
+        jobs: &jobs,
+        next: AtomicUsize::new(0),
+        options,
+        gate: Gate::default(),
+        stop: &stop,
+    };
     let mut consumer = Consumer {
         store,
         models,
         observer,
+        jobs: &jobs,
+        gate: &producers.gate,
         batch_size: options.batch_size,
         near_duplicate_bits: options.near_duplicate_bits,
         pooling: options.pooling,
+        active: HashMap::new(),
+        parked: VecDeque::new(),
+        holder: None,
+        settled: Vec::new(),
         report: IndexReport::default(),
     };
     let fatal = std::thread::scope(|scope| {
-        scope.spawn(|| produce(&jobs, options, tx, &stop));
-        for (done, job) in jobs.iter().enumerate() {
-            match consumer.consume_job(job, &rx) {
-                Ok(outcome) => {
-                    consumer.observer.finished(&job.path, job.size, &outcome);
-                    let interrupted = outcome == FileOutcome::Interrupted;
-                    consumer.report.files.push((job.path.clone(), outcome));
-                    if interrupted {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    // A store failure (disk full, I/O) would fail every later file too: stop cleanly.
-                    abort.store(true, Ordering::Relaxed);
-                    let outcome = FileOutcome::Failed(e.to_string());
-                    consumer.observer.finished(&job.path, job.size, &outcome);
-                    consumer.report.files.push((job.path.clone(), outcome));
-                    drop(rx);
-                    return Some((e, jobs.len() - done - 1));
-                }
-            }
+        for _ in 0..workers {
+            let (producers, tx) = (&producers, tx.clone());
+            scope.spawn(move || producers.run(tx));
         }
+        drop(tx);
+        let ran = consumer.run(&rx);
+        if ran.is_err() {
+            abort.store(true, Ordering::Relaxed);
+        }
+        // Decoders blocked on a full queue see it gone and stop.
         drop(rx);
-        None
+        ran.err()
     });
-    report.files.extend(consumer.report.files);
+    if let Some(Fatal { job, error }) = fatal {
+        // Roll back the other videos' open writes, then name the one that failed.
+        consumer.active.clear();
+        consumer.parked.clear();
+        consumer.settle(job, FileOutcome::Failed(error.to_string()));
+        report.aborted = Some((error.to_string(), jobs.len() - consumer.settled.len()));
+    }
+    let mut settled = std::mem::take(&mut consumer.settled);
+    settled.sort_by_key(|(job, _)| *job);
+    report.files.extend(
+        settled
+            .into_iter()
+            .map(|(job, outcome)| (jobs[job].path.clone(), outcome)),
+    );
     report.frames = consumer.report.frames;
     report.frames_skipped = consumer.report.frames_skipped;
     report.video_seconds = consumer.report.video_seconds;
     report.cancelled = cancel.load(Ordering::Relaxed);
     report.wall_seconds = started.elapsed().as_secs_f64();
-    if let Some((e, left)) = fatal {
-        report.aborted = Some((e.to_string(), left));
-    }
     Ok(report)
 }
 

@@ -225,3 +225,84 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
         "unchanged, and the motion model alone does not extend it"
     );
 }
+
+#[test]
+fn several_videos_at_once_write_what_one_at_a_time_writes() {
+    let fixtures = vtx_core::cache_dir().join("fixtures");
+    let paths: Vec<_> = [
+        "joined.mp4",
+        "rates/joined-24.mp4",
+        "bad/notes.mp4",
+        "rates/joined-60.mp4",
+        "shots/fade.mp4",
+        "digits/1-0.mp4",
+        "rates/joined-vfr.mp4",
+        "shots/pan-2s.mp4",
+    ]
+    .iter()
+    .map(|name| fixtures.join(name))
+    .collect();
+    assert!(paths.iter().all(|p| p.exists()), "test media missing: run `make setup`");
+    let cancel = AtomicBool::new(false);
+    // Two frames a second: the long videos hold more vectors than a waiting one may keep, so
+    // they pause and take the write over in turn; the short ones finish while another holds it
+    // and wait to be written.
+    let index = |jobs: usize, dir: &std::path::Path| {
+        let store = SqliteStore::open(&dir.join("index")).unwrap();
+        let mut colour = fake_model("colour");
+        store.ensure_space(&colour.info.spaces[0]).unwrap();
+        let options = IndexOptions {
+            sampling: vtx_media::Sampling::Fps(2.0),
+            motion: None,
+            jobs,
+            ..Default::default()
+        };
+        let planned = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
+        let report = execute(planned, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+        (store, report)
+    };
+    let (one_dir, three_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (one, alone) = index(1, one_dir.path());
+    let (three, together) = index(3, three_dir.path());
+
+    let names: Vec<_> = together.files.iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(names, paths, "outcomes are reported in the order of the files");
+    assert_eq!(alone.files, together.files);
+    assert!(
+        matches!(together.files[2].1, FileOutcome::Failed(_)),
+        "{:?}",
+        together.files
+    );
+    assert_eq!(together.count(|o| matches!(o, FileOutcome::Indexed { .. })), 7);
+    assert_eq!(alone.frames, together.frames);
+
+    let videos = |store: &SqliteStore| {
+        let mut videos = store.videos().unwrap();
+        videos.sort_by_key(|v| v.id);
+        videos
+    };
+    let (from_one, from_three) = (videos(&one), videos(&three));
+    assert_eq!(from_one.len(), 7);
+    for (a, b) in from_one.iter().zip(&from_three) {
+        assert_eq!((a.id, &a.meta), (b.id, &b.meta));
+        assert_eq!(one.segments(a.id).unwrap(), three.segments(b.id).unwrap());
+        assert_eq!(
+            one.frame_times(a.id, "colour").unwrap(),
+            three.frame_times(b.id, "colour").unwrap()
+        );
+        let (u, v) = (
+            one.video_vector(a.id, "colour").unwrap().unwrap(),
+            three.video_vector(b.id, "colour").unwrap().unwrap(),
+        );
+        assert!(close(&u, &v), "{}: {u:?} vs {v:?}", a.meta.path);
+    }
+    let (p, q) = (
+        one.scroll("colour", None, 1000).unwrap().points,
+        three.scroll("colour", None, 1000).unwrap().points,
+    );
+    assert_eq!(p.len(), q.len());
+    for ((a, u), (b, v)) in p.iter().zip(&q) {
+        assert_eq!(a.id, b.id);
+        assert!(close(u, v));
+    }
+}

@@ -50,7 +50,7 @@ use sessions::Sessions;
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use error::{EngineError, ErrorKind, Result};
 pub use frame_models::frame_size;
-pub use ingest::{FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
+pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
@@ -62,7 +62,7 @@ pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::ModelError;
-pub use vtx_models::{Manifest, Registry as ModelRegistry};
+pub use vtx_models::{Device, Manifest, Registry as ModelRegistry};
 
 /// Of a video's segments (in time order), the one with a thumbnail nearest the video's middle:
 /// the picture that stands for the whole video.
@@ -104,6 +104,8 @@ pub struct EngineConfig {
     /// Copies of each text model loaded at most, for threads embedding queries at once (each
     /// costs the model's memory again: about 90 MB for MiniLM). One for a program with one thread.
     pub text_sessions: usize,
+    /// Where the models run; `None` takes each manifest's choice, else `auto`.
+    pub device: Option<Device>,
 }
 
 impl EngineConfig {
@@ -113,6 +115,7 @@ impl EngineConfig {
             models_dir,
             ann: AnnOptions::default(),
             text_sessions: 1,
+            device: None,
         }
     }
 }
@@ -220,7 +223,7 @@ impl Engine {
 
     /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
     pub fn with_store(config: EngineConfig, store: Arc<dyn VectorStore>) -> Self {
-        let registry = motion::model_registry(&config.models_dir);
+        let registry = motion::model_registry(&config.models_dir).with_device(config.device);
         Self {
             config,
             store,
@@ -346,8 +349,13 @@ impl Engine {
                 let conse = match &manifest.conse {
                     Some(spec) => {
                         let text_manifest = self.registry.get(&spec.text_model)?;
-                        let text = self.text_encoder(&spec.text_model)?;
-                        Some(text.with(|t| self.registry.conse(&manifest, &text_manifest, t.as_mut()))??)
+                        match self.registry.cached_conse(&manifest, &text_manifest)? {
+                            Some(conse) => Some(conse),
+                            None => {
+                                let text = self.text_encoder(&spec.text_model)?;
+                                Some(text.with(|t| self.registry.conse(&manifest, &text_manifest, t.as_mut()))??)
+                            }
+                        }
                     }
                     None => None,
                 };

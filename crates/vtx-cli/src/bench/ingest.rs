@@ -179,8 +179,9 @@ pub fn run(
     model: &str,
     sampling: Sampling,
     repeat: usize,
+    device: Option<vtx::Device>,
 ) -> Result<BenchReport> {
-    let registry = Registry::new(models_dir);
+    let registry = Registry::new(models_dir).with_device(device);
     let manifest = registry.get(model)?;
     let image = manifest
         .image
@@ -196,7 +197,10 @@ pub fn run(
         ..Default::default()
     };
     let scratch = std::env::temp_dir().join(format!("vtx-bench-{}", std::process::id()));
-    let engine = Engine::open(EngineConfig::new(scratch.clone(), models_dir.to_path_buf()))?;
+    let engine = Engine::open(EngineConfig {
+        device,
+        ..EngineConfig::new(scratch.clone(), models_dir.to_path_buf())
+    })?;
     engine.prepare_indexing(&options)?;
     let mut rows = Vec::new();
     for video in videos {
@@ -391,9 +395,10 @@ pub fn run_model(
     batch: Option<usize>,
     items: usize,
     repeat: usize,
+    device: Option<vtx::Device>,
 ) -> Result<ModelBenchReport> {
     use vtx_models::{ImageEncoder, OnnxTextEncoder, TextEncoder};
-    let registry = Registry::new(models_dir);
+    let registry = Registry::new(models_dir).with_device(device);
     let manifest = registry.get(model)?;
     let mut rows = Vec::new();
     if let Some(spec) = &manifest.image {

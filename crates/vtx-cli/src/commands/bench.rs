@@ -24,6 +24,7 @@ pub fn run(what: Option<BenchCommand>, args: &BenchIngestArgs, out: &mut impl Wr
         &args.model,
         sampling,
         args.repeat.max(1),
+        args.models.device,
     )?;
     Ok(output::report(out, &report, args.json, ingest::BenchReport::table)?)
 }
@@ -35,6 +36,7 @@ pub fn model(args: &BenchModelArgs, out: &mut impl Write) -> Result<()> {
         args.batch,
         args.items.max(1),
         args.repeat.max(1),
+        args.models.device,
     )?;
     Ok(output::report(
         out,

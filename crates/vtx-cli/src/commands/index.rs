@@ -25,6 +25,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         motion: (!args.no_motion).then(MotionOptions::default),
         prune: args.prune,
         deblocking: args.sampling.deblocking,
+        jobs: args.jobs.map_or_else(vtx::default_jobs, usize::from),
         ..Default::default()
     })
 }

@@ -73,7 +73,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         },
         Command::Serve(args) => serve::run(args)?,
         Command::Info(args) => output::info(&mut out, &info::run(&args)?, args.json)?,
-        Command::Models { command, dir } => models::run(command, &models_dir(&dir), &mut out)?,
+        Command::Models { command, dir } => models::run(command, &models_dir(&dir), dir.device, &mut out)?,
         Command::BenchModel(args) => bench::model(&args, &mut out)?,
         Command::Bench { what, ingest } => bench::run(what, &ingest, &mut out)?,
         Command::Reference => crate::reference::write(&mut out)?,
@@ -101,6 +101,7 @@ fn ann_options() -> Result<vtx::AnnOptions> {
 fn engine_config(common: &Common) -> Result<EngineConfig> {
     Ok(EngineConfig {
         ann: ann_options()?,
+        device: common.models.device,
         ..EngineConfig::new(
             common.index.clone().unwrap_or_else(crate::dirs::default_index_dir),
             models_dir(&common.models),

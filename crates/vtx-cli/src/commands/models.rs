@@ -10,8 +10,8 @@ use vtx_api::{ModelList, ModelSummary};
 use crate::args::ModelsCommand;
 use crate::output;
 
-pub fn run(command: ModelsCommand, dir: &Path, out: &mut impl Write) -> Result<()> {
-    let registry = vtx::model_registry(dir);
+pub fn run(command: ModelsCommand, dir: &Path, device: Option<vtx::Device>, out: &mut impl Write) -> Result<()> {
+    let registry = vtx::model_registry(dir).with_device(device);
     match command {
         ModelsCommand::List { json } => list(&registry, json, out),
         ModelsCommand::Info { name } => {
