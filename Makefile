@@ -22,6 +22,8 @@ demo: build
 
 test: setup
 	$(CARGO) test --workspace --locked
+	@[ -e "$${VTX_MODELS:-$(VTX_CACHE)/models}/onnxruntime-gpu/libonnxruntime.so" ] || \
+	  echo "note: the GPU runtime test was skipped (no GPU build of ONNX Runtime; make setup-gpu installs it)"
 
 lint:
 	$(CARGO) fmt --all -- --check
