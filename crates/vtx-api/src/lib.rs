@@ -13,7 +13,9 @@ use serde::Serialize;
 use vtx::{Engine, Result};
 
 pub use vtx::eval::{ClusterEvaluation, RetrievalEvaluation};
-pub use vtx::{IndexInfo, SegmentMotion, SegmentTags, SpaceInfo, VideoTags};
+pub use vtx::{
+    IndexInfo, ObjectsReport, SegmentMotion, SegmentTags, SpaceInfo, StoredTracks, Track, TrackBox, VideoTags,
+};
 
 /// A path as one line of text: control characters in a file name (a newline, a terminal escape)
 /// are written escaped, so a name can neither break the report into lines nor drive the terminal,
@@ -397,10 +399,11 @@ impl Clustering {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSummary {
     pub name: String,
-    /// `image`, `text`, `image-text` or `video`.
+    /// `image`, `text`, `image-text`, `video`, `motion` or `detector`.
     pub kind: String,
-    /// The vector space it writes.
-    pub space: String,
+    /// The vector space it writes; none for a detector, which finds boxes.
+    pub space: Option<String>,
+    /// Length of its vectors; 0 for a detector.
     pub dim: usize,
     /// Whether it embeds text (queries, labels).
     pub text: bool,
@@ -413,7 +416,7 @@ impl From<&vtx::Manifest> for ModelSummary {
         Self {
             name: m.name.clone(),
             kind: m.kind.to_string(),
-            space: m.space().to_string(),
+            space: m.detector.is_none().then(|| m.space().to_string()),
             dim: m.dim,
             text: m.has_text(),
             description: m.description.clone(),

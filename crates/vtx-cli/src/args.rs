@@ -44,6 +44,9 @@ pub enum Command {
     /// Measure a video's motion per segment: camera motion (pan, zoom) and objects moving on
     /// their own, from optical flow.
     Motion(MotionArgs),
+    /// Find the objects of a video (indexed or not) and follow them over time: one track per
+    /// object, with its label, its span, its boxes and its speed.
+    Objects(ObjectsArgs),
     /// Group the index's videos (or segments) into clusters and name them.
     Cluster(ClusterCommandArgs),
     /// Measure quality against labelled data.
@@ -207,6 +210,17 @@ pub struct IndexArgs {
     /// itself missing, such as an unmounted drive, prunes nothing).
     #[arg(long)]
     pub prune: bool,
+    /// Also detect and track objects (COCO classes), for `search --object`: each video without
+    /// objects from --detector yet is decoded once more at --object-fps after its vectors are
+    /// written.
+    #[arg(long)]
+    pub objects: bool,
+    /// The detector model for --objects.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_DETECTOR, requires = "objects")]
+    pub detector: String,
+    /// Frames a second the detector sees, for --objects.
+    #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_OBJECT_FPS, requires = "objects")]
+    pub object_fps: f64,
 }
 
 #[derive(Args)]
@@ -219,8 +233,8 @@ pub struct RemoveArgs {
 
 #[derive(Args)]
 pub struct SearchArgs {
-    /// The query text (or use --queries).
-    #[arg(required_unless_present = "queries", conflicts_with = "queries")]
+    /// The query text (or use --queries; or neither, with --object).
+    #[arg(required_unless_present_any = ["queries", "object"], conflicts_with = "queries")]
     pub query: Option<String>,
     /// A file with one query per line; prints one result line per query.
     #[arg(long, value_name = "FILE")]
@@ -235,6 +249,13 @@ pub struct SearchArgs {
     /// Only moments tagged (`vtx tag`) with a label containing this word.
     #[arg(long, value_name = "WORD")]
     pub tag: Option<String>,
+    /// Only moments where the detector saw this object (`vtx index --objects`; a COCO label
+    /// such as person, car, dog). With no query, the moments are ranked by detection score.
+    #[arg(long, value_name = "LABEL")]
+    pub object: Option<String>,
+    /// With --object: at least this many of it seen at once.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "object")]
+    pub min_count: u32,
     /// Scan every vector instead of walking the approximate index (large spaces only have
     /// one; see the README).
     #[arg(long)]
@@ -359,6 +380,30 @@ pub struct MotionArgs {
     /// kind, samples).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ObjectsArgs {
+    pub video: PathBuf,
+    /// The detector model.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_DETECTOR)]
+    pub detector: String,
+    /// Frames a second the detector sees.
+    #[arg(long, default_value_t = vtx::DEFAULT_OBJECT_FPS)]
+    pub fps: f64,
+    /// Least score for a detection to start a track (0-1); down to half of it continues one
+    /// [default: the detector manifest's min_score].
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f32>,
+    /// Tracks seen in fewer frames are left out.
+    #[arg(long, value_name = "FRAMES", default_value_t = vtx::TrackerOptions::default().min_hits)]
+    pub min_frames: usize,
+    /// A JSON document: the video, the detector, the frames seen, and every track with its
+    /// boxes (t, x0, y0, x1, y1 in fractions of the frame, score).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub models: ModelsDir,
 }
 
 #[derive(Args, Clone)]

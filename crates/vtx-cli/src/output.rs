@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use vtx::{FileOutcome, IndexReport, OptimizeAction};
-use vtx_api::{format_time, Clustering, Info, SearchResults, SimilarResults};
+use vtx_api::{format_time, one_line, Clustering, Info, SearchResults, SimilarResults};
 
 /// One document as one line of JSON.
 pub fn json(out: &mut impl Write, document: &impl Serialize) -> io::Result<()> {
@@ -42,6 +42,24 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     }
     if !report.pruned.is_empty() {
         lines.push(format!("pruned {} video(s) whose files are gone", report.pruned.len()));
+    }
+    if !report.objects.is_empty() {
+        let tracks: usize = report.objects.iter().filter_map(|(_, r)| r.as_ref().ok()).sum();
+        let failed: Vec<String> = report
+            .objects
+            .iter()
+            .filter_map(|(path, r)| r.as_ref().err().map(|e| format!("{}: {e}", one_line(path))))
+            .collect();
+        lines.push(format!(
+            "objects: {} track(s) in {} video(s){}",
+            tracks,
+            report.objects.len() - failed.len(),
+            match failed.len() {
+                0 => String::new(),
+                n => format!(", {n} failed (their vectors are written)"),
+            }
+        ));
+        lines.extend(failed.into_iter().map(|f| format!("  objects failed: {f}")));
     }
     if let Some(why) = &report.not_optimized {
         lines.push(format!(
@@ -222,6 +240,40 @@ pub fn motion(out: &mut impl Write, segments: &[vtx_api::SegmentMotion], as_json
         out,
         "(speeds in frame widths per second; camera: right and down positive)"
     )
+}
+
+pub fn objects(out: &mut impl Write, objects: &vtx_api::ObjectsReport, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, objects);
+    }
+    writeln!(
+        out,
+        "{}: {} track(s) in {} frames at {} fps ({})",
+        objects.video,
+        objects.tracks.len(),
+        objects.frames,
+        objects.fps,
+        objects.detector
+    )?;
+    writeln!(
+        out,
+        "{:>5}  {:<14} {:<17} {:>6} {:>6} {:>7}  heading",
+        "track", "label", "span", "frames", "score", "speed"
+    )?;
+    for t in &objects.tracks {
+        writeln!(
+            out,
+            "{:>5}  {:<14} {:<17} {:>6} {:>6.2} {:>7.3}  {}",
+            t.id,
+            t.label,
+            format!("{}-{}", format_time(t.start), format_time(t.end)),
+            t.boxes.len(),
+            t.score,
+            t.speed,
+            t.heading
+        )?;
+    }
+    writeln!(out, "(speed in frame widths per second)")
 }
 
 pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> {

@@ -14,6 +14,8 @@ pub struct Progress {
     frames: u64,
     /// Videos whose frames are reaching the encoder, oldest first (several with `--jobs`).
     reading: Vec<std::path::PathBuf>,
+    /// The video the detector is on, after the decoding (`--objects`).
+    detecting: Option<std::path::PathBuf>,
     started: std::time::Instant,
 }
 
@@ -25,6 +27,7 @@ impl Progress {
             done: 0,
             frames: 0,
             reading: Vec::new(),
+            detecting: None,
             started: std::time::Instant::now(),
         }
     }
@@ -94,6 +97,23 @@ impl IndexObserver for Progress {
         if let Some(line) = line {
             self.bar.suspend(|| eprintln!("{line}"));
         }
+    }
+
+    fn detecting(&mut self, path: &std::path::Path, t: f64, length: Option<f64>) {
+        let name = one_line(path.file_name().map_or(path, std::path::Path::new));
+        let message = format!(
+            "finding objects in {name}: {} of {}",
+            vtx_api::format_time(t),
+            length.map_or_else(|| "?".into(), vtx_api::format_time)
+        );
+        if self.detecting.as_deref() != Some(path) {
+            // One spinner per video: the bar over bytes belonged to the decode that is over.
+            self.bar.finish_and_clear();
+            self.bar = ProgressBar::new_spinner();
+            self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            self.detecting = Some(path.to_path_buf());
+        }
+        self.bar.set_message(message);
     }
 
     fn optimizing(&mut self, space: &str, points: u64) {

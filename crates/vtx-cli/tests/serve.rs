@@ -627,6 +627,83 @@ fn the_api_keeps_to_its_openapi_document_under_schemathesis() {
 }
 
 #[test]
+fn a_videos_tracks_and_the_object_filter_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index").to_string_lossy().into_owned();
+    let crossing = cache().join("fixtures/objects/crossing.mp4");
+    let cat = cache().join("fixtures/photos/cat.mp4");
+    let out = vtx(&[
+        "index",
+        "--index",
+        &index,
+        "--objects",
+        "--no-motion",
+        crossing.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Indexed after, without --objects: a video no detector has looked at.
+    let out = vtx(&["index", "--index", &index, "--no-motion", cat.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value =
+        serde_json::from_slice(&vtx(&["info", "--index", &index, "--videos", "--json"]).stdout).unwrap();
+    let id_of = |name: &str| {
+        listed["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let server = Server::start(&index, &[]);
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{}/tracks", id_of("crossing.mp4")))),
+        None,
+    );
+    assert_eq!(status, 200);
+    let tracks = json_of(response);
+    assert_eq!(tracks["detector"], "centernet-coco");
+    let motorcycle = tracks["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "motorcycle")
+        .unwrap_or_else(|| panic!("{tracks:#}"));
+    assert_eq!(motorcycle["heading"], "right");
+    assert!(motorcycle["boxes"].as_array().unwrap().len() >= 15, "{motorcycle:#}");
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{}/tracks", id_of("cat.mp4")))),
+        None,
+    );
+    assert_eq!(status, 404);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("--objects"));
+    let (status, _) = call(ureq::get(&server.url("/api/videos/999/tracks")), None);
+    assert_eq!(status, 404);
+    let search = |query: &str| {
+        let (status, response) = call(ureq::get(&server.url(&format!("/api/search?q=a%20photo{query}"))), None);
+        (status, json_of(response))
+    };
+    let (status, found) = search("&object=person");
+    assert_eq!(status, 200, "{found}");
+    let files: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["crossing.mp4"], "the cat has no person");
+    let (status, found) = search("&object=person&min_count=2");
+    assert_eq!((status, found["hits"].as_array().map(Vec::len)), (200, Some(0)));
+    let (status, found) = search("&min_count=2");
+    assert_eq!(
+        (status, found["hits"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "no object: no filter"
+    );
+}
+
+#[test]
 fn a_token_from_a_file_any_case_of_bearer_and_a_warning_for_an_open_address() {
     let (_dir, index) = index_of(&[cache().join("fixtures/photos/cat.mp4")]);
     let token_file = tempfile::NamedTempFile::new().unwrap();

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::{
-    Filter, Hit, Pooling, SearchRequest, SegmentSpan, Space, Synthetic, Tag, TimeRange, TimedVector, VectorStore,
-    VideoEntry, VideoMeta,
+    Filter, Hit, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan, Space, Synthetic, Tag,
+    TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta, VideoObjects,
 };
 
 /// Opens (or reopens) a store in a directory.
@@ -20,8 +20,9 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 8] = [
+    let checks: [(&str, Check); 9] = [
         ("writes", writes_replace_and_remove),
+        ("objects", objects_are_kept_filtered_on_and_dropped_with_their_content),
         ("ids", ids_derive_from_content_and_position),
         ("paging", scrolling_pages_through_every_point_once),
         ("filters", filters_apply_inside_the_search),
@@ -303,6 +304,98 @@ fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
         }
     )
     .is_empty());
+}
+
+fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, dir: &Path) {
+    let store = fresh(open, dir);
+    let entry = video("/a.mp4", &[axis(0), axis(0), axis(1)]);
+    let a = store.put_video(&entry).unwrap();
+    let b = store.put_video(&video("/b.mp4", &[axis(0), axis(2)])).unwrap();
+    assert_eq!(store.objects(a).unwrap(), None, "no detector has run");
+    let (sa, sb) = (store.segments(a).unwrap(), store.segments(b).unwrap());
+    let seen = |segment: i64, label: &str, count: u32, score: f32| SegmentObjects {
+        segment,
+        label: label.into(),
+        count,
+        score,
+        share: 0.5,
+    };
+    let found = VideoObjects {
+        detector: "d".into(),
+        fps: 5.0,
+        tracks: vec![ObjectTrack {
+            id: 7,
+            label: "person".into(),
+            start: 0.2,
+            end: 1.4,
+            score: 0.6,
+            velocity: (0.1, -0.02),
+            heading: "right".into(),
+            boxes: vec![
+                TrackPoint {
+                    t: 0.2,
+                    bbox: [0.1, 0.2, 0.3, 0.9],
+                    score: 0.5,
+                },
+                TrackPoint {
+                    t: 1.4,
+                    bbox: [0.2, 0.2, 0.4, 0.9],
+                    score: 0.7,
+                },
+            ],
+        }],
+        segments: vec![seen(sa[0].id, "person", 3, 0.6), seen(sa[1].id, "person", 1, 0.7)],
+    };
+    store.set_objects(a, &found).unwrap();
+    store
+        .set_objects(
+            b,
+            &VideoObjects {
+                tracks: Vec::new(),
+                segments: vec![seen(sb[1].id, "car", 1, 0.9), seen(sb[0].id, "person", 2, 0.4)],
+                ..found.clone()
+            },
+        )
+        .unwrap();
+    assert_eq!(store.objects(a).unwrap().as_ref(), Some(&found), "read back as written");
+    let people = |min_count: u32| Filter {
+        object: Some(ObjectFilter {
+            label: "Person".into(),
+            min_count,
+        }),
+        ..Filter::default()
+    };
+    let crowded = search(
+        &*store,
+        SearchRequest {
+            filter: people(2),
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    let mut crowded: Vec<i64> = crowded.iter().map(|h| h.segment).collect();
+    crowded.sort();
+    let mut expected = vec![sa[0].id, sb[0].id];
+    expected.sort();
+    assert_eq!(
+        crowded, expected,
+        "segments with two people or more, any case of the label"
+    );
+    // By object alone: best detection score first, other conditions still applying.
+    let ranked = store.object_hits(&people(1), 10).unwrap();
+    let ranked: Vec<(i64, f32)> = ranked.iter().map(|p| (p.segment, p.score)).collect();
+    assert_eq!(ranked, [(sa[1].id, 0.7), (sa[0].id, 0.6), (sb[0].id, 0.4)]);
+    let only_b = Filter {
+        videos: Some(HashSet::from([b])),
+        ..people(1)
+    };
+    assert_eq!(store.object_hits(&only_b, 10).unwrap().len(), 1);
+    assert!(store.object_hits(&Filter::default(), 10).is_err(), "no object named");
+    // Content indexed again has not been looked at: its objects go with its old segments.
+    store.put_video(&entry).unwrap();
+    assert_eq!(store.objects(a).unwrap(), None);
+    assert!(store.object_hits(&people(1), 10).unwrap().iter().all(|p| p.video == b));
+    store.remove_videos(&[b]).unwrap();
+    assert!(store.object_hits(&people(1), 10).unwrap().is_empty());
 }
 
 fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {

@@ -22,7 +22,7 @@ mod sqlite;
 mod synthetic;
 
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
-pub use query::{Filter, SearchRequest, TimeRange};
+pub use query::{Filter, ObjectFilter, SearchRequest, TimeRange};
 pub use segments::{or_whole, pool_space, segment_of, Pooling, SpaceVectors};
 pub use sqlite::SqliteStore;
 pub use synthetic::Synthetic;
@@ -187,6 +187,52 @@ pub struct Tag {
     pub score: f32,
 }
 
+/// An object followed through a video, as the catalog keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectTrack {
+    /// Unique within its video.
+    pub id: u32,
+    pub label: String,
+    pub start: f64,
+    pub end: f64,
+    pub score: f32,
+    /// Frame widths a second, right and down positive.
+    pub velocity: (f32, f32),
+    pub heading: String,
+    pub boxes: Vec<TrackPoint>,
+}
+
+/// A track's box at one moment: `[x0, y0, x1, y1]` in fractions of the frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackPoint {
+    pub t: f64,
+    pub bbox: [f32; 4],
+    pub score: f32,
+}
+
+/// How present one object label is in one segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentObjects {
+    pub segment: i64,
+    pub label: String,
+    /// The most seen at once.
+    pub count: u32,
+    /// Mean detection score.
+    pub score: f32,
+    /// Share of the segment's sampled moments in which at least one is seen.
+    pub share: f32,
+}
+
+/// What a detector found in one video: how it was run, its tracks, and each segment's labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoObjects {
+    pub detector: String,
+    /// Frames a second the detector saw.
+    pub fps: f64,
+    pub tracks: Vec<ObjectTrack>,
+    pub segments: Vec<SegmentObjects>,
+}
+
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -256,6 +302,14 @@ pub trait Catalog: Send + Sync {
     fn set_tags(&self, video_id: i64, tags: &[Tag]) -> Result<()>;
     /// A stored video's segment tags, by segment then score.
     fn tags(&self, video_id: i64) -> Result<Vec<Tag>>;
+    /// Replace what a detector found in a stored video.
+    fn set_objects(&self, video_id: i64, objects: &VideoObjects) -> Result<()>;
+    /// What a detector found in a stored video (tracks by id, segments in time order), or `None`
+    /// if no detector has run on it since it was indexed.
+    fn objects(&self, video_id: i64) -> Result<Option<VideoObjects>>;
+    /// The segments that `filter` admits and that hold its object, best detection score first:
+    /// a search by object alone. An error if the filter names no object.
+    fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>>;
     /// Hits for scored points, in their order: each with its video's path and its segment's span.
     /// A point whose segment is gone (removed since the search) is left out.
     fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>>;

@@ -13,6 +13,15 @@ pub struct Filter {
     pub tag: Option<String>,
     /// Only segments that overlap this span, seconds into their video.
     pub time: Option<TimeRange>,
+    /// Only segments where a detector saw this object (`vtx index --objects`).
+    pub object: Option<ObjectFilter>,
+}
+
+/// Segments holding an object label (any case), at least `min_count` of them at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectFilter {
+    pub label: String,
+    pub min_count: u32,
 }
 
 /// A span of seconds; a segment overlaps it if it starts before `end` and ends after `start`.
@@ -32,7 +41,7 @@ impl Filter {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.videos.is_none() && self.tag.is_none() && self.time.is_none()
+        self.videos.is_none() && self.tag.is_none() && self.time.is_none() && self.object.is_none()
     }
 }
 

@@ -2,10 +2,9 @@
 //! a CLIP vision tower.
 
 use ort::session::Session;
-use ort::value::Tensor;
 
 use crate::manifest::{ImageSpec, Manifest, Preprocess};
-use crate::runtime::{load_session, output_rows, rt_err};
+use crate::runtime::{load_session, output_rows, rt_err, run_on_frames};
 use vtx_core::normalize;
 
 use crate::{ImageEncoder, Result, RuntimeOptions};
@@ -39,17 +38,13 @@ impl OnnxImageEncoder {
     /// Run the bare session `rounds` times on one batch of `frames`, its input tensor built once:
     /// ONNX Runtime's own throughput on this graph and batch, the ceiling for [`ImageEncoder::encode`].
     pub fn run_raw(&mut self, frames: &[&[u8]], rounds: usize) -> Result<()> {
-        if frames.is_empty() {
-            return Ok(());
-        }
-        let (shape, data) = self.spec.preprocess.image_tensor(frames)?;
-        let input = Tensor::from_array((shape, data)).map_err(rt_err)?;
-        for _ in 0..rounds {
-            self.session
-                .run(ort::inputs![self.spec.input.as_str() => &input])
-                .map_err(rt_err)?;
-        }
-        Ok(())
+        crate::runtime::run_raw(
+            &mut self.session,
+            &self.spec.preprocess,
+            &self.spec.input,
+            frames,
+            rounds,
+        )
     }
 }
 
@@ -77,12 +72,7 @@ impl ImageEncoder for OnnxImageEncoder {
         if frames.is_empty() {
             return Ok(ImageBatch::default());
         }
-        let (shape, data) = self.spec.preprocess.image_tensor(frames)?;
-        let input = Tensor::from_array((shape, data)).map_err(rt_err)?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.spec.input.as_str() => input])
-            .map_err(rt_err)?;
+        let outputs = run_on_frames(&mut self.session, &self.spec.preprocess, &self.spec.input, frames)?;
         let mut embeddings = output_rows(&outputs, &self.spec.output, self.dim)?;
         embeddings.iter_mut().for_each(|v| normalize(v));
         let class_probs = match &self.spec.logits {

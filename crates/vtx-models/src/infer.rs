@@ -9,8 +9,8 @@ use crate::manifest::{
 };
 use crate::runtime::inspect_graph;
 use crate::{
-    ClipEncoder, ImageEncoder, ModelError, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Result, RuntimeOptions,
-    TextEncoder,
+    ClipEncoder, ImageEncoder, ModelError, ObjectDetector, OnnxClipEncoder, OnnxDetector, OnnxImageEncoder,
+    OnnxTextEncoder, Result, RuntimeOptions, TextEncoder,
 };
 
 /// OpenAI CLIP's pixel statistics, which most CLIP-family exports keep.
@@ -219,6 +219,7 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
             batch: 64,
         }),
         video: None,
+        detector: None,
         conse: None,
         device: None,
         dir: dir.to_path_buf(),
@@ -242,6 +243,11 @@ pub(crate) fn check_loads(manifest: &Manifest, options: &RuntimeOptions) -> Resu
         let frame = gray(enc.preprocess());
         let clip = vec![frame.as_slice(); enc.spec().frames];
         enc.encode(&[clip])?;
+    }
+    if manifest.detector.is_some() {
+        let mut detector = OnnxDetector::load(manifest, options)?;
+        let frame = gray(detector.preprocess());
+        detector.detect(&[&frame])?;
     }
     Ok(())
 }

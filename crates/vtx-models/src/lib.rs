@@ -9,6 +9,7 @@
 //! encoder once and reuse it.
 
 mod conse;
+mod detect;
 mod hub;
 mod image;
 mod infer;
@@ -21,6 +22,7 @@ mod text;
 mod video;
 
 pub use conse::Conse;
+pub use detect::{BBox, DecodeOptions, Detection, OnnxDetector};
 pub use image::{ImageBatch, OnnxImageEncoder};
 pub use manifest::{Manifest, ModelKind, Preprocess, MANIFEST_FILE};
 pub use npy::{parse_f32 as parse_npy_f32, read_f32 as read_npy_f32};
@@ -91,6 +93,17 @@ pub trait ImageEncoder: Send {
 pub trait TextEncoder: Send {
     fn dim(&self) -> usize;
     fn encode(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Finds objects in packed RGB24 frames.
+pub trait ObjectDetector: Send {
+    /// The frame geometry and pixel normalisation the model expects.
+    fn preprocess(&self) -> &Preprocess;
+    /// Class names, indexed by [`Detection::class`].
+    fn labels(&self) -> &[String];
+    fn batch_size(&self) -> usize;
+    /// Each frame's detections, best first.
+    fn detect(&mut self, frames: &[&[u8]]) -> Result<Vec<Vec<Detection>>>;
 }
 
 /// Turns clips of T consecutive frames into one L2-normalised vector each.

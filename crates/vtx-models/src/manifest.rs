@@ -26,6 +26,8 @@ pub enum ModelKind {
     /// Camera and object motion from the optical flow of the decode itself: vtx's built-in
     /// model, with no graph to run.
     Motion,
+    /// Frames to labelled boxes (objects), with no vectors.
+    Detector,
 }
 
 impl ModelKind {
@@ -43,6 +45,7 @@ vtx_core::names!(ModelKind, "model kind", {
     ModelKind::ImageText => "image-text",
     ModelKind::Video => "video",
     ModelKind::Motion => "motion",
+    ModelKind::Detector => "detector",
 });
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,7 +56,8 @@ pub struct Manifest {
     /// The vector space this model writes; defaults to the model's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
-    /// Length of the vectors the model returns (after pooling and projection).
+    /// Length of the vectors the model returns (after pooling and projection); a detector has none.
+    #[serde(default)]
     pub dim: usize,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -63,6 +67,8 @@ pub struct Manifest {
     pub text: Option<TextSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector: Option<DetectorSpec>,
     /// Project an image classifier's class probabilities into a text model's space (ConSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conse: Option<ConseSpec>,
@@ -168,6 +174,44 @@ pub enum ClipLayout {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    pub onnx: String,
+    #[serde(default = "default_detector_input")]
+    pub input: String,
+    /// How the graph's outputs are laid out (docs/models.md describes each).
+    pub layout: DetectorLayout,
+    /// The output with per-class scores.
+    pub scores: String,
+    /// The output with box geometry.
+    pub boxes: String,
+    /// One class name per line, in the order of the score channels.
+    pub labels: String,
+    /// Detections scoring less are dropped.
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+    /// A box overlapping a stronger one of its class by more than this (intersection over union)
+    /// is dropped.
+    #[serde(default = "default_iou")]
+    pub iou: f32,
+    /// At most this many candidate boxes per frame before the threshold and suppression.
+    #[serde(default = "default_max_peaks")]
+    pub max_peaks: usize,
+    #[serde(default = "default_detector_batch")]
+    pub batch: usize,
+    pub preprocess: Preprocess,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorLayout {
+    /// CenterNet heads: `scores` `[N, H/s, W/s, classes]` after a sigmoid, `boxes`
+    /// `[N, H/s, W/s, 4]` with each cell's distances to the left, top, right and bottom edges in
+    /// input pixels.
+    Centernet,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConseSpec {
     /// The text model whose space the projected vectors land in.
     pub text_model: String,
@@ -262,6 +306,21 @@ fn default_clip_batch() -> usize {
 fn default_top_k() -> usize {
     10
 }
+fn default_detector_input() -> String {
+    "images".into()
+}
+fn default_min_score() -> f32 {
+    0.3
+}
+fn default_iou() -> f32 {
+    0.5
+}
+fn default_max_peaks() -> usize {
+    100
+}
+fn default_detector_batch() -> usize {
+    4
+}
 
 impl Manifest {
     /// Read and check `dir/vtx-model.toml`.
@@ -309,7 +368,7 @@ impl Manifest {
         {
             return Err(format!("name '{}' must be letters, digits, '-', '_' or '.'", self.name));
         }
-        if self.dim == 0 {
+        if self.dim == 0 && self.kind != ModelKind::Detector {
             return Err("dim must be positive".into());
         }
         let needs = |present: bool, section: &str| {
@@ -327,6 +386,7 @@ impl Manifest {
                 needs(self.text.is_some(), "text")?;
             }
             ModelKind::Video => needs(self.video.is_some(), "video")?,
+            ModelKind::Detector => needs(self.detector.is_some(), "detector")?,
             ModelKind::Motion => {
                 return Err("kind \"motion\" is vtx's built-in optical-flow model; it cannot be installed".into())
             }
@@ -356,6 +416,16 @@ impl Manifest {
                 return Err("video.frames, batch, fps and stride must be positive".into());
             }
             files.push(&video.onnx);
+        }
+        if let Some(detector) = &self.detector {
+            check_preprocess(&detector.preprocess)?;
+            if detector.batch == 0 || detector.max_peaks == 0 {
+                return Err("detector.batch and max_peaks must be positive".into());
+            }
+            if !(0.0..=1.0).contains(&detector.min_score) || !(0.0..=1.0).contains(&detector.iou) {
+                return Err("detector.min_score and iou must lie in 0..1".into());
+            }
+            files.extend([&detector.onnx, &detector.labels]);
         }
         if self.conse.is_some() && self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {
             return Err("[conse] needs a classifier: set image.logits and image.labels".into());

@@ -255,6 +255,7 @@ impl Manifest {
             .image
             .as_ref()
             .and_then(|i| i.labels.as_ref())
+            .or(self.detector.as_ref().map(|d| &d.labels))
             .map(|l| self.file(l))
             .ok_or_else(|| ModelError::Manifest(format!("model '{}' has no labels", self.name)))?;
         Ok(std::fs::read_to_string(&path)
@@ -286,6 +287,9 @@ impl Manifest {
         }
         if let Some(v) = &self.video {
             files.push(v.onnx.clone());
+        }
+        if let Some(d) = &self.detector {
+            files.extend([d.onnx.clone(), d.labels.clone()]);
         }
         let data: Vec<String> = files
             .iter()

@@ -94,6 +94,39 @@ pub(crate) fn rt_err(e: impl std::fmt::Display) -> ModelError {
     ModelError::Runtime(e.to_string())
 }
 
+/// Run `session` `rounds` times on one batch of `frames`, its input tensor built once: ONNX
+/// Runtime's own throughput on the graph and batch, the ceiling for an encoder or detector on it.
+pub(crate) fn run_raw(
+    session: &mut Session,
+    preprocess: &crate::Preprocess,
+    input: &str,
+    frames: &[&[u8]],
+    rounds: usize,
+) -> Result<()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let (shape, data) = preprocess.image_tensor(frames)?;
+    let tensor = ort::value::Tensor::from_array((shape, data)).map_err(rt_err)?;
+    for _ in 0..rounds {
+        session.run(ort::inputs![input => &tensor]).map_err(rt_err)?;
+    }
+    Ok(())
+}
+
+/// Run `session` once on `frames`, made into the image tensor `preprocess` describes and fed as
+/// its input `input`.
+pub(crate) fn run_on_frames<'s>(
+    session: &'s mut Session,
+    preprocess: &crate::Preprocess,
+    input: &str,
+    frames: &[&[u8]],
+) -> Result<SessionOutputs<'s>> {
+    let (shape, data) = preprocess.image_tensor(frames)?;
+    let tensor = ort::value::Tensor::from_array((shape, data)).map_err(rt_err)?;
+    session.run(ort::inputs![input => tensor]).map_err(rt_err)
+}
+
 /// Open an ONNX graph on the device asked for (`manifest_device` when the options name none),
 /// with all graph optimisations on and a thread budget that leaves room for the decoder thread.
 pub(crate) fn load_session(model: &Path, options: &RuntimeOptions, manifest_device: Option<Device>) -> Result<Session> {

@@ -62,6 +62,10 @@ pub(crate) struct SearchRequest {
     per_video: bool,
     /// Only moments tagged (`vtx tag`) with a label containing this word.
     tag: Option<String>,
+    /// Only moments where the detector saw this object (`vtx index --objects`).
+    object: Option<String>,
+    /// With `object`: at least this many at once (ignored without one).
+    min_count: Option<u32>,
     space: Option<String>,
     /// Scan every vector instead of walking the approximate index.
     #[serde(default)]
@@ -74,6 +78,7 @@ fn default_top() -> usize {
 
 async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<SearchResults>, ApiError> {
     let top = check_top(request.top)?;
+    let object = request.object.filter(|o| !o.trim().is_empty());
     let results = state
         .workers
         .run(move |engine| {
@@ -82,6 +87,10 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
                 space: request.space,
                 per_video: request.per_video,
                 tag: request.tag.filter(|t| !t.trim().is_empty()),
+                object: object.map(|label| vtx::ObjectFilter {
+                    label,
+                    min_count: request.min_count.unwrap_or(1),
+                }),
                 exact: request.exact,
             };
             let (space, mut found) = engine.search_with_space(&[&request.q], &options)?;
@@ -231,6 +240,28 @@ pub(crate) async fn video(State(state): Shared, Path(raw): Path<String>) -> Resu
         })
         .await?;
     Ok(Json(detail))
+}
+
+/// The objects a detector followed through a video (`vtx index --objects`).
+pub(crate) async fn video_tracks(
+    State(state): Shared,
+    Path(raw): Path<String>,
+) -> Result<Json<vtx_api::StoredTracks>, ApiError> {
+    let id = parse_id(&raw, "video")?;
+    let tracks = state
+        .workers
+        .run(move |engine| {
+            if engine.video(id)?.is_none() {
+                return Err(ApiError::not_found(format!("no video {id} in the index")));
+            }
+            engine.video_tracks(id)?.ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no objects were detected in video {id} (index it with `vtx index --objects`)"
+                ))
+            })
+        })
+        .await?;
+    Ok(Json(tracks))
 }
 
 #[derive(Deserialize)]

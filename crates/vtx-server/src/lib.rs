@@ -93,6 +93,7 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
         .route("/api/similar", get(api::similar_get).post(api::similar_upload))
         .route("/api/videos", get(api::videos))
         .route("/api/videos/{id}", get(api::video))
+        .route("/api/videos/{id}/tracks", get(api::video_tracks))
         .route("/api/clusters", get(api::clusters))
         .route("/api/thumbnails/{segment}", get(api::thumbnail))
         .route("/media/{id}", get(api::media))

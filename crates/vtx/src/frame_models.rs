@@ -52,6 +52,12 @@ impl ModelInfo {
                 flow: true,
             });
         }
+        if manifest.kind == ModelKind::Detector {
+            return Err(EngineError::Input(format!(
+                "'{}' is an object detector: it finds objects and writes no vectors (`vtx objects VIDEO` runs it)",
+                manifest.name
+            )));
+        }
         let (frame_size, clip) = match (&manifest.image, &manifest.video) {
             (Some(image), _) => (frame_size(&image.preprocess), None),
             (None, Some(video)) => (frame_size(&video.preprocess), Some(video.clone())),
@@ -80,6 +86,7 @@ pub(crate) fn kind_name(kind: ModelKind) -> &'static str {
         ModelKind::ImageText => "image+text",
         ModelKind::Video => "clip-level video",
         ModelKind::Motion => "built-in motion",
+        ModelKind::Detector => "object detector",
     }
 }
 

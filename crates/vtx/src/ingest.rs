@@ -62,6 +62,9 @@ pub struct IndexOptions {
     pub deblocking: vtx_media::Deblocking,
     /// Videos decoded at once (each on its own thread; the models are shared).
     pub jobs: usize,
+    /// Detect and track objects in every video of the run that has none from this detector yet,
+    /// after its vectors are written (a decode of its own at the detector's rate).
+    pub objects: Option<crate::ObjectOptions>,
 }
 
 impl Default for IndexOptions {
@@ -80,6 +83,7 @@ impl Default for IndexOptions {
             prune: false,
             deblocking: vtx_media::Deblocking::Full,
             jobs: default_jobs(),
+            objects: None,
         }
     }
 }
@@ -139,6 +143,9 @@ pub struct IndexReport {
     /// Why the approximate indexes could not be brought up to date (the videos are written and
     /// searchable all the same: what a graph lacks is searched exactly beside it).
     pub not_optimized: Option<String>,
+    /// With `objects`: each video the detector ran on, with its number of tracks or why it failed
+    /// (its vectors stay written either way).
+    pub objects: Vec<(PathBuf, std::result::Result<usize, String>)>,
 }
 
 impl IndexReport {
@@ -159,6 +166,8 @@ pub trait IndexObserver {
     fn finished(&mut self, _path: &Path, _bytes: u64, _outcome: &FileOutcome) {}
     /// The approximate index of `space` is being built or merged (`points` to insert).
     fn optimizing(&mut self, _space: &str, _points: u64) {}
+    /// The detector has reached `t` seconds of `path`, whose header claims `length`.
+    fn detecting(&mut self, _path: &Path, _t: f64, _length: Option<f64>) {}
 }
 
 impl IndexObserver for () {}
@@ -1185,16 +1194,7 @@ pub(crate) fn embed_video(
                     }
                 }
             };
-            match step {
-                Ok(found) => {
-                    keep(found);
-                    ControlFlow::Continue(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
-                }
-            }
+            crate::error::go_on(step.map(&mut keep), &mut failure)
         })?;
     if let Some(e) = failure {
         return Err(e);

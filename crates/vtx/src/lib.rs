@@ -30,10 +30,12 @@ mod frame_models;
 mod ingest;
 mod labels;
 mod motion;
+mod objects;
 mod query_cache;
 mod segments;
 mod sessions;
 mod tags;
+mod track;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,11 +55,13 @@ pub use frame_models::frame_size;
 pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
+pub use objects::{objects, ObjectOptions, ObjectsReport, StoredTracks, DEFAULT_DETECTOR, DEFAULT_OBJECT_FPS};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
+pub use track::{Track, TrackBox, TrackerOptions};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
-pub use vtx_index::{IndexError, Segment, Tag, VideoMeta, VideoRecord};
+pub use vtx_index::{IndexError, ObjectFilter, Segment, Tag, VideoMeta, VideoRecord};
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
@@ -142,6 +146,8 @@ pub struct SearchOptions {
     pub per_video: bool,
     /// Only segments tagged (`vtx tag`) with a label containing this word.
     pub tag: Option<String>,
+    /// Only segments where the detector saw this object (`vtx index --objects`).
+    pub object: Option<vtx_index::ObjectFilter>,
     /// Scan every vector instead of walking the approximate index.
     pub exact: bool,
 }
@@ -153,7 +159,18 @@ impl Default for SearchOptions {
             space: None,
             per_video: false,
             tag: None,
+            object: None,
             exact: false,
+        }
+    }
+}
+
+impl SearchOptions {
+    pub(crate) fn filter(&self) -> vtx_index::Filter {
+        vtx_index::Filter {
+            tag: self.tag.clone(),
+            object: self.object.clone(),
+            ..Default::default()
         }
     }
 }
@@ -412,6 +429,8 @@ impl Engine {
             ));
         }
         let infos = self.resolve_models(options)?;
+        // A missing detector is found out before hours of indexing, not after.
+        let mut finder = options.objects.as_ref().map(|o| self.object_finder(o)).transpose()?;
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -430,6 +449,13 @@ impl Engine {
             ingest::execute(plan, &*self.store, &mut models, options, observer, cancel)?
         };
         report.pruned = pruned;
+        if let Some(finder) = finder
+            .as_mut()
+            .filter(|_| !report.cancelled && report.aborted.is_none())
+        {
+            report.objects = self.objects_after_indexing(&report.files, finder, observer, cancel)?;
+            report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
+        }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for
         // the next one.
         if !report.cancelled && report.aborted.is_none() {
@@ -572,10 +598,7 @@ impl Engine {
             return Err(EngineError::invalid("top", "must be at least 1"));
         }
         let space = self.text_space(options.space.as_deref())?;
-        let filter = vtx_index::Filter {
-            tag: options.tag.clone(),
-            ..Default::default()
-        };
+        let filter = options.filter();
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
         let mut vectors: Vec<Option<Vec<f32>>> = queries

@@ -26,6 +26,7 @@ pub fn manifest() -> vtx_models::Manifest {
         image: None,
         text: None,
         video: None,
+        detector: None,
         conse: None,
         device: None,
         dir: std::path::PathBuf::new(),

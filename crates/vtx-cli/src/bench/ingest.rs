@@ -389,6 +389,16 @@ fn tower_row(
 
 /// Throughput of each tower of `model` through vtx and through the bare session, `items` inputs in
 /// batches of `batch` (default: the manifest's). Pictures are a real photo, resized once.
+/// Any picture does for timing; the astronaut photo when `make setup` has fetched it (a
+/// detector then finds what it would in footage, so its decoding costs what it would).
+fn bench_picture(size: vtx_media::FrameSize) -> Vec<u8> {
+    let photo = vtx_core::cache_dir().join("media/photos/astronaut.png");
+    vtx_media::load_picture(&photo, &[size]).map_or_else(
+        |_| (0..size.width * size.height * 3).map(|i| (i % 251) as u8).collect(),
+        |mut p| p.remove(0),
+    )
+}
+
 pub fn run_model(
     models_dir: &Path,
     model: &str,
@@ -404,13 +414,7 @@ pub fn run_model(
     if let Some(spec) = &manifest.image {
         let batch = batch.unwrap_or(spec.batch).max(1);
         let encoder = OnnxImageEncoder::load(&manifest, registry.options())?;
-        let size = frame_size(&spec.preprocess);
-        let photo = vtx_core::cache_dir().join("media/photos/astronaut.png");
-        // Any picture does for timing; the photo when `make setup` has fetched it.
-        let picture = vtx_media::load_picture(&photo, &[size]).map_or_else(
-            |_| (0..size.width * size.height * 3).map(|i| (i % 251) as u8).collect(),
-            |mut p| p.remove(0),
-        );
+        let picture = bench_picture(frame_size(&spec.preprocess));
         let pictures = vec![picture.as_slice(); batch];
         let encoder = std::cell::RefCell::new(encoder);
         let preprocess = encoder.borrow().preprocess().clone();
@@ -438,8 +442,24 @@ pub fn run_model(
             || Ok(encoder.borrow().tokenize(&texts).map(drop)?),
         )?);
     }
+    if let Some(spec) = &manifest.detector {
+        let batch = batch.unwrap_or(spec.batch).max(1);
+        let picture = bench_picture(frame_size(&spec.preprocess));
+        let pictures = vec![picture.as_slice(); batch];
+        let detector = std::cell::RefCell::new(vtx_models::OnnxDetector::load(&manifest, registry.options())?);
+        let preprocess = spec.preprocess.clone();
+        rows.push(tower_row(
+            "detector",
+            batch,
+            items,
+            repeat,
+            || Ok(vtx_models::ObjectDetector::detect(&mut *detector.borrow_mut(), &pictures).map(drop)?),
+            |rounds| Ok(detector.borrow_mut().run_raw(&pictures, rounds)?),
+            || Ok(preprocess.image_tensor(&pictures).map(drop)?),
+        )?);
+    }
     if rows.is_empty() {
-        bail!("'{model}' has no image or text tower to measure");
+        bail!("'{model}' has no image, text or detector graph to measure");
     }
     Ok(ModelBenchReport {
         model: model.to_string(),

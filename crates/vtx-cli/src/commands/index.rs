@@ -26,6 +26,11 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         prune: args.prune,
         deblocking: args.sampling.deblocking,
         jobs: args.jobs.map_or_else(vtx::default_jobs, usize::from),
+        objects: args.objects.then(|| vtx::ObjectOptions {
+            detector: args.detector.clone(),
+            fps: args.object_fps,
+            ..Default::default()
+        }),
         ..Default::default()
     })
 }

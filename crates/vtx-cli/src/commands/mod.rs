@@ -8,6 +8,7 @@ mod index;
 mod info;
 mod models;
 mod motion;
+mod objects;
 mod search;
 mod serve;
 mod shots;
@@ -46,6 +47,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Similar(args) => output::similar(&mut out, &similar::run(&args)?, args.output.json)?,
         Command::Shots(args) => output::shots(&mut out, &shots::run(&args)?, args.json, args.csv)?,
         Command::Motion(args) => output::motion(&mut out, &motion::run(&args)?, args.json)?,
+        Command::Objects(args) => output::objects(&mut out, &objects::run(&args)?, args.json)?,
         Command::Cluster(args) => {
             let (clustering, pictures) = cluster::run(&args)?;
             output::clusters(&mut out, &clustering, args.json)?;

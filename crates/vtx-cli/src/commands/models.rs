@@ -33,6 +33,15 @@ pub fn run(command: ModelsCommand, dir: &Path, device: Option<vtx::Device>, out:
             let manifest = registry
                 .add(&folder, name.as_deref())
                 .with_context(|| format!("cannot add {}", folder.display()))?;
+            if manifest.detector.is_some() {
+                eprintln!(
+                    "added detector '{}' in {}; run it with `vtx objects VIDEO --detector {}`",
+                    manifest.name,
+                    manifest.dir.display(),
+                    manifest.name
+                );
+                return Ok(());
+            }
             eprintln!(
                 "added '{}' ({}-d, space '{}') in {}; index with `vtx index PATH --model {}`",
                 manifest.name,
@@ -67,7 +76,8 @@ fn graph_files(manifest: &vtx::Manifest) -> Vec<String> {
     let image = manifest.image.as_ref().map(|i| i.onnx.clone());
     let text = manifest.text.as_ref().map(|t| t.onnx.clone());
     let video = manifest.video.as_ref().map(|v| v.onnx.clone());
-    [image, text, video].into_iter().flatten().collect()
+    let detector = manifest.detector.as_ref().map(|d| d.onnx.clone());
+    [image, text, video, detector].into_iter().flatten().collect()
 }
 
 fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()> {
@@ -87,11 +97,11 @@ fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()
         )?;
     }
     for m in &list.models {
-        writeln!(
-            out,
-            "{:<22} {:<11} {:>5}-d  space {:<14} {}",
-            m.name, m.kind, m.dim, m.space, m.description
-        )?;
+        let writes = match &m.space {
+            Some(space) => format!("{:>5}-d  space {space:<14}", m.dim),
+            None => format!("{:>7}  {:<20}", "boxes", "no space"),
+        };
+        writeln!(out, "{:<22} {:<11} {writes} {}", m.name, m.kind, m.description)?;
     }
     for e in &list.broken {
         eprintln!("broken: {e}");

@@ -8,19 +8,31 @@ use crate::args::{SearchArgs, ThumbnailArgs};
 use crate::inputs;
 
 pub fn run(args: &SearchArgs) -> Result<Vec<SearchResults>> {
-    let queries: Vec<String> = match (&args.query, &args.queries) {
-        (Some(q), _) => vec![q.clone()],
-        (None, Some(file)) => inputs::lines(file, "queries")?,
-        (None, None) => bail!("give a query or --queries FILE"),
-    };
-    let engine = open_engine(&args.common)?;
     let options = vtx::SearchOptions {
         top: args.output.top,
         space: args.space.space.clone(),
         per_video: args.per_video,
         tag: args.tag.clone(),
+        object: args.object.as_ref().map(|label| vtx::ObjectFilter {
+            label: label.clone(),
+            min_count: args.min_count,
+        }),
         exact: args.exact,
     };
+    let queries: Vec<String> = match (&args.query, &args.queries, &options.object) {
+        (Some(q), _, _) => vec![q.clone()],
+        (None, Some(file), _) => inputs::lines(file, "queries")?,
+        (None, None, Some(object)) => {
+            let hits = open_engine(&args.common)?.search_objects(&options)?;
+            return Ok(vec![SearchResults::new(
+                "",
+                &format!("objects:{}", object.label),
+                &hits,
+            )]);
+        }
+        (None, None, None) => bail!("give a query, --queries FILE or --object LABEL"),
+    };
+    let engine = open_engine(&args.common)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
     let (space, found) = engine.search_with_space(&refs, &options)?;
     Ok(queries

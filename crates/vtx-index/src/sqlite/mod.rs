@@ -16,9 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::ids;
 use crate::{
-    AnnOptions, Catalog, Cursor, Hit, IndexError, Optimized, Page, Result, ScoredPoint, SearchRequest, Segment,
-    SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag, TimedVector, VectorIndex, VectorStore, VideoMeta,
-    VideoRecord, VideoWriter,
+    AnnOptions, Catalog, Cursor, Filter, Hit, IndexError, ObjectFilter, ObjectTrack, Optimized, Page, Result,
+    ScoredPoint, SearchRequest, Segment, SegmentObjects, SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag,
+    TimedVector, TrackPoint, VectorIndex, VectorStore, VideoMeta, VideoObjects, VideoRecord, VideoWriter,
 };
 use vtx_core::{dot, TopK};
 
@@ -96,6 +96,36 @@ CREATE TABLE IF NOT EXISTS tags (
     score REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tags_by_video ON tags (video_id);
+-- What a detector found (`vtx index --objects`), replaced per video and dropped with its segments.
+CREATE TABLE IF NOT EXISTS video_objects (
+    video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+    detector TEXT NOT NULL,
+    fps REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tracks (
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    id INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    score REAL NOT NULL,
+    vx REAL NOT NULL,
+    vy REAL NOT NULL,
+    heading TEXT NOT NULL,
+    -- per box, little-endian: t f64, then x0 y0 x1 y1 score f32
+    boxes BLOB NOT NULL,
+    PRIMARY KEY (video_id, id)
+);
+CREATE TABLE IF NOT EXISTS segment_objects (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    label TEXT NOT NULL COLLATE NOCASE,
+    count INTEGER NOT NULL,
+    score REAL NOT NULL,
+    share REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segment_objects_by_label ON segment_objects (label, count);
+CREATE INDEX IF NOT EXISTS segment_objects_by_video ON segment_objects (video_id);
 -- One row per video and space whose vectors a transaction changed or removed, in commit order:
 -- a graph built at position N trusts only the videos with no entry after N.
 CREATE TABLE IF NOT EXISTS vector_log (
@@ -193,6 +223,33 @@ fn score_blob(ids: &[u8], vecs: &[u8], query: &[f32], mut scored: impl FnMut(i64
         decode_into(bytes, &mut v);
         scored(i64::from_le_bytes(id.try_into().expect("8-byte chunk")), dot(query, &v));
     }
+}
+
+const TRACK_POINT_BYTES: usize = 8 + 5 * 4;
+
+fn encode_track_points(points: &[TrackPoint]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(points.len() * TRACK_POINT_BYTES);
+    for p in points {
+        out.extend(p.t.to_le_bytes());
+        for x in p.bbox.iter().chain([&p.score]) {
+            out.extend(x.to_le_bytes());
+        }
+    }
+    out
+}
+
+fn decode_track_points(bytes: &[u8]) -> Vec<TrackPoint> {
+    bytes
+        .chunks_exact(TRACK_POINT_BYTES)
+        .map(|b| {
+            let f = |i: usize| f32::from_le_bytes(b[8 + 4 * i..12 + 4 * i].try_into().expect("4 bytes"));
+            TrackPoint {
+                t: f64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+                bbox: [f(0), f(1), f(2), f(3)],
+                score: f(4),
+            }
+        })
+        .collect()
 }
 
 fn decode_into(bytes: &[u8], out: &mut Vec<f32>) {
@@ -752,7 +809,14 @@ impl Db<'_> {
     }
 
     fn set_segments(&self, id: i64, segments: &[SegmentSpan]) -> Result<()> {
-        for table in ["segments", "segment_vectors", "video_vectors"] {
+        // Objects belong to the content they were found in: new segments, new detection.
+        for table in [
+            "segments",
+            "segment_vectors",
+            "video_vectors",
+            "tracks",
+            "video_objects",
+        ] {
             self.conn
                 .execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [id])
                 .map_err(storage)?;
@@ -775,6 +839,131 @@ impl Db<'_> {
         }
         bump_generation(&tx).map_err(storage)?;
         tx.commit().map_err(storage)
+    }
+
+    fn set_objects(&self, video_id: i64, objects: &VideoObjects) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(storage)?;
+        for table in ["video_objects", "tracks", "segment_objects"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [video_id])
+                .map_err(storage)?;
+        }
+        tx.execute(
+            "INSERT INTO video_objects (video_id, detector, fps) VALUES (?1, ?2, ?3)",
+            params![video_id, objects.detector, objects.fps],
+        )
+        .map_err(storage)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO tracks (video_id, id, label, start, end, score, vx, vy, heading, boxes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(storage)?;
+            for t in &objects.tracks {
+                stmt.execute(params![
+                    video_id,
+                    t.id,
+                    t.label,
+                    t.start,
+                    t.end,
+                    t.score,
+                    t.velocity.0,
+                    t.velocity.1,
+                    t.heading,
+                    encode_track_points(&t.boxes)
+                ])
+                .map_err(storage)?;
+            }
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO segment_objects (segment_id, video_id, label, count, score, share)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(storage)?;
+            for s in &objects.segments {
+                stmt.execute(params![s.segment, video_id, s.label, s.count, s.score, s.share])
+                    .map_err(storage)?;
+            }
+        }
+        bump_generation(&tx).map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
+    fn objects(&self, video_id: i64) -> Result<Option<VideoObjects>> {
+        let run: Option<(String, f64)> = self
+            .conn
+            .query_row(
+                "SELECT detector, fps FROM video_objects WHERE video_id = ?1",
+                [video_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(storage)?;
+        let Some((detector, fps)) = run else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, label, start, end, score, vx, vy, heading, boxes FROM tracks WHERE video_id = ?1 ORDER BY id",
+            )
+            .map_err(storage)?;
+        let tracks = stmt
+            .query_map([video_id], |r| {
+                Ok(ObjectTrack {
+                    id: r.get(0)?,
+                    label: r.get(1)?,
+                    start: r.get(2)?,
+                    end: r.get(3)?,
+                    score: r.get(4)?,
+                    velocity: (r.get(5)?, r.get(6)?),
+                    heading: r.get(7)?,
+                    boxes: decode_track_points(&r.get::<_, Vec<u8>>(8)?),
+                })
+            })
+            .map_err(storage)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(storage)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT o.segment_id, o.label, o.count, o.score, o.share FROM segment_objects o
+                 JOIN segments s ON s.id = o.segment_id WHERE o.video_id = ?1 ORDER BY s.start, o.label",
+            )
+            .map_err(storage)?;
+        let segments = stmt
+            .query_map([video_id], |r| {
+                Ok(SegmentObjects {
+                    segment: r.get(0)?,
+                    label: r.get(1)?,
+                    count: r.get(2)?,
+                    score: r.get(3)?,
+                    share: r.get(4)?,
+                })
+            })
+            .map_err(storage)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(storage)?;
+        Ok(Some(VideoObjects {
+            detector,
+            fps,
+            tracks,
+            segments,
+        }))
+    }
+
+    /// The segments holding `object`, with their videos and mean detection scores.
+    fn segments_with(&self, object: &ObjectFilter) -> Result<Vec<(i64, i64, f32)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT segment_id, video_id, score FROM segment_objects WHERE label = ?1 AND count >= ?2")
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map(params![object.label, object.min_count], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
     fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
@@ -1074,6 +1263,18 @@ impl Catalog for SqliteStore {
 
     fn tags(&self, video_id: i64) -> Result<Vec<Tag>> {
         self.lease()?.db().tags(video_id)
+    }
+
+    fn set_objects(&self, video_id: i64, objects: &VideoObjects) -> Result<()> {
+        self.lease()?.db().set_objects(video_id, objects)
+    }
+
+    fn objects(&self, video_id: i64) -> Result<Option<VideoObjects>> {
+        self.lease()?.db().objects(video_id)
+    }
+
+    fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>> {
+        self.lease()?.db().object_hits(filter, limit)
     }
 
     fn stats(&self) -> Result<StoreStats> {

@@ -10,7 +10,7 @@ use rusqlite::params;
 use super::{blob, decode_into, score_blob, storage, Db};
 use crate::ann::{self, Graph, GraphBuilder, Summary};
 use crate::ranking::{Scored, TopK};
-use crate::{Filter, IndexError, OptimizeAction, Optimized, Result, SearchRequest, Space};
+use crate::{Filter, IndexError, OptimizeAction, Optimized, Result, ScoredPoint, SearchRequest, Space};
 
 /// Videos whose rows are read one by one (an indexed look-up each) rather than by one scan of the
 /// space that skips the others.
@@ -56,6 +56,13 @@ impl Db<'_> {
         if let Some(word) = &filter.tag {
             segments = Some(self.segments_tagged(word)?.into_iter().collect());
         }
+        if let Some(object) = &filter.object {
+            let holding = self.segments_with(object)?.into_iter().map(|(s, v, _)| (s, v));
+            segments = Some(match segments {
+                Some(tagged) => holding.filter(|(s, _)| tagged.contains_key(s)).collect(),
+                None => holding.collect(),
+            });
+        }
         if let Some(range) = filter.time {
             let mut stmt = self
                 .conn
@@ -71,6 +78,24 @@ impl Db<'_> {
             });
         }
         Ok(Admit { filter, segments })
+    }
+
+    /// The segments `filter` admits that hold its object, best mean detection score first.
+    pub(super) fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>> {
+        let object = filter
+            .object
+            .as_ref()
+            .ok_or(IndexError::Usage("a search by object needs a filter that names one"))?;
+        let admit = self.admit(filter)?;
+        let mut found: Vec<ScoredPoint> = self
+            .segments_with(object)?
+            .into_iter()
+            .filter(|&(segment, video, _)| admit.segment(video, segment))
+            .map(|(segment, video, score)| ScoredPoint { segment, video, score })
+            .collect();
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.segment.cmp(&b.segment)));
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Segment vectors stored in `space`.

@@ -1,0 +1,253 @@
+//! `vtx objects`: the COCO detector and the tracker on real pictures that move.
+
+mod common;
+
+use common::{cache, file_name, vtx};
+use serde_json::Value;
+
+fn objects(video: &str, extra: &[&str]) -> Value {
+    let path = cache().join(video);
+    let mut args = vec!["objects", "--json", path.to_str().unwrap()];
+    args.extend(extra);
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn tracks_of<'a>(objects: &'a Value, label: &str) -> Vec<&'a Value> {
+    objects["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"] == label)
+        .collect()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+#[test]
+fn photos_crossing_the_frame_give_one_track_each_heading_their_way() {
+    let found = objects("fixtures/objects/crossing.mp4", &[]);
+    assert_eq!(file_name(found["video"].as_str().unwrap()), "crossing.mp4");
+    assert_eq!(
+        (found["frames"].as_u64(), found["detector"].as_str()),
+        (Some(20), Some("centernet-coco")),
+        "4 s at 5 fps"
+    );
+    // Both move at 100 px/s across 640 px: 0.156 frame widths a second.
+    for (label, heading, x_sign) in [("motorcycle", "right", 1.0), ("person", "left", -1.0)] {
+        let tracks = tracks_of(&found, label);
+        assert_eq!(tracks.len(), 1, "{label}: {tracks:#?}");
+        let track = tracks[0];
+        assert_eq!(track["heading"], heading, "{track:#}");
+        assert!(
+            f(&track["start"]) < 0.3 && f(&track["end"]) > 3.5,
+            "{label} seen throughout: {track:#}"
+        );
+        let vx = f(&track["velocity"][0]);
+        assert!((vx - x_sign * 0.156).abs() < 0.02, "{label}: {vx} frame widths/s");
+        assert!(f(&track["velocity"][1]).abs() < 0.02);
+        // Its boxes follow it: the first and last centres 0.6 s worth of motion apart at least.
+        let boxes = track["boxes"].as_array().unwrap();
+        let centre = |b: &Value| (f(&b["x0"]) + f(&b["x1"])) / 2.0;
+        assert!(x_sign * (centre(boxes.last().unwrap()) - centre(&boxes[0])) > 0.5);
+    }
+}
+
+/// People in the first 8 s of OpenCV's pedestrian footage, checked by eye on frames drawn with
+/// the boxes: a point on each person (fractions of the frame) at moments they are in plain view.
+/// B stops behind the sign post at about 2.3 s and is found again there.
+const PEOPLE: &[(&str, f64, f64, f64)] = &[
+    ("A", 0.0, 0.345, 0.458),
+    ("A", 1.0, 0.434, 0.435),
+    ("A", 2.6, 0.503, 0.389),
+    ("A", 5.0, 0.503, 0.38),
+    ("B", 0.0, 0.668, 0.336),
+    ("B", 1.0, 0.627, 0.352),
+    ("B", 3.4, 0.557, 0.40),
+    ("B", 5.0, 0.578, 0.366),
+    ("C", 0.0, 0.863, 0.486),
+    ("C", 1.0, 0.731, 0.486),
+    ("C", 2.6, 0.543, 0.463),
+    ("C", 5.0, 0.543, 0.389),
+    ("D", 2.6, 0.873, 0.537),
+    ("D", 3.4, 0.8125, 0.505),
+    ("D", 5.0, 0.679, 0.454),
+    ("D", 6.0, 0.63, 0.43),
+    ("E", 2.6, 0.913, 0.537),
+    ("E", 3.4, 0.851, 0.505),
+    ("E", 5.0, 0.738, 0.454),
+    ("E", 6.0, 0.674, 0.43),
+    ("F", 5.0, 0.899, 0.542),
+    ("F", 6.0, 0.823, 0.505),
+];
+
+/// What the tracker did on that stretch when the points were checked: B's track breaks once where
+/// the sign post hides him; no track ever jumps from one person to another; every point is found.
+const FRAGMENTS: usize = 1;
+const ID_SWITCHES: usize = 0;
+
+#[test]
+fn pedestrians_keep_their_tracks_as_checked_by_hand() {
+    let found = objects("fixtures/objects/pedestrians-8s.avi", &[]);
+    let people = tracks_of(&found, "person");
+    // The person track at moment t whose box holds the point, the nearest centre if several do.
+    let track_at = |t: f64, x: f64, y: f64| -> Option<u64> {
+        people
+            .iter()
+            .filter_map(|track| {
+                let b = track["boxes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|b| (f(&b["t"]) - t).abs() < 0.05)?;
+                let (x0, y0, x1, y1) = (f(&b["x0"]), f(&b["y0"]), f(&b["x1"]), f(&b["y1"]));
+                let inside = (x0..=x1).contains(&x) && (y0..=y1).contains(&y);
+                let distance = ((x0 + x1) / 2.0 - x).hypot((y0 + y1) / 2.0 - y);
+                inside.then(|| (distance, track["id"].as_u64().unwrap()))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, id)| id)
+    };
+    let mut ids_of_person: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+    let mut people_of_id: std::collections::BTreeMap<u64, Vec<&str>> = Default::default();
+    let mut missed = Vec::new();
+    for &(person, t, x, y) in PEOPLE {
+        match track_at(t, x, y) {
+            Some(id) => {
+                ids_of_person.entry(person).or_default().push(id);
+                people_of_id.entry(id).or_default().push(person);
+            }
+            None => missed.push((person, t)),
+        }
+    }
+    let distinct = |v: &Vec<u64>| v.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let fragments: usize = ids_of_person.values().map(|ids| distinct(ids) - 1).sum();
+    let switches: usize = people_of_id
+        .values()
+        .map(|who| who.iter().collect::<std::collections::BTreeSet<_>>().len() - 1)
+        .sum();
+    eprintln!(
+        "fragments {fragments}, switches {switches}, missed {missed:?}, {} person tracks, {ids_of_person:?}",
+        people.len()
+    );
+    assert!(missed.is_empty(), "people not in any track: {missed:?}");
+    assert!(
+        switches == ID_SWITCHES,
+        "tracks holding several people: {people_of_id:?}"
+    );
+    assert!(fragments <= FRAGMENTS, "people split over tracks: {ids_of_person:?}");
+    // Seven people walk through (G enters at 6.4 s), so seven tracks at least, and little more
+    // than one per person: the fragment above and one still rock on the lawn that reads as a
+    // person.
+    let moving = people.iter().filter(|t| t["heading"] != "still").count();
+    assert!((6..=8).contains(&moving), "{moving} moving person tracks");
+    assert!(people.len() <= 7 + FRAGMENTS + 2, "{} person tracks", people.len());
+}
+
+#[test]
+fn bad_options_and_models_are_named() {
+    let video = cache().join("fixtures/objects/crossing.mp4");
+    let video = video.to_str().unwrap();
+    for (args, message) in [
+        (vec!["--fps", "0"], "fps must be a positive number"),
+        (vec!["--min-score", "1.5"], "min score must lie in 0..1"),
+        (
+            vec!["--detector", "efficientnet-lite0"],
+            "is an image model, not an object detector",
+        ),
+        (vec!["--detector", "nonesuch"], "no model named 'nonesuch'"),
+    ] {
+        let mut all = vec!["objects", video];
+        all.extend(&args);
+        let out = vtx(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(if message.starts_with("no model") { 3 } else { 2 }),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let out = vtx(&["objects", cache().join("fixtures/bad/notes.mp4").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn indexing_with_objects_lets_search_filter_and_rank_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    let crossing = cache().join("fixtures/objects/crossing.mp4");
+    let pedestrians = cache().join("fixtures/objects/pedestrians-8s.avi");
+    let (crossing, pedestrians) = (crossing.to_str().unwrap(), pedestrians.to_str().unwrap());
+    let out = vtx(&[
+        "index",
+        "--index",
+        index,
+        "--objects",
+        "--no-motion",
+        crossing,
+        pedestrians,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("in 2 video(s)"), "{stderr}");
+    let search = |args: &[&str]| -> Vec<(String, f64)> {
+        let mut all = vec!["search", "--index", index, "--json", "--top", "50"];
+        all.extend(args);
+        let out = vtx(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["name"].as_str().unwrap().to_string(), f(&h["score"])))
+            .collect()
+    };
+    // Three people or more at once: only the pedestrians, both its segments.
+    let crowded = search(&["--object", "person", "--min-count", "3"]);
+    assert_eq!(crowded.len(), 2, "{crowded:?}");
+    assert!(
+        crowded.iter().all(|(file, _)| file == "pedestrians-8s.avi"),
+        "{crowded:?}"
+    );
+    // One person or more: both videos, ranked by detection score.
+    let people = search(&["--object", "person"]);
+    assert_eq!(people.len(), 3, "{people:?}");
+    assert!(people.windows(2).all(|w| w[0].1 >= w[1].1), "{people:?}");
+    let motorcycles = search(&["--object", "Motorcycle"]);
+    assert_eq!(
+        motorcycles.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        ["crossing.mp4"]
+    );
+    // With a sentence, the filter applies inside the text search.
+    let riders = search(&["a motorcycle", "--object", "motorcycle"]);
+    assert_eq!(riders.len(), 1, "{riders:?}");
+    assert!(search(&["a motorcycle", "--object", "giraffe"]).is_empty());
+    // A second run finds the objects stored and decodes nothing again.
+    let again = vtx(&["index", "--index", index, "--objects", crossing]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success() && !stderr.contains("objects:"), "{stderr}");
+    let out = vtx(&["search", "--index", index, "--min-count", "2", "a dog"]);
+    assert_eq!(out.status.code(), Some(2), "--min-count needs --object");
+    let out = vtx(&[
+        "index",
+        "--index",
+        index,
+        "--objects",
+        "--detector",
+        "minilm-l6-v2",
+        crossing,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not an object detector"), "{stderr}");
+}

@@ -1,0 +1,318 @@
+//! What is in a video: a detector run over its frames at a tracking rate, and the detections
+//! followed over time as tracks.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use serde::Serialize;
+use vtx_media::Sampling;
+use vtx_models::{ModelKind, ObjectDetector, OnnxDetector, Registry};
+
+use crate::frame_models::frame_size;
+use crate::track::{Track, Tracker, TrackerOptions};
+use crate::{EngineError, Result};
+
+/// The detector `make setup` installs.
+pub const DEFAULT_DETECTOR: &str = "centernet-coco";
+/// Frames a second the detector sees: enough for boxes of walking people to overlap from one
+/// frame to the next, few enough to cost a fraction of decoding.
+pub const DEFAULT_OBJECT_FPS: f64 = 5.0;
+
+/// How [`objects`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectOptions {
+    pub detector: String,
+    pub fps: f64,
+    /// Least score of a detection that starts a track (`None`: the detector manifest's
+    /// `min_score`); detections down to half of it may continue one.
+    pub min_score: Option<f32>,
+    pub tracker: TrackerOptions,
+}
+
+impl Default for ObjectOptions {
+    fn default() -> Self {
+        Self {
+            detector: DEFAULT_DETECTOR.into(),
+            fps: DEFAULT_OBJECT_FPS,
+            min_score: None,
+            tracker: TrackerOptions::default(),
+        }
+    }
+}
+
+/// A video's tracks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectsReport {
+    pub video: String,
+    pub detector: String,
+    /// Frames the detector ran on, and their rate.
+    pub frames: usize,
+    pub fps: f64,
+    pub duration: f64,
+    pub tracks: Vec<Track>,
+    /// When the detector's frames were, for presence per segment.
+    #[serde(skip)]
+    pub times: Vec<f64>,
+}
+
+impl ObjectsReport {
+    /// Each label's presence in each of `segments` (id, start, end): the most tracks of it seen at
+    /// one sampled moment, their mean score, and the share of the segment's moments with one.
+    pub fn per_segment(&self, segments: &[(i64, f64, f64)]) -> Vec<vtx_index::SegmentObjects> {
+        let mut out = Vec::new();
+        for &(id, start, end) in segments {
+            let moments = self.times.iter().filter(|t| (start..end).contains(*t)).count();
+            if moments == 0 {
+                continue;
+            }
+            // label -> (boxes per moment, score sum, boxes)
+            let mut seen: BTreeMap<&str, (BTreeMap<u64, u32>, f32, u32)> = BTreeMap::new();
+            for track in &self.tracks {
+                for b in track.boxes.iter().filter(|b| (start..end).contains(&b.t)) {
+                    let entry = seen.entry(track.label.as_str()).or_default();
+                    *entry.0.entry(b.t.to_bits()).or_default() += 1;
+                    entry.1 += b.score;
+                    entry.2 += 1;
+                }
+            }
+            out.extend(
+                seen.into_iter()
+                    .map(|(label, (at, score, boxes))| vtx_index::SegmentObjects {
+                        segment: id,
+                        label: label.to_string(),
+                        count: at.values().copied().max().unwrap_or(0),
+                        score: score / boxes as f32,
+                        share: at.len() as f32 / moments as f32,
+                    }),
+            );
+        }
+        out
+    }
+
+    /// As the catalog keeps it.
+    pub fn to_stored(&self, segments: &[(i64, f64, f64)]) -> vtx_index::VideoObjects {
+        vtx_index::VideoObjects {
+            detector: self.detector.clone(),
+            fps: self.fps,
+            tracks: self.tracks.iter().map(Track::to_stored).collect(),
+            segments: self.per_segment(segments),
+        }
+    }
+}
+
+/// Detect and track the objects of one video (no index needed). `progress` hears how far into
+/// the video (seconds) the detector has got, and the length the header claims, if any.
+pub fn objects(
+    video: &Path,
+    models: &Registry,
+    options: &ObjectOptions,
+    progress: &mut dyn FnMut(f64, Option<f64>),
+) -> Result<ObjectsReport> {
+    ObjectFinder::new(models, options)?.run(video, progress)
+}
+
+/// A loaded detector and its options, for the videos of a run one after another.
+pub struct ObjectFinder {
+    detector: OnnxDetector,
+    name: String,
+    options: ObjectOptions,
+    birth_score: f32,
+}
+
+impl ObjectFinder {
+    /// Check `options` and load its detector.
+    pub fn new(models: &Registry, options: &ObjectOptions) -> Result<Self> {
+        if !(options.fps.is_finite() && options.fps > 0.0) {
+            return Err(EngineError::invalid(
+                "fps",
+                "must be a positive number of frames a second",
+            ));
+        }
+        if let Some(score) = options.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
+            return Err(EngineError::invalid(
+                "min score",
+                format!("must lie in 0..1, not {score}"),
+            ));
+        }
+        let manifest = models.get(&options.detector)?;
+        if manifest.kind != ModelKind::Detector {
+            return Err(EngineError::Input(format!(
+                "'{}' is {kind} model, not an object detector",
+                manifest.name,
+                kind = with_article(crate::frame_models::kind_name(manifest.kind))
+            )));
+        }
+        let mut detector = OnnxDetector::load(&manifest, models.options())?;
+        let birth_score = options.min_score.unwrap_or(detector.spec().min_score);
+        detector.set_min_score(birth_score / 2.0);
+        Ok(Self {
+            detector,
+            name: manifest.name,
+            options: options.clone(),
+            birth_score,
+        })
+    }
+
+    /// The detector's name.
+    pub fn detector(&self) -> &str {
+        &self.name
+    }
+
+    /// Detect and track the objects of `video`.
+    pub fn run(&mut self, video: &Path, progress: &mut dyn FnMut(f64, Option<f64>)) -> Result<ObjectsReport> {
+        let info = vtx_media::probe(video)?;
+        let claimed = info.claimed_duration();
+        let detector = &mut self.detector;
+        let labels = detector.labels().to_vec();
+        let mut tracker = Tracker::new(TrackerOptions {
+            birth_score: self.birth_score,
+            ..self.options.tracker
+        });
+        let size = frame_size(detector.preprocess());
+        let batch = detector.batch_size();
+        let mut pending: Vec<(f64, Vec<u8>)> = Vec::with_capacity(batch);
+        let mut times = Vec::new();
+        let mut failure = None;
+        let mut run = |pending: &mut Vec<(f64, Vec<u8>)>| -> Result<()> {
+            let pictures: Vec<&[u8]> = pending.iter().map(|(_, p)| p.as_slice()).collect();
+            for ((t, _), found) in pending.iter().zip(detector.detect(&pictures)?) {
+                tracker.update(*t, &found);
+            }
+            if let Some((t, _)) = pending.last() {
+                progress(*t, claimed);
+            }
+            times.extend(pending.iter().map(|(t, _)| *t));
+            pending.clear();
+            Ok(())
+        };
+        let stats = vtx_media::sample(video, &Sampling::Fps(self.options.fps), &[size], |mut frame| {
+            pending.push((frame.t, frame.images.swap_remove(0)));
+            if pending.len() < batch {
+                return ControlFlow::Continue(());
+            }
+            crate::error::go_on(run(&mut pending), &mut failure)
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        run(&mut pending)?;
+        let aspect = f64::from(info.width) / f64::from(info.height.max(1));
+        Ok(ObjectsReport {
+            video: video.display().to_string(),
+            detector: self.name.clone(),
+            frames: times.len(),
+            fps: self.options.fps,
+            duration: stats.duration,
+            tracks: tracker.finish(&labels, aspect),
+            times,
+        })
+    }
+}
+
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
+}
+
+/// What a detector found in an indexed video, as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredTracks {
+    pub video_id: i64,
+    pub detector: String,
+    pub fps: f64,
+    pub tracks: Vec<Track>,
+}
+
+impl crate::Engine {
+    /// Detect and track the objects of an indexed video and store them with each segment's
+    /// labels, replacing what an earlier run found: what `search --object` filters on.
+    pub fn detect_objects(
+        &self,
+        video: &vtx_index::VideoRecord,
+        finder: &mut ObjectFinder,
+        progress: &mut dyn FnMut(f64, Option<f64>),
+    ) -> Result<ObjectsReport> {
+        let report = finder.run(Path::new(&video.meta.path), progress)?;
+        let segments: Vec<(i64, f64, f64)> = self
+            .store
+            .segments(video.id)?
+            .iter()
+            .map(|s| (s.id, s.start, s.end))
+            .collect();
+        self.store.set_objects(video.id, &report.to_stored(&segments))?;
+        Ok(report)
+    }
+
+    /// The tracks stored for an indexed video, or `None` if no detector has run on it.
+    pub fn video_tracks(&self, video_id: i64) -> Result<Option<StoredTracks>> {
+        Ok(self.store.objects(video_id)?.map(|found| StoredTracks {
+            video_id,
+            detector: found.detector,
+            fps: found.fps,
+            tracks: found.tracks.iter().map(Track::from_stored).collect(),
+        }))
+    }
+
+    /// A detector loaded from this engine's models.
+    pub fn object_finder(&self, options: &ObjectOptions) -> Result<ObjectFinder> {
+        ObjectFinder::new(&self.registry, options)
+    }
+
+    /// Whether `video` already has objects from `detector`.
+    pub(crate) fn has_objects(&self, video_id: i64, detector: &str) -> Result<bool> {
+        Ok(self.store.objects(video_id)?.is_some_and(|o| o.detector == detector))
+    }
+
+    /// Objects for the videos of an indexing run that have none from `finder`'s detector.
+    pub(crate) fn objects_after_indexing(
+        &self,
+        files: &[(std::path::PathBuf, crate::FileOutcome)],
+        finder: &mut ObjectFinder,
+        observer: &mut dyn crate::IndexObserver,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
+        let mut done = Vec::new();
+        for (path, outcome) in files {
+            if matches!(outcome, crate::FileOutcome::Failed(_) | crate::FileOutcome::Interrupted) {
+                continue;
+            }
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            let Some(video) = self.store.video_by_path(&crate::path_to_text(path))? else {
+                continue;
+            };
+            if self.has_objects(video.id, finder.detector())? {
+                continue;
+            }
+            let found = self.detect_objects(&video, finder, &mut |t, length| observer.detecting(path, t, length));
+            done.push((path.clone(), found.map(|r| r.tracks.len()).map_err(|e| e.to_string())));
+        }
+        Ok(done)
+    }
+
+    /// The moments holding `options.object` (and passing the other filters), best detection
+    /// score first: a search by object with no sentence.
+    pub fn search_objects(&self, options: &crate::SearchOptions) -> Result<Vec<vtx_index::Hit>> {
+        if options.top == 0 {
+            return Err(EngineError::invalid("top", "must be at least 1"));
+        }
+        if options.object.is_none() {
+            return Err(EngineError::Input(
+                "a search without a sentence needs an object to look for".into(),
+            ));
+        }
+        let mut scored = self.store.object_hits(&options.filter(), usize::MAX)?;
+        if options.per_video {
+            let mut seen = std::collections::HashSet::new();
+            scored.retain(|p| seen.insert(p.video));
+        }
+        scored.truncate(options.top);
+        Ok(self.store.resolve(&scored)?)
+    }
+}
