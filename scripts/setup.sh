@@ -188,13 +188,18 @@ make_fixtures() {
   make_video "$FIXTURES/motion/still.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -t 3 -r 25 \
     -vf "scale=320:240,setsar=1,format=yuv420p" -c:v libx264 -g 25
   # Objects: the motorcycle photo crossing a grey frame rightwards and the astronaut leftwards,
-  # both at 100 px/s (0.156 frame widths a second) for 4 s; and the first 8 s of OpenCV's
+  # both at 100 px/s (0.156 frame widths a second, about half a body height) for 4 s; and the first 8 s of OpenCV's
   # pedestrian footage, bit for bit (crates/vtx-cli/tests/objects.rs holds its hand-checked people).
   mkdir -p "$FIXTURES/objects"
   make_video "$FIXTURES/objects/crossing.mp4" -f lavfi -i color=c=0x808080:s=640x480:r=25:d=4 \
     -loop 1 -i "$MEDIA/photos/motorcycle_left.png" -loop 1 -i "$MEDIA/photos/astronaut.png" \
     -filter_complex "[1]scale=200:150,setsar=1[m];[2]scale=180:180,setsar=1[a];[0][m]overlay=x='20+t*100':y=30:shortest=1[b];[b][a]overlay=x='440-t*100':y=280:shortest=1,format=yuv420p" \
     -t 4 -c:v libx264 -g 25
+  # The astronaut crossing the same frame at 400 px/s, 2.2 of her heights a second: running.
+  make_video "$FIXTURES/objects/running.mp4" -f lavfi -i color=c=0x808080:s=640x480:r=25:d=1.6 \
+    -loop 1 -i "$MEDIA/photos/astronaut.png" \
+    -filter_complex "[1]scale=180:180,setsar=1[a];[0][a]overlay=x='-40+t*400':y=150:shortest=1,format=yuv420p" \
+    -t 1.6 -c:v libx264 -g 25
   make_video "$FIXTURES/objects/pedestrians-8s.avi" -t 8 -i "$MEDIA/usr/share/doc/opencv-doc/examples/data/vtest.avi" -c copy
   # Frame rates: the joined photos (cuts at 3, 6, 9, 12 s) at 24, 30 and 60 fps, and a variable
   # frame rate version: 10 fps for the first 7.5 s, 40 fps after (the same moments, other frames).

@@ -335,6 +335,8 @@ pub struct Cluster {
     pub names: Vec<(String, f32)>,
     /// The members' most frequent tags (`vtx tag`), with how many members carry each.
     pub tags: Vec<(String, usize)>,
+    /// The objects most members show (`vtx index --objects`), with how many show each.
+    pub objects: Vec<(String, usize)>,
     pub size: usize,
     /// Most typical first.
     pub members: Vec<Member>,
@@ -368,6 +370,7 @@ impl Clustering {
                     name: c.name.clone(),
                     names: c.names.clone(),
                     tags: c.tags.clone(),
+                    objects: c.objects.clone(),
                     size: c.size,
                     members: members(&c.members)?,
                     medoid: Some(Member::new(engine, &c.medoid)?),
@@ -380,6 +383,7 @@ impl Clustering {
                 name: "noise".into(),
                 names: Vec::new(),
                 tags: Vec::new(),
+                objects: Vec::new(),
                 size: clustering.noise.len(),
                 members: members(&clustering.noise)?,
                 medoid: None,

@@ -233,8 +233,8 @@ pub struct RemoveArgs {
 
 #[derive(Args)]
 pub struct SearchArgs {
-    /// The query text (or use --queries; or neither, with --object).
-    #[arg(required_unless_present_any = ["queries", "object"], conflicts_with = "queries")]
+    /// The query text (or use --queries; or neither, with --object or --action).
+    #[arg(required_unless_present_any = ["queries", "object", "action"], conflicts_with = "queries")]
     pub query: Option<String>,
     /// A file with one query per line; prints one result line per query.
     #[arg(long, value_name = "FILE")]
@@ -256,6 +256,11 @@ pub struct SearchArgs {
     /// With --object: at least this many of it seen at once.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "object")]
     pub min_count: u32,
+    /// Only moments where someone is standing, walking, running, sitting, lying or falling
+    /// (read from the tracks of people, `vtx index --objects`). With no query and no --object,
+    /// the moments are ranked by detection score.
+    #[arg(long, value_name = "ACTION", value_parser = clap::builder::PossibleValuesParser::new(vtx::ACTIONS))]
+    pub action: Option<String>,
     /// Scan every vector instead of walking the approximate index (large spaces only have
     /// one; see the README).
     #[arg(long)]

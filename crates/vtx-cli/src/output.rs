@@ -173,6 +173,7 @@ pub fn clusters(out: &mut impl Write, clustering: &Clustering, as_json: bool) ->
         }
         let mut names: Vec<String> = c.names.iter().map(|(n, s)| format!("{n} {s:.2}")).collect();
         names.extend(c.tags.iter().map(|(t, n)| format!("tag {t} x{n}")));
+        names.extend(c.objects.iter().map(|(o, n)| format!("object {o} x{n}")));
         writeln!(
             out,
             "\n## cluster {}: {} ({} members; {})",
@@ -272,6 +273,14 @@ pub fn objects(out: &mut impl Write, objects: &vtx_api::ObjectsReport, as_json: 
             t.speed,
             t.heading
         )?;
+        if !t.actions.is_empty() {
+            let spans: Vec<String> = t
+                .actions
+                .iter()
+                .map(|a| format!("{} {}-{}", a.action, format_time(a.start), format_time(a.end)))
+                .collect();
+            writeln!(out, "{:>7}{}", "", spans.join(", "))?;
+        }
     }
     writeln!(out, "(speed in frame widths per second)")
 }

@@ -142,9 +142,66 @@ fn pedestrians_keep_their_tracks_as_checked_by_hand() {
     // Seven people walk through (G enters at 6.4 s), so seven tracks at least, and little more
     // than one per person: the fragment above and one still rock on the lawn that reads as a
     // person.
+    // What they do, as seen on the same frames: A walks up to the sign post and stands there from
+    // about 2.4 s (his point does not move from 2.6 s on); D and E walk the whole time.
+    let doing = |person: &str, t: f64| -> String {
+        let id = ids_of_person[person][0];
+        let track = people.iter().find(|p| p["id"] == id).unwrap();
+        let span = track["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| (f(&a["start"])..=f(&a["end"])).contains(&t));
+        span.map_or_else(|| "nothing".into(), |a| a["action"].as_str().unwrap().to_string())
+    };
+    let seen: Vec<(&str, f64, String)> = [
+        ("A", 0.4),
+        ("A", 1.0),
+        ("A", 3.4),
+        ("A", 6.0),
+        ("D", 3.4),
+        ("D", 6.0),
+        ("E", 3.4),
+        ("E", 5.0),
+    ]
+    .into_iter()
+    .map(|(person, t)| (person, t, doing(person, t)))
+    .collect();
+    let expected = [
+        "walking", "walking", "standing", "standing", "walking", "walking", "walking", "walking",
+    ];
+    assert_eq!(
+        seen.iter().map(|(_, _, a)| a.as_str()).collect::<Vec<_>>(),
+        expected,
+        "{seen:?}"
+    );
     let moving = people.iter().filter(|t| t["heading"] != "still").count();
     assert!((6..=8).contains(&moving), "{moving} moving person tracks");
     assert!(people.len() <= 7 + FRAGMENTS + 2, "{} person tracks", people.len());
+}
+
+#[test]
+fn speed_in_body_heights_tells_a_walk_from_a_run() {
+    // The same photo at the same size: 100 px/s in crossing.mp4, 400 px/s in running.mp4.
+    for (video, action) in [("crossing.mp4", "walking"), ("running.mp4", "running")] {
+        let found = objects(&format!("fixtures/objects/{video}"), &["--min-frames", "2"]);
+        let people = tracks_of(&found, "person");
+        assert_eq!(people.len(), 1, "{video}: {people:#?}");
+        let actions: Vec<&str> = people[0]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, [action], "{video}");
+        // Other objects have no actions.
+        assert!(found["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["label"] != "person")
+            .all(|t| t["actions"].as_array().unwrap().is_empty()));
+    }
 }
 
 #[test]
@@ -232,6 +289,35 @@ fn indexing_with_objects_lets_search_filter_and_rank_by_them() {
     let riders = search(&["a motorcycle", "--object", "motorcycle"]);
     assert_eq!(riders.len(), 1, "{riders:?}");
     assert!(search(&["a motorcycle", "--object", "giraffe"]).is_empty());
+    // Actions are labels of their own, in the search and by themselves.
+    let walking = search(&["--action", "walking"]);
+    let mut files: Vec<&str> = walking.iter().map(|(f, _)| f.as_str()).collect();
+    files.dedup();
+    assert_eq!(files.len(), 2, "both videos have people walking: {walking:?}");
+    assert!(search(&["--action", "running"]).is_empty(), "nobody runs here");
+    assert!(
+        search(&["--object", "walking"]).is_empty(),
+        "no object is called walking"
+    );
+    let out = vtx(&["search", "--index", index, "--action", "flying"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Clusters list the objects their members show: each segment of the pedestrians shows people.
+    let out = vtx(&["cluster", "--index", index, "--level", "segment", "--k", "2", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let clustering: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for cluster in clustering["clusters"].as_array().unwrap() {
+        let members = cluster["members"].as_array().unwrap().len();
+        let people = cluster["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o[0] == "person")
+            .map_or(0, |o| o[1].as_u64().unwrap());
+        assert_eq!(
+            people as usize, members,
+            "every segment here shows a person: {cluster:#}"
+        );
+    }
     // A second run finds the objects stored and decodes nothing again.
     let again = vtx(&["index", "--index", index, "--objects", crossing]);
     let stderr = String::from_utf8_lossy(&again.stderr);
@@ -250,4 +336,69 @@ fn indexing_with_objects_lets_search_filter_and_rank_by_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not an object detector"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_while_objects_are_detected_keeps_the_vectors_and_stores_no_half_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let index = index.to_str().unwrap();
+    // The 56 s bench clip: its vectors take a second or two, its objects several more.
+    let clip = cache().join("fixtures/bench/cockatoo-720p.mp4");
+    let clip = clip.to_str().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(["index", "--index", index, "--objects", "--no-motion", clip])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The video is written before its objects are looked for.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let info = vtx(&["info", "--index", index, "--json"]);
+        let stored = serde_json::from_slice::<Value>(&info.stdout).map_or(0, |v| v["videos"].as_u64().unwrap_or(0));
+        if stored == 1 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be stopped"
+        );
+        assert!(std::time::Instant::now() < deadline, "indexing made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let stopped_at = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "an interrupted run: {stderr}");
+    assert!(
+        stopped_at.elapsed() < std::time::Duration::from_secs(5),
+        "the detector stopped {:?} after Ctrl-C",
+        stopped_at.elapsed()
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let search = |args: &[&str]| {
+        let mut all = vec!["search", "--index", index, "--json"];
+        all.extend(args);
+        let out = vtx(&all);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["hits"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert!(search(&["a bird"]) > 0, "the vectors stay searchable");
+    assert_eq!(search(&["--object", "bird"]), 0, "no objects from a stopped detection");
+    // The next run finds the video written and detects its objects only.
+    let again = vtx(&["index", "--index", index, "--objects", clip]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && stderr.contains("1 unchanged") && stderr.contains("in 1 video(s)"),
+        "{stderr}"
+    );
+    assert!(search(&["--object", "bird"]) > 0, "the cockatoo is a bird");
 }

@@ -626,36 +626,40 @@ fn the_api_keeps_to_its_openapi_document_under_schemathesis() {
     }
 }
 
-#[test]
-fn a_videos_tracks_and_the_object_filter_are_served() {
+/// An index of crossing.mp4 with its objects, then the cat clip without: (its folder, the index,
+/// the id of each video by file name).
+fn objects_index() -> (tempfile::TempDir, String, impl Fn(&str) -> i64) {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index").to_string_lossy().into_owned();
     let crossing = cache().join("fixtures/objects/crossing.mp4");
     let cat = cache().join("fixtures/photos/cat.mp4");
-    let out = vtx(&[
-        "index",
-        "--index",
-        &index,
-        "--objects",
-        "--no-motion",
-        crossing.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Indexed after, without --objects: a video no detector has looked at.
-    let out = vtx(&["index", "--index", &index, "--no-motion", cat.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for (video, objects) in [(&crossing, true), (&cat, false)] {
+        let mut args = vec!["index", "--index", &index, "--no-motion", video.to_str().unwrap()];
+        if objects {
+            args.push("--objects");
+        }
+        let out = vtx(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     let listed: Value =
         serde_json::from_slice(&vtx(&["info", "--index", &index, "--videos", "--json"]).stdout).unwrap();
-    let id_of = |name: &str| {
+    let id_of = move |name: &str| {
         listed["list"]
             .as_array()
             .unwrap()
             .iter()
             .find(|v| v["name"] == name)
-            .unwrap()["id"]
+            .unwrap_or_else(|| panic!("no {name} in {listed}"))["id"]
             .as_i64()
             .unwrap()
     };
+    (dir, index, id_of)
+}
+
+#[test]
+fn a_videos_tracks_and_the_object_filter_are_served() {
+    // The cat clip is indexed without --objects: a video no detector has looked at.
+    let (_dir, index, id_of) = objects_index();
     let server = Server::start(&index, &[]);
     let (status, response) = call(
         ureq::get(&server.url(&format!("/api/videos/{}/tracks", id_of("crossing.mp4")))),
@@ -701,6 +705,21 @@ fn a_videos_tracks_and_the_object_filter_are_served() {
         (200, Some(2)),
         "no object: no filter"
     );
+    let (status, found) = search("&action=walking");
+    assert_eq!(
+        (status, found["hits"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "the astronaut walks: {found}"
+    );
+    let (status, _) = search("&action=flying");
+    assert_eq!(status, 400, "not an action vtx reads");
+    let person = tracks["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "person")
+        .unwrap();
+    assert_eq!(person["actions"][0]["action"], "walking", "{person:#}");
 }
 
 #[test]
@@ -954,4 +973,77 @@ fn the_page_finds_a_moment_and_plays_it_from_there_in_chromium() {
         30,
     );
     assert!(listed.as_u64().unwrap() >= 2, "{listed}");
+}
+
+#[test]
+fn the_page_draws_the_boxes_of_a_videos_tracks_over_it_in_chromium() {
+    let (_dir, index, id_of) = objects_index();
+    let id = id_of("crossing.mp4");
+    let server = Server::start(&index, &[]);
+    let (_, response) = call(ureq::get(&server.url(&format!("/api/videos/{id}/tracks"))), None);
+    let tracks = json_of(response);
+    let motorcycle = tracks["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "motorcycle")
+        .unwrap()
+        .clone();
+    let browser = Browser::start();
+    browser.open(&server.url(&format!("/#/video/{id}?t=2")));
+    // Stopped at a moment the detector saw (2.0 s), so that the boxes stay put while they are read.
+    browser.wait_for(
+        "const v = document.getElementById('player'); \
+         if (!v || v.readyState < 2) return null; \
+         if (!v.paused || v.currentTime !== 2) { v.pause(); v.currentTime = 2; return null; } \
+         const c = document.querySelector('canvas.boxes'); \
+         return c && Number(c.dataset.drawn) > 0 ? true : null;",
+        30,
+    );
+    let stage = browser.script(
+        "const v = document.getElementById('player'); const c = document.querySelector('canvas.boxes'); \
+         return {drawn: Number(c.dataset.drawn), width: c.width, height: c.height, vw: v.videoWidth, vh: v.videoHeight};",
+    );
+    assert!(
+        stage["drawn"].as_u64().unwrap() >= 2,
+        "the motorcycle and the person: {stage}"
+    );
+    // The motorcycle's box at 2.0 s, in canvas pixels (the picture letterboxed as the page does).
+    let b = motorcycle["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| (b["t"].as_f64().unwrap() - 2.0).abs() < 0.05)
+        .unwrap_or_else(|| panic!("no box at 2.0 s: {motorcycle:#}"));
+    let g = |v: &Value| v.as_f64().unwrap();
+    let (width, height) = (g(&stage["width"]), g(&stage["height"]));
+    let scale = (width / g(&stage["vw"])).min(height / g(&stage["vh"]));
+    let (w, h) = (g(&stage["vw"]) * scale, g(&stage["vh"]) * scale);
+    let (left, top) = ((width - w) / 2.0, (height - h) / 2.0);
+    let (x0, y0, x1) = (left + g(&b["x0"]) * w, top + g(&b["y0"]) * h, left + g(&b["x1"]) * w);
+    let pixel = |x: f64, y: f64| -> Vec<u64> {
+        let found = browser.script(&format!(
+            "return Array.from(document.querySelector('canvas.boxes').getContext('2d').getImageData({}, {}, 1, 1).data);",
+            x.round(),
+            y.round()
+        ));
+        found.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+    };
+    // On the box's top edge: the stroke, opaque; well inside the box: nothing drawn.
+    let edge = pixel((x0 + x1) / 2.0, y0);
+    assert!(
+        edge[3] > 200,
+        "no stroke on the motorcycle's top edge at ({}, {y0}): {edge:?}",
+        (x0 + x1) / 2.0
+    );
+    let inside = pixel((x0 + x1) / 2.0, y0 + 0.3 * (g(&b["y1"]) - g(&b["y0"])) * h);
+    assert_eq!(inside[3], 0, "{inside:?}");
+    // The switch takes them off.
+    let toggle = browser.find("#show-boxes");
+    browser.command("POST", &format!("/element/{toggle}/click"), Some(json!({})));
+    let drawn = browser.wait_for(
+        "const c = document.querySelector('canvas.boxes'); return c.dataset.drawn === '0' ? 0 : null;",
+        10,
+    );
+    assert_eq!(drawn, 0);
 }

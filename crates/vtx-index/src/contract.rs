@@ -331,6 +331,7 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
             score: 0.6,
             velocity: (0.1, -0.02),
             heading: "right".into(),
+            actions: vec![("walking".into(), 0.2, 1.0), ("running".into(), 1.0, 1.4)],
             boxes: vec![
                 TrackPoint {
                     t: 0.2,
@@ -345,6 +346,7 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
             ],
         }],
         segments: vec![seen(sa[0].id, "person", 3, 0.6), seen(sa[1].id, "person", 1, 0.7)],
+        actions: vec![seen(sa[1].id, "running", 1, 0.7)],
     };
     store.set_objects(a, &found).unwrap();
     store
@@ -353,6 +355,7 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
             &VideoObjects {
                 tracks: Vec::new(),
                 segments: vec![seen(sb[1].id, "car", 1, 0.9), seen(sb[0].id, "person", 2, 0.4)],
+                actions: vec![seen(sb[0].id, "walking", 2, 0.4)],
                 ..found.clone()
             },
         )
@@ -390,6 +393,36 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
     };
     assert_eq!(store.object_hits(&only_b, 10).unwrap().len(), 1);
     assert!(store.object_hits(&Filter::default(), 10).is_err(), "no object named");
+    // Actions are labels of their own: a filter on one never matches an object of that name.
+    let doing = |action: &str| Filter {
+        action: Some(action.into()),
+        ..Filter::default()
+    };
+    let running = search(
+        &*store,
+        SearchRequest {
+            filter: doing("Running"),
+            ..SearchRequest::new("s", &axis(0), 10)
+        },
+    );
+    assert_eq!(running.iter().map(|h| h.segment).collect::<Vec<_>>(), [sa[1].id]);
+    let walking_people = Filter {
+        action: Some("walking".into()),
+        ..people(2)
+    };
+    assert_eq!(
+        store.object_hits(&walking_people, 10).unwrap().len(),
+        1,
+        "b's first segment"
+    );
+    let no_such_object = Filter {
+        object: Some(ObjectFilter {
+            label: "running".into(),
+            min_count: 1,
+        }),
+        ..Filter::default()
+    };
+    assert!(store.object_hits(&no_such_object, 10).unwrap().is_empty());
     // Content indexed again has not been looked at: its objects go with its old segments.
     store.put_video(&entry).unwrap();
     assert_eq!(store.objects(a).unwrap(), None);

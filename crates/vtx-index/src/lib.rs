@@ -199,6 +199,8 @@ pub struct ObjectTrack {
     /// Frame widths a second, right and down positive.
     pub velocity: (f32, f32),
     pub heading: String,
+    /// What a person does, span by span: (action, start, end).
+    pub actions: Vec<(String, f64, f64)>,
     pub boxes: Vec<TrackPoint>,
 }
 
@@ -231,6 +233,8 @@ pub struct VideoObjects {
     pub fps: f64,
     pub tracks: Vec<ObjectTrack>,
     pub segments: Vec<SegmentObjects>,
+    /// People's actions per segment, as labels: `count` is how many do it at once.
+    pub actions: Vec<SegmentObjects>,
 }
 
 /// A stored segment.
@@ -307,8 +311,9 @@ pub trait Catalog: Send + Sync {
     /// What a detector found in a stored video (tracks by id, segments in time order), or `None`
     /// if no detector has run on it since it was indexed.
     fn objects(&self, video_id: i64) -> Result<Option<VideoObjects>>;
-    /// The segments that `filter` admits and that hold its object, best detection score first:
-    /// a search by object alone. An error if the filter names no object.
+    /// The segments that `filter` admits and that hold its object (or, with none, where its
+    /// action is done), best detection score first: a search by object alone. An error if the
+    /// filter names neither.
     fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>>;
     /// Hits for scored points, in their order: each with its video's path and its segment's span.
     /// A point whose segment is gone (removed since the search) is left out.

@@ -15,6 +15,8 @@ pub struct Filter {
     pub time: Option<TimeRange>,
     /// Only segments where a detector saw this object (`vtx index --objects`).
     pub object: Option<ObjectFilter>,
+    /// Only segments where someone does this (walking, running, ...; any case).
+    pub action: Option<String>,
 }
 
 /// Segments holding an object label (any case), at least `min_count` of them at once.
@@ -41,7 +43,11 @@ impl Filter {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.videos.is_none() && self.tag.is_none() && self.time.is_none() && self.object.is_none()
+        self.videos.is_none()
+            && self.tag.is_none()
+            && self.time.is_none()
+            && self.object.is_none()
+            && self.action.is_none()
     }
 }
 

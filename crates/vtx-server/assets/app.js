@@ -80,8 +80,55 @@ async function similar(id) {
   show(el("h1", {}, `Videos like ${video.name}`), grid(result.hits));
 }
 
+// The boxes of a video's tracks (`vtx index --objects`) drawn over the player at its current
+// time, each with its label and track id. `canvas.dataset.drawn` says how many are on it now.
+function overlay(player, found) {
+  const canvas = el("canvas", { class: "boxes", "aria-hidden": "true" });
+  // A box stands for its moment and half a sampling step either side.
+  const reach = 0.5 / (found.fps || 5) + 0.01;
+  let shown = true;
+  const draw = () => {
+    const [width, height] = [player.clientWidth, player.clientHeight];
+    if (canvas.width !== width || canvas.height !== height) [canvas.width, canvas.height] = [width, height];
+    const g = canvas.getContext("2d");
+    g.clearRect(0, 0, width, height);
+    let drawn = 0;
+    if (shown && player.videoWidth) {
+      // Where the picture lies inside the element (letterboxed to keep its shape).
+      const scale = Math.min(width / player.videoWidth, height / player.videoHeight);
+      const [w, h] = [player.videoWidth * scale, player.videoHeight * scale];
+      const [left, top] = [(width - w) / 2, (height - h) / 2];
+      g.lineWidth = 3;
+      g.font = "14px sans-serif";
+      for (const track of found.tracks) {
+        const t = player.currentTime;
+        if (t < track.start - reach || t > track.end + reach) continue;
+        const box = track.boxes.find((b) => Math.abs(b.t - t) <= reach);
+        if (!box) continue;
+        const colour = SWATCHES[track.id % SWATCHES.length];
+        const [x, y] = [left + box.x0 * w, top + box.y0 * h];
+        g.strokeStyle = colour;
+        g.strokeRect(x, y, (box.x1 - box.x0) * w, (box.y1 - box.y0) * h);
+        g.fillStyle = colour;
+        g.fillText(`${track.label} #${track.id}`, x + 4, Math.max(y - 4, 14));
+        drawn += 1;
+      }
+    }
+    canvas.dataset.drawn = String(drawn);
+  };
+  for (const event of ["timeupdate", "seeked", "loadeddata"]) player.addEventListener(event, draw);
+  window.addEventListener("resize", draw);
+  const toggle = el("input", { type: "checkbox", id: "show-boxes", checked: "" });
+  toggle.addEventListener("change", () => { shown = toggle.checked; draw(); });
+  const control = el("label", { class: "toggle" }, toggle,
+    ` Boxes (${found.tracks.length} tracks, ${found.detector})`);
+  return { canvas, control };
+}
+
 async function watch(id, start) {
   const video = await api(`/api/videos/${id}`);
+  // No objects detected (a 404) just means no boxes.
+  const found = await api(`/api/videos/${id}/tracks`).catch(() => null);
   document.title = `${video.name} - vtx`;
   const player = el("video", { id: "player", controls: "", preload: "auto", src: video.media });
   player.muted = true; // browsers only start playing by themselves when muted
@@ -104,10 +151,12 @@ async function watch(id, start) {
     list.append(el("li", {}, span, tags ? `  ${tags}` : ""));
   }
   const more = el("button", { type: "button", onclick: () => { location.hash = `#/similar/${id}`; } }, "More like this");
+  const boxes = found ? overlay(player, found) : null;
   show(el("section", { class: "player" },
     el("h1", {}, video.name),
-    player, timeline,
-    el("p", { class: "meta" }, `${video.width}x${video.height} ${video.codec}, ${clock(video.duration)}  `, more),
+    el("div", { class: "stage" }, player, ...(boxes ? [boxes.canvas] : [])), timeline,
+    el("p", { class: "meta" }, `${video.width}x${video.height} ${video.codec}, ${clock(video.duration)}  `, more,
+      ...(boxes ? [" ", boxes.control] : [])),
     list));
 }
 
@@ -125,6 +174,7 @@ async function clusters() {
     el("h2", {}, el("span", { class: "swatch", style: { background: c.id < 0 ? "#777" : SWATCHES[c.id % SWATCHES.length] } }),
       `${c.name || "cluster " + c.id} (${c.size})`),
     c.tags.length ? el("p", { class: "meta" }, "tags: " + c.tags.map(([t, n]) => `${t} x${n}`).join(", ")) : "",
+    (c.objects || []).length ? el("p", { class: "meta" }, "objects: " + c.objects.map(([o, n]) => `${o} x${n}`).join(", ")) : "",
     grid(c.members.slice(0, 12).map((m) => ({ ...m, score: m.similarity })))));
   show(el("h1", {}, `${result.clusters.length} clusters (${result.algorithm}, ${result.space})`), ...sections);
 }

@@ -66,6 +66,8 @@ pub(crate) struct SearchRequest {
     object: Option<String>,
     /// With `object`: at least this many at once (ignored without one).
     min_count: Option<u32>,
+    /// Only moments where someone does this (standing, walking, running, sitting, lying, falling).
+    action: Option<String>,
     space: Option<String>,
     /// Scan every vector instead of walking the approximate index.
     #[serde(default)]
@@ -91,6 +93,7 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
                     label,
                     min_count: request.min_count.unwrap_or(1),
                 }),
+                action: request.action.filter(|a| !a.trim().is_empty()),
                 exact: request.exact,
             };
             let (space, mut found) = engine.search_with_space(&[&request.q], &options)?;

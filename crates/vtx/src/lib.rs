@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod actions;
 pub mod cluster;
 mod discover;
 mod error;
@@ -49,6 +50,7 @@ use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, 
 use frame_models::{FrameEncoder, FrameModel, ModelInfo};
 use sessions::Sessions;
 
+pub use actions::{ActionSpan, ACTIONS};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use error::{EngineError, ErrorKind, Result};
 pub use frame_models::frame_size;
@@ -148,6 +150,8 @@ pub struct SearchOptions {
     pub tag: Option<String>,
     /// Only segments where the detector saw this object (`vtx index --objects`).
     pub object: Option<vtx_index::ObjectFilter>,
+    /// Only segments where someone does this (walking, running, ...; `vtx index --objects`).
+    pub action: Option<String>,
     /// Scan every vector instead of walking the approximate index.
     pub exact: bool,
 }
@@ -160,18 +164,27 @@ impl Default for SearchOptions {
             per_video: false,
             tag: None,
             object: None,
+            action: None,
             exact: false,
         }
     }
 }
 
 impl SearchOptions {
-    pub(crate) fn filter(&self) -> vtx_index::Filter {
-        vtx_index::Filter {
+    /// The store's filter for these options; an action must be one vtx reads.
+    pub(crate) fn filter(&self) -> Result<vtx_index::Filter> {
+        if let Some(action) = self.action.as_deref().filter(|a| !ACTIONS.contains(a)) {
+            return Err(EngineError::invalid(
+                "action",
+                format!("must be one of {}, not '{action}'", ACTIONS.join(", ")),
+            ));
+        }
+        Ok(vtx_index::Filter {
             tag: self.tag.clone(),
             object: self.object.clone(),
+            action: self.action.clone(),
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -598,7 +611,7 @@ impl Engine {
             return Err(EngineError::invalid("top", "must be at least 1"));
         }
         let space = self.text_space(options.space.as_deref())?;
-        let filter = options.filter();
+        let filter = options.filter()?;
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
         let mut vectors: Vec<Option<Vec<f32>>> = queries

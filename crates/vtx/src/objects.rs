@@ -10,7 +10,7 @@ use vtx_media::Sampling;
 use vtx_models::{ModelKind, ObjectDetector, OnnxDetector, Registry};
 
 use crate::frame_models::frame_size;
-use crate::track::{Track, Tracker, TrackerOptions};
+use crate::track::{Track, TrackBox, Tracker, TrackerOptions};
 use crate::{EngineError, Result};
 
 /// The detector `make setup` installs.
@@ -57,9 +57,15 @@ pub struct ObjectsReport {
 }
 
 impl ObjectsReport {
-    /// Each label's presence in each of `segments` (id, start, end): the most tracks of it seen at
+    /// Each label's presence in each of `segments` (id, start, end): the most tracks with it at
     /// one sampled moment, their mean score, and the share of the segment's moments with one.
-    pub fn per_segment(&self, segments: &[(i64, f64, f64)]) -> Vec<vtx_index::SegmentObjects> {
+    /// `label_of` names what a track's box at a moment stands for (its object, or what the
+    /// person does then), if anything.
+    fn per_segment<'t>(
+        &'t self,
+        segments: &[(i64, f64, f64)],
+        label_of: impl Fn(&'t Track, &TrackBox) -> Option<&'t str>,
+    ) -> Vec<vtx_index::SegmentObjects> {
         let mut out = Vec::new();
         for &(id, start, end) in segments {
             let moments = self.times.iter().filter(|t| (start..end).contains(*t)).count();
@@ -70,7 +76,8 @@ impl ObjectsReport {
             let mut seen: BTreeMap<&str, (BTreeMap<u64, u32>, f32, u32)> = BTreeMap::new();
             for track in &self.tracks {
                 for b in track.boxes.iter().filter(|b| (start..end).contains(&b.t)) {
-                    let entry = seen.entry(track.label.as_str()).or_default();
+                    let Some(label) = label_of(track, b) else { continue };
+                    let entry = seen.entry(label).or_default();
                     *entry.0.entry(b.t.to_bits()).or_default() += 1;
                     entry.1 += b.score;
                     entry.2 += 1;
@@ -96,7 +103,11 @@ impl ObjectsReport {
             detector: self.detector.clone(),
             fps: self.fps,
             tracks: self.tracks.iter().map(Track::to_stored).collect(),
-            segments: self.per_segment(segments),
+            segments: self.per_segment(segments, |track, _| Some(track.label.as_str())),
+            actions: self.per_segment(segments, |track, b| {
+                let doing = track.actions.iter().find(|a| (a.start..=a.end).contains(&b.t));
+                doing.map(|a| a.action)
+            }),
         }
     }
 }
@@ -109,7 +120,12 @@ pub fn objects(
     options: &ObjectOptions,
     progress: &mut dyn FnMut(f64, Option<f64>),
 ) -> Result<ObjectsReport> {
-    ObjectFinder::new(models, options)?.run(video, progress)
+    let mut heard = |t: f64, length: Option<f64>| {
+        progress(t, length);
+        ControlFlow::Continue(())
+    };
+    let found = ObjectFinder::new(models, options)?.run(video, &mut heard)?;
+    found.ok_or_else(|| EngineError::Internal("the detection stopped without being asked to".into()))
 }
 
 /// A loaded detector and its options, for the videos of a run one after another.
@@ -159,8 +175,13 @@ impl ObjectFinder {
         &self.name
     }
 
-    /// Detect and track the objects of `video`.
-    pub fn run(&mut self, video: &Path, progress: &mut dyn FnMut(f64, Option<f64>)) -> Result<ObjectsReport> {
+    /// Detect and track the objects of `video`; `progress` hears how far it has got (and the
+    /// length the header claims) and may stop it, which gives `None`.
+    pub fn run(
+        &mut self,
+        video: &Path,
+        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
+    ) -> Result<Option<ObjectsReport>> {
         let info = vtx_media::probe(video)?;
         let claimed = info.claimed_duration();
         let detector = &mut self.detector;
@@ -174,31 +195,40 @@ impl ObjectFinder {
         let mut pending: Vec<(f64, Vec<u8>)> = Vec::with_capacity(batch);
         let mut times = Vec::new();
         let mut failure = None;
-        let mut run = |pending: &mut Vec<(f64, Vec<u8>)>| -> Result<()> {
+        let mut stopped = false;
+        let mut run = |pending: &mut Vec<(f64, Vec<u8>)>| -> Result<ControlFlow<()>> {
             let pictures: Vec<&[u8]> = pending.iter().map(|(_, p)| p.as_slice()).collect();
             for ((t, _), found) in pending.iter().zip(detector.detect(&pictures)?) {
                 tracker.update(*t, &found);
             }
-            if let Some((t, _)) = pending.last() {
-                progress(*t, claimed);
-            }
+            let flow = match pending.last() {
+                Some((t, _)) => progress(*t, claimed),
+                None => ControlFlow::Continue(()),
+            };
             times.extend(pending.iter().map(|(t, _)| *t));
             pending.clear();
-            Ok(())
+            Ok(flow)
         };
         let stats = vtx_media::sample(video, &Sampling::Fps(self.options.fps), &[size], |mut frame| {
             pending.push((frame.t, frame.images.swap_remove(0)));
             if pending.len() < batch {
                 return ControlFlow::Continue(());
             }
-            crate::error::go_on(run(&mut pending), &mut failure)
+            let step = run(&mut pending).map(|flow| stopped = flow.is_break());
+            crate::error::go_on(step, &mut failure)?;
+            match stopped {
+                true => ControlFlow::Break(()),
+                false => ControlFlow::Continue(()),
+            }
         })?;
         if let Some(e) = failure {
             return Err(e);
         }
-        run(&mut pending)?;
+        if stopped || run(&mut pending)?.is_break() {
+            return Ok(None);
+        }
         let aspect = f64::from(info.width) / f64::from(info.height.max(1));
-        Ok(ObjectsReport {
+        Ok(Some(ObjectsReport {
             video: video.display().to_string(),
             detector: self.name.clone(),
             frames: times.len(),
@@ -206,7 +236,7 @@ impl ObjectFinder {
             duration: stats.duration,
             tracks: tracker.finish(&labels, aspect),
             times,
-        })
+        }))
     }
 }
 
@@ -230,14 +260,17 @@ pub struct StoredTracks {
 
 impl crate::Engine {
     /// Detect and track the objects of an indexed video and store them with each segment's
-    /// labels, replacing what an earlier run found: what `search --object` filters on.
+    /// labels, replacing what an earlier run found: what `search --object` filters on. Stopped by
+    /// `progress`, it stores nothing and gives `None`.
     pub fn detect_objects(
         &self,
         video: &vtx_index::VideoRecord,
         finder: &mut ObjectFinder,
-        progress: &mut dyn FnMut(f64, Option<f64>),
-    ) -> Result<ObjectsReport> {
-        let report = finder.run(Path::new(&video.meta.path), progress)?;
+        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
+    ) -> Result<Option<ObjectsReport>> {
+        let Some(report) = finder.run(Path::new(&video.meta.path), progress)? else {
+            return Ok(None);
+        };
         let segments: Vec<(i64, f64, f64)> = self
             .store
             .segments(video.id)?
@@ -245,7 +278,7 @@ impl crate::Engine {
             .map(|s| (s.id, s.start, s.end))
             .collect();
         self.store.set_objects(video.id, &report.to_stored(&segments))?;
-        Ok(report)
+        Ok(Some(report))
     }
 
     /// The tracks stored for an indexed video, or `None` if no detector has run on it.
@@ -290,8 +323,19 @@ impl crate::Engine {
             if self.has_objects(video.id, finder.detector())? {
                 continue;
             }
-            let found = self.detect_objects(&video, finder, &mut |t, length| observer.detecting(path, t, length));
-            done.push((path.clone(), found.map(|r| r.tracks.len()).map_err(|e| e.to_string())));
+            // Ctrl-C stops the video being detected too: it keeps what it had (no objects).
+            let mut heard = |t: f64, length: Option<f64>| {
+                observer.detecting(path, t, length);
+                match cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    true => ControlFlow::Break(()),
+                    false => ControlFlow::Continue(()),
+                }
+            };
+            match self.detect_objects(&video, finder, &mut heard) {
+                Ok(Some(report)) => done.push((path.clone(), Ok(report.tracks.len()))),
+                Ok(None) => break,
+                Err(e) => done.push((path.clone(), Err(e.to_string()))),
+            }
         }
         Ok(done)
     }
@@ -302,12 +346,12 @@ impl crate::Engine {
         if options.top == 0 {
             return Err(EngineError::invalid("top", "must be at least 1"));
         }
-        if options.object.is_none() {
+        if options.object.is_none() && options.action.is_none() {
             return Err(EngineError::Input(
-                "a search without a sentence needs an object to look for".into(),
+                "a search without a sentence needs an object or an action to look for".into(),
             ));
         }
-        let mut scored = self.store.object_hits(&options.filter(), usize::MAX)?;
+        let mut scored = self.store.object_hits(&options.filter()?, usize::MAX)?;
         if options.per_video {
             let mut seen = std::collections::HashSet::new();
             scored.retain(|p| seen.insert(p.video));

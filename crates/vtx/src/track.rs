@@ -11,6 +11,11 @@
 use serde::Serialize;
 use vtx_models::{BBox, Detection};
 
+use crate::actions::{read_actions, ActionSpan};
+
+/// The label whose tracks get actions.
+pub const PERSON: &str = "person";
+
 /// How detections are tied into tracks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerOptions {
@@ -61,6 +66,8 @@ pub struct Track {
     pub speed: f32,
     /// `velocity` in a word: still, left, right, up, down, or a diagonal such as up-right.
     pub heading: &'static str,
+    /// For people: what they do, span by span (`vtx::actions`).
+    pub actions: Vec<ActionSpan>,
     pub boxes: Vec<TrackBox>,
 }
 
@@ -74,6 +81,11 @@ impl Track {
             score: self.score,
             velocity: self.velocity,
             heading: self.heading.to_string(),
+            actions: self
+                .actions
+                .iter()
+                .map(|a| (a.action.to_string(), a.start, a.end))
+                .collect(),
             boxes: self
                 .boxes
                 .iter()
@@ -96,6 +108,18 @@ impl Track {
             velocity: stored.velocity,
             speed: stored.velocity.0.hypot(stored.velocity.1),
             heading: heading(stored.velocity),
+            actions: stored
+                .actions
+                .iter()
+                .filter_map(|(name, start, end)| {
+                    let action = crate::actions::ACTIONS.iter().find(|a| *a == name)?;
+                    Some(ActionSpan {
+                        action,
+                        start: *start,
+                        end: *end,
+                    })
+                })
+                .collect(),
             boxes: stored
                 .boxes
                 .iter()
@@ -283,12 +307,17 @@ impl Tracker {
                 let (fx, fy) = first.bbox.centre();
                 let (lx, ly) = last.bbox.centre();
                 let velocity = ((lx - fx) / duration, (ly - fy) / duration / aspect as f32);
+                let label = labels
+                    .get(track.class)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {}", track.class));
                 Track {
                     id: track.id,
-                    label: labels
-                        .get(track.class)
-                        .cloned()
-                        .unwrap_or_else(|| format!("class {}", track.class)),
+                    actions: match label == PERSON {
+                        true => read_actions(&track.boxes, aspect as f32),
+                        false => Vec::new(),
+                    },
+                    label,
                     start: first.t,
                     end: last.t,
                     score: track.boxes.iter().map(|b| b.score).sum::<f32>() / track.boxes.len() as f32,

@@ -17,20 +17,22 @@ pub fn run(args: &SearchArgs) -> Result<Vec<SearchResults>> {
             label: label.clone(),
             min_count: args.min_count,
         }),
+        action: args.action.clone(),
         exact: args.exact,
     };
-    let queries: Vec<String> = match (&args.query, &args.queries, &options.object) {
+    let ranked_by = match (&options.object, &options.action) {
+        (Some(object), _) => Some(format!("objects:{}", object.label)),
+        (None, Some(action)) => Some(format!("actions:{action}")),
+        (None, None) => None,
+    };
+    let queries: Vec<String> = match (&args.query, &args.queries, ranked_by) {
         (Some(q), _, _) => vec![q.clone()],
         (None, Some(file), _) => inputs::lines(file, "queries")?,
-        (None, None, Some(object)) => {
+        (None, None, Some(ranked_by)) => {
             let hits = open_engine(&args.common)?.search_objects(&options)?;
-            return Ok(vec![SearchResults::new(
-                "",
-                &format!("objects:{}", object.label),
-                &hits,
-            )]);
+            return Ok(vec![SearchResults::new("", &ranked_by, &hits)]);
         }
-        (None, None, None) => bail!("give a query, --queries FILE or --object LABEL"),
+        (None, None, None) => bail!("give a query, --queries FILE, --object LABEL or --action ACTION"),
     };
     let engine = open_engine(&args.common)?;
     let refs: Vec<&str> = queries.iter().map(String::as_str).collect();

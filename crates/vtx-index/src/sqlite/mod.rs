@@ -112,6 +112,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     vx REAL NOT NULL,
     vy REAL NOT NULL,
     heading TEXT NOT NULL,
+    -- a person's actions: 'action start end' separated by ';'
+    actions TEXT NOT NULL,
     -- per box, little-endian: t f64, then x0 y0 x1 y1 score f32
     boxes BLOB NOT NULL,
     PRIMARY KEY (video_id, id)
@@ -119,12 +121,14 @@ CREATE TABLE IF NOT EXISTS tracks (
 CREATE TABLE IF NOT EXISTS segment_objects (
     segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    -- 'object' (a detector's label) or 'action' (what people do)
+    kind TEXT NOT NULL,
     label TEXT NOT NULL COLLATE NOCASE,
     count INTEGER NOT NULL,
     score REAL NOT NULL,
     share REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS segment_objects_by_label ON segment_objects (label, count);
+CREATE INDEX IF NOT EXISTS segment_objects_by_label ON segment_objects (kind, label, count);
 CREATE INDEX IF NOT EXISTS segment_objects_by_video ON segment_objects (video_id);
 -- One row per video and space whose vectors a transaction changed or removed, in commit order:
 -- a graph built at position N trusts only the videos with no entry after N.
@@ -223,6 +227,24 @@ fn score_blob(ids: &[u8], vecs: &[u8], query: &[f32], mut scored: impl FnMut(i64
         decode_into(bytes, &mut v);
         scored(i64::from_le_bytes(id.try_into().expect("8-byte chunk")), dot(query, &v));
     }
+}
+
+fn encode_actions(actions: &[(String, f64, f64)]) -> String {
+    actions
+        .iter()
+        .map(|(action, start, end)| format!("{action} {start} {end}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn decode_actions(text: &str) -> Vec<(String, f64, f64)> {
+    text.split(';')
+        .filter_map(|span| {
+            let mut parts = span.split_whitespace();
+            let action = parts.next()?.to_string();
+            Some((action, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .collect()
 }
 
 const TRACK_POINT_BYTES: usize = 8 + 5 * 4;
@@ -855,8 +877,8 @@ impl Db<'_> {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO tracks (video_id, id, label, start, end, score, vx, vy, heading, boxes)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO tracks (video_id, id, label, start, end, score, vx, vy, heading, actions, boxes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
                 .map_err(storage)?;
             for t in &objects.tracks {
@@ -870,18 +892,20 @@ impl Db<'_> {
                     t.velocity.0,
                     t.velocity.1,
                     t.heading,
+                    encode_actions(&t.actions),
                     encode_track_points(&t.boxes)
                 ])
                 .map_err(storage)?;
             }
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO segment_objects (segment_id, video_id, label, count, score, share)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO segment_objects (segment_id, video_id, kind, label, count, score, share)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .map_err(storage)?;
-            for s in &objects.segments {
-                stmt.execute(params![s.segment, video_id, s.label, s.count, s.score, s.share])
+            let labelled = objects.segments.iter().map(|s| ("object", s));
+            for (kind, s) in labelled.chain(objects.actions.iter().map(|s| ("action", s))) {
+                stmt.execute(params![s.segment, video_id, kind, s.label, s.count, s.score, s.share])
                     .map_err(storage)?;
             }
         }
@@ -905,7 +929,7 @@ impl Db<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, label, start, end, score, vx, vy, heading, boxes FROM tracks WHERE video_id = ?1 ORDER BY id",
+                "SELECT id, label, start, end, score, vx, vy, heading, actions, boxes FROM tracks WHERE video_id = ?1 ORDER BY id",
             )
             .map_err(storage)?;
         let tracks = stmt
@@ -918,27 +942,8 @@ impl Db<'_> {
                     score: r.get(4)?,
                     velocity: (r.get(5)?, r.get(6)?),
                     heading: r.get(7)?,
-                    boxes: decode_track_points(&r.get::<_, Vec<u8>>(8)?),
-                })
-            })
-            .map_err(storage)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(storage)?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT o.segment_id, o.label, o.count, o.score, o.share FROM segment_objects o
-                 JOIN segments s ON s.id = o.segment_id WHERE o.video_id = ?1 ORDER BY s.start, o.label",
-            )
-            .map_err(storage)?;
-        let segments = stmt
-            .query_map([video_id], |r| {
-                Ok(SegmentObjects {
-                    segment: r.get(0)?,
-                    label: r.get(1)?,
-                    count: r.get(2)?,
-                    score: r.get(3)?,
-                    share: r.get(4)?,
+                    actions: decode_actions(&r.get::<_, String>(8)?),
+                    boxes: decode_track_points(&r.get::<_, Vec<u8>>(9)?),
                 })
             })
             .map_err(storage)?
@@ -948,18 +953,54 @@ impl Db<'_> {
             detector,
             fps,
             tracks,
-            segments,
+            segments: self.segment_labels(video_id, "object")?,
+            actions: self.segment_labels(video_id, "action")?,
         }))
+    }
+
+    /// A video's per-segment labels of one kind (objects or actions), in time order.
+    fn segment_labels(&self, video_id: i64, kind: &str) -> Result<Vec<SegmentObjects>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT o.segment_id, o.label, o.count, o.score, o.share FROM segment_objects o
+                 JOIN segments s ON s.id = o.segment_id WHERE o.video_id = ?1 AND o.kind = ?2
+                 ORDER BY s.start, o.label",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map(params![video_id, kind], |r| {
+                Ok(SegmentObjects {
+                    segment: r.get(0)?,
+                    label: r.get(1)?,
+                    count: r.get(2)?,
+                    score: r.get(3)?,
+                    share: r.get(4)?,
+                })
+            })
+            .map_err(storage)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
     /// The segments holding `object`, with their videos and mean detection scores.
     fn segments_with(&self, object: &ObjectFilter) -> Result<Vec<(i64, i64, f32)>> {
+        self.segments_labelled("object", &object.label, object.min_count)
+    }
+
+    /// The segments where someone does `action`, with their videos.
+    fn segments_doing(&self, action: &str) -> Result<Vec<(i64, i64, f32)>> {
+        self.segments_labelled("action", action, 1)
+    }
+
+    fn segments_labelled(&self, kind: &str, label: &str, min_count: u32) -> Result<Vec<(i64, i64, f32)>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT segment_id, video_id, score FROM segment_objects WHERE label = ?1 AND count >= ?2")
+            .prepare_cached(
+                "SELECT segment_id, video_id, score FROM segment_objects WHERE kind = ?1 AND label = ?2 AND count >= ?3",
+            )
             .map_err(storage)?;
         let rows = stmt
-            .query_map(params![object.label, object.min_count], |r| {
+            .query_map(params![kind, label, min_count], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(storage)?;

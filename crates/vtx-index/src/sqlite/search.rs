@@ -56,10 +56,14 @@ impl Db<'_> {
         if let Some(word) = &filter.tag {
             segments = Some(self.segments_tagged(word)?.into_iter().collect());
         }
-        if let Some(object) = &filter.object {
-            let holding = self.segments_with(object)?.into_iter().map(|(s, v, _)| (s, v));
+        let labelled = [
+            filter.object.as_ref().map(|o| self.segments_with(o)).transpose()?,
+            filter.action.as_deref().map(|a| self.segments_doing(a)).transpose()?,
+        ];
+        for holding in labelled.into_iter().flatten() {
+            let holding = holding.into_iter().map(|(s, v, _)| (s, v));
             segments = Some(match segments {
-                Some(tagged) => holding.filter(|(s, _)| tagged.contains_key(s)).collect(),
+                Some(kept) => holding.filter(|(s, _)| kept.contains_key(s)).collect(),
                 None => holding.collect(),
             });
         }
@@ -80,15 +84,20 @@ impl Db<'_> {
         Ok(Admit { filter, segments })
     }
 
-    /// The segments `filter` admits that hold its object, best mean detection score first.
+    /// The segments `filter` admits that hold its object (else where its action is done), best
+    /// mean detection score first.
     pub(super) fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>> {
-        let object = filter
-            .object
-            .as_ref()
-            .ok_or(IndexError::Usage("a search by object needs a filter that names one"))?;
+        let ranked = match (&filter.object, &filter.action) {
+            (Some(object), _) => self.segments_with(object)?,
+            (None, Some(action)) => self.segments_doing(action)?,
+            (None, None) => {
+                return Err(IndexError::Usage(
+                    "a search by object needs a filter that names an object or an action",
+                ))
+            }
+        };
         let admit = self.admit(filter)?;
-        let mut found: Vec<ScoredPoint> = self
-            .segments_with(object)?
+        let mut found: Vec<ScoredPoint> = ranked
             .into_iter()
             .filter(|&(segment, video, _)| admit.segment(video, segment))
             .map(|(segment, video, score)| ScoredPoint { segment, video, score })

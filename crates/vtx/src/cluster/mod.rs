@@ -169,6 +169,8 @@ pub struct Cluster {
     pub names: Vec<(String, f32)>,
     /// The members' most frequent tags (`vtx tag`), with how many members carry each.
     pub tags: Vec<(String, usize)>,
+    /// The objects most members show (`vtx index --objects`), with how many members show each.
+    pub objects: Vec<(String, usize)>,
     pub size: usize,
     /// Most typical first.
     pub members: Vec<Member>,
@@ -290,6 +292,7 @@ impl Engine {
                         .unwrap_or_default(),
                     names,
                     tags: self.frequent_tags(&members)?,
+                    objects: self.frequent_objects(&members)?,
                     size: members.len(),
                     medoid: members[0].clone(),
                     members,
@@ -601,34 +604,71 @@ impl Engine {
     }
 }
 
-/// Tags shown per cluster.
+/// Tags and objects shown per cluster.
 const TAGS_PER_CLUSTER: usize = 3;
 
 impl Engine {
     /// The tags most members carry (a video carries the tags of any of its segments).
     fn frequent_tags(&self, members: &[Member]) -> Result<Vec<(String, usize)>> {
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        let mut by_video: HashMap<i64, Vec<vtx_index::Tag>> = HashMap::new();
-        for m in members {
-            let Some(video_id) = m.video_id else { continue };
-            let tags = match by_video.entry(video_id) {
-                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-                std::collections::hash_map::Entry::Vacant(slot) => slot.insert(self.store.tags(video_id)?),
-            };
-            let carried: std::collections::HashSet<&str> = tags
+        frequent_labels(members, |video_id| {
+            let tags = self.store.tags(video_id)?;
+            Ok(tags
                 .iter()
-                .filter(|t| m.segment.is_none_or(|s| s == t.segment))
-                .map(|t| label_name(&t.label))
-                .collect();
-            for tag in carried {
-                *counts.entry(tag.to_string()).or_default() += 1;
-            }
-        }
-        let mut frequent: Vec<(String, usize)> = counts.into_iter().collect();
-        frequent.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        frequent.truncate(TAGS_PER_CLUSTER);
-        Ok(frequent)
+                .map(|t| (t.segment, label_name(&t.label).to_string(), t.score))
+                .collect())
+        })
     }
+
+    /// The objects most members show (a video shows those of any of its segments).
+    fn frequent_objects(&self, members: &[Member]) -> Result<Vec<(String, usize)>> {
+        frequent_labels(members, |video_id| {
+            let segments = self.store.objects(video_id)?.map_or_else(Vec::new, |f| f.segments);
+            Ok(segments.into_iter().map(|s| (s.segment, s.label, s.share)).collect())
+        })
+    }
+}
+
+/// The labels most members carry, with how many carry each: `labels_of` gives a video's
+/// (segment, label, weight) triples, read once per video; a segment member carries its own
+/// segment's. Ties go to the label of more weight (score, or share of time) in all.
+fn frequent_labels(
+    members: &[Member],
+    mut labels_of: impl FnMut(i64) -> Result<Vec<(i64, String, f32)>>,
+) -> Result<Vec<(String, usize)>> {
+    let mut counts: HashMap<String, (usize, f32)> = HashMap::new();
+    let mut by_video: HashMap<i64, Vec<(i64, String, f32)>> = HashMap::new();
+    for m in members {
+        let Some(video_id) = m.video_id else { continue };
+        let labels = match by_video.entry(video_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(labels_of(video_id)?),
+        };
+        let mut carried: HashMap<&str, f32> = HashMap::new();
+        for (_, label, weight) in labels
+            .iter()
+            .filter(|(segment, ..)| m.segment.is_none_or(|s| s == *segment))
+        {
+            *carried.entry(label.as_str()).or_default() += weight;
+        }
+        for (label, weight) in carried {
+            let entry = counts.entry(label.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += weight;
+        }
+    }
+    let mut frequent: Vec<(String, (usize, f32))> = counts.into_iter().collect();
+    frequent.sort_by(|a, b| {
+        let ((count_a, weight_a), (count_b, weight_b)) = (a.1, b.1);
+        count_b
+            .cmp(&count_a)
+            .then(weight_b.total_cmp(&weight_a))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    frequent.truncate(TAGS_PER_CLUSTER);
+    Ok(frequent
+        .into_iter()
+        .map(|(label, (members, _))| (label, members))
+        .collect())
 }
 
 /// Names clusters by the labels nearest their centroid in a text space.
