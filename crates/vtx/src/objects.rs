@@ -194,8 +194,6 @@ impl ObjectFinder {
         let batch = detector.batch_size();
         let mut pending: Vec<(f64, Vec<u8>)> = Vec::with_capacity(batch);
         let mut times = Vec::new();
-        let mut failure = None;
-        let mut stopped = false;
         let mut run = |pending: &mut Vec<(f64, Vec<u8>)>| -> Result<ControlFlow<()>> {
             let pictures: Vec<&[u8]> = pending.iter().map(|(_, p)| p.as_slice()).collect();
             for ((t, _), found) in pending.iter().zip(detector.detect(&pictures)?) {
@@ -209,21 +207,34 @@ impl ObjectFinder {
             pending.clear();
             Ok(flow)
         };
-        let stats = vtx_media::sample(video, &Sampling::Fps(self.options.fps), &[size], |mut frame| {
-            pending.push((frame.t, frame.images.swap_remove(0)));
-            if pending.len() < batch {
-                return ControlFlow::Continue(());
+        // The decoder fills a short queue on a thread of its own while the detector works on
+        // the frames before: decoding and inference overlap instead of taking turns.
+        let sampling = Sampling::Fps(self.options.fps);
+        let (stats, stopped) = std::thread::scope(|scope| -> Result<_> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(f64, Vec<u8>)>(2 * batch);
+            let decoding = scope.spawn(move || {
+                vtx_media::sample(video, &sampling, &[size], |mut frame| {
+                    // A closed queue: the detector has stopped (asked to, or failed).
+                    match tx.send((frame.t, frame.images.swap_remove(0))) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
+                    }
+                })
+            });
+            let mut stopped = false;
+            for frame in &rx {
+                pending.push(frame);
+                if pending.len() == batch && run(&mut pending)?.is_break() {
+                    stopped = true;
+                    break;
+                }
             }
-            let step = run(&mut pending).map(|flow| stopped = flow.is_break());
-            crate::error::go_on(step, &mut failure)?;
-            match stopped {
-                true => ControlFlow::Break(()),
-                false => ControlFlow::Continue(()),
-            }
+            drop(rx);
+            let stats = decoding
+                .join()
+                .map_err(|_| EngineError::Internal("the decoding thread panicked".into()))??;
+            Ok((stats, stopped))
         })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
         if stopped || run(&mut pending)?.is_break() {
             return Ok(None);
         }
