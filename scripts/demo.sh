@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Index the demo library (real clips from Debian packages and photo clips made by setup.sh) and run
-# a few text searches, a near-duplicate lookup and the motion stream.
+# a few text searches, a near-duplicate lookup, the motion stream and the objects of a clip.
 set -euo pipefail
 VTX="${1:?usage: demo.sh PATH/TO/vtx}"
 VTX_CACHE="${VTX_CACHE:-$HOME/.cache/vtx}"
@@ -37,6 +37,9 @@ echo "== vtx search \"a bird\" --per-video (each video's best moment only)"
 echo
 echo "== vtx motion vtest.avi (a static camera; pedestrians move on their own)"
 "$VTX" motion "$DATA/vtest.avi" | head -6
+echo
+echo "== vtx objects pedestrians-8s.avi (COCO objects followed over time; people's actions)"
+"$VTX" objects "$VTX_CACHE/fixtures/objects/pedestrians-8s.avi" | head -14
 echo
 echo "== vtx similar --stream motion vtest.avi (videos that move alike)"
 "$VTX" similar --index "$INDEX" --top 3 --stream motion "$DATA/vtest.avi"

@@ -230,6 +230,15 @@ fn bad_options_and_models_are_named() {
     }
     let out = vtx(&["objects", cache().join("fixtures/bad/notes.mp4").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    // A truncated file: the part that can be read, and a warning saying so.
+    let out = vtx(&["objects", cache().join("fixtures/bad/truncated.avi").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("looked for objects in"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("person"));
 }
 
 #[test]

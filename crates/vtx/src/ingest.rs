@@ -458,11 +458,13 @@ fn changed_while_read(job: &Job) -> Option<String> {
 /// Headers may overstate a duration by a frame or two; more than this is a cut-off file.
 const TRUNCATION_SLACK_S: f64 = 2.0;
 
-fn warning_for(stats: &SampleStats, info: &VideoInfo) -> Option<String> {
+/// What a pass over a damaged file should tell the user; `done` says what was done with the part
+/// that could be read ("indexed").
+pub(crate) fn warning_for(stats: &SampleStats, info: &VideoInfo, done: &str) -> Option<String> {
     match (&stats.read_error, stats.decode_errors, info.claimed_duration()) {
-        (Some(e), _, _) => Some(format!("reading stopped early ({e}); indexed the first {:.1} s", stats.duration)),
+        (Some(e), _, _) => Some(format!("reading stopped early ({e}); {done} the first {:.1} s", stats.duration)),
         (None, _, Some(header)) if header > stats.duration * 1.1 + TRUNCATION_SLACK_S => Some(format!(
-            "frames end at {:.1} s but the header promises {header:.1} s: the file looks truncated; indexed what is there",
+            "frames end at {:.1} s but the header promises {header:.1} s: the file looks truncated; {done} what is there",
             stats.duration
         )),
         (None, n, _) if n > 0 => Some(format!("{n} damaged packet(s) skipped")),
@@ -770,7 +772,7 @@ impl<'a> Consumer<'a, '_> {
                 Ok(FileOutcome::Extended { spaces, vectors })
             }
             (Work::Full, Some((info, hash))) => {
-                let warning = changed_while_read(job).or_else(|| warning_for(&stats, &info));
+                let warning = changed_while_read(job).or_else(|| warning_for(&stats, &info, "indexed"));
                 let meta = VideoMeta {
                     path: path_to_text(&job.path).into_owned(),
                     size: job.size,

@@ -16,7 +16,8 @@ use crate::{EngineError, Result};
 /// The detector `make setup` installs.
 pub const DEFAULT_DETECTOR: &str = "centernet-coco";
 /// Frames a second the detector sees: enough for boxes of walking people to overlap from one
-/// frame to the next, few enough to cost a fraction of decoding.
+/// frame to the next, few enough to keep detection several times faster than real time on two
+/// cores (docs/performance.md).
 pub const DEFAULT_OBJECT_FPS: f64 = 5.0;
 
 /// How [`objects`] runs.
@@ -51,6 +52,9 @@ pub struct ObjectsReport {
     pub fps: f64,
     pub duration: f64,
     pub tracks: Vec<Track>,
+    /// What went wrong reading a damaged file (the tracks cover the part that could be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// When the detector's frames were, for presence per segment.
     #[serde(skip)]
     pub times: Vec<f64>,
@@ -246,6 +250,7 @@ impl ObjectFinder {
             fps: self.options.fps,
             duration: stats.duration,
             tracks: tracker.finish(&labels, aspect),
+            warning: crate::ingest::warning_for(&stats, &info, "looked for objects in"),
             times,
         }))
     }

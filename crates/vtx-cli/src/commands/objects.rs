@@ -34,5 +34,9 @@ pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    found.with_context(|| args.video.display().to_string())
+    let found = found.with_context(|| args.video.display().to_string())?;
+    if let Some(warning) = &found.warning {
+        eprintln!("warning: {}: {warning}", vtx_api::one_line(&args.video));
+    }
+    Ok(found)
 }
