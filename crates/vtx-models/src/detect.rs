@@ -126,6 +126,12 @@ impl OnnxDetector {
                     .map(|i| grid.decode(i, scores, boxes, (input_w, input_h), decode))
                     .collect())
             }
+            DetectorLayout::Yolo => {
+                let anchors = YoloAnchors::new(&score_shape[..], frames.len(), self.labels.len())?;
+                Ok((0..frames.len())
+                    .map(|i| anchors.decode(i, scores, (input_w, input_h), decode))
+                    .collect())
+            }
         }
     }
 
@@ -239,6 +245,68 @@ impl CenternetGrid {
         match options.iou {
             Some(iou) => suppress(detections, iou),
             None => detections.collect(),
+        }
+    }
+}
+
+/// A YOLOv8-style output: `[N, 4 + classes, anchors]`, rows first (each row one quantity over
+/// all anchors).
+struct YoloAnchors {
+    classes: usize,
+    anchors: usize,
+}
+
+impl YoloAnchors {
+    fn new(shape: &[i64], frames: usize, labels: usize) -> Result<Self> {
+        match shape[..] {
+            [n, rows, anchors] if n as usize == frames && rows as usize == 4 + labels => Ok(Self {
+                classes: labels,
+                anchors: anchors as usize,
+            }),
+            _ => Err(ModelError::Manifest(format!(
+                "a yolo detector needs an output of shape [{frames}, 4 + {labels} classes, anchors], got {shape:?}"
+            ))),
+        }
+    }
+
+    /// Frame `frame`'s detections: each anchor's best class, the best `max_peaks` of those over
+    /// the threshold, then per-class suppression.
+    fn decode(
+        &self,
+        frame: usize,
+        data: &[f32],
+        (input_w, input_h): (usize, usize),
+        options: DecodeOptions,
+    ) -> Vec<Detection> {
+        let (rows, a) = (4 + self.classes, self.anchors);
+        let data = &data[frame * rows * a..(frame + 1) * rows * a];
+        let at = |row: usize, anchor: usize| data[row * a + anchor];
+        let mut found: Vec<Detection> = (0..a)
+            .filter_map(|anchor| {
+                let (class, score) = (0..self.classes)
+                    .map(|c| (c, at(4 + c, anchor)))
+                    .max_by(|x, y| x.1.total_cmp(&y.1))?;
+                if score < options.min_score || score <= 0.0 {
+                    return None;
+                }
+                let (cx, cy, w, h) = (at(0, anchor), at(1, anchor), at(2, anchor), at(3, anchor));
+                Some(Detection {
+                    class,
+                    score,
+                    bbox: BBox {
+                        x0: (cx - w / 2.0) / input_w as f32,
+                        y0: (cy - h / 2.0) / input_h as f32,
+                        x1: (cx + w / 2.0) / input_w as f32,
+                        y1: (cy + h / 2.0) / input_h as f32,
+                    },
+                })
+            })
+            .collect();
+        found.sort_by(|x, y| y.score.total_cmp(&x.score));
+        found.truncate(options.max_peaks);
+        match options.iou {
+            Some(iou) => suppress(found.into_iter(), iou),
+            None => found,
         }
     }
 }

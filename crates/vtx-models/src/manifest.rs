@@ -208,6 +208,10 @@ pub enum DetectorLayout {
     /// `[N, H/s, W/s, 4]` with each cell's distances to the left, top, right and bottom edges in
     /// input pixels.
     Centernet,
+    /// One output as Ultralytics YOLOv8 (and later) exports it: `[N, 4 + classes, anchors]`,
+    /// each anchor's box centre x, centre y, width and height in input pixels, then its class
+    /// scores (after a sigmoid); `scores` and `boxes` both name it.
+    Yolo,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

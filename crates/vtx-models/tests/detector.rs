@@ -99,3 +99,30 @@ fn a_frame_of_the_wrong_size_is_refused() {
     let e = detector().detect(&[&[0u8; 30]]).unwrap_err().to_string();
     assert!(e.contains("expected 786432"), "{e}");
 }
+
+/// The test model with the output layout of a YOLOv8 export (`scripts/make_test_models.py`):
+/// planted boxes whose scores scale with the frame's brightness.
+#[test]
+fn a_yolo_layout_is_decoded_with_its_boxes_classes_and_suppression() {
+    let registry = registry();
+    let dir = cache().join("test-models/yolo-detector");
+    let manifest = Manifest::load(&dir).unwrap_or_else(|e| panic!("{e}: run `make setup`"));
+    let mut detector = OnnxDetector::load(&manifest, registry.options()).unwrap();
+    let (white, black) = (vec![255u8; 320 * 320 * 3], vec![0u8; 320 * 320 * 3]);
+    let found = detector.detect(&[&white, &black]).unwrap();
+    let labels = detector.labels().to_vec();
+    let seen: Vec<(&str, f32)> = found[0].iter().map(|d| (labels[d.class].as_str(), d.score)).collect();
+    // The weaker cat box overlaps the first and goes; the kite shares the dog's box but is
+    // another class and stays; the fifth anchor is under min_score.
+    assert_eq!(seen, [("cat", 0.9), ("dog", 0.7), ("kite", 0.6)]);
+    let cat = found[0][0].bbox;
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-5;
+    assert!(
+        close(cat.x0, 50.0 / 320.0)
+            && close(cat.y0, 30.0 / 320.0)
+            && close(cat.x1, 110.0 / 320.0)
+            && close(cat.y1, 130.0 / 320.0),
+        "{cat:?}"
+    );
+    assert!(found[1].is_empty(), "a black frame scores nothing: {:?}", found[1]);
+}
