@@ -210,9 +210,9 @@ pub struct IndexArgs {
     /// itself missing, such as an unmounted drive, prunes nothing).
     #[arg(long)]
     pub prune: bool,
-    /// Also detect and track objects (COCO classes), for `search --object`: each video without
-    /// objects from --detector yet is decoded once more at --object-fps after its vectors are
-    /// written.
+    /// Also detect and track objects (COCO classes, people's actions), for `search --object` and
+    /// `--action`: a new or changed video on the frames of its indexing decode (--object-fps of
+    /// them), one indexed before without objects by a decode of its own.
     #[arg(long)]
     pub objects: bool,
     /// The detector model for --objects.

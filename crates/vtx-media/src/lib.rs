@@ -15,7 +15,9 @@ use std::sync::Once;
 
 pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOTION_DIM};
 pub use picture::{decode_jpeg, encode_jpeg, encode_png};
-pub use sampler::{load_picture, sample, sample_and_analyse, Analyses, Deblocking, SampleStats, Sampled, Sampling};
+pub use sampler::{
+    load_picture, sample, sample_and_analyse, Analyses, Deblocking, SampleStats, Sampled, Sampling, SideStream,
+};
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, segment_spans, split_shots, Boundary, Detector, Shot, ShotOptions};
 
@@ -60,6 +62,8 @@ pub struct Frame {
     /// One picture per requested [`FrameSize`], in the order they were asked for: row-major RGB24,
     /// `width * height * 3` bytes, no row padding.
     pub images: Vec<Vec<u8>>,
+    /// A frame of the side stream ([`Analyses::side`]): its one picture is of the side's size.
+    pub side: bool,
 }
 
 /// What the container and the video stream say about themselves. Header fields are kept for

@@ -290,13 +290,40 @@ struct Pending {
 struct Pass<'a, F: FnMut(Frame) -> ControlFlow<()>> {
     scalers: Vec<Scaler>,
     targets: Targets,
+    side: Option<Side>,
     sink: &'a mut F,
     stats: SampleStats,
     prev: Pending,
     last_emitted_t: f64,
 }
 
+/// The side stream's scaler and its next target.
+struct Side {
+    scaler: Scaler,
+    fps: f64,
+    next: u64,
+}
+
 impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
+    /// The side stream's frame, if `t` reached its next target.
+    fn offer_side(&mut self, frame: &Video, t: f64) -> Result<ControlFlow<()>> {
+        let Some(side) = self.side.as_mut() else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        if t < side.next as f64 / side.fps {
+            return Ok(ControlFlow::Continue(()));
+        }
+        while side.next as f64 / side.fps <= t {
+            side.next += 1;
+        }
+        let image = side.scaler.convert(frame)?;
+        Ok((self.sink)(Frame {
+            t,
+            images: vec![image],
+            side: true,
+        }))
+    }
+
     fn emit(&mut self, frame: &Video, t: f64) -> Result<ControlFlow<()>> {
         let images = self
             .scalers
@@ -305,7 +332,7 @@ impl<F: FnMut(Frame) -> ControlFlow<()>> Pass<'_, F> {
             .collect::<Result<_>>()?;
         self.stats.frames_sampled += 1;
         self.last_emitted_t = t;
-        Ok((self.sink)(Frame { t, images }))
+        Ok((self.sink)(Frame { t, images, side: false }))
     }
 
     /// Consider a newly decoded frame at time `t` against the pending targets.
@@ -369,6 +396,17 @@ pub struct Analyses<'a> {
     pub shots: Option<&'a ShotOptions>,
     pub motion: Option<&'a MotionOptions>,
     pub deblocking: Deblocking,
+    /// A second stream of frames from the same decode, at its own rate and size (an object
+    /// detector's, beside an encoder's): each is the first decoded frame at or after its
+    /// target time, handed to the sink with [`Frame::side`] set.
+    pub side: Option<SideStream>,
+}
+
+/// See [`Analyses::side`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SideStream {
+    pub fps: f64,
+    pub size: FrameSize,
 }
 
 /// Whether the decoder's deblocking (in-loop) filter runs: about a quarter of H.264's decoding
@@ -419,8 +457,8 @@ where
     let default_shots = ShotOptions::default();
     let find_shots = Analyses {
         shots: Some(analyses.shots.unwrap_or(&default_shots)),
-        motion: None,
         deblocking: analyses.deblocking,
+        ..Analyses::default()
     };
     let first = sample_pass(
         path,
@@ -435,8 +473,7 @@ where
         .collect();
     let moments = Analyses {
         shots: None,
-        motion: analyses.motion,
-        deblocking: analyses.deblocking,
+        ..analyses
     };
     let second = sample_pass(path, &Sampling::Times(Arc::from(times)), sizes, moments, sink)?;
     Ok(Sampled {
@@ -482,6 +519,11 @@ where
     decoding.deblock(analyses.deblocking);
     let mut pass = Pass {
         scalers: sizes.iter().map(|s| Scaler::new(*s)).collect(),
+        side: analyses.side.map(|s| Side {
+            scaler: Scaler::new(s.size),
+            fps: s.fps,
+            next: 0,
+        }),
         targets: Targets {
             sampling,
             duration,
@@ -505,6 +547,10 @@ where
         let analysis = Analysis::start(trackers, scope);
         let decoded = decoding.run(&mut stats, |frame, t| {
             analysis.send(frame, t);
+            if pass.offer_side(frame, t)?.is_break() {
+                pass.stats.stopped = true;
+                return Ok(ControlFlow::Break(()));
+            }
             if !keyframes_only {
                 pass.offer(frame, t)
             } else if t >= pass.last_emitted_t {

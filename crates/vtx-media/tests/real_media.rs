@@ -394,3 +394,52 @@ fn keyframe_sampling_decodes_only_keyframes() {
     // The duration is still the whole video's, not the last keyframe's.
     assert!((stats.duration - 56.0).abs() < 0.1, "{}", stats.duration);
 }
+
+#[test]
+fn a_side_stream_comes_from_the_same_decode_at_its_own_rate_and_size() {
+    // The pedestrians (10 fps) at 1 frame a second for an encoder, 5 a second for a detector.
+    let path = cache().join("fixtures/objects/pedestrians-8s.avi");
+    let side = vtx_media::SideStream {
+        fps: 5.0,
+        size: FrameSize::new(48, 40, Resize::Squash),
+    };
+    let analyses = vtx_media::Analyses {
+        side: Some(side),
+        ..Default::default()
+    };
+    let mut frames = vec![];
+    let sampled = vtx_media::sample_and_analyse(
+        &path,
+        &Sampling::Fps(1.0),
+        &[FrameSize::new(32, 32, Resize::CenterCrop)],
+        analyses,
+        |f| {
+            frames.push(f);
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    let (side, main): (Vec<Frame>, Vec<Frame>) = frames.into_iter().partition(|f| f.side);
+    assert_eq!(times(&main), (0..8).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(
+        sampled.stats.frames_sampled, 8,
+        "the side stream is not counted as sampled"
+    );
+    // Each side frame is the first at or after its target, here exactly on it (10 fps).
+    let expected: Vec<f64> = (0..40).map(|i| f64::from(i) / 5.0).collect();
+    assert_eq!(side.len(), expected.len());
+    assert!(
+        side.iter().zip(&expected).all(|(f, t)| (f.t - t).abs() < 1e-6),
+        "{:?}",
+        times(&side)
+    );
+    assert!(side
+        .iter()
+        .all(|f| f.images.len() == 1 && f.images[0].len() == 48 * 40 * 3));
+    // The same moments decoded for the main stream alone look the same.
+    let (alone, _) = run(&path, Sampling::Fps(1.0));
+    assert_eq!(
+        alone.iter().map(|f| &f.images[0]).collect::<Vec<_>>(),
+        main.iter().map(|f| &f.images[0]).collect::<Vec<_>>()
+    );
+}

@@ -26,6 +26,7 @@ use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
 use crate::motion;
+use crate::objects::{ObjectFinder, ObjectsInProgress};
 use crate::segments::{self, ThumbnailPicker};
 use crate::{discover, lock, EngineError, Result};
 
@@ -62,8 +63,9 @@ pub struct IndexOptions {
     pub deblocking: vtx_media::Deblocking,
     /// Videos decoded at once (each on its own thread; the models are shared).
     pub jobs: usize,
-    /// Detect and track objects in every video of the run that has none from this detector yet,
-    /// after its vectors are written (a decode of its own at the detector's rate).
+    /// Detect and track objects in every video of the run that has none from this detector yet:
+    /// a new or changed video on the frames of its indexing decode, one indexed before with a
+    /// decode of its own.
     pub objects: Option<crate::ObjectOptions>,
 }
 
@@ -338,6 +340,8 @@ struct Producers<'a> {
     options: &'a IndexOptions,
     gate: Gate,
     stop: &'a (dyn Fn() -> bool + Sync),
+    /// The object detector's side stream, with `--objects`.
+    objects: Option<vtx_media::SideStream>,
 }
 
 impl Producers<'_> {
@@ -387,12 +391,13 @@ impl Producers<'_> {
                 shots: options.shots.as_ref().filter(|_| first_of_full),
                 motion: options.motion.as_ref().filter(|_| pass.flow),
                 deblocking: options.deblocking,
+                side: self.objects.filter(|_| pass_index == 0 && objects_ride_along(job)),
             };
             let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
             let mut sizes = pass.sizes.clone();
             sizes.extend(picker.as_ref().map(|p| p.size()));
             let sampled = vtx_media::sample_and_analyse(&job.path, &pass.sampling, &sizes, analyses, |mut frame| {
-                if let Some(picker) = picker.as_mut() {
+                if let Some(picker) = picker.as_mut().filter(|_| !frame.side) {
                     let rgb = frame.images.pop().expect("the thumbnail size was asked for");
                     picker.offer(frame.t, &rgb);
                 }
@@ -431,6 +436,13 @@ impl Producers<'_> {
 
 /// A file deleted (or replaced by a folder) while it was read is not indexed: a record of it
 /// would name nothing. The open write is dropped, so an earlier record of the path stays as it was.
+/// Whether the detector's frames come from this job's first decode: a new or changed video,
+/// decoded frame by frame (a keyframes-only decode is too sparse to track on; such a video gets
+/// its objects from a decode of their own after the run).
+fn objects_ride_along(job: &Job) -> bool {
+    matches!(job.work, Work::Full) && job.passes.first().is_some_and(|p| p.sampling != Sampling::Keyframes)
+}
+
 fn gone_while_read(job: &Job) -> Option<String> {
     match std::fs::metadata(&job.path) {
         Ok(now) if now.is_file() => None,
@@ -522,6 +534,8 @@ impl VideoInProgress<'_> {
 struct Consumer<'a, 'm> {
     store: &'a dyn VectorStore,
     models: &'a mut [&'m mut FrameModel],
+    /// With `--objects`: the detector, fed by the side stream of each new video's first decode.
+    objects: Option<&'a mut ObjectFinder>,
     observer: &'a mut dyn IndexObserver,
     jobs: &'a [Job],
     gate: &'a Gate,
@@ -546,6 +560,9 @@ struct JobState {
     error: Option<EngineError>,
     /// Signature of the last image frame kept, for near-duplicate skipping.
     last_signature: Option<u64>,
+    /// The video's objects under way (`--objects`), or why they failed: a failure costs the
+    /// objects, never the vectors.
+    objects: Option<std::result::Result<ObjectsInProgress, EngineError>>,
 }
 
 /// One video between its first message and its outcome.
@@ -613,6 +630,10 @@ impl<'a> Consumer<'a, '_> {
                         windowers: HashMap::new(),
                         error: None,
                         last_signature: None,
+                        objects: match objects_ride_along(&self.jobs[job]) {
+                            true => self.objects.as_ref().map(|finder| Ok(finder.begin())),
+                            false => None,
+                        },
                     },
                     batch_size,
                 }
@@ -780,8 +801,8 @@ impl<'a> Consumer<'a, '_> {
                     hash,
                     duration: stats.duration,
                     fps: info.fps,
-                    format: info.format,
-                    codec: info.codec,
+                    format: info.format.clone(),
+                    codec: info.codec.clone(),
                     width: info.width,
                     height: info.height,
                     frames: vectors,
@@ -797,7 +818,13 @@ impl<'a> Consumer<'a, '_> {
                 writer.set_shots(&spans)?;
                 writer.set_segments(&or_whole(segments, stats.duration))?;
                 pool_into(writer.as_mut(), &spaces, self.pooling)?;
-                writer.commit(&meta)?;
+                let id = writer.commit(&meta)?;
+                if let Some(found) = state.objects {
+                    let stored = self.store_objects(id, job, found, &info, &stats);
+                    self.report
+                        .objects
+                        .push((job.path.clone(), stored.map_err(|e| e.to_string())));
+                }
                 tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
                     decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
                 self.report.frames += u64::from(vectors);
@@ -812,6 +839,31 @@ impl<'a> Consumer<'a, '_> {
         }
     }
 
+    /// A committed video's objects, from its side stream: stored, their number of tracks.
+    fn store_objects(
+        &mut self,
+        id: i64,
+        job: &Job,
+        found: std::result::Result<ObjectsInProgress, EngineError>,
+        info: &VideoInfo,
+        stats: &SampleStats,
+    ) -> Result<usize> {
+        let finder = self
+            .objects
+            .as_mut()
+            .expect("objects are under way only with a detector");
+        let warning = warning_for(stats, info, "looked for objects in");
+        let report = finder.end(found?, &job.path, info, stats.duration, warning)?;
+        let segments: Vec<(i64, f64, f64)> = self
+            .store
+            .segments(id)?
+            .iter()
+            .map(|s| (s.id, s.start, s.end))
+            .collect();
+        self.store.set_objects(id, &report.to_stored(&segments))?;
+        Ok(report.tracks.len())
+    }
+
     fn take_frame(&mut self, index: usize, pass: usize, mut frame: Frame, active: &mut Active<'a>) -> Result<()> {
         let jobs = self.jobs;
         let job = &jobs[index];
@@ -821,6 +873,14 @@ impl<'a> Consumer<'a, '_> {
             batch_size,
         } = active;
         if state.error.is_some() {
+            return Ok(());
+        }
+        if frame.side {
+            if let (Some(finder), Some(Ok(found))) = (self.objects.as_mut(), state.objects.as_mut()) {
+                if let Err(e) = finder.feed(found, frame.t, frame.images.swap_remove(0)) {
+                    state.objects = Some(Err(e));
+                }
+            }
             return Ok(());
         }
         match &job.passes[pass].route {
@@ -1064,6 +1124,7 @@ pub(crate) fn execute(
     plan: Plan,
     store: &dyn VectorStore,
     models: &mut [&mut FrameModel],
+    mut objects: Option<&mut ObjectFinder>,
     options: &IndexOptions,
     observer: &mut dyn IndexObserver,
     cancel: &AtomicBool,
@@ -1084,10 +1145,12 @@ pub(crate) fn execute(
         options,
         gate: Gate::default(),
         stop: &stop,
+        objects: objects.as_ref().map(|finder| finder.side_stream()),
     };
     let mut consumer = Consumer {
         store,
         models,
+        objects: objects.take(),
         observer,
         jobs: &jobs,
         gate: &producers.gate,
@@ -1128,6 +1191,7 @@ pub(crate) fn execute(
             .into_iter()
             .map(|(job, outcome)| (jobs[job].path.clone(), outcome)),
     );
+    report.objects = std::mem::take(&mut consumer.report.objects);
     report.frames = consumer.report.frames;
     report.frames_skipped = consumer.report.frames_skipped;
     report.video_seconds = consumer.report.video_seconds;
@@ -1180,6 +1244,7 @@ pub(crate) fn embed_video(
         shots: options.shots.as_ref(),
         motion: None,
         deblocking: options.deblocking,
+        side: None,
     };
     let vtx_media::Sampled { stats, shots, .. } =
         vtx_media::sample_and_analyse(path, &pass.sampling, &pass.sizes, analyses, |mut frame| {

@@ -89,7 +89,7 @@ fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
     let cancel = AtomicBool::new(false);
     let first = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
     assert!(!first.is_empty());
-    let report = execute(first, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+    let report = execute(first, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
     assert!(
         matches!(report.files[0].1, FileOutcome::Indexed { frames: 15, .. }),
         "{:?}",
@@ -146,6 +146,7 @@ fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
         extend,
         &store,
         &mut [&mut colour, &mut shade],
+        None,
         &options,
         &mut (),
         &cancel,
@@ -189,7 +190,7 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
     // Motion alone: one pictureless decode still measures it.
     let infos = [flow.info.clone()];
     let only = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
-    execute(only, &store, &mut [&mut flow], &options, &mut (), &cancel).unwrap();
+    execute(only, &store, &mut [&mut flow], None, &options, &mut (), &cancel).unwrap();
     let record = store.videos().unwrap().remove(0);
     assert_eq!(
         store.video_spaces(record.id).unwrap(),
@@ -204,7 +205,16 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
         ..IndexOptions::default()
     };
     let full = plan(&store, &both, &paths, &force, &mut ()).unwrap();
-    execute(full, &store, &mut [&mut colour, &mut flow], &force, &mut (), &cancel).unwrap();
+    execute(
+        full,
+        &store,
+        &mut [&mut colour, &mut flow],
+        None,
+        &force,
+        &mut (),
+        &cancel,
+    )
+    .unwrap();
     let mut spaces = store.video_spaces(record.id).unwrap();
     spaces.sort();
     assert_eq!(spaces, [colour_space.name.clone(), motion_space.name.clone()]);
@@ -218,7 +228,7 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
     store.remove_videos(&[record.id]).unwrap();
     let colour_only = [colour.info.clone()];
     let first = plan(&store, &colour_only, &paths, &options, &mut ()).unwrap();
-    execute(first, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+    execute(first, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
     let again = plan(&store, &both, &paths, &options, &mut ()).unwrap();
     assert!(
         again.is_empty(),
@@ -258,7 +268,7 @@ fn several_videos_at_once_write_what_one_at_a_time_writes() {
             ..Default::default()
         };
         let planned = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
-        let report = execute(planned, &store, &mut [&mut colour], &options, &mut (), &cancel).unwrap();
+        let report = execute(planned, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
         (store, report)
     };
     let (one_dir, three_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -459,14 +459,24 @@ impl Engine {
             // The run has its models to itself; a search in another thread needs none of them.
             let mut held: Vec<MutexGuard<'_, FrameModel>> = shared.iter().map(|m| lock(m)).collect();
             let mut models: Vec<&mut FrameModel> = held.iter_mut().map(|m| &mut **m).collect();
-            ingest::execute(plan, &*self.store, &mut models, options, observer, cancel)?
+            ingest::execute(
+                plan,
+                &*self.store,
+                &mut models,
+                finder.as_mut(),
+                options,
+                observer,
+                cancel,
+            )?
         };
         report.pruned = pruned;
         if let Some(finder) = finder
             .as_mut()
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
-            report.objects = self.objects_after_indexing(&report.files, finder, observer, cancel)?;
+            // New videos got theirs from the indexing decode; the others that lack them now.
+            let more = self.objects_after_indexing(&report.files, finder, observer, cancel)?;
+            report.objects.extend(more);
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for

@@ -179,6 +179,7 @@ pub(crate) fn measure(video: &Path, options: &IndexOptions) -> Result<Measured> 
         shots: options.shots.as_ref(),
         motion: Some(&motion_options),
         deblocking: options.deblocking,
+        side: None,
     };
     // The smallest picture the sampler can make: only the analyses' own frames matter here.
     let size = vtx_media::FrameSize::new(2, 2, vtx_media::Resize::Squash).with_filter(vtx_media::Filter::Point);

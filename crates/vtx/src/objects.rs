@@ -188,36 +188,16 @@ impl ObjectFinder {
     ) -> Result<Option<ObjectsReport>> {
         let info = vtx_media::probe(video)?;
         let claimed = info.claimed_duration();
-        let detector = &mut self.detector;
-        let labels = detector.labels().to_vec();
-        let mut tracker = Tracker::new(TrackerOptions {
-            birth_score: self.birth_score,
-            ..self.options.tracker
-        });
-        let size = frame_size(detector.preprocess());
-        let batch = detector.batch_size();
-        let mut pending: Vec<(f64, Vec<u8>)> = Vec::with_capacity(batch);
-        let mut times = Vec::new();
-        let mut run = |pending: &mut Vec<(f64, Vec<u8>)>| -> Result<ControlFlow<()>> {
-            let pictures: Vec<&[u8]> = pending.iter().map(|(_, p)| p.as_slice()).collect();
-            for ((t, _), found) in pending.iter().zip(detector.detect(&pictures)?) {
-                tracker.update(*t, &found);
-            }
-            let flow = match pending.last() {
-                Some((t, _)) => progress(*t, claimed),
-                None => ControlFlow::Continue(()),
-            };
-            times.extend(pending.iter().map(|(t, _)| *t));
-            pending.clear();
-            Ok(flow)
-        };
+        let side = self.side_stream();
+        let mut found = self.begin();
         // The decoder fills a short queue on a thread of its own while the detector works on
         // the frames before: decoding and inference overlap instead of taking turns.
         let sampling = Sampling::Fps(self.options.fps);
+        let queue = 2 * self.detector.batch_size();
         let (stats, stopped) = std::thread::scope(|scope| -> Result<_> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(f64, Vec<u8>)>(2 * batch);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(f64, Vec<u8>)>(queue);
             let decoding = scope.spawn(move || {
-                vtx_media::sample(video, &sampling, &[size], |mut frame| {
+                vtx_media::sample(video, &sampling, &[side.size], |mut frame| {
                     // A closed queue: the detector has stopped (asked to, or failed).
                     match tx.send((frame.t, frame.images.swap_remove(0))) {
                         Ok(()) => ControlFlow::Continue(()),
@@ -226,9 +206,8 @@ impl ObjectFinder {
                 })
             });
             let mut stopped = false;
-            for frame in &rx {
-                pending.push(frame);
-                if pending.len() == batch && run(&mut pending)?.is_break() {
+            for (t, picture) in &rx {
+                if self.feed(&mut found, t, picture)? && progress(t, claimed).is_break() {
                     stopped = true;
                     break;
                 }
@@ -239,21 +218,84 @@ impl ObjectFinder {
                 .map_err(|_| EngineError::Internal("the decoding thread panicked".into()))??;
             Ok((stats, stopped))
         })?;
-        if stopped || run(&mut pending)?.is_break() {
+        if stopped {
             return Ok(None);
         }
+        let warning = crate::ingest::warning_for(&stats, &info, "looked for objects in");
+        self.end(found, video, &info, stats.duration, warning).map(Some)
+    }
+
+    /// The frames this detector wants from a decode: its rate, at its input size.
+    pub(crate) fn side_stream(&self) -> vtx_media::SideStream {
+        vtx_media::SideStream {
+            fps: self.options.fps,
+            size: frame_size(self.detector.preprocess()),
+        }
+    }
+
+    /// A video's detection, before its first frame.
+    pub(crate) fn begin(&self) -> ObjectsInProgress {
+        ObjectsInProgress {
+            tracker: Tracker::new(TrackerOptions {
+                birth_score: self.birth_score,
+                ..self.options.tracker
+            }),
+            pending: Vec::with_capacity(self.detector.batch_size()),
+            times: Vec::new(),
+        }
+    }
+
+    /// One frame of the side stream (time order); a batch runs once it is full. Whether a batch
+    /// ran.
+    pub(crate) fn feed(&mut self, found: &mut ObjectsInProgress, t: f64, picture: Vec<u8>) -> Result<bool> {
+        found.pending.push((t, picture));
+        if found.pending.len() < self.detector.batch_size() {
+            return Ok(false);
+        }
+        self.flush(found)?;
+        Ok(true)
+    }
+
+    fn flush(&mut self, found: &mut ObjectsInProgress) -> Result<()> {
+        let pictures: Vec<&[u8]> = found.pending.iter().map(|(_, p)| p.as_slice()).collect();
+        for ((t, _), detected) in found.pending.iter().zip(self.detector.detect(&pictures)?) {
+            found.tracker.update(*t, &detected);
+        }
+        found.times.extend(found.pending.iter().map(|(t, _)| *t));
+        found.pending.clear();
+        Ok(())
+    }
+
+    /// The tracks of a video whose frames have all been fed.
+    pub(crate) fn end(
+        &mut self,
+        mut found: ObjectsInProgress,
+        video: &Path,
+        info: &vtx_media::VideoInfo,
+        duration: f64,
+        warning: Option<String>,
+    ) -> Result<ObjectsReport> {
+        self.flush(&mut found)?;
         let aspect = f64::from(info.width) / f64::from(info.height.max(1));
-        Ok(Some(ObjectsReport {
+        Ok(ObjectsReport {
             video: video.display().to_string(),
             detector: self.name.clone(),
-            frames: times.len(),
+            frames: found.times.len(),
             fps: self.options.fps,
-            duration: stats.duration,
-            tracks: tracker.finish(&labels, aspect),
-            warning: crate::ingest::warning_for(&stats, &info, "looked for objects in"),
-            times,
-        }))
+            duration,
+            tracks: found.tracker.finish(self.detector.labels(), aspect),
+            warning,
+            times: found.times,
+        })
     }
+}
+
+/// One video's detection under way: its tracker, the frames waiting for a batch, and when the
+/// frames seen were.
+pub(crate) struct ObjectsInProgress {
+    tracker: Tracker,
+    pending: Vec<(f64, Vec<u8>)>,
+    times: Vec<f64>,
 }
 
 fn with_article(noun: &str) -> String {
