@@ -407,6 +407,9 @@ pub struct ObjectsArgs {
     /// boxes (t, x0, y0, x1, y1 in fractions of the frame, score).
     #[arg(long)]
     pub json: bool,
+    /// Print what `vtx index --objects` stored for VIDEO in this index, without detecting again.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
     #[command(flatten)]
     pub models: ModelsDir,
 }

@@ -327,6 +327,25 @@ fn indexing_with_objects_lets_search_filter_and_rank_by_them() {
             "every segment here shows a person: {cluster:#}"
         );
     }
+    // What was stored is printed back without a detector.
+    let stored = vtx(&["objects", "--index", index, "--json", crossing]);
+    assert!(stored.status.success(), "{}", String::from_utf8_lossy(&stored.stderr));
+    let stored: Value = serde_json::from_slice(&stored.stdout).unwrap();
+    assert_eq!(
+        (stored["frames"].as_u64(), stored["detector"].as_str()),
+        (Some(20), Some("centernet-coco"))
+    );
+    let motorcycles = tracks_of(&stored, "motorcycle");
+    assert_eq!(motorcycles.len(), 1);
+    assert_eq!(motorcycles[0]["heading"], "right");
+    let running = cache().join("fixtures/objects/running.mp4");
+    let out = vtx(&["objects", "--index", index, running.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "not in the index: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A second run finds the objects stored and decodes nothing again.
     let again = vtx(&["index", "--index", index, "--objects", crossing]);
     let stderr = String::from_utf8_lossy(&again.stderr);

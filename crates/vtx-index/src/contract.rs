@@ -323,6 +323,7 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
     let found = VideoObjects {
         detector: "d".into(),
         fps: 5.0,
+        frames: 7,
         tracks: vec![ObjectTrack {
             id: 7,
             label: "person".into(),

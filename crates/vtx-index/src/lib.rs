@@ -229,8 +229,9 @@ pub struct SegmentObjects {
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoObjects {
     pub detector: String,
-    /// Frames a second the detector saw.
+    /// Frames a second the detector saw, and how many it saw in all.
     pub fps: f64,
+    pub frames: u32,
     pub tracks: Vec<ObjectTrack>,
     pub segments: Vec<SegmentObjects>,
     /// People's actions per segment, as labels: `count` is how many do it at once.

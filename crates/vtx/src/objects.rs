@@ -106,6 +106,7 @@ impl ObjectsReport {
         vtx_index::VideoObjects {
             detector: self.detector.clone(),
             fps: self.fps,
+            frames: self.frames as u32,
             tracks: self.tracks.iter().map(Track::to_stored).collect(),
             segments: self.per_segment(segments, |track, _| Some(track.label.as_str())),
             actions: self.per_segment(segments, |track, b| {
@@ -346,6 +347,22 @@ impl crate::Engine {
             detector: found.detector,
             fps: found.fps,
             tracks: found.tracks.iter().map(Track::from_stored).collect(),
+        }))
+    }
+
+    /// What `index --objects` stored for the indexed video at `path`, as [`objects`] reports it,
+    /// or `None` if no detector has run on it.
+    pub fn stored_objects(&self, path: &Path) -> Result<Option<ObjectsReport>> {
+        let video = self.video_at(path)?;
+        Ok(self.store.objects(video.id)?.map(|found| ObjectsReport {
+            video: video.meta.path.clone(),
+            detector: found.detector,
+            frames: found.frames as usize,
+            fps: found.fps,
+            duration: video.meta.duration,
+            tracks: found.tracks.iter().map(Track::from_stored).collect(),
+            warning: None,
+            times: Vec::new(),
         }))
     }
 

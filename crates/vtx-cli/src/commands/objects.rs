@@ -4,6 +4,17 @@ use vtx::{ObjectOptions, ObjectsReport, TrackerOptions};
 use crate::args::ObjectsArgs;
 
 pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
+    if let Some(index) = &args.index {
+        let config = vtx::EngineConfig::new(index.clone(), super::models_dir(&args.models));
+        let engine = vtx::Engine::open_existing(config).context("cannot open vtx")?;
+        return engine.stored_objects(&args.video)?.ok_or_else(|| {
+            vtx::EngineError::NotFound(format!(
+                "no objects were detected in {} (index it with `vtx index --objects`)",
+                args.video.display()
+            ))
+            .into()
+        });
+    }
     let models = vtx::model_registry(&super::models_dir(&args.models)).with_device(args.models.device);
     let options = ObjectOptions {
         detector: args.detector.clone(),

@@ -100,7 +100,8 @@ CREATE INDEX IF NOT EXISTS tags_by_video ON tags (video_id);
 CREATE TABLE IF NOT EXISTS video_objects (
     video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
     detector TEXT NOT NULL,
-    fps REAL NOT NULL
+    fps REAL NOT NULL,
+    frames INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tracks (
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
@@ -870,8 +871,8 @@ impl Db<'_> {
                 .map_err(storage)?;
         }
         tx.execute(
-            "INSERT INTO video_objects (video_id, detector, fps) VALUES (?1, ?2, ?3)",
-            params![video_id, objects.detector, objects.fps],
+            "INSERT INTO video_objects (video_id, detector, fps, frames) VALUES (?1, ?2, ?3, ?4)",
+            params![video_id, objects.detector, objects.fps, objects.frames],
         )
         .map_err(storage)?;
         {
@@ -914,16 +915,16 @@ impl Db<'_> {
     }
 
     fn objects(&self, video_id: i64) -> Result<Option<VideoObjects>> {
-        let run: Option<(String, f64)> = self
+        let run: Option<(String, f64, u32)> = self
             .conn
             .query_row(
-                "SELECT detector, fps FROM video_objects WHERE video_id = ?1",
+                "SELECT detector, fps, frames FROM video_objects WHERE video_id = ?1",
                 [video_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(storage)?;
-        let Some((detector, fps)) = run else {
+        let Some((detector, fps, frames)) = run else {
             return Ok(None);
         };
         let mut stmt = self
@@ -952,6 +953,7 @@ impl Db<'_> {
         Ok(Some(VideoObjects {
             detector,
             fps,
+            frames,
             tracks,
             segments: self.segment_labels(video_id, "object")?,
             actions: self.segment_labels(video_id, "action")?,
