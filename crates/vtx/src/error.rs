@@ -57,17 +57,6 @@ impl EngineError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
-/// A decoder sink's step as the decoder's control: go on, or keep the error in `failure` and stop.
-pub(crate) fn go_on(step: Result<()>, failure: &mut Option<EngineError>) -> std::ops::ControlFlow<()> {
-    match step {
-        Ok(()) => std::ops::ControlFlow::Continue(()),
-        Err(e) => {
-            *failure = Some(e);
-            std::ops::ControlFlow::Break(())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

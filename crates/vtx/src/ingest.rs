@@ -434,8 +434,6 @@ impl Producers<'_> {
     }
 }
 
-/// A file deleted (or replaced by a folder) while it was read is not indexed: a record of it
-/// would name nothing. The open write is dropped, so an earlier record of the path stays as it was.
 /// Whether the detector's frames come from this job's first decode: a new or changed video,
 /// decoded frame by frame (a keyframes-only decode is too sparse to track on; such a video gets
 /// its objects from a decode of their own after the run).
@@ -443,6 +441,8 @@ fn objects_ride_along(job: &Job) -> bool {
     matches!(job.work, Work::Full) && job.passes.first().is_some_and(|p| p.sampling != Sampling::Keyframes)
 }
 
+/// A file deleted (or replaced by a folder) while it was read is not indexed: a record of it
+/// would name nothing. The open write is dropped, so an earlier record of the path stays as it was.
 fn gone_while_read(job: &Job) -> Option<String> {
     match std::fs::metadata(&job.path) {
         Ok(now) if now.is_file() => None,
@@ -1261,7 +1261,16 @@ pub(crate) fn embed_video(
                     }
                 }
             };
-            crate::error::go_on(step.map(&mut keep), &mut failure)
+            match step {
+                Ok(found) => {
+                    keep(found);
+                    ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
         })?;
     if let Some(e) = failure {
         return Err(e);

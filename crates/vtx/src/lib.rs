@@ -475,7 +475,7 @@ impl Engine {
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
             // New videos got theirs from the indexing decode; the others that lack them now.
-            let more = self.objects_after_indexing(&report.files, finder, observer, cancel)?;
+            let more = self.objects_after_indexing(&report.files, &report.objects, finder, observer, cancel)?;
             report.objects.extend(more);
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }

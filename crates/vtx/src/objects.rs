@@ -70,25 +70,38 @@ impl ObjectsReport {
         segments: &[(i64, f64, f64)],
         label_of: impl Fn(&'t Track, &TrackBox) -> Option<&'t str>,
     ) -> Vec<vtx_index::SegmentObjects> {
+        // Segments come in time order and do not overlap: each moment and box finds its own by a
+        // binary search, so a long video costs one pass over its boxes, not one per segment.
+        let segment_of = |t: f64| {
+            let i = segments.partition_point(|&(_, start, _)| start <= t).checked_sub(1)?;
+            (t < segments[i].2).then_some(i)
+        };
+        let mut moments = vec![0usize; segments.len()];
+        for i in self.times.iter().filter_map(|&t| segment_of(t)) {
+            moments[i] += 1;
+        }
+        // per segment: label -> (boxes per moment, score sum, boxes)
+        type Seen<'l> = BTreeMap<&'l str, (BTreeMap<u64, u32>, f32, u32)>;
+        let mut seen: Vec<Seen<'t>> = vec![BTreeMap::new(); segments.len()];
+        for track in &self.tracks {
+            for b in &track.boxes {
+                let (Some(i), Some(label)) = (segment_of(b.t), label_of(track, b)) else {
+                    continue;
+                };
+                let entry = seen[i].entry(label).or_default();
+                *entry.0.entry(b.t.to_bits()).or_default() += 1;
+                entry.1 += b.score;
+                entry.2 += 1;
+            }
+        }
         let mut out = Vec::new();
-        for &(id, start, end) in segments {
-            let moments = self.times.iter().filter(|t| (start..end).contains(*t)).count();
+        for ((&(id, ..), labels), moments) in segments.iter().zip(seen).zip(moments) {
             if moments == 0 {
                 continue;
             }
-            // label -> (boxes per moment, score sum, boxes)
-            let mut seen: BTreeMap<&str, (BTreeMap<u64, u32>, f32, u32)> = BTreeMap::new();
-            for track in &self.tracks {
-                for b in track.boxes.iter().filter(|b| (start..end).contains(&b.t)) {
-                    let Some(label) = label_of(track, b) else { continue };
-                    let entry = seen.entry(label).or_default();
-                    *entry.0.entry(b.t.to_bits()).or_default() += 1;
-                    entry.1 += b.score;
-                    entry.2 += 1;
-                }
-            }
             out.extend(
-                seen.into_iter()
+                labels
+                    .into_iter()
                     .map(|(label, (at, score, boxes))| vtx_index::SegmentObjects {
                         segment: id,
                         label: label.to_string(),
@@ -376,17 +389,22 @@ impl crate::Engine {
         Ok(self.store.objects(video_id)?.is_some_and(|o| o.detector == detector))
     }
 
-    /// Objects for the videos of an indexing run that have none from `finder`'s detector.
+    /// Objects for the videos of an indexing run that have none from `finder`'s detector, and
+    /// whose indexing decode did not already try (`tried`: a failure there is not repeated).
     pub(crate) fn objects_after_indexing(
         &self,
         files: &[(std::path::PathBuf, crate::FileOutcome)],
+        tried: &[(std::path::PathBuf, std::result::Result<usize, String>)],
         finder: &mut ObjectFinder,
         observer: &mut dyn crate::IndexObserver,
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
+        let tried: std::collections::HashSet<&std::path::PathBuf> = tried.iter().map(|(p, _)| p).collect();
         let mut done = Vec::new();
         for (path, outcome) in files {
-            if matches!(outcome, crate::FileOutcome::Failed(_) | crate::FileOutcome::Interrupted) {
+            if matches!(outcome, crate::FileOutcome::Failed(_) | crate::FileOutcome::Interrupted)
+                || tried.contains(path)
+            {
                 continue;
             }
             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
@@ -433,5 +451,61 @@ impl crate::Engine {
         }
         scored.truncate(options.top);
         Ok(self.store.resolve(&scored)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vtx_models::BBox;
+
+    fn track(id: u32, label: &str, times: &[f64]) -> Track {
+        let bbox = BBox {
+            x0: 0.1,
+            y0: 0.1,
+            x1: 0.2,
+            y1: 0.4,
+        };
+        Track {
+            id,
+            label: label.into(),
+            start: times[0],
+            end: *times.last().unwrap(),
+            score: 0.5,
+            velocity: (0.0, 0.0),
+            speed: 0.0,
+            heading: "still",
+            actions: Vec::new(),
+            boxes: times.iter().map(|&t| TrackBox { t, bbox, score: 0.5 }).collect(),
+        }
+    }
+
+    #[test]
+    fn presence_per_segment_counts_the_most_at_once_and_the_share_of_moments() {
+        let report = ObjectsReport {
+            video: "v".into(),
+            detector: "d".into(),
+            frames: 8,
+            fps: 2.0,
+            duration: 4.0,
+            // Two people together in the first two seconds, one of them on into the third; a
+            // dog for one moment of the last segment.
+            tracks: vec![
+                track(1, "person", &[0.0, 0.5, 1.0, 1.5, 2.0, 2.5]),
+                track(2, "person", &[0.0, 0.5, 1.0]),
+                track(3, "dog", &[3.5]),
+            ],
+            warning: None,
+            times: (0..8).map(|i| f64::from(i) * 0.5).collect(),
+        };
+        let found = report.per_segment(&[(10, 0.0, 2.0), (11, 2.0, 4.0)], |t, _| Some(t.label.as_str()));
+        let summary: Vec<(i64, &str, u32, f32)> = found
+            .iter()
+            .map(|s| (s.segment, s.label.as_str(), s.count, s.share))
+            .collect();
+        assert_eq!(
+            summary,
+            [(10, "person", 2, 1.0), (11, "dog", 1, 0.25), (11, "person", 1, 0.5)]
+        );
     }
 }
