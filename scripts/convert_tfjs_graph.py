@@ -2,15 +2,17 @@
 
 TensorFlow itself is 1.4 GB and tf2onnx needs it; the graphs vtx takes from npm (the CenterNet
 detector of @vladmandic/human) use a dozen op types, so rebuilding them node by node is smaller
-and easier to check. Only the nodes the requested outputs depend on are converted, so a graph's
-own post-processing (peaks, top-k, gathers) is left out: vtx decodes the raw heads in Rust.
+and easier to check. Only the nodes between the input and the requested outputs are converted, so
+a graph's own post-processing (peaks, top-k, gathers) is left out: vtx decodes the raw heads in
+Rust. The input may be a node after the graph's own input handling (MoveNet casts an int32 image to
+float first), as long as it has the placeholder's shape.
 
 The TF.js graph works in NHWC. The ONNX graph takes the same NHWC input and gives the same NHWC
 outputs, but runs NCHW inside (ONNX Runtime's convolutions are NCHW), with one transpose at each
 end. Height, width and batch are left free: upsampling is rewritten as a fixed scale, so any input
 whose sides are multiples of the network's stride works.
 
-Usage: convert_tfjs_graph.py MODEL_JSON OUT_ONNX --input NAME=ONNX_NAME --output NODE=ONNX_NAME ...
+Usage: convert_tfjs_graph.py MODEL_JSON OUT_ONNX --input NODE=ONNX_NAME --output NODE=ONNX_NAME ...
          [--check REFERENCE_DIR FRAME.rgb WIDTH HEIGHT]
 With --check, the ONNX graph is run by ONNX Runtime on the frame that scripts/tfjs_reference.mjs
 ran TensorFlow.js on, and every output must match TensorFlow.js's, or the script fails.
@@ -81,6 +83,10 @@ class Converter:
         # TF tensor name -> (ONNX name, nominal [C, H, W] or None for non-images).
         self.tensors = {}
         self.counter = 0
+        self.placeholder = next(n for n in self.nodes.values() if n["op"] == "Placeholder")
+        # The node the ONNX graph starts from: the placeholder, or a node after the graph's own
+        # input handling (casts, resizes to the size it already has), with the placeholder's shape.
+        self.start = self.placeholder["name"]
 
     def fresh(self, base):
         self.counter += 1
@@ -115,6 +121,8 @@ class Converter:
         if name in self.tensors:
             return self.tensors[name]
         node = self.nodes[name]
+        if name == self.start:
+            node = self.placeholder
         op = node["op"]
         handler = getattr(self, "op_" + op.lstrip("_"), None)
         if handler is None:
@@ -127,7 +135,7 @@ class Converter:
         dims = [int(d.get("size", -1)) for d in attr(node, "shape")["shape"]["dim"]]
         self.input_nominal = dims
         _, h, w, c = dims
-        x = self.emit("Transpose", [node["name"]], "to_nchw", perm=[0, 3, 1, 2])
+        x = self.emit("Transpose", [self.start], "to_nchw", perm=[0, 3, 1, 2])
         return x, [c, h, w]
 
     def conv(self, node, depthwise):
@@ -184,6 +192,8 @@ class Converter:
         if value is None:
             return self.convert(name)
         value = value.astype(np.float32)
+        if value.ndim == 4 and value.shape[:3] == (1, 1, 1):
+            value = value.reshape(-1)
         if value.ndim == 1 and value.size > 1:
             value = value.reshape(1, -1, 1, 1)
         elif value.ndim > 1:
@@ -243,12 +253,15 @@ class Converter:
     def op_ResizeBilinear(self, node):
         x, (c, h, w) = self.convert(node["input"][0])
         size = self.const_value(node["input"][1])
-        if attr(node, "align_corners") or attr(node, "half_pixel_centers"):
-            sys.exit(f"node {node['name']}: only TF's legacy (asymmetric) resize is supported")
+        if attr(node, "align_corners"):
+            sys.exit(f"node {node['name']}: a resize that aligns corners is not supported")
+        # TF's legacy resize maps output pixel i to input i / scale; with half-pixel centres, to
+        # (i + 0.5) / scale - 0.5, which is ONNX's half_pixel.
+        mode = "half_pixel" if attr(node, "half_pixel_centers") else "asymmetric"
         scales = np.array([1, 1, size[0] / h, size[1] / w], np.float32)
         y = self.emit(
             "Resize", [x, "", self.const(scales, "scales")], "resize", mode="linear",
-            coordinate_transformation_mode="asymmetric",
+            coordinate_transformation_mode=mode,
         )
         return y, [c, int(size[0]), int(size[1])]
 
@@ -267,6 +280,9 @@ def main():
     weights = load_weights(model, os.path.dirname(os.path.abspath(args.model_json)))
     conv = Converter(model, weights)
     tf_input, onnx_input = args.input.split("=")
+    if tf_input not in conv.nodes:
+        sys.exit(f"--input {tf_input}: no such node")
+    conv.start = tf_input
     outputs = []
     for spec in args.output:
         tf_name, onnx_name = spec.split("=")

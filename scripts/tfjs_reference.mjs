@@ -32,7 +32,9 @@ if (bytes.length !== w * h * 3) {
   console.error(`${framePath}: ${bytes.length} bytes, expected ${w * h * 3}`);
   process.exit(2);
 }
-const input = tf.tensor4d(Float32Array.from(bytes), [1, h, w, 3]);
+// The graph's own input type: MoveNet takes int32 pixels, CenterNet float ones.
+const dtype = graph.inputs[0].dtype === "int32" ? "int32" : "float32";
+const input = tf.tensor4d(dtype === "int32" ? Int32Array.from(bytes) : Float32Array.from(bytes), [1, h, w, 3], dtype);
 const results = graph.execute(input, outputs);
 fs.mkdirSync(outDir, { recursive: true });
 const shapes = {};

@@ -403,11 +403,12 @@ impl Clustering {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSummary {
     pub name: String,
-    /// `image`, `text`, `image-text`, `video`, `motion` or `detector`.
+    /// `image`, `text`, `image-text`, `video`, `motion`, `detector` or `pose`.
     pub kind: String,
-    /// The vector space it writes; none for a detector, which finds boxes.
+    /// The vector space it writes; none for a detector, which finds boxes, or a pose model,
+    /// which finds keypoints.
     pub space: Option<String>,
-    /// Length of its vectors; 0 for a detector.
+    /// Length of its vectors; 0 for a detector or a pose model.
     pub dim: usize,
     /// Whether it embeds text (queries, labels).
     pub text: bool,
@@ -420,7 +421,7 @@ impl From<&vtx::Manifest> for ModelSummary {
         Self {
             name: m.name.clone(),
             kind: m.kind.to_string(),
-            space: m.detector.is_none().then(|| m.space().to_string()),
+            space: m.kind.writes_vectors().then(|| m.space().to_string()),
             dim: m.dim,
             text: m.has_text(),
             description: m.description.clone(),

@@ -221,6 +221,13 @@ pub struct IndexArgs {
     /// Frames a second the detector sees, for --objects.
     #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_OBJECT_FPS, requires = "objects")]
     pub object_fps: f64,
+    /// How much the objects and actions seen in a segment weigh in the index's ConSE text space,
+    /// so that "a person running" finds them (0: not at all), for --objects.
+    #[arg(long, value_name = "W", default_value_t = vtx::DEFAULT_TEXT_WEIGHT, requires = "objects")]
+    pub object_text_weight: f32,
+    /// With --objects.
+    #[command(flatten)]
+    pub pose: PoseArgs,
 }
 
 #[derive(Args)]
@@ -387,6 +394,32 @@ pub struct MotionArgs {
     pub json: bool,
 }
 
+/// How people's postures are read, with objects.
+#[derive(Args)]
+pub struct PoseArgs {
+    /// The pose model that reads the posture (upright, sitting, lying) of people at least a fifth
+    /// of the frame tall [default: movenet-lightning].
+    #[arg(long, value_name = "MODEL", conflicts_with = "no_pose")]
+    pub pose: Option<String>,
+    /// Read postures from the shape of people's boxes alone, with no pose model.
+    #[arg(long)]
+    pub no_pose: bool,
+}
+
+impl PoseArgs {
+    pub fn model(&self) -> Option<String> {
+        match self.no_pose {
+            true => None,
+            false => Some(self.pose.clone().unwrap_or_else(|| vtx::DEFAULT_POSE.into())),
+        }
+    }
+
+    /// Whether either flag was given.
+    pub fn given(&self) -> bool {
+        self.pose.is_some() || self.no_pose
+    }
+}
+
 #[derive(Args)]
 pub struct ObjectsArgs {
     pub video: PathBuf,
@@ -403,8 +436,11 @@ pub struct ObjectsArgs {
     /// Tracks seen in fewer frames are left out.
     #[arg(long, value_name = "FRAMES", default_value_t = vtx::TrackerOptions::default().min_hits)]
     pub min_frames: usize,
+    #[command(flatten)]
+    pub pose: PoseArgs,
     /// A JSON document: the video, the detector, the frames seen, and every track with its
-    /// boxes (t, x0, y0, x1, y1 in fractions of the frame, score).
+    /// boxes (t, x0, y0, x1, y1 in fractions of the frame, score, and a person's posture where
+    /// their pose was read).
     #[arg(long)]
     pub json: bool,
     /// Print what `vtx index --objects` stored for VIDEO in this index, without detecting again.

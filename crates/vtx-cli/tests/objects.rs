@@ -205,6 +205,53 @@ fn speed_in_body_heights_tells_a_walk_from_a_run() {
 }
 
 #[test]
+fn poses_tell_postures_where_box_shapes_mislead() {
+    let actions_of = |track: &Value| -> Vec<String> {
+        let actions = track["actions"].as_array().unwrap();
+        actions
+            .iter()
+            .map(|a| a["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The tallest person of each clip (the one the photo is of).
+    let main_person = |found: &Value| -> Value {
+        let people = tracks_of(found, "person");
+        let height = |t: &Value| f(&t["boxes"][0]["y1"]) - f(&t["boxes"][0]["y0"]);
+        (*people.iter().max_by(|a, b| height(a).total_cmp(&height(b))).unwrap()).clone()
+    };
+    // The footballer kicks, arms and leg out: his box is wider than tall, which the box's shape
+    // alone reads as lying; his pose has him upright.
+    let boxes_only = main_person(&objects("fixtures/objects/football.mp4", &["--no-pose"]));
+    assert_eq!(actions_of(&boxes_only), ["lying"]);
+    assert!(boxes_only["boxes"][0].get("posture").is_none());
+    let posed = main_person(&objects("fixtures/objects/football.mp4", &[]));
+    assert_eq!(actions_of(&posed), ["standing"]);
+    let postures: Vec<&str> = posed["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["posture"].as_str().unwrap())
+        .collect();
+    assert!(postures.iter().all(|p| *p == "upright"), "{postures:?}");
+    // A standing man turned on his side: lying, his pose agreeing with his box.
+    let turned = main_person(&objects("fixtures/objects/lying.mp4", &[]));
+    assert_eq!(actions_of(&turned), ["lying"]);
+    assert_eq!(turned["boxes"][0]["posture"], "lying");
+    // People under a fifth of the frame's height get no pose.
+    let crowd = objects("fixtures/objects/pedestrians-8s.avi", &[]);
+    let small = tracks_of(&crowd, "person")
+        .into_iter()
+        .flat_map(|t| t["boxes"].as_array().unwrap())
+        .filter(|b| f(&b["y1"]) - f(&b["y0"]) < 0.2)
+        .count();
+    assert!(small > 50);
+    assert!(tracks_of(&crowd, "person")
+        .into_iter()
+        .flat_map(|t| t["boxes"].as_array().unwrap())
+        .all(|b| f(&b["y1"]) - f(&b["y0"]) >= 0.2 || b.get("posture").is_none()));
+}
+
+#[test]
 fn bad_options_and_models_are_named() {
     let video = cache().join("fixtures/objects/crossing.mp4");
     let video = video.to_str().unwrap();
@@ -216,6 +263,11 @@ fn bad_options_and_models_are_named() {
             "is an image model, not an object detector",
         ),
         (vec!["--detector", "nonesuch"], "no model named 'nonesuch'"),
+        (
+            vec!["--pose", "centernet-coco"],
+            "is an object detector model, not a pose model",
+        ),
+        (vec!["--pose", "movenet-lightning", "--no-pose"], "cannot be used with"),
     ] {
         let mut all = vec!["objects", video];
         all.extend(&args);
@@ -364,6 +416,66 @@ fn indexing_with_objects_lets_search_filter_and_rank_by_them() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not an object detector"), "{stderr}");
+}
+
+#[test]
+fn detected_people_and_what_they_do_strengthen_the_text_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let clips: Vec<String> = [
+        "fixtures/objects/running.mp4",
+        "fixtures/objects/pedestrians-8s.avi",
+        "fixtures/photos/cat.mp4",
+        "fixtures/photos/coffee.mp4",
+        "fixtures/photos/motorcycle.mp4",
+    ]
+    .iter()
+    .map(|c| cache().join(c).to_str().unwrap().to_string())
+    .collect();
+    let index = |name: &str, runs: &[&[&str]]| -> String {
+        let index = dir.path().join(name).to_str().unwrap().to_string();
+        for extra in runs {
+            let mut args = vec!["index", "--index", &index, "--no-motion"];
+            args.extend(*extra);
+            args.extend(clips.iter().map(String::as_str));
+            let out = vtx(&args);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        index
+    };
+    let best = |index: &str, query: &str| -> String {
+        let out = vtx(&["search", "--index", index, "--json", "--top", "1", query]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        found["hits"][0]["name"].as_str().unwrap().to_string()
+    };
+    // ImageNet has no person and no running: on pictures alone the motorbike (with its rider)
+    // comes first for both.
+    let pictures = index("pictures", &[&["--objects", "--object-text-weight", "0"]]);
+    assert_eq!(best(&pictures, "a person running"), "motorcycle.mp4");
+    assert_eq!(best(&pictures, "people walking"), "motorcycle.mp4");
+    // Folded in on the indexing decode, and by the decode of its own that a video indexed before
+    // gets: the same answers.
+    let side = index("side", &[&["--objects"]]);
+    let later = index("later", &[&[], &["--objects"]]);
+    for folded in [&side, &later] {
+        assert_eq!(best(folded, "a person running"), "running.mp4", "{folded}");
+        assert_eq!(best(folded, "people walking"), "pedestrians-8s.avi", "{folded}");
+        assert_eq!(best(folded, "a cup of coffee"), "coffee.mp4", "{folded}");
+    }
+    let out = vtx(&[
+        "index",
+        "--index",
+        &side,
+        "--objects",
+        "--object-text-weight",
+        "-1",
+        &clips[0],
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vtx(&["index", "--index", &side, "--no-pose", &clips[0]]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("go with --objects"), "{stderr}");
 }
 
 #[test]

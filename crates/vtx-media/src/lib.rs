@@ -84,6 +84,14 @@ pub struct VideoInfo {
 }
 
 impl VideoInfo {
+    /// The frames' width over their height, as decoded (1 for a stream that gives no size).
+    pub fn aspect(&self) -> f64 {
+        match self.height {
+            0 => 1.0,
+            height => f64::from(self.width) / f64::from(height),
+        }
+    }
+
     /// The longest duration the headers claim: the container's, or frame count over frame rate.
     /// Only for telling a user that a file looks cut short, never for sampling.
     pub fn claimed_duration(&self) -> Option<f64> {

@@ -9,8 +9,8 @@ use crate::manifest::{
 };
 use crate::runtime::inspect_graph;
 use crate::{
-    ClipEncoder, ImageEncoder, ModelError, ObjectDetector, OnnxClipEncoder, OnnxDetector, OnnxImageEncoder,
-    OnnxTextEncoder, Result, RuntimeOptions, TextEncoder,
+    ClipEncoder, ImageEncoder, ModelError, ObjectDetector, OnnxClipEncoder, OnnxDetector, OnnxImageEncoder, OnnxPose,
+    OnnxTextEncoder, PoseEstimator, Result, RuntimeOptions, TextEncoder,
 };
 
 /// OpenAI CLIP's pixel statistics, which most CLIP-family exports keep.
@@ -220,6 +220,7 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
         }),
         video: None,
         detector: None,
+        pose: None,
         conse: None,
         device: None,
         dir: dir.to_path_buf(),
@@ -248,6 +249,11 @@ pub(crate) fn check_loads(manifest: &Manifest, options: &RuntimeOptions) -> Resu
         let mut detector = OnnxDetector::load(manifest, options)?;
         let frame = gray(detector.preprocess());
         detector.detect(&[&frame])?;
+    }
+    if manifest.pose.is_some() {
+        let mut pose = OnnxPose::load(manifest, options)?;
+        let frame = gray(pose.preprocess());
+        pose.estimate(&[&frame])?;
     }
     Ok(())
 }

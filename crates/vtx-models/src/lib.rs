@@ -15,6 +15,7 @@ mod image;
 mod infer;
 pub mod manifest;
 mod npy;
+mod pose;
 mod preprocess;
 mod registry;
 mod runtime;
@@ -26,6 +27,7 @@ pub use detect::{BBox, DecodeOptions, Detection, OnnxDetector};
 pub use image::{ImageBatch, OnnxImageEncoder};
 pub use manifest::{Manifest, ModelKind, Preprocess, MANIFEST_FILE};
 pub use npy::{parse_f32 as parse_npy_f32, read_f32 as read_npy_f32};
+pub use pose::{Keypoint, OnnxPose, Pose, KEYPOINTS};
 pub use registry::Registry;
 pub use runtime::{gpu_runtime_dir, inspect_graph, ort_library_path, Device, GraphIo, RuntimeOptions};
 pub use text::{load_tokenizer, OnnxTextEncoder};
@@ -104,6 +106,17 @@ pub trait ObjectDetector: Send {
     fn batch_size(&self) -> usize;
     /// Each frame's detections, best first.
     fn detect(&mut self, frames: &[&[u8]]) -> Result<Vec<Vec<Detection>>>;
+}
+
+/// Finds the body keypoints of the person in each picture (a crop around one person).
+pub trait PoseEstimator: Send {
+    /// The picture geometry and pixel normalisation the model expects.
+    fn preprocess(&self) -> &Preprocess;
+    fn batch_size(&self) -> usize;
+    /// A keypoint scoring less is not seen.
+    fn min_score(&self) -> f32;
+    /// Each picture's pose.
+    fn estimate(&mut self, pictures: &[&[u8]]) -> Result<Vec<Pose>>;
 }
 
 /// Turns clips of T consecutive frames into one L2-normalised vector each.

@@ -28,6 +28,8 @@ pub enum ModelKind {
     Motion,
     /// Frames to labelled boxes (objects), with no vectors.
     Detector,
+    /// A picture of one person to their body keypoints, with no vectors.
+    Pose,
 }
 
 impl ModelKind {
@@ -35,6 +37,12 @@ impl ModelKind {
     /// its space): image, image-text and clip models.
     pub fn sees_frames(self) -> bool {
         matches!(self, Self::Image | Self::ImageText | Self::Video)
+    }
+
+    /// Whether it writes vectors into a space (detectors and pose models find boxes and
+    /// keypoints instead).
+    pub fn writes_vectors(self) -> bool {
+        !matches!(self, Self::Detector | Self::Pose)
     }
 }
 
@@ -46,6 +54,7 @@ vtx_core::names!(ModelKind, "model kind", {
     ModelKind::Video => "video",
     ModelKind::Motion => "motion",
     ModelKind::Detector => "detector",
+    ModelKind::Pose => "pose",
 });
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,7 +65,8 @@ pub struct Manifest {
     /// The vector space this model writes; defaults to the model's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub space: Option<String>,
-    /// Length of the vectors the model returns (after pooling and projection); a detector has none.
+    /// Length of the vectors the model returns (after pooling and projection); detectors and
+    /// pose models have none.
     #[serde(default)]
     pub dim: usize,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -69,6 +79,8 @@ pub struct Manifest {
     pub video: Option<VideoSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detector: Option<DetectorSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pose: Option<PoseSpec>,
     /// Project an image classifier's class probabilities into a text model's space (ConSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conse: Option<ConseSpec>,
@@ -201,6 +213,39 @@ pub struct DetectorSpec {
     pub preprocess: Preprocess,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoseSpec {
+    pub onnx: String,
+    #[serde(default = "default_pose_input")]
+    pub input: String,
+    /// How the graph's outputs are laid out (docs/models.md describes each).
+    pub layout: PoseLayout,
+    /// Per-keypoint heatmaps, after a sigmoid.
+    pub keypoints: String,
+    /// The person-centre heatmap, after a sigmoid.
+    pub centers: String,
+    /// Per-keypoint displacements from the centre, in grid cells.
+    pub regress: String,
+    /// Per-keypoint offsets within a cell, in grid cells.
+    pub offsets: String,
+    /// A keypoint scoring less is not seen.
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+    #[serde(default = "default_pose_batch")]
+    pub batch: usize,
+    pub preprocess: Preprocess,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoseLayout {
+    /// MoveNet single-pose heads on a grid of cells: `keypoints` `[N, H/s, W/s, 17]`, `centers`
+    /// `[N, H/s, W/s, 1]`, `regress` and `offsets` `[N, H/s, W/s, 34]` (y, x per keypoint), the
+    /// 17 keypoints in COCO's order.
+    Movenet,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DetectorLayout {
@@ -325,6 +370,12 @@ fn default_max_peaks() -> usize {
 fn default_detector_batch() -> usize {
     4
 }
+fn default_pose_input() -> String {
+    "image".into()
+}
+fn default_pose_batch() -> usize {
+    8
+}
 
 impl Manifest {
     /// Read and check `dir/vtx-model.toml`.
@@ -372,7 +423,7 @@ impl Manifest {
         {
             return Err(format!("name '{}' must be letters, digits, '-', '_' or '.'", self.name));
         }
-        if self.dim == 0 && self.kind != ModelKind::Detector {
+        if self.dim == 0 && self.kind.writes_vectors() {
             return Err("dim must be positive".into());
         }
         let needs = |present: bool, section: &str| {
@@ -391,6 +442,7 @@ impl Manifest {
             }
             ModelKind::Video => needs(self.video.is_some(), "video")?,
             ModelKind::Detector => needs(self.detector.is_some(), "detector")?,
+            ModelKind::Pose => needs(self.pose.is_some(), "pose")?,
             ModelKind::Motion => {
                 return Err("kind \"motion\" is vtx's built-in optical-flow model; it cannot be installed".into())
             }
@@ -430,6 +482,16 @@ impl Manifest {
                 return Err("detector.min_score and iou must lie in 0..1".into());
             }
             files.extend([&detector.onnx, &detector.labels]);
+        }
+        if let Some(pose) = &self.pose {
+            check_preprocess(&pose.preprocess)?;
+            if pose.batch == 0 {
+                return Err("pose.batch must be positive".into());
+            }
+            if !(0.0..=1.0).contains(&pose.min_score) {
+                return Err("pose.min_score must lie in 0..1".into());
+            }
+            files.push(&pose.onnx);
         }
         if self.conse.is_some() && self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {
             return Err("[conse] needs a classifier: set image.logits and image.labels".into());

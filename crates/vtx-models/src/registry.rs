@@ -291,6 +291,9 @@ impl Manifest {
         if let Some(d) = &self.detector {
             files.extend([d.onnx.clone(), d.labels.clone()]);
         }
+        if let Some(p) = &self.pose {
+            files.push(p.onnx.clone());
+        }
         let data: Vec<String> = files
             .iter()
             .filter(|f| f.ends_with(".onnx"))

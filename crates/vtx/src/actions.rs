@@ -1,10 +1,12 @@
 //! People's actions read from their tracks, where no video action model can be had: how fast a
 //! person's box moves in body heights a second (a walker covers about 0.8, a runner 2 or more,
-//! whatever the distance to the camera), and its shape (a standing person's box is 2.5 to 3.5
-//! times as tall as wide, a seated one under 1.6, a lying one wider than tall).
+//! whatever the distance to the camera), and their posture: from their pose where they are tall
+//! enough for one (`vtx::posture`), else from their box's shape (a standing person's box is 2.5 to
+//! 3.5 times as tall as wide, a seated one under 1.6, a lying one wider than tall).
 
 use serde::Serialize;
 
+use crate::posture::Posture;
 use crate::track::TrackBox;
 
 /// Faster than this (body heights a second) is walking.
@@ -44,9 +46,12 @@ pub fn read_actions(boxes: &[TrackBox], aspect: f32) -> Vec<ActionSpan> {
             let cut = b.x0 <= 0.005 || b.y0 <= 0.005 || b.x1 >= 0.995 || b.y1 >= 0.995;
             let shape = b.height() / b.width().max(1e-6) / aspect;
             let speed = speed_at(boxes, i, aspect);
-            Some(match speed {
-                Some(v) if v >= RUNNING_SPEED => "running",
-                Some(v) if v >= WALKING_SPEED => "walking",
+            Some(match (speed, boxes[i].posture) {
+                (Some(v), _) if v >= RUNNING_SPEED => "running",
+                (Some(v), _) if v >= WALKING_SPEED => "walking",
+                (_, Some(Posture::Upright)) => "standing",
+                (_, Some(Posture::Sitting)) => "sitting",
+                (_, Some(Posture::Lying)) => "lying",
                 _ if cut => return None,
                 _ if shape < LYING_SHAPE => "lying",
                 _ if shape < SITTING_SHAPE => "sitting",
@@ -199,6 +204,7 @@ mod tests {
                         y1: 0.8,
                     },
                     score: 0.6,
+                    posture: None,
                 }
             })
             .collect()

@@ -58,6 +58,12 @@ impl ModelInfo {
                 manifest.name
             )));
         }
+        if manifest.kind == ModelKind::Pose {
+            return Err(EngineError::Input(format!(
+                "'{}' is a pose model: it reads people's postures and writes no vectors (`vtx objects VIDEO` runs it)",
+                manifest.name
+            )));
+        }
         let (frame_size, clip) = match (&manifest.image, &manifest.video) {
             (Some(image), _) => (frame_size(&image.preprocess), None),
             (None, Some(video)) => (frame_size(&video.preprocess), Some(video.clone())),
@@ -87,6 +93,7 @@ pub(crate) fn kind_name(kind: ModelKind) -> &'static str {
         ModelKind::Video => "clip-level video",
         ModelKind::Motion => "built-in motion",
         ModelKind::Detector => "object detector",
+        ModelKind::Pose => "pose",
     }
 }
 

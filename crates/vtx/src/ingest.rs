@@ -282,8 +282,9 @@ enum Produced {
 }
 
 enum Msg {
-    /// A full job's content hash, before its frames: the video's id derives from it.
-    Hashed(String),
+    /// A full job's content hash, before its frames (the video's id derives from it), and its
+    /// frames' width over their height.
+    Hashed(String, f64),
     Frame(usize, Frame),
     PassEnd(usize),
     Done(std::result::Result<Produced, String>),
@@ -373,10 +374,10 @@ impl Producers<'_> {
                 if job.known_hash.as_deref() == Some(hash.as_str()) {
                     return Ok(Produced::SameContent);
                 }
-                if !send(Msg::Hashed(hash.clone())) {
+                let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
+                if !send(Msg::Hashed(hash.clone(), info.aspect())) {
                     return Err("interrupted".into());
                 }
-                let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
                 Some((info, hash))
             }
             Work::Extend(_) => None,
@@ -630,17 +631,19 @@ impl<'a> Consumer<'a, '_> {
                         windowers: HashMap::new(),
                         error: None,
                         last_signature: None,
-                        objects: match objects_ride_along(&self.jobs[job]) {
-                            true => self.objects.as_ref().map(|finder| Ok(finder.begin())),
-                            false => None,
-                        },
+                        objects: None,
                     },
                     batch_size,
                 }
             }
         };
         match msg {
-            Msg::Hashed(hash) => active.video.content = Some(hash),
+            Msg::Hashed(hash, aspect) => {
+                active.video.content = Some(hash);
+                if objects_ride_along(&self.jobs[job]) {
+                    active.state.objects = self.objects.as_ref().map(|finder| Ok(finder.begin(aspect)));
+                }
+            }
             Msg::Frame(pass, frame) => {
                 if let Err(e) = self.take_frame(job, pass, frame, &mut active) {
                     active.state.error.get_or_insert(e);
@@ -818,9 +821,18 @@ impl<'a> Consumer<'a, '_> {
                 writer.set_shots(&spans)?;
                 writer.set_segments(&or_whole(segments, stats.duration))?;
                 pool_into(writer.as_mut(), &spaces, self.pooling)?;
+                // Objects are folded into the text spaces inside the video's write, and stored
+                // once it is committed; a failed detection costs the objects, never the vectors.
+                let objects = state
+                    .objects
+                    .map(|found| self.end_objects(job, found, &info, &stats, writer.as_mut()))
+                    .transpose()?;
                 let id = writer.commit(&meta)?;
-                if let Some(found) = state.objects {
-                    let stored = self.store_objects(id, job, found, &info, &stats);
+                if let Some(objects) = objects {
+                    let stored = objects.and_then(|objects| {
+                        self.store.set_objects(id, &objects)?;
+                        Ok(objects.tracks.len())
+                    });
                     self.report
                         .objects
                         .push((job.path.clone(), stored.map_err(|e| e.to_string())));
@@ -839,29 +851,29 @@ impl<'a> Consumer<'a, '_> {
         }
     }
 
-    /// A committed video's objects, from its side stream: stored, their number of tracks.
-    fn store_objects(
+    /// A video's objects, from its side stream, folded into the text spaces of its write: the
+    /// objects, or why the detection failed. An error is the write's own, and fails the video.
+    fn end_objects(
         &mut self,
-        id: i64,
         job: &Job,
         found: std::result::Result<ObjectsInProgress, EngineError>,
         info: &VideoInfo,
         stats: &SampleStats,
-    ) -> Result<usize> {
+        writer: &mut dyn VideoWriter,
+    ) -> Result<std::result::Result<vtx_index::VideoObjects, EngineError>> {
         let finder = self
             .objects
             .as_mut()
             .expect("objects are under way only with a detector");
         let warning = warning_for(stats, info, "looked for objects in");
-        let report = finder.end(found?, &job.path, info, stats.duration, warning)?;
-        let segments: Vec<(i64, f64, f64)> = self
-            .store
-            .segments(id)?
-            .iter()
-            .map(|s| (s.id, s.start, s.end))
-            .collect();
-        self.store.set_objects(id, &report.to_stored(&segments))?;
-        Ok(report.tracks.len())
+        let report = match found.and_then(|found| finder.end(found, &job.path, info, stats.duration, warning)) {
+            Ok(report) => report,
+            Err(e) => return Ok(Err(e)),
+        };
+        let segments: Vec<(i64, f64, f64)> = writer.segments()?.iter().map(|s| (s.id, s.start, s.end)).collect();
+        let objects = report.to_stored(&segments);
+        finder.fold(writer, &objects, self.pooling)?;
+        Ok(Ok(objects))
     }
 
     fn take_frame(&mut self, index: usize, pass: usize, mut frame: Frame, active: &mut Active<'a>) -> Result<()> {

@@ -27,11 +27,13 @@ pub mod cluster;
 mod discover;
 mod error;
 pub mod eval;
+mod evidence;
 mod frame_models;
 mod ingest;
 mod labels;
 mod motion;
 mod objects;
+mod posture;
 mod query_cache;
 mod segments;
 mod sessions;
@@ -53,11 +55,15 @@ use sessions::Sessions;
 pub use actions::{ActionSpan, ACTIONS};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use error::{EngineError, ErrorKind, Result};
+pub use evidence::DEFAULT_TEXT_WEIGHT;
 pub use frame_models::frame_size;
 pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
-pub use objects::{objects, ObjectOptions, ObjectsReport, StoredTracks, DEFAULT_DETECTOR, DEFAULT_OBJECT_FPS};
+pub use objects::{
+    objects, ObjectOptions, ObjectsReport, StoredTracks, DEFAULT_DETECTOR, DEFAULT_OBJECT_FPS, DEFAULT_POSE,
+};
+pub use posture::Posture;
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
 pub use vtx_index::Hit as SearchHit;
@@ -443,7 +449,10 @@ impl Engine {
         }
         let infos = self.resolve_models(options)?;
         // A missing detector is found out before hours of indexing, not after.
-        let mut finder = options.objects.as_ref().map(|o| self.object_finder(o)).transpose()?;
+        let mut finder = match &options.objects {
+            Some(objects) => Some(self.object_finder_for(objects, &infos)?),
+            None => None,
+        };
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -475,7 +484,14 @@ impl Engine {
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
             // New videos got theirs from the indexing decode; the others that lack them now.
-            let more = self.objects_after_indexing(&report.files, &report.objects, finder, observer, cancel)?;
+            let more = self.objects_after_indexing(
+                &report.files,
+                &report.objects,
+                finder,
+                options.pooling,
+                observer,
+                cancel,
+            )?;
             report.objects.extend(more);
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }

@@ -27,6 +27,7 @@ pub fn manifest() -> vtx_models::Manifest {
         text: None,
         video: None,
         detector: None,
+        pose: None,
         conse: None,
         device: None,
         dir: std::path::PathBuf::new(),

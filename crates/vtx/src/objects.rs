@@ -7,14 +7,17 @@ use std::path::Path;
 
 use serde::Serialize;
 use vtx_media::Sampling;
-use vtx_models::{ModelKind, ObjectDetector, OnnxDetector, Registry};
+use vtx_models::{Detection, ModelKind, ObjectDetector, OnnxDetector, OnnxPose, PoseEstimator, Registry};
 
+use crate::evidence::TextBridge;
 use crate::frame_models::frame_size;
-use crate::track::{Track, TrackBox, Tracker, TrackerOptions};
+use crate::track::{Seen, Track, TrackBox, Tracker, TrackerOptions, PERSON};
 use crate::{EngineError, Result};
 
 /// The detector `make setup` installs.
 pub const DEFAULT_DETECTOR: &str = "centernet-coco";
+/// The pose model `make setup` installs.
+pub const DEFAULT_POSE: &str = "movenet-lightning";
 /// Frames a second the detector sees: enough for boxes of walking people to overlap from one
 /// frame to the next, few enough to keep detection several times faster than real time on two
 /// cores (docs/performance.md).
@@ -29,6 +32,12 @@ pub struct ObjectOptions {
     /// `min_score`); detections down to half of it may continue one.
     pub min_score: Option<f32>,
     pub tracker: TrackerOptions,
+    /// The pose model that reads the posture of people tall enough in the frame (`None`: their
+    /// box's shape alone).
+    pub pose: Option<String>,
+    /// How much the objects and actions seen in a segment weigh in the index's ConSE text
+    /// spaces, when indexing (0: not at all; see [`crate::evidence`]).
+    pub text_weight: f32,
 }
 
 impl Default for ObjectOptions {
@@ -38,6 +47,8 @@ impl Default for ObjectOptions {
             fps: DEFAULT_OBJECT_FPS,
             min_score: None,
             tracker: TrackerOptions::default(),
+            pose: Some(DEFAULT_POSE.into()),
+            text_weight: crate::evidence::DEFAULT_TEXT_WEIGHT,
         }
     }
 }
@@ -149,9 +160,12 @@ pub fn objects(
 /// A loaded detector and its options, for the videos of a run one after another.
 pub struct ObjectFinder {
     detector: OnnxDetector,
+    pose: Option<OnnxPose>,
     name: String,
     options: ObjectOptions,
     birth_score: f32,
+    /// The text spaces of the index being filled that what is found is folded into.
+    bridges: Vec<TextBridge>,
 }
 
 impl ObjectFinder {
@@ -163,34 +177,67 @@ impl ObjectFinder {
                 "must be a positive number of frames a second",
             ));
         }
+        if !(options.text_weight.is_finite() && options.text_weight >= 0.0) {
+            return Err(EngineError::invalid(
+                "object text weight",
+                format!("must be a number from 0 up, not {}", options.text_weight),
+            ));
+        }
         if let Some(score) = options.min_score.filter(|s| !(0.0..=1.0).contains(s)) {
             return Err(EngineError::invalid(
                 "min score",
                 format!("must lie in 0..1, not {score}"),
             ));
         }
-        let manifest = models.get(&options.detector)?;
-        if manifest.kind != ModelKind::Detector {
-            return Err(EngineError::Input(format!(
-                "'{}' is {kind} model, not an object detector",
-                manifest.name,
-                kind = with_article(crate::frame_models::kind_name(manifest.kind))
-            )));
-        }
+        let manifest = model_of_kind(models, &options.detector, ModelKind::Detector, "an object detector")?;
+        let pose = match &options.pose {
+            Some(name) => {
+                let manifest = model_of_kind(models, name, ModelKind::Pose, "a pose model")?;
+                Some(OnnxPose::load(&manifest, models.options())?)
+            }
+            None => None,
+        };
         let mut detector = OnnxDetector::load(&manifest, models.options())?;
         let birth_score = options.min_score.unwrap_or(detector.spec().min_score);
         detector.set_min_score(birth_score / 2.0);
         Ok(Self {
             detector,
+            pose,
             name: manifest.name,
             options: options.clone(),
             birth_score,
+            bridges: Vec::new(),
         })
     }
 
     /// The detector's name.
     pub fn detector(&self) -> &str {
         &self.name
+    }
+
+    /// Fold what is found from now on into these text spaces of the index being filled.
+    pub(crate) fn fold_into(&mut self, bridges: Vec<TextBridge>) {
+        self.bridges = bridges;
+    }
+
+    /// The labels the detector gives.
+    pub(crate) fn labels(&self) -> &[String] {
+        self.detector.labels()
+    }
+
+    /// Fold `objects` into the text spaces of a video being written (see [`crate::evidence`]).
+    pub(crate) fn fold(
+        &self,
+        writer: &mut dyn vtx_index::VideoWriter,
+        objects: &vtx_index::VideoObjects,
+        pooling: vtx_index::Pooling,
+    ) -> Result<()> {
+        crate::evidence::fold_objects(&self.bridges, writer, objects, self.options.text_weight, pooling)
+    }
+
+    /// Whether anything found is folded into a text space.
+    fn folds(&self) -> bool {
+        !self.bridges.is_empty() && self.options.text_weight > 0.0
     }
 
     /// Detect and track the objects of `video`; `progress` hears how far it has got (and the
@@ -203,7 +250,7 @@ impl ObjectFinder {
         let info = vtx_media::probe(video)?;
         let claimed = info.claimed_duration();
         let side = self.side_stream();
-        let mut found = self.begin();
+        let mut found = self.begin(info.aspect());
         // The decoder fills a short queue on a thread of its own while the detector works on
         // the frames before: decoding and inference overlap instead of taking turns.
         let sampling = Sampling::Fps(self.options.fps);
@@ -247,9 +294,10 @@ impl ObjectFinder {
         }
     }
 
-    /// A video's detection, before its first frame.
-    pub(crate) fn begin(&self) -> ObjectsInProgress {
+    /// A video's detection, before its first frame; `aspect` is its frames' width over height.
+    pub(crate) fn begin(&self, aspect: f64) -> ObjectsInProgress {
         ObjectsInProgress {
+            aspect: aspect as f32,
             tracker: Tracker::new(TrackerOptions {
                 birth_score: self.birth_score,
                 ..self.options.tracker
@@ -272,12 +320,56 @@ impl ObjectFinder {
 
     fn flush(&mut self, found: &mut ObjectsInProgress) -> Result<()> {
         let pictures: Vec<&[u8]> = found.pending.iter().map(|(_, p)| p.as_slice()).collect();
-        for ((t, _), detected) in found.pending.iter().zip(self.detector.detect(&pictures)?) {
-            found.tracker.update(*t, &detected);
+        let detected = self.detector.detect(&pictures)?;
+        let seen = self.postures(&pictures, detected, found.aspect)?;
+        for ((t, _), seen) in found.pending.iter().zip(seen) {
+            found.tracker.update(*t, &seen);
         }
         found.times.extend(found.pending.iter().map(|(t, _)| *t));
         found.pending.clear();
         Ok(())
+    }
+
+    /// Each frame's detections, confident ones of people tall enough with the posture of their
+    /// pose, read from a square crop around them (`aspect`: the frame's width over its height).
+    fn postures(&mut self, pictures: &[&[u8]], detected: Vec<Vec<Detection>>, aspect: f32) -> Result<Vec<Vec<Seen>>> {
+        let mut seen: Vec<Vec<Seen>> = detected
+            .into_iter()
+            .map(|frame| frame.into_iter().map(Seen::from).collect())
+            .collect();
+        let Some(pose) = self.pose.as_mut() else {
+            return Ok(seen);
+        };
+        let person = self.detector.labels().iter().position(|l| l == PERSON);
+        let size = frame_size(self.detector.preprocess());
+        let input = frame_size(pose.preprocess());
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
+        let mut crops: Vec<Vec<u8>> = Vec::new();
+        for (f, frame) in seen.iter().enumerate() {
+            for (d, s) in frame.iter().enumerate() {
+                let b = &s.detection.bbox;
+                // Weak detections (which may only continue a track) are mostly partial boxes
+                // of someone already detected: posing them would cost more than the rest.
+                let confident = s.detection.score >= self.birth_score;
+                if Some(s.detection.class) == person && confident && b.height() >= crate::posture::MIN_POSE_HEIGHT {
+                    wanted.push((f, d));
+                    crops.push(crate::posture::crop(
+                        pictures[f],
+                        (size.width as usize, size.height as usize),
+                        &crate::posture::crop_region(b, aspect),
+                        (input.width as usize, input.height as usize),
+                    ));
+                }
+            }
+        }
+        let min_score = pose.min_score();
+        for (batch, at) in crops.chunks(pose.batch_size()).zip(wanted.chunks(pose.batch_size())) {
+            let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            for (found, &(f, d)) in pose.estimate(&refs)?.iter().zip(at) {
+                seen[f][d].posture = crate::posture::posture(found, min_score);
+            }
+        }
+        Ok(seen)
     }
 
     /// The tracks of a video whose frames have all been fed.
@@ -290,7 +382,7 @@ impl ObjectFinder {
         warning: Option<String>,
     ) -> Result<ObjectsReport> {
         self.flush(&mut found)?;
-        let aspect = f64::from(info.width) / f64::from(info.height.max(1));
+        let aspect = info.aspect();
         Ok(ObjectsReport {
             video: video.display().to_string(),
             detector: self.name.clone(),
@@ -304,12 +396,26 @@ impl ObjectFinder {
     }
 }
 
-/// One video's detection under way: its tracker, the frames waiting for a batch, and when the
-/// frames seen were.
+/// One video's detection under way: its frames' width over their height, its tracker, the frames
+/// waiting for a batch, and when the frames seen were.
 pub(crate) struct ObjectsInProgress {
+    aspect: f32,
     tracker: Tracker,
     pending: Vec<(f64, Vec<u8>)>,
     times: Vec<f64>,
+}
+
+/// The installed model `name`, if it is of `kind` (`what` names that kind in the error).
+fn model_of_kind(models: &Registry, name: &str, kind: ModelKind, what: &str) -> Result<vtx_models::Manifest> {
+    let manifest = models.get(name)?;
+    if manifest.kind != kind {
+        return Err(EngineError::Input(format!(
+            "'{}' is {} model, not {what}",
+            manifest.name,
+            with_article(crate::frame_models::kind_name(manifest.kind))
+        )));
+    }
+    Ok(manifest)
 }
 
 fn with_article(noun: &str) -> String {
@@ -338,6 +444,7 @@ impl crate::Engine {
         &self,
         video: &vtx_index::VideoRecord,
         finder: &mut ObjectFinder,
+        pooling: vtx_index::Pooling,
         progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
     ) -> Result<Option<ObjectsReport>> {
         let Some(report) = finder.run(Path::new(&video.meta.path), progress)? else {
@@ -349,7 +456,15 @@ impl crate::Engine {
             .iter()
             .map(|s| (s.id, s.start, s.end))
             .collect();
-        self.store.set_objects(video.id, &report.to_stored(&segments))?;
+        let stored = report.to_stored(&segments);
+        // The text spaces first: a crash between the two writes leaves the video without
+        // objects, so the next run detects and folds again (folding starts from the moments).
+        if finder.folds() {
+            let mut writer = self.store.extend_video(video.id, &[])?;
+            finder.fold(writer.as_mut(), &stored, pooling)?;
+            writer.commit(&video.meta)?;
+        }
+        self.store.set_objects(video.id, &stored)?;
         Ok(Some(report))
     }
 
@@ -384,6 +499,30 @@ impl crate::Engine {
         ObjectFinder::new(&self.registry, options)
     }
 
+    /// A detector for an indexing run with `infos`' models, folding what it finds into their
+    /// ConSE text spaces.
+    pub(crate) fn object_finder_for(
+        &self,
+        options: &ObjectOptions,
+        infos: &[crate::frame_models::ModelInfo],
+    ) -> Result<ObjectFinder> {
+        let mut finder = self.object_finder(options)?;
+        if options.text_weight > 0.0 {
+            // A ConSE model's second space is its text space.
+            let bridges = infos
+                .iter()
+                .filter_map(|info| info.spaces.get(1))
+                .map(|space| {
+                    TextBridge::for_objects(space.clone(), finder.labels(), |words| {
+                        self.embed_texts(&space.model, words)
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            finder.fold_into(bridges);
+        }
+        Ok(finder)
+    }
+
     /// Whether `video` already has objects from `detector`.
     pub(crate) fn has_objects(&self, video_id: i64, detector: &str) -> Result<bool> {
         Ok(self.store.objects(video_id)?.is_some_and(|o| o.detector == detector))
@@ -396,6 +535,7 @@ impl crate::Engine {
         files: &[(std::path::PathBuf, crate::FileOutcome)],
         tried: &[(std::path::PathBuf, std::result::Result<usize, String>)],
         finder: &mut ObjectFinder,
+        pooling: vtx_index::Pooling,
         observer: &mut dyn crate::IndexObserver,
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
@@ -424,7 +564,7 @@ impl crate::Engine {
                     false => ControlFlow::Continue(()),
                 }
             };
-            match self.detect_objects(&video, finder, &mut heard) {
+            match self.detect_objects(&video, finder, pooling, &mut heard) {
                 Ok(Some(report)) => done.push((path.clone(), Ok(report.tracks.len()))),
                 Ok(None) => break,
                 Err(e) => done.push((path.clone(), Err(e.to_string()))),
@@ -476,7 +616,15 @@ mod tests {
             speed: 0.0,
             heading: "still",
             actions: Vec::new(),
-            boxes: times.iter().map(|&t| TrackBox { t, bbox, score: 0.5 }).collect(),
+            boxes: times
+                .iter()
+                .map(|&t| TrackBox {
+                    t,
+                    bbox,
+                    score: 0.5,
+                    posture: None,
+                })
+                .collect(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use vtx_models::{BBox, Detection};
 
 use crate::actions::{read_actions, ActionSpan};
+use crate::posture::Posture;
 
 /// The label whose tracks get actions.
 pub const PERSON: &str = "person";
@@ -47,6 +48,36 @@ pub struct TrackBox {
     #[serde(flatten)]
     pub bbox: BBox,
     pub score: f32,
+    /// A person's posture from their pose, where they were tall enough for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posture: Option<Posture>,
+}
+
+/// One detection of a frame, with the posture its pose showed (people tall enough only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    pub detection: Detection,
+    pub posture: Option<Posture>,
+}
+
+impl From<Detection> for Seen {
+    fn from(detection: Detection) -> Self {
+        Self {
+            detection,
+            posture: None,
+        }
+    }
+}
+
+impl Seen {
+    fn at(&self, t: f64) -> TrackBox {
+        TrackBox {
+            t,
+            bbox: self.detection.bbox,
+            score: self.detection.score,
+            posture: self.posture,
+        }
+    }
 }
 
 /// One object followed over time.
@@ -129,6 +160,7 @@ impl Track {
                         t: b.t,
                         bbox: BBox { x0, y0, x1, y1 },
                         score: b.score,
+                        posture: None,
                     }
                 })
                 .collect(),
@@ -183,7 +215,8 @@ impl Live {
         }
     }
 
-    fn extend(&mut self, t: f64, d: &Detection) {
+    fn extend(&mut self, t: f64, seen: &Seen) {
+        let d = &seen.detection;
         let last = *self.last();
         let dt = (t - last.t) as f32;
         if dt > 0.0 {
@@ -199,11 +232,7 @@ impl Live {
                 )
             };
         }
-        self.boxes.push(TrackBox {
-            t,
-            bbox: d.bbox,
-            score: d.score,
-        });
+        self.boxes.push(seen.at(t));
     }
 }
 
@@ -229,7 +258,7 @@ impl Tracker {
     }
 
     /// The detections of the frame at `t` seconds (frames in time order).
-    pub fn update(&mut self, t: f64, detections: &[Detection]) {
+    pub fn update(&mut self, t: f64, detections: &[Seen]) {
         let max_gap = self.options.max_gap;
         let (live, gone): (Vec<Live>, Vec<Live>) = std::mem::take(&mut self.live)
             .into_iter()
@@ -237,20 +266,17 @@ impl Tracker {
         self.live = live;
         self.ended.extend(gone);
 
-        let (strong, weak): (Vec<&Detection>, Vec<&Detection>) =
-            detections.iter().partition(|d| d.score >= self.options.birth_score);
+        let (strong, weak): (Vec<&Seen>, Vec<&Seen>) = detections
+            .iter()
+            .partition(|d| d.detection.score >= self.options.birth_score);
         let mut free: Vec<bool> = vec![true; self.live.len()];
         let unmatched_strong = self.associate(t, &strong, &mut free);
         self.associate(t, &weak, &mut free);
         for d in unmatched_strong {
             self.live.push(Live {
                 id: self.next_id,
-                class: d.class,
-                boxes: vec![TrackBox {
-                    t,
-                    bbox: d.bbox,
-                    score: d.score,
-                }],
+                class: d.detection.class,
+                boxes: vec![d.at(t)],
                 velocity: (0.0, 0.0),
             });
             self.next_id += 1;
@@ -258,14 +284,15 @@ impl Tracker {
     }
 
     /// Match `detections` to the tracks still `free`, best overlap first; returns the unmatched.
-    fn associate<'d>(&mut self, t: f64, detections: &[&'d Detection], free: &mut [bool]) -> Vec<&'d Detection> {
+    fn associate<'d>(&mut self, t: f64, detections: &[&'d Seen], free: &mut [bool]) -> Vec<&'d Seen> {
         let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
         for (ti, track) in self.live.iter().enumerate() {
             if !free[ti] {
                 continue;
             }
             let predicted = track.predicted(t);
-            for (di, d) in detections.iter().enumerate() {
+            for (di, seen) in detections.iter().enumerate() {
+                let d = &seen.detection;
                 if d.class != track.class {
                     continue;
                 }
@@ -337,8 +364,8 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    fn det(class: usize, score: f32, x0: f32, y0: f32, size: f32) -> Detection {
-        Detection {
+    fn det(class: usize, score: f32, x0: f32, y0: f32, size: f32) -> Seen {
+        Seen::from(Detection {
             class,
             score,
             bbox: BBox {
@@ -347,7 +374,7 @@ mod tests {
                 x1: x0 + size,
                 y1: y0 + size,
             },
-        }
+        })
     }
 
     fn labels() -> Vec<String> {

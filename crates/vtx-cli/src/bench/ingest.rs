@@ -3,6 +3,7 @@
 //! model on the same number of frames. Decode and inference overlap in the pipeline, so its wall
 //! time should approach the larger of the two, not their sum.
 
+use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -387,6 +388,28 @@ fn tower_row(
     })
 }
 
+/// [`tower_row`] for a tower that takes pictures of `preprocess`'s size: (batch, items, repeat)
+/// as there; `run` goes through vtx, `raw` runs the bare session on a batch that many rounds.
+fn picture_row(
+    tower: &str,
+    preprocess: &vtx_models::Preprocess,
+    (batch, items, repeat): (usize, usize, usize),
+    mut run: impl FnMut(&[&[u8]]) -> Result<()>,
+    mut raw: impl FnMut(&[&[u8]], usize) -> Result<()>,
+) -> Result<TowerRow> {
+    let picture = bench_picture(frame_size(preprocess));
+    let pictures = vec![picture.as_slice(); batch];
+    tower_row(
+        tower,
+        batch,
+        items,
+        repeat,
+        || run(&pictures),
+        |rounds| raw(&pictures, rounds),
+        || Ok(preprocess.image_tensor(&pictures).map(drop)?),
+    )
+}
+
 /// Throughput of each tower of `model` through vtx and through the bare session, `items` inputs in
 /// batches of `batch` (default: the manifest's). Pictures are a real photo, resized once.
 /// Any picture does for timing; the astronaut photo when `make setup` has fetched it (a
@@ -411,27 +434,22 @@ pub fn run_model(
     let registry = Registry::new(models_dir).with_device(device);
     let manifest = registry.get(model)?;
     let mut rows = Vec::new();
+    let sized = |spec_batch: usize| (batch.unwrap_or(spec_batch).max(1), items, repeat);
     if let Some(spec) = &manifest.image {
-        let batch = batch.unwrap_or(spec.batch).max(1);
-        let encoder = OnnxImageEncoder::load(&manifest, registry.options())?;
-        let picture = bench_picture(frame_size(&spec.preprocess));
-        let pictures = vec![picture.as_slice(); batch];
-        let encoder = std::cell::RefCell::new(encoder);
+        let encoder = RefCell::new(OnnxImageEncoder::load(&manifest, registry.options())?);
         let preprocess = encoder.borrow().preprocess().clone();
-        rows.push(tower_row(
+        rows.push(picture_row(
             "image",
-            batch,
-            items,
-            repeat,
-            || Ok(encoder.borrow_mut().encode(&pictures).map(drop)?),
-            |rounds| Ok(encoder.borrow_mut().run_raw(&pictures, rounds)?),
-            || Ok(preprocess.image_tensor(&pictures).map(drop)?),
+            &preprocess,
+            sized(spec.batch),
+            |pictures| Ok(encoder.borrow_mut().encode(pictures).map(drop)?),
+            |pictures, rounds| Ok(encoder.borrow_mut().run_raw(pictures, rounds)?),
         )?);
     }
     if manifest.text.is_some() {
         let batch = batch.unwrap_or(BENCH_SENTENCES.len()).max(1);
         let texts: Vec<&str> = BENCH_SENTENCES.iter().copied().cycle().take(batch).collect();
-        let encoder = std::cell::RefCell::new(OnnxTextEncoder::load(&manifest, registry.options())?);
+        let encoder = RefCell::new(OnnxTextEncoder::load(&manifest, registry.options())?);
         rows.push(tower_row(
             "text",
             batch,
@@ -443,23 +461,27 @@ pub fn run_model(
         )?);
     }
     if let Some(spec) = &manifest.detector {
-        let batch = batch.unwrap_or(spec.batch).max(1);
-        let picture = bench_picture(frame_size(&spec.preprocess));
-        let pictures = vec![picture.as_slice(); batch];
-        let detector = std::cell::RefCell::new(vtx_models::OnnxDetector::load(&manifest, registry.options())?);
-        let preprocess = spec.preprocess.clone();
-        rows.push(tower_row(
+        let detector = RefCell::new(vtx_models::OnnxDetector::load(&manifest, registry.options())?);
+        rows.push(picture_row(
             "detector",
-            batch,
-            items,
-            repeat,
-            || Ok(vtx_models::ObjectDetector::detect(&mut *detector.borrow_mut(), &pictures).map(drop)?),
-            |rounds| Ok(detector.borrow_mut().run_raw(&pictures, rounds)?),
-            || Ok(preprocess.image_tensor(&pictures).map(drop)?),
+            &spec.preprocess,
+            sized(spec.batch),
+            |pictures| Ok(vtx_models::ObjectDetector::detect(&mut *detector.borrow_mut(), pictures).map(drop)?),
+            |pictures, rounds| Ok(detector.borrow_mut().run_raw(pictures, rounds)?),
+        )?);
+    }
+    if let Some(spec) = &manifest.pose {
+        let pose = RefCell::new(vtx_models::OnnxPose::load(&manifest, registry.options())?);
+        rows.push(picture_row(
+            "pose",
+            &spec.preprocess,
+            sized(spec.batch),
+            |pictures| Ok(vtx_models::PoseEstimator::estimate(&mut *pose.borrow_mut(), pictures).map(drop)?),
+            |pictures, rounds| Ok(pose.borrow_mut().run_raw(pictures, rounds)?),
         )?);
     }
     if rows.is_empty() {
-        bail!("'{model}' has no image, text or detector graph to measure");
+        bail!("'{model}' has no image, text, detector or pose graph to measure");
     }
     Ok(ModelBenchReport {
         model: model.to_string(),

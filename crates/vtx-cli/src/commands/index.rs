@@ -13,6 +13,9 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
     if args.no_shots && args.sampling.sampling == Some(SamplingMode::Shots) {
         bail!("--sampling shots needs shot detection: drop --no-shots");
     }
+    if args.pose.given() && !args.objects {
+        bail!("--pose and --no-pose go with --objects");
+    }
     Ok(IndexOptions {
         sampling: args.sampling.sampling(args.segment_seconds)?,
         batch_size: args.batch,
@@ -29,6 +32,8 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         objects: args.objects.then(|| vtx::ObjectOptions {
             detector: args.detector.clone(),
             fps: args.object_fps,
+            text_weight: args.object_text_weight,
+            pose: args.pose.model(),
             ..Default::default()
         }),
         ..Default::default()

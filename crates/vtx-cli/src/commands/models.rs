@@ -33,9 +33,14 @@ pub fn run(command: ModelsCommand, dir: &Path, device: Option<vtx::Device>, out:
             let manifest = registry
                 .add(&folder, name.as_deref())
                 .with_context(|| format!("cannot add {}", folder.display()))?;
-            if manifest.detector.is_some() {
+            let runs_in_objects = match manifest.kind {
+                vtx_models::ModelKind::Detector => Some(("detector", "--detector")),
+                vtx_models::ModelKind::Pose => Some(("pose model", "--pose")),
+                _ => None,
+            };
+            if let Some((what, flag)) = runs_in_objects {
                 eprintln!(
-                    "added detector '{}' in {}; run it with `vtx objects VIDEO --detector {}`",
+                    "added {what} '{}' in {}; run it with `vtx objects VIDEO {flag} {}`",
                     manifest.name,
                     manifest.dir.display(),
                     manifest.name
@@ -77,7 +82,8 @@ fn graph_files(manifest: &vtx::Manifest) -> Vec<String> {
     let text = manifest.text.as_ref().map(|t| t.onnx.clone());
     let video = manifest.video.as_ref().map(|v| v.onnx.clone());
     let detector = manifest.detector.as_ref().map(|d| d.onnx.clone());
-    [image, text, video, detector].into_iter().flatten().collect()
+    let pose = manifest.pose.as_ref().map(|p| p.onnx.clone());
+    [image, text, video, detector, pose].into_iter().flatten().collect()
 }
 
 fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()> {
@@ -99,6 +105,7 @@ fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()
     for m in &list.models {
         let writes = match &m.space {
             Some(space) => format!("{:>5}-d  space {space:<14}", m.dim),
+            None if m.kind == "pose" => format!("{:>7}  {:<20}", "poses", "no space"),
             None => format!("{:>7}  {:<20}", "boxes", "no space"),
         };
         writeln!(out, "{:<22} {:<11} {writes} {}", m.name, m.kind, m.description)?;

@@ -24,6 +24,8 @@ pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
             min_hits: args.min_frames,
             ..TrackerOptions::default()
         },
+        pose: args.pose.model(),
+        ..ObjectOptions::default()
     };
     // A bar over the seconds of the video, when its header says how long it is (on a terminal).
     let mut bar: Option<indicatif::ProgressBar> = None;
