@@ -45,7 +45,8 @@ pub fn format_time(t: f64) -> String {
     )
 }
 
-fn file_name(path: &str) -> String {
+/// A path's file name, for lines and documents that name videos briefly.
+pub fn file_name(path: &str) -> String {
     Path::new(path)
         .file_name()
         .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())

@@ -532,12 +532,16 @@ pub enum EvalCommand {
     /// Captions against their videos: text-to-video and video-to-text R@1/5/10, median and mean
     /// rank.
     Retrieval {
-        /// Lines of `video<TAB>caption` (videos already indexed; a video may have several).
+        /// Lines of `video<TAB>caption`, or `video<TAB>caption<TAB>category` (videos already
+        /// indexed; a video may have several captions). Categories get figures of their own.
         #[arg(long, value_name = "FILE.tsv")]
         captions: PathBuf,
         /// The text space to search in [default: as for `search`].
         #[command(flatten)]
         space: SpaceArg,
+        /// Also list every caption whose video did not come first: its rank, and what came first.
+        #[arg(long)]
+        failures: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]

@@ -343,6 +343,32 @@ pub fn retrieval(out: &mut impl Write, result: &vtx_api::RetrievalEvaluation, as
             r.r1, r.r5, r.r10, r.median_rank, r.mean_rank
         )?;
     }
+    if !result.categories.is_empty() {
+        writeln!(out, "\ntext -> video by category")?;
+        writeln!(out, "category         captions    R@1    R@5   R@10  mean rank")?;
+        for c in &result.categories {
+            let r = &c.ranks;
+            writeln!(
+                out,
+                "{:<16} {:>8}  {:>5.3}  {:>5.3}  {:>5.3}  {:>9.2}",
+                c.category, r.queries, r.r1, r.r5, r.r10, r.mean_rank
+            )?;
+        }
+    }
+    if !result.misses.is_empty() {
+        writeln!(out, "\ncaptions whose video did not come first (worst first)")?;
+        for m in &result.misses {
+            let category = m.category.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
+            writeln!(
+                out,
+                "{:>4}  {}{category}: {} (first: {})",
+                m.rank,
+                m.caption,
+                vtx_api::file_name(&m.video),
+                vtx_api::file_name(&m.first)
+            )?;
+        }
+    }
     Ok(())
 }
 

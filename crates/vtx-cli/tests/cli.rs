@@ -1696,6 +1696,48 @@ fn captions_find_their_videos_far_better_than_shuffled_captions() {
         std::fs::write(&bad, content).unwrap();
         assert_fails(&retrieval(&bad, &[]), code, complaint);
     }
+    // Categories after a second tab get figures of their own; --failures names each caption
+    // that missed, with what came first instead.
+    let categorised = dir.path().join("categorised.tsv");
+    let lines: Vec<String> = captioned
+        .iter()
+        .enumerate()
+        .map(|(i, (video, caption))| {
+            let category = if i < 2 { "animal or food" } else { "other" };
+            format!("{}\t{caption}\t{category}", video.display())
+        })
+        .collect();
+    std::fs::write(&categorised, lines.join("\n")).unwrap();
+    let found = json_lines(&retrieval(&categorised, &["--json", "--failures"])).remove(0);
+    assert_eq!(
+        found["text_to_video"], right["text_to_video"],
+        "categories change nothing else"
+    );
+    let categories = found["categories"].as_array().unwrap();
+    let counts: Vec<(&str, u64)> = categories
+        .iter()
+        .map(|c| (c["category"].as_str().unwrap(), c["queries"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, [("animal or food", 2), ("other", 5)]);
+    let misses = found["misses"].as_array().unwrap();
+    let missed = (right["text_to_video"]["r1"].as_f64().unwrap() * 7.0).round() as usize;
+    assert_eq!(misses.len(), 7 - missed, "{misses:#?}");
+    for miss in misses {
+        assert!(
+            miss["rank"].as_u64().unwrap() > 1 && miss["first"] != miss["video"],
+            "{miss}"
+        );
+    }
+    // Without --failures the misses stay out; the text form lists them with it.
+    let quiet = json_lines(&retrieval(&categorised, &["--json"])).remove(0);
+    assert!(quiet.get("misses").is_none() && quiet.get("categories").is_some());
+    let out = retrieval(&categorised, &["--failures"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("by category") && text.contains("animal or food"),
+        "{text}"
+    );
+    assert_eq!(text.contains("did not come first"), !misses.is_empty(), "{text}");
 }
 
 /// The model folder the set-up filled (`$VTX_MODELS`, else the cache's).

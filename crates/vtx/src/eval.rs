@@ -53,6 +53,57 @@ pub struct RetrievalEvaluation {
     pub captions: usize,
     pub text_to_video: Ranks,
     pub video_to_text: Ranks,
+    /// Text to video per category, for captions given one, by category name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoryRanks>,
+    /// The captions whose video did not come first, worst first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<Miss>,
+}
+
+/// Text to video for the captions of one category.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CategoryRanks {
+    pub category: String,
+    #[serde(flatten)]
+    pub ranks: Ranks,
+}
+
+/// A caption whose video did not come first: where it came, and what came first instead.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Miss {
+    pub caption: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub video: String,
+    pub rank: usize,
+    pub first: String,
+}
+
+/// One line of a captions table: a video as indexed, a caption of it, and the kind of query the
+/// caption is, if the table says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captioned {
+    pub video: String,
+    pub caption: String,
+    pub category: Option<String>,
+}
+
+impl Captioned {
+    /// A table row's value: the caption, then optionally a tab and its category.
+    pub fn new(video: String, value: &str) -> Self {
+        let (caption, category) = match value.rsplit_once('\t') {
+            Some((caption, category)) if !caption.trim().is_empty() && !category.trim().is_empty() => {
+                (caption.trim(), Some(category.trim().to_string()))
+            }
+            _ => (value.trim(), None),
+        };
+        Self {
+            video,
+            caption: caption.to_string(),
+            category,
+        }
+    }
 }
 
 /// What is wrong with a `video<TAB>value` table.
@@ -114,19 +165,15 @@ pub fn retrieval_ranks(scores: &[Vec<f32>], owner: &[usize]) -> (Vec<usize>, Vec
 }
 
 impl Engine {
-    /// Embed each caption of `captioned` (path as indexed, caption) in the text space and rank
-    /// the listed videos for it as `search --per-video` does (a video scores its best segment),
-    /// and the captions for each video by the same scores.
-    pub fn evaluate_retrieval(
-        &self,
-        captioned: &[(String, String)],
-        space: Option<&str>,
-    ) -> Result<RetrievalEvaluation> {
+    /// Embed each caption of `captioned` in the text space and rank the listed videos for it as
+    /// `search --per-video` does (a video scores its best segment), and the captions for each
+    /// video by the same scores.
+    pub fn evaluate_retrieval(&self, captioned: &[Captioned], space: Option<&str>) -> Result<RetrievalEvaluation> {
         let space = self.text_space(space)?;
         let mut video_ids: Vec<String> = Vec::new();
-        for (path, _) in captioned {
-            if !video_ids.contains(path) {
-                video_ids.push(path.clone());
+        for row in captioned {
+            if !video_ids.contains(&row.video) {
+                video_ids.push(row.video.clone());
             }
         }
         let by_path: HashMap<String, i64> = self.videos()?.into_iter().map(|v| (v.meta.path, v.id)).collect();
@@ -149,7 +196,7 @@ impl Engine {
                 video_ids[n], space.name
             )));
         }
-        let captions: Vec<&str> = captioned.iter().map(|(_, c)| c.as_str()).collect();
+        let captions: Vec<&str> = captioned.iter().map(|row| row.caption.as_str()).collect();
         if let Some(i) = captions.iter().position(|c| c.trim().is_empty()) {
             return Err(EngineError::Input(format!("caption {} is empty", i + 1)));
         }
@@ -165,15 +212,48 @@ impl Engine {
             .collect();
         let owner: Vec<usize> = captioned
             .iter()
-            .map(|(path, _)| video_ids.iter().position(|p| p == path).unwrap_or(0))
+            .map(|row| video_ids.iter().position(|p| *p == row.video).unwrap_or(0))
             .collect();
         let (text_to_video, video_to_text) = retrieval_ranks(&scores, &owner);
+        let mut misses: Vec<Miss> = captioned
+            .iter()
+            .zip(&scores)
+            .zip(&text_to_video)
+            .filter(|(_, &rank)| rank > 1)
+            .map(|((row, row_scores), &rank)| {
+                let first = (0..row_scores.len())
+                    .max_by(|&a, &b| row_scores[a].total_cmp(&row_scores[b]))
+                    .unwrap_or(0);
+                Miss {
+                    caption: row.caption.clone(),
+                    category: row.category.clone(),
+                    video: row.video.clone(),
+                    rank,
+                    first: video_ids[first].clone(),
+                }
+            })
+            .collect();
+        misses.sort_by(|a, b| b.rank.cmp(&a.rank).then_with(|| a.caption.cmp(&b.caption)));
+        let mut by_category: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (row, &rank) in captioned.iter().zip(&text_to_video) {
+            if let Some(category) = &row.category {
+                by_category.entry(category).or_default().push(rank);
+            }
+        }
         Ok(RetrievalEvaluation {
             space: space.name,
             videos: video_ids.len(),
             captions: captions.len(),
             text_to_video: Ranks::of(&text_to_video),
             video_to_text: Ranks::of(&video_to_text),
+            categories: by_category
+                .into_iter()
+                .map(|(category, ranks)| CategoryRanks {
+                    category: category.to_string(),
+                    ranks: Ranks::of(&ranks),
+                })
+                .collect(),
+            misses,
         })
     }
 }
@@ -266,5 +346,17 @@ mod tests {
         // A tie ranks the right answer behind the others.
         let (tied, _) = retrieval_ranks(&[vec![0.5, 0.5]], &[1]);
         assert_eq!(tied, vec![2]);
+    }
+
+    #[test]
+    fn a_caption_may_name_its_category_after_a_tab() {
+        let row = Captioned::new("v.mp4".into(), "a kitty \t synonym ");
+        assert_eq!(
+            (row.caption.as_str(), row.category.as_deref()),
+            ("a kitty", Some("synonym"))
+        );
+        assert_eq!(Captioned::new("v.mp4".into(), "a cat").category, None);
+        // A tab with nothing after it is no category.
+        assert_eq!(Captioned::new("v.mp4".into(), "a cat\t ").caption, "a cat");
     }
 }

@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use vtx::eval::Captioned;
 use vtx::Engine;
 use vtx_api::{ClusterEvaluation, RetrievalEvaluation};
 
@@ -15,11 +16,19 @@ fn indexed_rows(engine: &Engine, rows: Vec<(PathBuf, String)>) -> Result<Vec<(St
         .collect()
 }
 
-pub fn retrieval(captions: &Path, space: &SpaceArg, common: &Common) -> Result<RetrievalEvaluation> {
+/// With `failures`, the captions whose video did not come first are kept in the result.
+pub fn retrieval(captions: &Path, space: &SpaceArg, failures: bool, common: &Common) -> Result<RetrievalEvaluation> {
     let rows = inputs::table(captions, "caption")?;
     let engine = open_engine(common)?;
-    let captioned = indexed_rows(&engine, rows)?;
-    Ok(engine.evaluate_retrieval(&captioned, space.space.as_deref())?)
+    let captioned: Vec<Captioned> = indexed_rows(&engine, rows)?
+        .into_iter()
+        .map(|(video, value)| Captioned::new(video, &value))
+        .collect();
+    let mut result = engine.evaluate_retrieval(&captioned, space.space.as_deref())?;
+    if !failures {
+        result.misses.clear();
+    }
+    Ok(result)
 }
 
 pub fn clusters(labels: &Path, cluster: &ClusterArgs, common: &Common) -> Result<ClusterEvaluation> {

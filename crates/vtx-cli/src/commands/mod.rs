@@ -63,9 +63,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
             EvalCommand::Retrieval {
                 captions,
                 space,
+                failures,
                 json,
                 common,
-            } => output::retrieval(&mut out, &eval::retrieval(&captions, &space, &common)?, json)?,
+            } => output::retrieval(&mut out, &eval::retrieval(&captions, &space, failures, &common)?, json)?,
             EvalCommand::Clusters {
                 labels,
                 cluster,
