@@ -24,7 +24,7 @@ SCHEMATHESIS_VERSION=4.32.5
 
 APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
-MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio)
+MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio wordnet-base)
 ORT_VERSION=1.31.1
 HUMAN_VERSION=3.3.6
 TFJS_VERSION=4.22.0
@@ -113,6 +113,16 @@ install_models() {
     cp "$MEDIA/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt" \
       "$MODELS/efficientnet-lite0/labels.txt.part"
     mv "$MODELS/efficientnet-lite0/labels.txt.part" "$MODELS/efficientnet-lite0/labels.txt"
+  fi
+  # The ImageNet classes grounded in WordNet 3.0 (Debian's wordnet-base): what each is a kind of,
+  # and its definition, for ConSE's label vectors. Rebuilt when the script changes.
+  local wordnet="$MODELS/efficientnet-lite0/wordnet.tsv" stamp
+  stamp=$(sha256sum "$REPO/scripts/imagenet_wordnet.py" | cut -c1-16)
+  if [ "$(cat "$wordnet.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -s "$wordnet" ]; then
+    log "grounding the ImageNet classes in WordNet"
+    python3 "$REPO/scripts/imagenet_wordnet.py" "$MEDIA/usr/share/wordnet/data.noun" \
+      "$MODELS/efficientnet-lite0/labels.txt" "$wordnet"
+    echo "$stamp" > "$wordnet.stamp"
   fi
 }
 
@@ -262,7 +272,8 @@ make_fixtures() {
 }
 
 # The object dev set (scripts/object-devset.tsv): each photo a 3 s still clip, videos as they
-# are, and its captions with the clips' paths, for `vtx eval retrieval`.
+# are, and its captions with the clips' paths, for `vtx eval retrieval`; and the words set
+# (scripts/words-devset.tsv) on the same clips.
 make_object_devset() {
   local dir="$FIXTURES/object-devset" list="$REPO/scripts/object-devset.tsv"
   mkdir -p "$dir"
@@ -280,6 +291,8 @@ make_object_devset() {
     printf '%s\t%s\n' "$clip" "$caption" >> "$dir/captions.tsv.part"
   done < <(grep -v '^#' "$list")
   mv "$dir/captions.tsv.part" "$dir/captions.tsv"
+  grep -v '^#' "$REPO/scripts/words-devset.tsv" | sed "s#^#$dir/#; s#\t#.mp4\t#" > "$dir/words.tsv.part"
+  mv "$dir/words.tsv.part" "$dir/words.tsv"
 }
 
 # The models vtx takes from @vladmandic/human (npm), and TensorFlow.js to check their conversion.

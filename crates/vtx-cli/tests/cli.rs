@@ -1798,7 +1798,7 @@ fn the_device_is_chosen_by_flag_environment_or_manifest_and_cuda_without_one_is_
     }
     let own = folder.path().join("efficientnet-lite0");
     std::fs::create_dir(&own).unwrap();
-    for file in ["model.onnx", "labels.txt"] {
+    for file in ["model.onnx", "labels.txt", "wordnet.tsv"] {
         std::os::unix::fs::symlink(models.join("efficientnet-lite0").join(file), own.join(file)).unwrap();
     }
     let manifest = std::fs::read_to_string(models.join("efficientnet-lite0/vtx-model.toml")).unwrap();

@@ -37,6 +37,42 @@ impl Conse {
         Self::new(vectors, top_k)
     }
 
+    /// Embed each class by its name line, plus `weights.0` times the embedding of what it is a
+    /// kind of and `weights.1` times that of its definition (`descriptions`, one per class), back
+    /// to unit length: "a kitty" then lands near the cat classes, "an animal" near every animal.
+    pub fn from_descriptions(
+        names: &[String],
+        descriptions: &[(String, String)],
+        weights: (f32, f32),
+        text: &mut dyn TextEncoder,
+        top_k: usize,
+    ) -> Result<Self> {
+        if descriptions.len() != names.len() {
+            return Err(ModelError::Input(format!(
+                "{} class descriptions for {} classes",
+                descriptions.len(),
+                names.len()
+            )));
+        }
+        let kinds: Vec<String> = descriptions
+            .iter()
+            .map(|(kind, _)| format!("a kind of {kind}"))
+            .collect();
+        let glosses: Vec<String> = descriptions.iter().map(|(_, gloss)| gloss.clone()).collect();
+        let mut vectors = Self::from_class_names(names, text, top_k)?.label_vectors;
+        for (texts, weight) in [(kinds, weights.0), (glosses, weights.1)] {
+            if weight == 0.0 {
+                continue;
+            }
+            let embedded = Self::from_class_names(&texts, text, top_k)?.label_vectors;
+            for (v, e) in vectors.iter_mut().zip(embedded) {
+                v.iter_mut().zip(e).for_each(|(v, e)| *v += weight * e);
+            }
+        }
+        vectors.iter_mut().for_each(|v| normalize(v));
+        Self::new(vectors, top_k)
+    }
+
     pub fn label_vectors(&self) -> &[Vec<f32>] {
         &self.label_vectors
     }

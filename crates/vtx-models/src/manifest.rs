@@ -266,6 +266,15 @@ pub struct ConseSpec {
     pub text_model: String,
     #[serde(default = "default_top_k")]
     pub top_k: usize,
+    /// One line per class, in label order: `id<TAB>what it is a kind of<TAB>its definition`
+    /// (`scripts/imagenet_wordnet.py` writes WordNet's for ImageNet); each class's label vector
+    /// then also takes those, with the weights below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptions: Option<String>,
+    #[serde(default = "default_hypernym_weight")]
+    pub hypernym_weight: f32,
+    #[serde(default = "default_gloss_weight")]
+    pub gloss_weight: f32,
 }
 
 /// How frames become a model's input tensor: the media layer does the geometry (resize, crop,
@@ -354,6 +363,12 @@ fn default_clip_batch() -> usize {
 }
 fn default_top_k() -> usize {
     10
+}
+fn default_hypernym_weight() -> f32 {
+    0.5
+}
+fn default_gloss_weight() -> f32 {
+    0.5
 }
 fn default_detector_input() -> String {
     "images".into()
@@ -493,8 +508,17 @@ impl Manifest {
             }
             files.push(&pose.onnx);
         }
-        if self.conse.is_some() && self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {
-            return Err("[conse] needs a classifier: set image.logits and image.labels".into());
+        if let Some(conse) = &self.conse {
+            if self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {
+                return Err("[conse] needs a classifier: set image.logits and image.labels".into());
+            }
+            if ![conse.hypernym_weight, conse.gloss_weight]
+                .iter()
+                .all(|w| w.is_finite() && *w >= 0.0)
+            {
+                return Err("conse.hypernym_weight and gloss_weight must be numbers from 0 up".into());
+            }
+            files.extend(&conse.descriptions);
         }
         for file in files {
             if !self.dir.join(file).is_file() {

@@ -207,7 +207,17 @@ impl Registry {
             return Ok(conse);
         }
         let (cache, names, top_k) = self.conse_cache(image, text_model)?;
-        let conse = Conse::from_class_names(&names, text, top_k)?;
+        let spec = image.conse.as_ref().expect("conse_cache checked the section");
+        let conse = match image.class_descriptions()? {
+            Some(descriptions) => Conse::from_descriptions(
+                &names,
+                &descriptions,
+                (spec.hypernym_weight, spec.gloss_weight),
+                text,
+                top_k,
+            )?,
+            None => Conse::from_class_names(&names, text, top_k)?,
+        };
         if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
             tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
         }
@@ -234,6 +244,8 @@ impl Registry {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             names.hash(&mut h);
+            image.class_descriptions()?.hash(&mut h);
+            [spec.hypernym_weight, spec.gloss_weight].map(f32::to_bits).hash(&mut h);
             text_model.name.hash(&mut h);
             for file in text_model.files() {
                 std::fs::metadata(text_model.file(&file))
@@ -267,6 +279,29 @@ impl Manifest {
             .collect())
     }
 
+    /// What each class is a kind of and its definition, in label order, if the manifest's
+    /// `[conse]` names a descriptions file.
+    pub fn class_descriptions(&self) -> Result<Option<Vec<(String, String)>>> {
+        let Some(file) = self.conse.as_ref().and_then(|c| c.descriptions.as_ref()) else {
+            return Ok(None);
+        };
+        let path = self.file(file);
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(n, line)| match line.split('\t').collect::<Vec<_>>()[..] {
+                [_, kind, gloss] => Ok((kind.trim().to_string(), gloss.trim().to_string())),
+                _ => Err(ModelError::Manifest(format!(
+                    "{}:{}: expected id<TAB>hypernyms<TAB>gloss",
+                    path.display(),
+                    n + 1
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
     /// A section the model must have to be loaded as `what`.
     pub(crate) fn section<T: Clone>(&self, section: &Option<T>, what: &str) -> Result<T> {
         section
@@ -294,6 +329,7 @@ impl Manifest {
         if let Some(p) = &self.pose {
             files.push(p.onnx.clone());
         }
+        files.extend(self.conse.as_ref().and_then(|c| c.descriptions.clone()));
         let data: Vec<String> = files
             .iter()
             .filter(|f| f.ends_with(".onnx"))

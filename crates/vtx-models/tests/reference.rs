@@ -80,3 +80,46 @@ fn conse_puts_label_words_near_their_class() {
     let q = text.encode(&["a cup of coffee", "a motorcycle"]).unwrap();
     assert!(cosine(&v, &q[0]) > cosine(&v, &q[1]) + 0.2);
 }
+
+/// Where the classes of `range` (ImageNet indices) rank, on average, among all 1000 label vectors
+/// for `query` (1 = nearest).
+fn mean_rank_of(labels: &[Vec<f32>], query: &[f32], range: std::ops::Range<usize>) -> f64 {
+    let scores: Vec<f32> = labels.iter().map(|l| cosine(l, query)).collect();
+    let rank = |i: usize| 1 + scores.iter().filter(|&&s| s > scores[i]).count();
+    range.clone().map(rank).sum::<usize>() as f64 / range.len() as f64
+}
+
+#[test]
+fn wordnet_descriptions_put_broader_words_and_synonyms_near_their_classes() {
+    let (image, text_model) = (manifest("efficientnet-lite0"), manifest("minilm-l6-v2"));
+    let descriptions = image
+        .class_descriptions()
+        .unwrap()
+        .expect("the offline pack's manifest names its WordNet descriptions: run `make setup`");
+    assert_eq!(descriptions.len(), 1000);
+    // The tabby (class 281) is a kind of domestic cat, and its gloss says what it looks like.
+    assert!(
+        descriptions[281].0.starts_with("domestic cat"),
+        "{:?}",
+        descriptions[281]
+    );
+    assert!(descriptions[281].1.contains("mottled"), "{:?}", descriptions[281]);
+    let mut text = minilm();
+    let grounded = registry().conse(&image, &text_model, &mut text).unwrap();
+    let names = image.labels().unwrap();
+    let plain = vtx_models::Conse::from_class_names(&names, &mut text, 10).unwrap();
+    // ImageNet's 118 dog breeds are classes 151-268, its cats 281-293 (house and wild), its
+    // rodents 333-338: words that name none of them bring them closer with WordNet than with
+    // their names alone.
+    let q = text.encode(&["a canine", "a feline", "a rodent"]).unwrap();
+    for (query, classes) in [(&q[0], 151..269), (&q[1], 281..294), (&q[2], 333..339)] {
+        let (with, without) = (
+            mean_rank_of(grounded.label_vectors(), query, classes.clone()),
+            mean_rank_of(plain.label_vectors(), query, classes.clone()),
+        );
+        assert!(
+            with < 0.7 * without,
+            "classes {classes:?}: mean rank {with} with WordNet, {without} without"
+        );
+    }
+}
