@@ -1740,6 +1740,89 @@ fn captions_find_their_videos_far_better_than_shuffled_captions() {
     assert_eq!(text.contains("did not come first"), !misses.is_empty(), "{text}");
 }
 
+#[test]
+fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
+    let models = installed_models();
+    // The pack as installed, and beside it the same with its ConSE classes described by their
+    // names alone (the manifest's WordNet lines dropped).
+    let names_only = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name != "efficientnet-lite0" && name != "cache" {
+            std::os::unix::fs::symlink(entry.path(), names_only.path().join(&name)).unwrap();
+        }
+    }
+    let own = names_only.path().join("efficientnet-lite0");
+    std::fs::create_dir(&own).unwrap();
+    for file in ["model.onnx", "labels.txt"] {
+        std::os::unix::fs::symlink(models.join("efficientnet-lite0").join(file), own.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(models.join("efficientnet-lite0/vtx-model.toml")).unwrap();
+    let without: Vec<&str> = manifest
+        .lines()
+        .filter(|l| {
+            !["descriptions", "hypernym_weight", "gloss_weight"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .collect();
+    assert!(
+        without.len() < manifest.lines().count(),
+        "the pack's manifest names WordNet descriptions"
+    );
+    std::fs::write(own.join("vtx-model.toml"), without.join("\n")).unwrap();
+
+    let devset = cache().join("fixtures/object-devset");
+    let sets = [devset.join("captions.tsv"), devset.join("words.tsv")];
+    let mut clips: Vec<String> = std::fs::read_to_string(&sets[0])
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').next().map(String::from))
+        .collect();
+    clips.dedup();
+    // Per set: text to video (R@1, mean rank) and the number of captions.
+    let measure = |models_dir: &Path| -> Vec<(f64, f64, f64)> {
+        let (_dir, index) = fresh_index();
+        let models_dir = models_dir.to_str().unwrap();
+        let mut args = vec!["index", "--index", &index, "--no-motion", "--models-dir", models_dir];
+        args.extend(clips.iter().map(String::as_str));
+        let out = vtx(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        sets.iter()
+            .map(|set| {
+                let found = json_lines(&vtx(&[
+                    "eval",
+                    "retrieval",
+                    "--index",
+                    &index,
+                    "--models-dir",
+                    models_dir,
+                    "--captions",
+                    set.to_str().unwrap(),
+                    "--json",
+                ]))
+                .remove(0);
+                let t2v = &found["text_to_video"];
+                (
+                    t2v["r1"].as_f64().unwrap(),
+                    t2v["mean_rank"].as_f64().unwrap(),
+                    found["captions"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (grounded, plain) = (measure(&models), measure(names_only.path()));
+    for (set, ((r1, rank, captions), (plain_r1, plain_rank, _))) in sets.iter().zip(grounded.iter().zip(&plain)) {
+        // At least two more captions find their clip first, and the right clips come higher.
+        assert!(
+            r1 * captions >= plain_r1 * captions + 2.0 && rank < plain_rank,
+            "{}: R@1 {r1} and mean rank {rank} with WordNet, {plain_r1} and {plain_rank} without",
+            set.display()
+        );
+    }
+}
+
 /// The model folder the set-up filled (`$VTX_MODELS`, else the cache's).
 fn installed_models() -> PathBuf {
     std::env::var_os("VTX_MODELS").map_or_else(|| cache().join("models"), PathBuf::from)
