@@ -73,6 +73,21 @@ impl Conse {
         Self::new(vectors, top_k)
     }
 
+    /// The same labels with their mean taken away, back to unit length.
+    pub fn centred(self) -> Result<Self> {
+        let n = self.label_vectors.len() as f32;
+        let mut mean = vec![0f32; self.dim()];
+        for v in &self.label_vectors {
+            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x / n);
+        }
+        let mut vectors = self.label_vectors;
+        for v in &mut vectors {
+            v.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
+            normalize(v);
+        }
+        Self::new(vectors, self.top_k)
+    }
+
     pub fn label_vectors(&self) -> &[Vec<f32>] {
         &self.label_vectors
     }
@@ -119,6 +134,14 @@ mod tests {
         assert!((v[0] - 0.6 / norm).abs() < 1e-6);
         assert!((v[1] - 0.3 / norm).abs() < 1e-6);
         assert_eq!(v[2], 0.0);
+    }
+
+    #[test]
+    fn centring_takes_the_labels_mean_away() {
+        let labels = vec![vec![1.0, 1.0], vec![1.0, -1.0]];
+        let centred = Conse::new(labels, 2).unwrap().centred().unwrap();
+        // The mean (1, 0) is shared by both and goes; what tells them apart stays.
+        assert_eq!(centred.label_vectors(), [vec![0.0, 1.0], vec![0.0, -1.0]]);
     }
 
     #[test]

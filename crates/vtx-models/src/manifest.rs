@@ -275,6 +275,10 @@ pub struct ConseSpec {
     pub hypernym_weight: f32,
     #[serde(default = "default_gloss_weight")]
     pub gloss_weight: f32,
+    /// Subtract the label vectors' mean before use (against hubness: every frame's vector
+    /// drifting towards the labels' common direction).
+    #[serde(default)]
+    pub center: bool,
 }
 
 /// How frames become a model's input tensor: the media layer does the geometry (resize, crop,

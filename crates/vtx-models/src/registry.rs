@@ -218,6 +218,10 @@ impl Registry {
             )?,
             None => Conse::from_class_names(&names, text, top_k)?,
         };
+        let conse = match spec.center {
+            true => conse.centred()?,
+            false => conse,
+        };
         if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
             tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
         }
@@ -246,6 +250,7 @@ impl Registry {
             names.hash(&mut h);
             image.class_descriptions()?.hash(&mut h);
             [spec.hypernym_weight, spec.gloss_weight].map(f32::to_bits).hash(&mut h);
+            spec.center.hash(&mut h);
             text_model.name.hash(&mut h);
             for file in text_model.files() {
                 std::fs::metadata(text_model.file(&file))
