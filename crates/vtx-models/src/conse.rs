@@ -29,12 +29,7 @@ impl Conse {
     /// Embed each class name. A name line such as "tabby, tabby cat" is used whole: the synonyms
     /// together pin the meaning down better than the first word alone.
     pub fn from_class_names(names: &[String], text: &mut dyn TextEncoder, top_k: usize) -> Result<Self> {
-        let mut vectors = Vec::with_capacity(names.len());
-        for chunk in names.chunks(64) {
-            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            vectors.extend(text.encode(&refs)?);
-        }
-        Self::new(vectors, top_k)
+        Self::new(embed(names, text)?, top_k)
     }
 
     /// Embed each class by its name line, plus `weights.0` times the embedding of what it is a
@@ -59,12 +54,12 @@ impl Conse {
             .map(|(kind, _)| format!("a kind of {kind}"))
             .collect();
         let glosses: Vec<String> = descriptions.iter().map(|(_, gloss)| gloss.clone()).collect();
-        let mut vectors = Self::from_class_names(names, text, top_k)?.label_vectors;
+        let mut vectors = embed(names, text)?;
         for (texts, weight) in [(kinds, weights.0), (glosses, weights.1)] {
             if weight == 0.0 {
                 continue;
             }
-            let embedded = Self::from_class_names(&texts, text, top_k)?.label_vectors;
+            let embedded = embed(&texts, text)?;
             for (v, e) in vectors.iter_mut().zip(embedded) {
                 v.iter_mut().zip(e).for_each(|(v, e)| *v += weight * e);
             }
@@ -118,6 +113,16 @@ impl Conse {
         normalize(&mut out);
         Ok(out)
     }
+}
+
+/// `texts` through the text encoder, a batch of 64 at a time.
+fn embed(texts: &[String], text: &mut dyn TextEncoder) -> Result<Vec<Vec<f32>>> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(64) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        vectors.extend(text.encode(&refs)?);
+    }
+    Ok(vectors)
 }
 
 #[cfg(test)]
