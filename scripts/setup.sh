@@ -27,6 +27,7 @@ APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg
 MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio wordnet-base)
 ORT_VERSION=1.31.1
 HUMAN_VERSION=3.3.6
+EMOJI_VERSION=16.0.0
 TFJS_VERSION=4.22.0
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -291,8 +292,26 @@ make_object_devset() {
     printf '%s\t%s\n' "$clip" "$caption" >> "$dir/captions.tsv.part"
   done < <(grep -v '^#' "$list")
   mv "$dir/captions.tsv.part" "$dir/captions.tsv"
+  # Each clip once with its category, for `vtx eval clusters`.
+  awk -F'\t' '!seen[$1]++ { print $1 "\t" $3 }' "$dir/captions.tsv" > "$dir/labels.tsv.part"
+  mv "$dir/labels.tsv.part" "$dir/labels.tsv"
   grep -v '^#' "$REPO/scripts/words-devset.tsv" | sed "s#^#$dir/#; s#\t#.mp4\t#" > "$dir/words.tsv.part"
   mv "$dir/words.tsv.part" "$dir/words.tsv"
+}
+
+# The emoji dev set: 30 emoji of each Unicode emoji group as 2-second clips, captioned with
+# their Unicode names (scripts/emoji_devset.py), from the npm package emoji-datasource-google.
+make_emoji_devset() {
+  local dir="$FIXTURES/emoji-devset" src="$DOWNLOADS/emoji-datasource-google-$EMOJI_VERSION"
+  [ -s "$dir/labels.tsv" ] && return 0
+  if [ ! -s "$src/package/emoji.json" ]; then
+    log "downloading emoji-datasource-google@$EMOJI_VERSION from npm (the emoji dev set)"
+    rm -rf "$src" && mkdir -p "$src"
+    (cd "$src" && npm pack --silent "emoji-datasource-google@$EMOJI_VERSION" >/dev/null)
+    tar xzf "$src"/emoji-datasource-google-*.tgz -C "$src" package/emoji.json package/img/google/64 package/LICENSE
+    rm "$src"/emoji-datasource-google-*.tgz
+  fi
+  python3 "$REPO/scripts/emoji_devset.py" "$src/package/emoji.json" "$src/package/img/google/64" "$dir" 30
 }
 
 # The models vtx takes from @vladmandic/human (npm), and TensorFlow.js to check their conversion.
@@ -443,4 +462,5 @@ install_test_models
 install_test_tools
 make_fixtures
 make_object_devset
+make_emoji_devset
 log "ready: models in $MODELS, media in $MEDIA, fixtures in $FIXTURES"

@@ -470,9 +470,15 @@ pub struct ClusterArgs {
     /// Seed of the k-means++ draws: the same seed gives the same clusters.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The space to cluster in [default: as for `similar`].
-    #[command(flatten)]
-    pub space: SpaceArg,
+    /// The space to cluster in: any space `vtx info` lists (`text` for the offline pack's text
+    /// space), or several joined by `+` and weighted alike (`visual+text`) [default: as for
+    /// `similar`].
+    #[arg(long, value_name = "NAME[+NAME]")]
+    pub space: Option<String>,
+    /// PCA-whiten the vectors to this many dimensions first, so that the few directions of
+    /// largest spread (mostly colour and layout) stop deciding the clusters alone.
+    #[arg(long, value_name = "DIMS")]
+    pub whiten: Option<usize>,
     #[command(flatten)]
     pub stream: StreamArgs,
 }
@@ -488,7 +494,8 @@ impl ClusterArgs {
         };
         vtx::cluster::ClusterOptions {
             level,
-            space: self.space.space.clone(),
+            space: self.space.clone(),
+            whiten: self.whiten,
             stream: self.stream.stream(),
             algorithm,
             k: self.k,

@@ -113,16 +113,15 @@ fn chance(truth: &[usize], k: u64) -> (f64, f64) {
 /// Write `lines` (`video<TAB>label`) to `tsv` and run `vtx eval clusters --json` on them.
 fn eval_clusters(index: &str, tsv: &Path, lines: &[String]) -> Value {
     std::fs::write(tsv, lines.join("\n")).unwrap();
-    let out = vtx(&[
-        "eval",
-        "clusters",
-        "--index",
-        index,
-        "--labels",
-        tsv.to_str().unwrap(),
-        "--json",
-    ]);
-    json_lines(&out).remove(0)
+    eval_clusters_with(index, tsv, &[])
+}
+
+/// `vtx eval clusters --json` on the labels in `tsv`, with `extra` options.
+fn eval_clusters_with(index: &str, tsv: &Path, extra: &[&str]) -> Value {
+    let labels = tsv.to_str().unwrap();
+    let mut args = vec!["eval", "clusters", "--index", index, "--labels", labels, "--json"];
+    args.extend(extra);
+    json_lines(&vtx(&args)).remove(0)
 }
 
 /// A temporary directory and the path of an index inside it (not created yet).
@@ -1420,10 +1419,8 @@ fn digits_index() -> (tempfile::TempDir, String, PathBuf) {
     (dir, index, digits)
 }
 
-#[test]
-fn handwritten_digits_cluster_by_digit_far_above_chance() {
-    // 40 clips from OpenCV's digits.png, four per digit (scripts/setup.sh).
-    let (dir, index, digits) = digits_index();
+/// `clip<TAB>digit` for each of the 40 digit clips, and the digits in the same order.
+fn digit_labels(digits: &Path) -> (Vec<String>, Vec<usize>) {
     let mut lines = Vec::new();
     let mut truth = Vec::new();
     for digit in 0..10usize {
@@ -1435,6 +1432,14 @@ fn handwritten_digits_cluster_by_digit_far_above_chance() {
             truth.push(digit);
         }
     }
+    (lines, truth)
+}
+
+#[test]
+fn handwritten_digits_cluster_by_digit_far_above_chance() {
+    // 40 clips from OpenCV's digits.png, four per digit (scripts/setup.sh).
+    let (dir, index, digits) = digits_index();
+    let (lines, truth) = digit_labels(&digits);
     let tsv = dir.path().join("digits.tsv");
     let score = eval_clusters(&index, &tsv, &lines);
     assert_eq!(
@@ -1452,20 +1457,7 @@ fn handwritten_digits_cluster_by_digit_far_above_chance() {
         "{score} vs chance ARI {ari:.3}"
     );
     // HDBSCAN, with no k: also far above chance; what it leaves out is reported as noise.
-    let out = vtx(&[
-        "eval",
-        "clusters",
-        "--index",
-        &index,
-        "--labels",
-        tsv.to_str().unwrap(),
-        "--algorithm",
-        "hdbscan",
-        "--min-cluster-size",
-        "2",
-        "--json",
-    ]);
-    let density = json_lines(&out).remove(0);
+    let density = eval_clusters_with(&index, &tsv, &["--algorithm", "hdbscan", "--min-cluster-size", "2"]);
     assert!(density["nmi"].as_f64().unwrap() > nmi + 0.3, "{density}");
     assert!(density["ari"].as_f64().unwrap() > ari + 0.4, "{density}");
     let hdbscan = |min_size: &str, json: bool| {
@@ -1487,6 +1479,49 @@ fn handwritten_digits_cluster_by_digit_far_above_chance() {
         .filter(|c| c["id"] != -1)
         .all(|c| c["size"].as_u64().unwrap() >= 3));
     assert_fails(&hdbscan("50", false), 4, "cannot hold a cluster of at least 50");
+}
+
+#[test]
+fn clusters_take_a_text_space_a_fused_space_or_whitened_vectors() {
+    let (dir, index, digits) = digits_index();
+    let (lines, truth) = digit_labels(&digits);
+    let tsv = dir.path().join("digits.tsv");
+    std::fs::write(&tsv, lines.join("\n")).unwrap();
+    let (nmi, _) = chance(&truth, 10);
+    let score = |extra: &[&str]| eval_clusters_with(&index, &tsv, extra);
+    // ImageNet has no digits, so the ConSE text space sees them less sharply than the visual one.
+    for (extra, space, margin) in [
+        (&["--space", "text"][..], "text", 0.2),
+        (&["--space", "visual+text"][..], "visual+text", 0.3),
+        (&["--whiten", "8"][..], "visual", 0.3),
+    ] {
+        let found = score(extra);
+        assert_eq!(found["space"], space, "{extra:?}: {found}");
+        assert!(
+            found["nmi"].as_f64().unwrap() > nmi + margin,
+            "{extra:?}: {found} vs chance NMI {nmi:.3}"
+        );
+    }
+    // Whitening changes what k-means sees, not just the name on it.
+    let (plain, whitened) = (score(&["--k", "5"]), score(&["--k", "5", "--whiten", "2"]));
+    assert_ne!(plain["nmi"], whitened["nmi"], "{plain} {whitened}");
+    let cluster = |extra: &[&str]| {
+        let mut args = vec!["cluster", "--index", &index];
+        args.extend(extra);
+        vtx(&args)
+    };
+    assert_fails(
+        &cluster(&["--space", "nope"]),
+        3,
+        "no space 'nope' in this index (it has: motion, text, visual)",
+    );
+    assert_fails(&cluster(&["--space", "visual+visual"]), 2, "named twice");
+    assert_fails(&cluster(&["--whiten", "0"]), 2, "at least 1 dimension");
+    assert_fails(
+        &cluster(&["--whiten", "4", "--texts", tsv.to_str().unwrap()]),
+        2,
+        "texts cannot be clustered in whitened vectors",
+    );
 }
 
 #[test]

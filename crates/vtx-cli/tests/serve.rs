@@ -534,6 +534,8 @@ fn clusters_are_checked_first_computed_once_and_fresh_after_every_write() {
         ("algorithm=hdbscan&min_cluster_size=1", "min_cluster_size"),
         ("level=frame", "level must be"),
         ("algorithm=spectral", "algorithm must be"),
+        ("whiten=0", "whiten must be"),
+        ("whiten=9999", "whiten must be"),
     ] {
         let (status, response) = call(agent.get(&server.url(&format!("/api/clusters?{bad}"))), None);
         assert_eq!(status, 400, "{bad}");
@@ -548,6 +550,15 @@ fn clusters_are_checked_first_computed_once_and_fresh_after_every_write() {
         asks.into_iter().map(|a| a.join().unwrap()).collect()
     });
     assert_eq!(answers[0], answers[1]);
+    let (status, response) = call(agent.get(&server.url("/api/clusters?k=2&space=nope")), None);
+    assert_eq!(status, 404);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("no space 'nope'"));
+    let (status, response) = call(
+        agent.get(&server.url("/api/clusters?k=2&space=visual%2Btext&whiten=2")),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(json_of(response)["space"], "visual+text");
     let tags_of = |clustering: &Value| -> usize {
         clustering["clusters"]
             .as_array()

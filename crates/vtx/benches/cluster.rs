@@ -3,12 +3,12 @@
 //! N unit vectors of DIM dimensions (default 100,000 x 1280, as many segment vectors of
 //! EfficientNet-Lite0) drawn around K centres, clustered with spherical k-means as `vtx cluster`
 //! does with a given k (k-means++ seeding, 4 restarts), then the sampled silhouette; k chosen
-//! by silhouette; the PCA projection of the library map; HDBSCAN on the first 2,000, 5,000 and
+//! by silhouette; the PCA projection of the library map; whitening (`--whiten`); HDBSCAN on the first 2,000, 5,000 and
 //! 10,000 vectors (exact: an n x n matrix) and on all N (a 5,000 sample, the rest assigned).
 
 use std::time::Instant;
 
-use vtx::cluster::{agreement, choose_k, hdbscan, project_2d, silhouette, spherical_kmeans};
+use vtx::cluster::{agreement, choose_k, hdbscan, project_2d, silhouette, spherical_kmeans, whiten};
 
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -62,6 +62,12 @@ fn main() {
         points.len(),
         start.elapsed().as_secs_f64()
     );
+    for dims in [16, 64] {
+        let mut whitened = data.clone();
+        let start = Instant::now();
+        whiten(&mut whitened, dims, 1);
+        println!("whitening to {dims} dimensions: {:.1} s", start.elapsed().as_secs_f64());
+    }
     let mut sizes = vec![2_000, 5_000, 10_000, n];
     sizes.retain(|&s| s <= n);
     sizes.dedup();

@@ -1,7 +1,8 @@
 //! Grouping an index's videos or segments (and, with them, texts) and naming the groups.
 //!
 //! `kmeans` and `metrics` are the numbers; HDBSCAN comes from the `hdbscan` crate, fed a cosine
-//! distance matrix computed here; `projection` places items on a plane for a map of the library.
+//! distance matrix computed here; `projection` holds the principal components, which place items
+//! on a plane for a map of the library and whiten them before k-means.
 
 mod kmeans;
 mod metrics;
@@ -9,7 +10,7 @@ mod projection;
 
 pub use kmeans::{choose_k, silhouette, spherical_kmeans, KMeans};
 pub use metrics::{agreement, Agreement};
-pub use projection::project_2d;
+pub use projection::{project_2d, whiten};
 
 use std::collections::HashMap;
 
@@ -79,7 +80,8 @@ pub const HDBSCAN_SAMPLE: usize = 5_000;
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     pub level: Level,
-    /// The space to cluster in (default: as `similar` picks it; with texts, as `search` does).
+    /// The space to cluster in: any space of the index, or several joined by `+` (`visual+text`),
+    /// weighted alike (default: as `similar` picks it; with texts, as `search` does).
     pub space: Option<String>,
     /// What the vectors describe: appearance, motion, or both (weighted).
     pub stream: Stream,
@@ -101,6 +103,8 @@ pub struct ClusterOptions {
     pub text_min_score: f32,
     /// Give every member its position on a map of the library (`Member::position`).
     pub map: bool,
+    /// PCA-whiten the vectors to this many dimensions before clustering (see [`whiten`]).
+    pub whiten: Option<usize>,
 }
 
 impl Default for ClusterOptions {
@@ -119,6 +123,7 @@ impl Default for ClusterOptions {
             texts: Vec::new(),
             text_min_score: TEXT_JOIN_MIN,
             map: false,
+            whiten: None,
         }
     }
 }
@@ -219,6 +224,19 @@ impl Engine {
                 items.len(),
                 parts.name
             )));
+        }
+        if let Some(dims) = options.whiten {
+            if dims == 0 {
+                return Err(EngineError::invalid("whitening", "must keep at least 1 dimension"));
+            }
+            if !options.texts.is_empty() {
+                return Err(EngineError::Input(
+                    "texts cannot be clustered in whitened vectors: they are not in the videos' spread".into(),
+                ));
+            }
+            let mut vectors: Vec<Vec<f32>> = items.iter_mut().map(|(_, v)| std::mem::take(v)).collect();
+            whiten(&mut vectors, dims, options.seed);
+            items.iter_mut().zip(vectors).for_each(|((_, v), w)| *v = w);
         }
         let labels = self.label_set(options.labels.as_ref())?;
         if !options.texts.is_empty() {
@@ -327,12 +345,14 @@ impl Engine {
 
     /// The space(s) `options` cluster in.
     fn cluster_parts(&self, options: &ClusterOptions) -> Result<Parts> {
-        let appearance = || {
-            if options.texts.is_empty() {
-                self.visual_space(options.space.as_deref())
-            } else {
+        let appearance = || -> Result<Vec<String>> {
+            if !options.texts.is_empty() {
                 // Texts and videos must share the space: one whose model embeds text.
-                self.text_space(options.space.as_deref())
+                return Ok(vec![self.text_space(options.space.as_deref())?.name]);
+            }
+            match options.space.as_deref() {
+                None => Ok(vec![self.visual_space(None)?.name]),
+                Some(requested) => self.named_spaces(requested),
             }
         };
         let motion = || -> Result<String> {
@@ -343,12 +363,16 @@ impl Engine {
             }
             Ok(self.motion_space()?.name)
         };
+        let alike = |spaces: Vec<String>, total: f32| -> Vec<(String, f32)> {
+            let weight = total / spaces.len() as f32;
+            spaces.into_iter().map(|s| (s, weight)).collect()
+        };
         Ok(match options.stream {
             Stream::Rgb => {
-                let space = appearance()?.name;
+                let spaces = appearance()?;
                 Parts {
-                    name: space.clone(),
-                    spaces: vec![(space, 1.0)],
+                    name: spaces.join("+"),
+                    spaces: alike(spaces, 1.0),
                 }
             }
             Stream::Motion => {
@@ -361,13 +385,34 @@ impl Engine {
             Stream::Both { motion_weight } => {
                 motion::check_weight(motion_weight)?;
                 let motion = motion()?;
-                let space = appearance()?.name;
+                let spaces = appearance()?;
+                let mut weighted = alike(spaces, 1.0 - motion_weight);
+                weighted.push((motion.clone(), motion_weight));
                 Parts {
-                    name: format!("{space}+{motion}"),
-                    spaces: vec![(space, 1.0 - motion_weight), (motion, motion_weight)],
+                    name: weighted.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join("+"),
+                    spaces: weighted,
                 }
             }
         })
+    }
+
+    /// `a+b+...`: each a space of the index (any kind: a frame model's, a text space's).
+    fn named_spaces(&self, requested: &str) -> Result<Vec<String>> {
+        let known: Vec<String> = self.store.spaces()?.into_iter().map(|s| s.name).collect();
+        let mut spaces: Vec<String> = Vec::new();
+        for name in requested.split('+').map(str::trim) {
+            if !known.iter().any(|k| k == name) {
+                return Err(EngineError::NotFound(format!(
+                    "no space '{name}' in this index (it has: {})",
+                    known.join(", ")
+                )));
+            }
+            if spaces.iter().any(|s| s == name) {
+                return Err(EngineError::invalid("space", format!("'{name}' is named twice")));
+            }
+            spaces.push(name.to_string());
+        }
+        Ok(spaces)
     }
 
     /// Every video or segment of `options` with its vector: the parts' unit vectors, each scaled

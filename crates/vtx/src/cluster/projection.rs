@@ -1,59 +1,112 @@
-//! A two-dimensional view of a clustering: each item's coordinates on the two leading principal
-//! components, for a map of the library.
+//! Principal components of the clustered vectors: a two-dimensional view for a map of the
+//! library, and whitening before k-means.
 
 use vtx_core::{dot, normalize, Rng};
 
-/// Vectors the projection's axes are found on; a plot does not need them exact.
+/// Vectors the axes are found on; neither a plot nor whitening needs them exact.
 const PCA_SAMPLE: usize = 5000;
+/// Whitening finds up to a few hundred axes at once, each pass costing samples x dims x axes.
+const WHITEN_SAMPLE: usize = 1500;
+const MAX_PASSES: usize = 60;
 
-/// Each vector's coordinates on the two leading principal components, found by power iteration
-/// on the centred vectors (never forming the d x d covariance) of a sample of at most 5,000.
-pub fn project_2d(data: &[Vec<f32>], seed: u64) -> Vec<[f32; 2]> {
-    let Some(dim) = data.first().map(Vec::len) else {
-        return Vec::new();
-    };
-    let mut rng = Rng::new(seed);
-    let sample: Vec<&Vec<f32>> = if data.len() > PCA_SAMPLE {
-        let step = data.len() as f64 / PCA_SAMPLE as f64;
-        (0..PCA_SAMPLE).map(|i| &data[(i as f64 * step) as usize]).collect()
-    } else {
-        data.iter().collect()
-    };
+/// The mean of (a sample of) `data` and its `count` leading principal axes, unit and orthogonal,
+/// found by block power iteration on the centred sample (never forming the d x d covariance).
+fn principal_axes(data: &[Vec<f32>], count: usize, sample_max: usize, seed: u64) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let dim = data[0].len();
+    let step = (data.len() as f64 / sample_max as f64).max(1.0);
+    let sample: Vec<&Vec<f32>> = (0..data.len().min(sample_max))
+        .map(|i| &data[(i as f64 * step) as usize])
+        .collect();
     let mut mean = vec![0f64; dim];
     for v in &sample {
         mean.iter_mut().zip(v.iter()).for_each(|(m, x)| *m += f64::from(*x));
     }
     let mean: Vec<f32> = mean.iter().map(|m| (m / sample.len() as f64) as f32).collect();
-    let centred = |v: &[f32], axis: &[f32]| -> f32 { dot(v, axis) - dot(&mean, axis) };
-    let mut axes: Vec<Vec<f32>> = Vec::new();
-    for _ in 0..2 {
-        let mut axis: Vec<f32> = (0..dim).map(|_| rng.unit() as f32 - 0.5).collect();
-        normalize(&mut axis);
-        for _ in 0..60 {
-            // axis <- C axis = sum over v of (v - mean) <(v - mean), axis>, minus earlier axes.
-            let mut next = vec![0f32; dim];
-            for v in &sample {
-                let weight = centred(v, &axis);
-                next.iter_mut()
-                    .zip(v.iter().zip(&mean))
-                    .for_each(|(n, (x, m))| *n += weight * (x - m));
-            }
-            for earlier in &axes {
-                let along = dot(&next, earlier);
-                next.iter_mut().zip(earlier).for_each(|(n, e)| *n -= along * e);
-            }
-            normalize(&mut next);
-            let settled = dot(&next, &axis).abs() > 1.0 - 1e-6;
-            axis = next;
-            if settled {
-                break;
+    let centred: Vec<Vec<f32>> = sample
+        .iter()
+        .map(|v| v.iter().zip(&mean).map(|(x, m)| x - m).collect())
+        .collect();
+    let mut rng = Rng::new(seed);
+    let mut axes: Vec<Vec<f32>> = (0..count)
+        .map(|_| (0..dim).map(|_| rng.unit() as f32 - 0.5).collect())
+        .collect();
+    orthonormalise(&mut axes);
+    for _ in 0..MAX_PASSES {
+        // axes <- C axes = sum over v of v <v, axis>, then made orthonormal again in order, so
+        // that the first settles on the leading component, the second on the next, and so on.
+        let mut next = vec![vec![0f32; dim]; count];
+        for v in &centred {
+            for (n, axis) in next.iter_mut().zip(&axes) {
+                let weight = dot(v, axis);
+                n.iter_mut().zip(v).for_each(|(n, x)| *n += weight * x);
             }
         }
-        axes.push(axis);
+        orthonormalise(&mut next);
+        let settled = next.iter().zip(&axes).all(|(n, a)| dot(n, a).abs() > 1.0 - 1e-6);
+        axes = next;
+        if settled {
+            break;
+        }
     }
+    (mean, axes)
+}
+
+/// Gram-Schmidt in order; an axis with nothing left of its own becomes zero.
+fn orthonormalise(axes: &mut [Vec<f32>]) {
+    for i in 0..axes.len() {
+        let (earlier, rest) = axes.split_at_mut(i);
+        let axis = &mut rest[0];
+        for e in earlier.iter() {
+            let along = dot(axis, e);
+            axis.iter_mut().zip(e).for_each(|(a, e)| *a -= along * e);
+        }
+        normalize(axis);
+    }
+}
+
+/// Each vector's coordinates on the two leading principal components of a sample of at most
+/// 5,000 of them.
+pub fn project_2d(data: &[Vec<f32>], seed: u64) -> Vec<[f32; 2]> {
+    if data.is_empty() {
+        return Vec::new();
+    }
+    let (mean, axes) = principal_axes(data, 2, PCA_SAMPLE, seed);
+    let centred = |v: &[f32], axis: &[f32]| -> f32 { dot(v, axis) - dot(&mean, axis) };
     data.iter()
         .map(|v| [centred(v, &axes[0]), centred(v, &axes[1])])
         .collect()
+}
+
+/// Replace each vector by its coordinates on the `dims` leading principal components, each
+/// divided by that component's spread, made unit length. The few directions of largest spread
+/// in an image model's features are mostly colour and layout; whitened, every direction counts
+/// alike in the cosines that k-means compares. `dims` is capped at one less than the vectors.
+pub fn whiten(data: &mut [Vec<f32>], dims: usize, seed: u64) {
+    let count = dims
+        .min(data.len().saturating_sub(1))
+        .min(data.first().map_or(0, Vec::len));
+    if count == 0 {
+        return;
+    }
+    let (mean, axes) = principal_axes(data, count, WHITEN_SAMPLE, seed);
+    let offsets: Vec<f32> = axes.iter().map(|a| dot(&mean, a)).collect();
+    let mut coordinates: Vec<Vec<f32>> = data
+        .iter()
+        .map(|v| axes.iter().zip(&offsets).map(|(a, o)| dot(v, a) - o).collect())
+        .collect();
+    for axis in 0..count {
+        let variance = coordinates.iter().map(|c| f64::from(c[axis]).powi(2)).sum::<f64>() / data.len() as f64;
+        let scale = if variance > 1e-12 {
+            (1.0 / variance.sqrt()) as f32
+        } else {
+            0.0
+        };
+        coordinates.iter_mut().for_each(|c| c[axis] *= scale);
+    }
+    for (v, mut c) in data.iter_mut().zip(coordinates) {
+        normalize(&mut c);
+        *v = c;
+    }
 }
 
 #[cfg(test)]
@@ -78,5 +131,33 @@ mod tests {
         let spread = |a: usize| points.iter().map(|p| p[a].abs()).fold(0f32, f32::max);
         assert!(spread(0) > 10.0 * spread(1), "{} vs {}", spread(0), spread(1));
         assert!(spread(1) > 0.1, "the second axis holds the small spread");
+    }
+
+    #[test]
+    fn whitening_gives_every_kept_direction_the_same_spread() {
+        // Spread 10 along x, 1 along y, 0.01 along z: after whitening to two dimensions the two
+        // coordinates spread alike, and the z noise is gone.
+        let mut rng = Rng::new(3);
+        let mut data: Vec<Vec<f32>> = (0..400)
+            .map(|_| {
+                let g = |rng: &mut Rng| (rng.unit() as f32 - 0.5) * 2.0;
+                vec![10.0 * g(&mut rng), g(&mut rng), 0.01 * g(&mut rng)]
+            })
+            .collect();
+        whiten(&mut data, 2, 5);
+        assert!(data.iter().all(|v| v.len() == 2 && (dot(v, v) - 1.0).abs() < 1e-4));
+        let mean_abs = |a: usize| data.iter().map(|v| v[a].abs()).sum::<f32>() / data.len() as f32;
+        let (first, second) = (mean_abs(0), mean_abs(1));
+        assert!((first / second - 1.0).abs() < 0.2, "{first} vs {second}");
+    }
+
+    #[test]
+    fn whitening_keeps_fewer_dimensions_than_vectors() {
+        let mut data = vec![vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0]];
+        whiten(&mut data, 64, 1);
+        assert!(data.iter().all(|v| v.len() == 1), "{data:?}");
+        let mut one = vec![vec![1.0, 2.0]];
+        whiten(&mut one, 8, 1);
+        assert_eq!(one, vec![vec![1.0, 2.0]], "a lone vector is left as it is");
     }
 }
