@@ -216,6 +216,16 @@ pub struct Grouping {
 impl Engine {
     /// Group the index's videos or segments (and `options.texts`) and name the groups.
     pub fn cluster(&self, options: &ClusterOptions) -> Result<Clustering> {
+        if let Some(dims) = options.whiten {
+            if dims == 0 {
+                return Err(EngineError::invalid("whitening", "must keep at least 1 dimension"));
+            }
+            if !options.texts.is_empty() {
+                return Err(EngineError::Input(
+                    "texts cannot be clustered in whitened vectors: they are not in the videos' spread".into(),
+                ));
+            }
+        }
         let parts = self.cluster_parts(options)?;
         let mut items = self.cluster_items(&parts, options)?;
         if items.len() < 2 {
@@ -226,14 +236,6 @@ impl Engine {
             )));
         }
         if let Some(dims) = options.whiten {
-            if dims == 0 {
-                return Err(EngineError::invalid("whitening", "must keep at least 1 dimension"));
-            }
-            if !options.texts.is_empty() {
-                return Err(EngineError::Input(
-                    "texts cannot be clustered in whitened vectors: they are not in the videos' spread".into(),
-                ));
-            }
             let mut vectors: Vec<Vec<f32>> = items.iter_mut().map(|(_, v)| std::mem::take(v)).collect();
             whiten(&mut vectors, dims, options.seed);
             items.iter_mut().zip(vectors).for_each(|((_, v), w)| *v = w);
