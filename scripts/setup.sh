@@ -22,7 +22,7 @@ VENV="$VTX_CACHE/venv"
 TOOLS_VENV="$VTX_CACHE/tools-venv"
 SCHEMATHESIS_VERSION=4.32.5
 
-APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg
+APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg fonts-dejavu-core
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
 MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio wordnet-base)
 ORT_VERSION=1.31.1
@@ -299,6 +299,43 @@ make_object_devset() {
   mv "$dir/words.tsv.part" "$dir/words.tsv"
 }
 
+# Text drawn over real footage at known times (scripts/text-fixtures.tsv), for reading on-screen
+# text; truth.tsv says what is where and when. Rebuilt when the list changes.
+make_text_fixtures() {
+  local dir="$FIXTURES/text" list="$REPO/scripts/text-fixtures.tsv" stamp fonts=/usr/share/fonts/truetype/dejavu
+  stamp=$(sha256sum "$list" | cut -c1-16)
+  [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
+  rm -rf "$dir" && mkdir -p "$dir/lines"
+  local clip source start end font size colour x y text i=0
+  declare -A filters sources
+  while IFS=$'\t' read -r clip source start end font size colour x y text; do
+    i=$((i + 1))
+    printf '%s' "$text" > "$dir/lines/$i.txt"
+    filters[$clip]+="${filters[$clip]:+,}drawtext=fontfile=$fonts/$font.ttf:textfile=$dir/lines/$i.txt:fontsize=$size"
+    filters[$clip]+=":fontcolor=$colour:borderw=2:bordercolor=black:x=$x:y=$y:enable='between(t,$start,$end)'"
+    sources[$clip]=$source
+    printf '%s\t%s\t%s\t%s\t%s\n' "$dir/$clip.mp4" "$start" "$end" "$size" "$text" >> "$dir/truth.tsv.part"
+  done < <(grep -v '^#' "$list")
+  for clip in "${!filters[@]}"; do
+    local input
+    case "${sources[$clip]}" in
+      cockatoo) input=(-i "$MEDIA/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4" -t 12) ;;
+      pedestrians) input=(-i "$MEDIA/usr/share/doc/opencv-doc/examples/data/vtest.avi" -t 10) ;;
+    esac
+    make_video "$dir/$clip.mp4" "${input[@]}" -an -vf "${filters[$clip]},format=yuv420p" -c:v libx264 -preset veryfast -crf 23
+  done
+  # A printed page as a slide, level and photographed at a slant (OpenCV's samples of text); its
+  # words are in crates/vtx-models/tests/fixtures/page.txt.
+  local data="$MEDIA/usr/share/doc/opencv-doc/examples/data" page
+  for page in N:level R:slanted; do
+    make_video "$dir/page-${page#*:}.mp4" -loop 1 -i "$data/imageText${page%:*}.png" -t 2 -r 5 \
+      -vf "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2:white,format=yuv420p" \
+      -c:v libx264
+  done
+  mv "$dir/truth.tsv.part" "$dir/truth.tsv"
+  echo "$stamp" > "$dir/.stamp"
+}
+
 # The emoji dev set: 30 emoji of each Unicode emoji group as 2-second clips, captioned with
 # their Unicode names (scripts/emoji_devset.py), from the npm package emoji-datasource-google.
 make_emoji_devset() {
@@ -419,6 +456,15 @@ EOF_LABELS
   touch "$ref/.done"
 }
 
+# PP-OCRv4's text detector and recogniser, as ONNX, from RapidOCR's wheel (the recogniser carries
+# its character list in its metadata).
+install_ocr() {
+  local wheel dest="$MODELS/ppocr-v4"
+  wheel=$(fetch_wheel "rapidocr-onnxruntime==1.4.4" "rapidocr_onnxruntime-1.4.4-*.whl")
+  extract "$wheel" "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx" "$dest/det.onnx"
+  extract "$wheel" "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx" "$dest/rec.onnx"
+}
+
 # The manifests live in the repository: copy them every time, so that an edit reaches the pack, and
 # last, so that no manifest names a file an interrupted set-up did not make.
 install_manifests() {
@@ -457,10 +503,12 @@ install_photos
 install_models
 install_detector
 install_pose
+install_ocr
 install_manifests
 install_test_models
 install_test_tools
 make_fixtures
 make_object_devset
 make_emoji_devset
+make_text_fixtures
 log "ready: models in $MODELS, media in $MEDIA, fixtures in $FIXTURES"

@@ -14,7 +14,8 @@ use vtx::{Engine, Result};
 
 pub use vtx::eval::{ClusterEvaluation, RetrievalEvaluation};
 pub use vtx::{
-    IndexInfo, ObjectsReport, SegmentMotion, SegmentTags, SpaceInfo, StoredTracks, Track, TrackBox, VideoTags,
+    IndexInfo, ObjectsReport, ScreenLine, SegmentMotion, SegmentTags, SpaceInfo, StoredTracks, TextReport, Track,
+    TrackBox, VideoTags,
 };
 
 /// A path as one line of text: control characters in a file name (a newline, a terminal escape)
@@ -79,14 +80,26 @@ pub struct Hit {
     pub end: f64,
     /// `start` as `HH:MM:SS.mmm`.
     pub time: String,
-    /// Cosine similarity (higher is closer).
+    /// Cosine similarity (higher is closer); in a hybrid search that fused keyword matches, the
+    /// reciprocal-rank fusion score; in a keyword search, BM25's relevance.
     pub score: f32,
+    /// Why it matched: "visual" (its pictures are near the query), "keyword" (its on-screen
+    /// text holds the query's words).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched: Vec<String>,
+    /// The line of text that matched, the matched words between `**`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// When that line appears, seconds into the video (`media` seeks there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet_at: Option<f64>,
     pub thumbnail: String,
     pub media: String,
 }
 
 impl From<&vtx::SearchHit> for Hit {
     fn from(hit: &vtx::SearchHit) -> Self {
+        let at = hit.snippet.as_ref().map(|s| s.start.max(hit.start));
         Self {
             video_id: hit.video_id,
             video: hit.path.clone(),
@@ -94,10 +107,13 @@ impl From<&vtx::SearchHit> for Hit {
             segment: hit.segment,
             start: hit.start,
             end: hit.end,
-            time: format_time(hit.start),
+            time: format_time(at.unwrap_or(hit.start)),
             score: hit.score,
+            matched: hit.matched.clone(),
+            snippet: hit.snippet.as_ref().map(|s| s.text.clone()),
+            snippet_at: at,
             thumbnail: thumbnail_link(hit.segment),
-            media: media_link(hit.video_id, Some(hit.start)),
+            media: media_link(hit.video_id, Some(at.unwrap_or(hit.start))),
         }
     }
 }
@@ -485,10 +501,31 @@ mod tests {
             start: 3.0,
             end: 6.0,
             score: 0.5,
+            matched: vec!["visual".into()],
+            snippet: None,
         };
         let doc = Hit::from(&hit);
         assert_eq!((doc.name.as_str(), doc.time.as_str()), ("cat.mp4", "00:00:03.000"));
         assert_eq!(doc.thumbnail, "/api/thumbnails/42");
         assert_eq!(doc.media, "/media/7#t=3.000");
+        // A hit by its text lands on the second the text appears.
+        let read = vtx::SearchHit {
+            snippet: Some(line_at("the **budget**", 4.0)),
+            ..hit
+        };
+        let doc = Hit::from(&read);
+        assert_eq!(
+            (doc.time.as_str(), doc.media.as_str()),
+            ("00:00:04.000", "/media/7#t=4.000")
+        );
+        assert_eq!(doc.snippet.as_deref(), Some("the **budget**"));
+    }
+
+    fn line_at(text: &str, start: f64) -> vtx::Snippet {
+        vtx::Snippet {
+            text: text.into(),
+            start,
+            end: start + 1.0,
+        }
     }
 }

@@ -47,6 +47,9 @@ pub enum Command {
     /// Find the objects of a video (indexed or not) and follow them over time: one track per
     /// object, with its label, its span, its boxes and its speed.
     Objects(ObjectsArgs),
+    /// Read the text a video shows (indexed or not): each line, with when it is on screen and
+    /// where.
+    Text(TextArgs),
     /// Group the index's videos (or segments) into clusters and name them.
     Cluster(ClusterCommandArgs),
     /// Measure quality against labelled data.
@@ -228,6 +231,17 @@ pub struct IndexArgs {
     /// With --objects.
     #[command(flatten)]
     pub pose: PoseArgs,
+    /// Also read the on-screen text (titles, captions, slides, signs), for keyword search
+    /// (`search --mode keyword`, and hybrid search by default) and `vtx text`: every video of the
+    /// run that has no text from this reader yet, each by a decode of its own after indexing.
+    #[arg(long)]
+    pub ocr: bool,
+    /// The text reader for --ocr.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_READER, requires = "ocr")]
+    pub reader: String,
+    /// Frames a second the text reader sees, for --ocr.
+    #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_TEXT_FPS, requires = "ocr")]
+    pub text_fps: f64,
 }
 
 #[derive(Args)]
@@ -272,6 +286,11 @@ pub struct SearchArgs {
     /// one; see the README).
     #[arg(long)]
     pub exact: bool,
+    /// hybrid: the pictures and the on-screen text (`index --ocr`), fused by reciprocal rank;
+    /// visual: the pictures alone; keyword: the text alone ("quoted phrases" match word for
+    /// word).
+    #[arg(long, value_name = "MODE", default_value_t = vtx::SearchMode::Hybrid)]
+    pub mode: vtx::SearchMode,
     #[command(flatten)]
     pub common: Common,
 }
@@ -444,6 +463,26 @@ pub struct ObjectsArgs {
     #[arg(long)]
     pub json: bool,
     /// Print what `vtx index --objects` stored for VIDEO in this index, without detecting again.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsDir,
+}
+
+#[derive(Args)]
+pub struct TextArgs {
+    pub video: PathBuf,
+    /// The text reader model.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_READER)]
+    pub reader: String,
+    /// Frames a second the reader sees.
+    #[arg(long, default_value_t = vtx::DEFAULT_TEXT_FPS)]
+    pub fps: f64,
+    /// A JSON document: the video, the reader, the frames seen, and every line with its start,
+    /// end, text, score and box (x0, y0, x1, y1 in fractions of the frame).
+    #[arg(long)]
+    pub json: bool,
+    /// Print what `vtx index --ocr` stored for VIDEO in this index, without reading again.
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
     #[command(flatten)]

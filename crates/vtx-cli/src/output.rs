@@ -9,6 +9,33 @@ use serde::Serialize;
 use vtx::{FileOutcome, IndexReport, OptimizeAction};
 use vtx_api::{format_time, one_line, Clustering, Info, SearchResults, SimilarResults};
 
+/// What a pass after the decoding (objects, text) found in the videos of an indexing run, and
+/// where it failed.
+fn pass_summary(found: &[(std::path::PathBuf, Result<usize, String>)], what: &str, unit: &str) -> Vec<String> {
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let total: usize = found.iter().filter_map(|(_, r)| r.as_ref().ok()).sum();
+    let failed: Vec<String> = found
+        .iter()
+        .filter_map(|(path, r)| {
+            r.as_ref()
+                .err()
+                .map(|e| format!("  {what} failed: {}: {e}", one_line(path)))
+        })
+        .collect();
+    let mut lines = vec![format!(
+        "{what}: {total} {unit} in {} video(s){}",
+        found.len() - failed.len(),
+        match failed.len() {
+            0 => String::new(),
+            n => format!(", {n} failed (their vectors are written)"),
+        }
+    )];
+    lines.extend(failed);
+    lines
+}
+
 /// One document as one line of JSON.
 pub fn json(out: &mut impl Write, document: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, document)?;
@@ -43,24 +70,8 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     if !report.pruned.is_empty() {
         lines.push(format!("pruned {} video(s) whose files are gone", report.pruned.len()));
     }
-    if !report.objects.is_empty() {
-        let tracks: usize = report.objects.iter().filter_map(|(_, r)| r.as_ref().ok()).sum();
-        let failed: Vec<String> = report
-            .objects
-            .iter()
-            .filter_map(|(path, r)| r.as_ref().err().map(|e| format!("{}: {e}", one_line(path))))
-            .collect();
-        lines.push(format!(
-            "objects: {} track(s) in {} video(s){}",
-            tracks,
-            report.objects.len() - failed.len(),
-            match failed.len() {
-                0 => String::new(),
-                n => format!(", {n} failed (their vectors are written)"),
-            }
-        ));
-        lines.extend(failed.into_iter().map(|f| format!("  objects failed: {f}")));
-    }
+    lines.extend(pass_summary(&report.objects, "objects", "track(s)"));
+    lines.extend(pass_summary(&report.text, "text", "line(s)"));
     if let Some(why) = &report.not_optimized {
         lines.push(format!(
             "warning: the approximate index was not updated ({why}); every video is searchable (what it lacks is searched exactly), and the next `vtx index` tries again"
@@ -94,8 +105,16 @@ fn hit_lines(out: &mut impl Write, hits: &[vtx_api::Hit]) -> io::Result<()> {
             hit.score,
             hit.segment
         )?;
+        if let Some(snippet) = &hit.snippet {
+            writeln!(out, "    {}: \"{}\"", hit.matched.join("+"), one_line_text(snippet))?;
+        }
     }
     Ok(())
+}
+
+/// Text read off a picture, on one line and unable to drive the terminal whatever it holds.
+fn one_line_text(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// Search results: in text, a `# query` line before each query's hits when there are several.
@@ -283,6 +302,32 @@ pub fn objects(out: &mut impl Write, objects: &vtx_api::ObjectsReport, as_json: 
         }
     }
     writeln!(out, "(speed in frame widths per second)")
+}
+
+pub fn text(out: &mut impl Write, read: &vtx_api::TextReport, as_json: bool) -> io::Result<()> {
+    if as_json {
+        return json(out, read);
+    }
+    writeln!(
+        out,
+        "{}: {} line(s) in {} frames at {} fps ({})",
+        read.video,
+        read.lines.len(),
+        read.frames,
+        read.fps,
+        read.reader
+    )?;
+    for line in &read.lines {
+        writeln!(
+            out,
+            "{}-{}  {:.2}  {}",
+            format_time(line.start),
+            format_time(line.end),
+            line.score,
+            one_line_text(&line.text)
+        )?;
+    }
+    Ok(())
 }
 
 pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> {

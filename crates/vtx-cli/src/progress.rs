@@ -99,10 +99,10 @@ impl IndexObserver for Progress {
         }
     }
 
-    fn detecting(&mut self, path: &std::path::Path, t: f64, length: Option<f64>) {
+    fn detecting(&mut self, path: &std::path::Path, what: &str, t: f64, length: Option<f64>) {
         let name = one_line(path.file_name().map_or(path, std::path::Path::new));
         let message = format!(
-            "finding objects in {name}: {} of {}",
+            "{what} {name}: {} of {}",
             vtx_api::format_time(t),
             length.map_or_else(|| "?".into(), vtx_api::format_time)
         );
@@ -123,5 +123,35 @@ impl IndexObserver for Progress {
             "updating the approximate index of '{space}' ({points} vectors)"
         ));
         self.bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A bar over the seconds of one video, for a command that works through it (`vtx objects`,
+/// `vtx text`); shown once the header says how long the video is, and only on a terminal.
+#[derive(Default)]
+pub struct SecondsBar {
+    bar: Option<ProgressBar>,
+}
+
+impl SecondsBar {
+    pub fn at(&mut self, t: f64, claimed: Option<f64>) {
+        let Some(length) = claimed else { return };
+        let bar = self.bar.get_or_insert_with(|| {
+            ProgressBar::new((length * 10.0) as u64).with_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {msg} (eta {eta})").expect("a valid template"),
+            )
+        });
+        bar.set_position((t * 10.0) as u64);
+        bar.set_message(format!(
+            "{} of {}",
+            vtx_api::format_time(t),
+            vtx_api::format_time(length)
+        ));
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

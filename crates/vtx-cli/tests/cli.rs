@@ -775,7 +775,7 @@ fn a_new_index_on_a_full_disk_leaves_no_file_and_info_never_makes_one() {
 
 #[test]
 fn a_full_disk_stops_the_run_cleanly_and_keeps_what_was_written() {
-    let disk = TinyDisk::new("200k");
+    let disk = TinyDisk::new("320k");
     let index = disk.0.path().join("index").to_string_lossy().into_owned();
     let photos = cache().join("fixtures/photos");
     let out = vtx(&["index", "--index", &index, photos.to_str().unwrap()]);

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::{
-    Filter, Hit, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan, Space, Synthetic, Tag,
-    TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta, VideoObjects,
+    Filter, Hit, Keywords, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan, Space,
+    Synthetic, Tag, TextSpan, TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta, VideoObjects,
+    VideoText,
 };
 
 /// Opens (or reopens) a store in a directory.
@@ -20,9 +21,10 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 9] = [
+    let checks: [(&str, Check); 10] = [
         ("writes", writes_replace_and_remove),
         ("objects", objects_are_kept_filtered_on_and_dropped_with_their_content),
+        ("text", text_is_found_by_keyword_and_dropped_with_its_content),
         ("ids", ids_derive_from_content_and_position),
         ("paging", scrolling_pages_through_every_point_once),
         ("filters", filters_apply_inside_the_search),
@@ -304,6 +306,74 @@ fn filters_apply_inside_the_search(open: Open<'_>, dir: &Path) {
         }
     )
     .is_empty());
+}
+
+fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &Path) {
+    let store = fresh(open, dir);
+    let a = store.put_video(&video("/a.mp4", &[axis(0), axis(1), axis(2)])).unwrap();
+    let b = store.put_video(&video("/b.mp4", &[axis(0), axis(2)])).unwrap();
+    assert_eq!(store.text(a).unwrap(), None, "no reader has run");
+    let line = |start: f64, text: &str| TextSpan {
+        start,
+        end: start + 0.8,
+        text: text.into(),
+        score: 0.9,
+        bbox: [0.1, 0.8, 0.6, 0.9],
+    };
+    let read = VideoText {
+        reader: "r".into(),
+        fps: 1.0,
+        frames: 3,
+        lines: vec![
+            line(0.1, "QUARTERLY RESULTS 2026"),
+            line(1.2, "Budget meeting at noon"),
+            line(1.5, "budget cuts: results later"),
+            line(2.1, "Café Zürich"),
+        ],
+    };
+    store.set_text(a, &read).unwrap();
+    let other = VideoText {
+        lines: vec![line(1.0, "results of the budget vote"), line(1.9, "budget")],
+        ..read.clone()
+    };
+    store.set_text(b, &other).unwrap();
+    assert_eq!(store.text(a).unwrap().as_ref(), Some(&read), "read back as written");
+    let (sa, sb) = (store.segments(a).unwrap(), store.segments(b).unwrap());
+    let find = |query: &str, filter: &Filter| {
+        let keywords = Keywords::parse(query).unwrap();
+        store.text_matches(&keywords, filter, 10).unwrap()
+    };
+    // Any case, one match per segment (its best line), each in the segment on screen then.
+    let budget = find("BUDGET", &Filter::default());
+    let segments: HashSet<i64> = budget.iter().map(|m| m.point.segment).collect();
+    assert_eq!(segments, HashSet::from([sa[1].id, sb[1].id]), "{budget:?}");
+    assert_eq!(budget.len(), 2);
+    let lone = budget.iter().find(|m| m.point.segment == sb[1].id).unwrap();
+    assert_eq!(lone.line.text, "budget", "the shorter line ranks first in its segment");
+    assert_eq!(lone.snippet, "**budget**");
+    assert!(budget.iter().all(|m| m.point.score > 0.0));
+    // A phrase matches word for word, in order; loose words add alternatives.
+    let phrase = find("\"results 2026\"", &Filter::default());
+    assert_eq!(phrase.len(), 1);
+    assert_eq!((phrase[0].point.video, phrase[0].point.segment), (a, sa[0].id));
+    assert_eq!(
+        phrase[0].snippet, "QUARTERLY **RESULTS 2026**",
+        "a phrase is marked whole"
+    );
+    assert!(find("\"2026 results\"", &Filter::default()).is_empty(), "out of order");
+    assert_eq!(find("zurich cafe", &Filter::default()).len(), 1, "accents folded");
+    // Filters apply.
+    assert_eq!(find("budget", &Filter::video(b)).len(), 1);
+    // Re-indexing the content drops its text; so does removing the video.
+    store.put_video(&video("/a.mp4", &[axis(3), axis(1), axis(2)])).unwrap();
+    assert_eq!(store.text(a).unwrap(), None, "new content, no reading yet");
+    assert!(find("quarterly", &Filter::default()).is_empty());
+    store.remove_videos(&[b]).unwrap();
+    assert!(
+        find("budget", &Filter::default()).is_empty(),
+        "{:?}",
+        find("budget", &Filter::default())
+    );
 }
 
 fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, dir: &Path) {

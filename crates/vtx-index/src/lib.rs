@@ -15,6 +15,7 @@ mod ann;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod ids;
+mod keywords;
 mod query;
 mod ranking;
 mod segments;
@@ -22,6 +23,7 @@ mod sqlite;
 mod synthetic;
 
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
+pub use keywords::{Keywords, HIGHLIGHT};
 pub use query::{Filter, ObjectFilter, SearchRequest, TimeRange};
 pub use segments::{or_whole, pool_space, segment_of, Pooling, SpaceVectors};
 pub use sqlite::SqliteStore;
@@ -40,6 +42,8 @@ pub enum IndexError {
     Schema(String, i64, i64),
     #[error("{0}")]
     Usage(&'static str),
+    #[error("bad query: {0}")]
+    Query(String),
     #[error("approximate index: {0}")]
     Graph(String),
     #[error("no index at {0} (create one with `vtx index PATH... --index {0}`)")]
@@ -60,7 +64,7 @@ impl IndexError {
             Self::DiskFull => ErrorKind::Unavailable,
             Self::Schema(..) | Self::ForeignModel { .. } => ErrorKind::Conflict,
             Self::NotFound(_) | Self::UnknownSpace(_) => ErrorKind::NotFound,
-            Self::Dimension { .. } => ErrorKind::BadInput,
+            Self::Dimension { .. } | Self::Query(_) => ErrorKind::BadInput,
             Self::Storage(_) | Self::Usage(_) | Self::Graph(_) => ErrorKind::Internal,
         }
     }
@@ -167,8 +171,56 @@ pub struct Hit {
     /// Where the segment starts and ends, seconds into the video.
     pub start: f64,
     pub end: f64,
-    /// Cosine similarity.
+    /// Cosine similarity (see the engine's search for the other rankings it gives).
     pub score: f32,
+    /// Why it matched: "visual" (its vectors are near the query's), "keyword" (its text holds
+    /// the query's words); empty where the store alone ranked it.
+    pub matched: Vec<String>,
+    /// The line of text that matched the query's words, and when it appears.
+    pub snippet: Option<Snippet>,
+}
+
+/// A matched line of text in a hit: the words that matched between [`HIGHLIGHT`] marks, and
+/// when it is on screen, seconds into the video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snippet {
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// A line of text on screen (`vtx index --ocr`), for as long as it stays there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextSpan {
+    /// Seconds into the video: first seen, and when it was last seen plus one sampling step.
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// The reader's confidence, best over the moments it was read.
+    pub score: f32,
+    /// `[x0, y0, x1, y1]` in fractions of the frame, where it was first read.
+    pub bbox: [f32; 4],
+}
+
+/// What a text reader found in one video: how it was run, and the lines it read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoText {
+    pub reader: String,
+    /// Frames a second the reader saw, and how many it saw in all.
+    pub fps: f64,
+    pub frames: u32,
+    /// In time order.
+    pub lines: Vec<TextSpan>,
+}
+
+/// A line of text a keyword search found: the segment it is in, and where in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextMatch {
+    /// Its segment and video; the score is BM25's relevance (higher is better).
+    pub point: ScoredPoint,
+    pub line: TextSpan,
+    /// The line with each matched word or phrase between [`HIGHLIGHT`] marks.
+    pub snippet: String,
 }
 
 /// A segment to store: its span and a representative thumbnail (JPEG).
@@ -316,6 +368,14 @@ pub trait Catalog: Send + Sync {
     /// action is done), best detection score first: a search by object alone. An error if the
     /// filter names neither.
     fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>>;
+    /// Replace what a text reader found in a stored video.
+    fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()>;
+    /// What a text reader found in a stored video, or `None` if none has run on it since it was
+    /// indexed.
+    fn text(&self, video_id: i64) -> Result<Option<VideoText>>;
+    /// The lines of text that match `keywords`, in segments `filter` admits, most relevant
+    /// first (BM25), at most one per segment (its best).
+    fn text_matches(&self, keywords: &Keywords, filter: &Filter, limit: usize) -> Result<Vec<TextMatch>>;
     /// Hits for scored points, in their order: each with its video's path and its segment's span.
     /// A point whose segment is gone (removed since the search) is left out.
     fn resolve(&self, scored: &[ScoredPoint]) -> Result<Vec<Hit>>;

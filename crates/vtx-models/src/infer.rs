@@ -10,7 +10,7 @@ use crate::manifest::{
 use crate::runtime::inspect_graph;
 use crate::{
     ClipEncoder, ImageEncoder, ModelError, ObjectDetector, OnnxClipEncoder, OnnxDetector, OnnxImageEncoder, OnnxPose,
-    OnnxTextEncoder, PoseEstimator, Result, RuntimeOptions, TextEncoder,
+    OnnxTextEncoder, PoseEstimator, Result, RuntimeOptions, TextEncoder, TextReader,
 };
 
 /// OpenAI CLIP's pixel statistics, which most CLIP-family exports keep.
@@ -221,6 +221,7 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
         video: None,
         detector: None,
         pose: None,
+        ocr: None,
         conse: None,
         device: None,
         dir: dir.to_path_buf(),
@@ -254,6 +255,11 @@ pub(crate) fn check_loads(manifest: &Manifest, options: &RuntimeOptions) -> Resu
         let mut pose = OnnxPose::load(manifest, options)?;
         let frame = gray(pose.preprocess());
         pose.estimate(&[&frame])?;
+    }
+    if manifest.ocr.is_some() {
+        let mut reader = crate::OnnxTextReader::load(manifest, options)?;
+        let (w, h) = reader.frame_size(16.0 / 9.0);
+        reader.read(&vec![128u8; w as usize * h as usize * 3], w, h)?;
     }
     Ok(())
 }

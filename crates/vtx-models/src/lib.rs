@@ -15,6 +15,7 @@ mod image;
 mod infer;
 pub mod manifest;
 mod npy;
+mod ocr;
 mod pose;
 mod preprocess;
 mod registry;
@@ -27,6 +28,7 @@ pub use detect::{BBox, DecodeOptions, Detection, OnnxDetector};
 pub use image::{ImageBatch, OnnxImageEncoder};
 pub use manifest::{Manifest, ModelKind, Preprocess, MANIFEST_FILE};
 pub use npy::{parse_f32 as parse_npy_f32, read_f32 as read_npy_f32};
+pub use ocr::{detector_size, OnnxTextReader, TextLine};
 pub use pose::{Keypoint, OnnxPose, Pose, KEYPOINTS};
 pub use registry::Registry;
 pub use runtime::{gpu_runtime_dir, inspect_graph, ort_library_path, Device, GraphIo, RuntimeOptions};
@@ -117,6 +119,14 @@ pub trait PoseEstimator: Send {
     fn min_score(&self) -> f32;
     /// Each picture's pose.
     fn estimate(&mut self, pictures: &[&[u8]]) -> Result<Vec<Pose>>;
+}
+
+/// Reads the lines of text that packed RGB24 frames show.
+pub trait TextReader: Send {
+    /// The frame size it reads frames of `aspect` (width over height) at.
+    fn frame_size(&self, aspect: f64) -> (u32, u32);
+    /// One frame's lines, in reading order.
+    fn read(&mut self, frame: &[u8], width: u32, height: u32) -> Result<Vec<TextLine>>;
 }
 
 /// Turns clips of T consecutive frames into one L2-normalised vector each.

@@ -30,6 +30,9 @@ pub enum ModelKind {
     Detector,
     /// A picture of one person to their body keypoints, with no vectors.
     Pose,
+    /// Frames to the lines of text they show (a text detector and a line recogniser), with no
+    /// vectors.
+    Ocr,
 }
 
 impl ModelKind {
@@ -42,7 +45,7 @@ impl ModelKind {
     /// Whether it writes vectors into a space (detectors and pose models find boxes and
     /// keypoints instead).
     pub fn writes_vectors(self) -> bool {
-        !matches!(self, Self::Detector | Self::Pose)
+        !matches!(self, Self::Detector | Self::Pose | Self::Ocr)
     }
 }
 
@@ -55,6 +58,7 @@ vtx_core::names!(ModelKind, "model kind", {
     ModelKind::Motion => "motion",
     ModelKind::Detector => "detector",
     ModelKind::Pose => "pose",
+    ModelKind::Ocr => "ocr",
 });
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,6 +85,8 @@ pub struct Manifest {
     pub detector: Option<DetectorSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pose: Option<PoseSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<OcrSpec>,
     /// Project an image classifier's class probabilities into a text model's space (ConSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conse: Option<ConseSpec>,
@@ -235,6 +241,56 @@ pub struct PoseSpec {
     #[serde(default = "default_pose_batch")]
     pub batch: usize,
     pub preprocess: Preprocess,
+}
+
+/// A two-stage reader of text in pictures: a detector that gives each pixel the probability of
+/// lying in text (a DBNet map) and a recogniser that reads one cropped line into characters by
+/// CTC (the PP-OCR family).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrSpec {
+    /// The detector: `[N, 3, H, W]` in, `[N, 1, H, W]` probabilities out, H and W multiples of 32.
+    pub detector: String,
+    /// The recogniser: `[N, 3, line_height, W]` in, `[N, W / 8, classes]` probabilities out, class
+    /// 0 the CTC blank.
+    pub recogniser: String,
+    #[serde(default = "default_ocr_input")]
+    pub detector_input: String,
+    #[serde(default = "default_ocr_input")]
+    pub recogniser_input: String,
+    /// The characters of classes 1.., one per line; without it, the recogniser's ONNX metadata
+    /// key `character` holds them. A last class past the list is a space.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub characters: Option<String>,
+    /// The detector's input: the frame scaled so its longer side is this (a multiple of 32).
+    #[serde(default = "default_ocr_side")]
+    pub max_side: u32,
+    /// The recogniser's input height.
+    #[serde(default = "default_line_height")]
+    pub line_height: u32,
+    /// A pixel with a text probability above this is text.
+    #[serde(default = "default_text_pixel")]
+    pub pixel_threshold: f32,
+    /// A region whose mean probability is below this is dropped.
+    #[serde(default = "default_text_box")]
+    pub box_threshold: f32,
+    /// How far a region grows back out from the shrunk text kernel the detector marks: by its
+    /// area times this over its perimeter.
+    #[serde(default = "default_unclip")]
+    pub unclip: f32,
+    /// A line read with a lower mean character confidence is dropped.
+    #[serde(default = "default_text_box")]
+    pub min_score: f32,
+    /// The least confidence of a line with fewer than two letters or digits: round shapes and
+    /// stars read as "O" or "*" score up to 0.85, a real lone digit or letter higher.
+    #[serde(default = "default_short_line")]
+    pub short_line_score: f32,
+    /// Lines per recogniser call.
+    #[serde(default = "default_line_batch")]
+    pub batch: usize,
+    /// Channel order both graphs take (PP-OCR was trained on BGR).
+    #[serde(default)]
+    pub channels: ChannelOrder,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -395,6 +451,30 @@ fn default_pose_input() -> String {
 fn default_pose_batch() -> usize {
     8
 }
+fn default_ocr_input() -> String {
+    "x".into()
+}
+fn default_ocr_side() -> u32 {
+    960
+}
+fn default_line_height() -> u32 {
+    48
+}
+fn default_text_pixel() -> f32 {
+    0.3
+}
+fn default_text_box() -> f32 {
+    0.5
+}
+fn default_short_line() -> f32 {
+    0.9
+}
+fn default_unclip() -> f32 {
+    1.6
+}
+fn default_line_batch() -> usize {
+    6
+}
 
 impl Manifest {
     /// Read and check `dir/vtx-model.toml`.
@@ -462,6 +542,7 @@ impl Manifest {
             ModelKind::Video => needs(self.video.is_some(), "video")?,
             ModelKind::Detector => needs(self.detector.is_some(), "detector")?,
             ModelKind::Pose => needs(self.pose.is_some(), "pose")?,
+            ModelKind::Ocr => needs(self.ocr.is_some(), "ocr")?,
             ModelKind::Motion => {
                 return Err("kind \"motion\" is vtx's built-in optical-flow model; it cannot be installed".into())
             }
@@ -511,6 +592,23 @@ impl Manifest {
                 return Err("pose.min_score must lie in 0..1".into());
             }
             files.push(&pose.onnx);
+        }
+        if let Some(ocr) = &self.ocr {
+            if ocr.batch == 0 || ocr.line_height < 8 || ocr.max_side < 32 || !ocr.max_side.is_multiple_of(32) {
+                return Err("ocr.batch must be positive, line_height at least 8 and max_side a multiple of 32".into());
+            }
+            let unit = [
+                ocr.pixel_threshold,
+                ocr.box_threshold,
+                ocr.min_score,
+                ocr.short_line_score,
+            ];
+            let unclip_ok = ocr.unclip.is_finite() && ocr.unclip >= 0.0;
+            if !(unit.iter().all(|v| (0.0..=1.0).contains(v)) && unclip_ok) {
+                return Err("ocr thresholds must lie in 0..1 and unclip be a number from 0 up".into());
+            }
+            files.extend([&ocr.detector, &ocr.recogniser]);
+            files.extend(&ocr.characters);
         }
         if let Some(conse) = &self.conse {
             if self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {

@@ -334,6 +334,10 @@ impl Manifest {
         if let Some(p) = &self.pose {
             files.push(p.onnx.clone());
         }
+        if let Some(o) = &self.ocr {
+            files.extend([o.detector.clone(), o.recogniser.clone()]);
+            files.extend(o.characters.clone());
+        }
         files.extend(self.conse.as_ref().and_then(|c| c.descriptions.clone()));
         let data: Vec<String> = files
             .iter()

@@ -41,16 +41,25 @@ function failed(error) {
   show(el("p", { class: "error", role: "alert" }, String(error.message || error)));
 }
 
-// One moment (or video) as a card: its picture, name, time and score; opening it plays it.
+// A snippet of on-screen text with its matched words (between ** marks) highlighted, as text
+// nodes: nothing read off a picture becomes markup.
+function snippet(text, matched) {
+  const parts = text.split("**").map((part, i) => (i % 2 ? el("mark", {}, part) : part));
+  return el("div", { class: "snippet" }, el("span", { class: "why" }, `${matched.join(" + ")}: `), "\u201c", ...parts, "\u201d");
+}
+
+// One moment (or video) as a card: its picture, name, time and score, and for a hit by its text
+// the line that matched; opening it plays it from that line's second.
 function card(item) {
-  const start = item.start ?? 0;
+  const start = item.snippet_at ?? item.start ?? 0;
   const href = `#/video/${item.video_id}?t=${start.toFixed(3)}`;
   const label = `${item.name} ${clock(start)}${item.end != null ? "-" + clock(item.end) : ""}`;
   const picture = item.thumbnail ? el("img", { src: item.thumbnail, alt: "", loading: "lazy" }) : el("div");
   const text = el("div", { class: "text" },
     el("div", { class: "name" }, item.name),
     el("div", { class: "meta" }, item.end != null ? `${clock(start)}-${clock(item.end)}` : "",
-      item.score != null ? `  score ${item.score.toFixed(3)}` : ""));
+      item.score != null ? `  score ${item.score.toFixed(3)}` : ""),
+    ...(item.snippet ? [snippet(item.snippet, item.matched ?? [])] : []));
   const open = el("a", { class: "open result", href, "aria-label": `Play ${label}`,
     "data-video": item.name, "data-start": String(start), "data-end": String(item.end ?? "") }, picture, text);
   const more = el("button", { type: "button", onclick: () => { location.hash = `#/similar/${item.video_id}`; } },

@@ -72,6 +72,8 @@ pub(crate) struct SearchRequest {
     /// Scan every vector instead of walking the approximate index.
     #[serde(default)]
     exact: bool,
+    /// hybrid (default), visual or keyword.
+    mode: Option<String>,
 }
 
 fn default_top() -> usize {
@@ -81,6 +83,7 @@ fn default_top() -> usize {
 async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<SearchResults>, ApiError> {
     let top = check_top(request.top)?;
     let object = request.object.filter(|o| !o.trim().is_empty());
+    let mode: vtx::SearchMode = named(request.mode.as_deref(), "hybrid")?;
     let results = state
         .workers
         .run(move |engine| {
@@ -95,6 +98,7 @@ async fn search(state: Arc<AppState>, request: SearchRequest) -> Result<Json<Sea
                 }),
                 action: request.action.filter(|a| !a.trim().is_empty()),
                 exact: request.exact,
+                mode,
             };
             let (space, mut found) = engine.search_with_space(&[&request.q], &options)?;
             Ok(SearchResults::new(&request.q, &space.name, &found.remove(0)))
@@ -250,21 +254,39 @@ pub(crate) async fn video_tracks(
     State(state): Shared,
     Path(raw): Path<String>,
 ) -> Result<Json<vtx_api::StoredTracks>, ApiError> {
-    let id = parse_id(&raw, "video")?;
-    let tracks = state
+    let found = ("objects were detected", "--objects");
+    stored_of_video(state, &raw, found, vtx::Engine::video_tracks).await
+}
+
+/// The lines of text a reader found in a video (`vtx index --ocr`), with when each is on screen.
+pub(crate) async fn video_text(
+    State(state): Shared,
+    Path(raw): Path<String>,
+) -> Result<Json<vtx_api::TextReport>, ApiError> {
+    stored_of_video(state, &raw, ("text was read", "--ocr"), vtx::Engine::video_text).await
+}
+
+/// What an indexing pass (`found`, by `vtx index FLAG`) stored for a video; a 404 that says how to
+/// make it when it never ran there.
+async fn stored_of_video<T: Send + 'static>(
+    state: Arc<AppState>,
+    raw: &str,
+    (found, flag): (&'static str, &'static str),
+    stored: fn(&vtx::Engine, i64) -> vtx::Result<Option<T>>,
+) -> Result<Json<T>, ApiError> {
+    let id = parse_id(raw, "video")?;
+    let document = state
         .workers
         .run(move |engine| {
             if engine.video(id)?.is_none() {
                 return Err(ApiError::not_found(format!("no video {id} in the index")));
             }
-            engine.video_tracks(id)?.ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no objects were detected in video {id} (index it with `vtx index --objects`)"
-                ))
+            stored(engine, id)?.ok_or_else(|| {
+                ApiError::not_found(format!("no {found} in video {id} (index it with `vtx index {flag}`)"))
             })
         })
         .await?;
-    Ok(Json(tracks))
+    Ok(Json(document))
 }
 
 #[derive(Deserialize)]

@@ -94,6 +94,7 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
         .route("/api/videos", get(api::videos))
         .route("/api/videos/{id}", get(api::video))
         .route("/api/videos/{id}/tracks", get(api::video_tracks))
+        .route("/api/videos/{id}/text", get(api::video_text))
         .route("/api/clusters", get(api::clusters))
         .route("/api/thumbnails/{segment}", get(api::thumbnail))
         .route("/media/{id}", get(api::media))

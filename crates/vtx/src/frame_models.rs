@@ -52,17 +52,14 @@ impl ModelInfo {
                 flow: true,
             });
         }
-        if manifest.kind == ModelKind::Detector {
-            return Err(EngineError::Input(format!(
-                "'{}' is an object detector: it finds objects and writes no vectors (`vtx objects VIDEO` runs it)",
-                manifest.name
-            )));
-        }
-        if manifest.kind == ModelKind::Pose {
-            return Err(EngineError::Input(format!(
-                "'{}' is a pose model: it reads people's postures and writes no vectors (`vtx objects VIDEO` runs it)",
-                manifest.name
-            )));
+        let finds = match manifest.kind {
+            ModelKind::Detector => Some("an object detector: it finds objects and writes no vectors (`vtx objects VIDEO` runs it)"),
+            ModelKind::Pose => Some("a pose model: it reads people's postures and writes no vectors (`vtx objects VIDEO` runs it)"),
+            ModelKind::Ocr => Some("a text reader: it reads on-screen text and writes no vectors (`vtx index --ocr` and `vtx text VIDEO` run it)"),
+            _ => None,
+        };
+        if let Some(what) = finds {
+            return Err(EngineError::Input(format!("'{}' is {what}", manifest.name)));
         }
         let (frame_size, clip) = match (&manifest.image, &manifest.video) {
             (Some(image), _) => (frame_size(&image.preprocess), None),
@@ -94,6 +91,7 @@ pub(crate) fn kind_name(kind: ModelKind) -> &'static str {
         ModelKind::Motion => "built-in motion",
         ModelKind::Detector => "object detector",
         ModelKind::Pose => "pose",
+        ModelKind::Ocr => "text reader",
     }
 }
 

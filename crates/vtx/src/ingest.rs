@@ -67,6 +67,9 @@ pub struct IndexOptions {
     /// a new or changed video on the frames of its indexing decode, one indexed before with a
     /// decode of its own.
     pub objects: Option<crate::ObjectOptions>,
+    /// Read the on-screen text of every video of the run that has none from this reader yet,
+    /// each on a decode of its own after the indexing.
+    pub text: Option<crate::TextOptions>,
 }
 
 impl Default for IndexOptions {
@@ -86,6 +89,7 @@ impl Default for IndexOptions {
             deblocking: vtx_media::Deblocking::Full,
             jobs: default_jobs(),
             objects: None,
+            text: None,
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct IndexReport {
     /// With `objects`: each video the detector ran on, with its number of tracks or why it failed
     /// (its vectors stay written either way).
     pub objects: Vec<(PathBuf, std::result::Result<usize, String>)>,
+    /// With `text`: each video the reader ran on, with its number of lines or why it failed.
+    pub text: Vec<(PathBuf, std::result::Result<usize, String>)>,
 }
 
 impl IndexReport {
@@ -168,8 +174,9 @@ pub trait IndexObserver {
     fn finished(&mut self, _path: &Path, _bytes: u64, _outcome: &FileOutcome) {}
     /// The approximate index of `space` is being built or merged (`points` to insert).
     fn optimizing(&mut self, _space: &str, _points: u64) {}
-    /// The detector has reached `t` seconds of `path`, whose header claims `length`.
-    fn detecting(&mut self, _path: &Path, _t: f64, _length: Option<f64>) {}
+    /// A pass after the decoding (`what`: "finding objects in", "reading the text of") has
+    /// reached `t` seconds of `path`, whose header claims `length`.
+    fn detecting(&mut self, _path: &Path, _what: &str, _t: f64, _length: Option<f64>) {}
 }
 
 impl IndexObserver for () {}

@@ -29,12 +29,15 @@ mod error;
 pub mod eval;
 mod evidence;
 mod frame_models;
+mod hybrid;
 mod ingest;
 mod labels;
 mod motion;
 mod objects;
+mod passes;
 mod posture;
 mod query_cache;
+mod screen_text;
 mod segments;
 mod sessions;
 mod tags;
@@ -57,6 +60,7 @@ pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use error::{EngineError, ErrorKind, Result};
 pub use evidence::DEFAULT_TEXT_WEIGHT;
 pub use frame_models::frame_size;
+pub use hybrid::{SearchMode, KEYWORD_WEIGHT, RRF_K, VISUAL_WEIGHT};
 pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
@@ -64,12 +68,13 @@ pub use objects::{
     objects, ObjectOptions, ObjectsReport, StoredTracks, DEFAULT_DETECTOR, DEFAULT_OBJECT_FPS, DEFAULT_POSE,
 };
 pub use posture::Posture;
+pub use screen_text::{ScreenLine, ScreenReader, TextOptions, TextReport, DEFAULT_READER, DEFAULT_TEXT_FPS};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
-pub use vtx_index::{IndexError, ObjectFilter, Segment, Tag, VideoMeta, VideoRecord};
+pub use vtx_index::{IndexError, ObjectFilter, Segment, Snippet, Tag, VideoMeta, VideoRecord};
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
@@ -144,6 +149,14 @@ pub fn shots(video: &Path, options: &ShotOptions) -> Result<Vec<Shot>> {
     Ok(vtx_media::detect_shots(video, options)?.0)
 }
 
+/// Hits that matched for one reason.
+fn mark(mut hits: Vec<Hit>, why: &str) -> Vec<Hit> {
+    for hit in &mut hits {
+        hit.matched = vec![why.to_string()];
+    }
+    hits
+}
+
 /// How `Engine::search` ranks and filters.
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
@@ -160,6 +173,8 @@ pub struct SearchOptions {
     pub action: Option<String>,
     /// Scan every vector instead of walking the approximate index.
     pub exact: bool,
+    /// Which rankings run: vectors, keywords in the on-screen text, or both fused.
+    pub mode: SearchMode,
 }
 
 impl Default for SearchOptions {
@@ -172,6 +187,7 @@ impl Default for SearchOptions {
             object: None,
             action: None,
             exact: false,
+            mode: SearchMode::default(),
         }
     }
 }
@@ -453,6 +469,7 @@ impl Engine {
             Some(objects) => Some(self.object_finder_for(objects, &infos)?),
             None => None,
         };
+        let mut reader = options.text.as_ref().map(|t| self.screen_reader(t)).transpose()?;
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -493,6 +510,13 @@ impl Engine {
                 cancel,
             )?;
             report.objects.extend(more);
+            report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(reader) = reader
+            .as_mut()
+            .filter(|_| !report.cancelled && report.aborted.is_none())
+        {
+            report.text = self.text_after_indexing(&report.files, reader, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for
@@ -636,8 +660,29 @@ impl Engine {
         if options.top == 0 {
             return Err(EngineError::invalid("top", "must be at least 1"));
         }
-        let space = self.text_space(options.space.as_deref())?;
         let filter = options.filter()?;
+        if options.mode == SearchMode::Keyword {
+            let hits = queries
+                .iter()
+                .map(|query| {
+                    let keywords = vtx_index::Keywords::parse(query)?;
+                    let mut hits = self.keyword_ranking(&keywords, &filter, usize::MAX)?;
+                    if options.per_video {
+                        let mut seen = std::collections::HashSet::new();
+                        hits.retain(|h| seen.insert(h.video_id));
+                    }
+                    hits.truncate(options.top);
+                    Ok(hits)
+                })
+                .collect::<Result<_>>()?;
+            let space = Space {
+                name: hybrid::KEYWORD.into(),
+                dim: 0,
+                model: String::new(),
+            };
+            return Ok((space, hits));
+        }
+        let space = self.text_space(options.space.as_deref())?;
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
         let mut vectors: Vec<Option<Vec<f32>>> = queries
@@ -663,20 +708,60 @@ impl Engine {
                 *slot = Some(vector);
             }
         }
-        let hits = vectors
-            .into_iter()
-            .flatten()
-            .map(|query| {
+        let depth = options.top.max(hybrid::FUSION_DEPTH);
+        let hits = queries
+            .iter()
+            .zip(vectors.into_iter().flatten())
+            .map(|(query, vector)| {
                 let request = SearchRequest {
                     filter: filter.clone(),
                     group_by_video: options.per_video,
                     exact: options.exact,
-                    ..SearchRequest::new(&space.name, &query, options.top)
+                    ..SearchRequest::new(&space.name, &vector, options.top)
                 };
-                Ok(self.store.hits(&request)?)
+                let keyword = match options.mode {
+                    SearchMode::Hybrid => match hybrid::hybrid_keywords(query) {
+                        Some(keywords) => self.keyword_ranking(&keywords, &filter, depth)?,
+                        None => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                // Without a keyword match there is nothing to fuse: the vector ranking as it is.
+                if keyword.is_empty() {
+                    return Ok(mark(self.store.hits(&request)?, hybrid::VISUAL));
+                }
+                let deep = SearchRequest {
+                    group_by_video: false,
+                    limit: depth,
+                    ..request
+                };
+                let visual = mark(self.store.hits(&deep)?, hybrid::VISUAL);
+                Ok(hybrid::fuse(visual, keyword, options.top, options.per_video))
             })
             .collect::<Result<_>>()?;
         Ok((space, hits))
+    }
+
+    /// The segments whose on-screen text best matches `keywords`, as hits with their snippets.
+    fn keyword_ranking(
+        &self,
+        keywords: &vtx_index::Keywords,
+        filter: &vtx_index::Filter,
+        limit: usize,
+    ) -> Result<Vec<Hit>> {
+        let found = self.store.text_matches(keywords, filter, limit)?;
+        let points: Vec<_> = found.iter().map(|m| m.point).collect();
+        let by_segment: std::collections::HashMap<i64, &vtx_index::TextMatch> =
+            found.iter().map(|m| (m.point.segment, m)).collect();
+        Ok(self
+            .store
+            .resolve(&points)?
+            .into_iter()
+            .map(|hit| {
+                let line = by_segment[&hit.segment];
+                hybrid::keyword_hit(hit, line)
+            })
+            .collect())
     }
 
     /// The space `similar` compares in: `requested`, else the first image+text space, else the

@@ -28,6 +28,7 @@ pub fn manifest() -> vtx_models::Manifest {
         video: None,
         detector: None,
         pose: None,
+        ocr: None,
         conse: None,
         device: None,
         dir: std::path::PathBuf::new(),

@@ -251,34 +251,19 @@ impl ObjectFinder {
         let claimed = info.claimed_duration();
         let side = self.side_stream();
         let mut found = self.begin(info.aspect());
-        // The decoder fills a short queue on a thread of its own while the detector works on
-        // the frames before: decoding and inference overlap instead of taking turns.
-        let sampling = Sampling::Fps(self.options.fps);
         let queue = 2 * self.detector.batch_size();
-        let (stats, stopped) = std::thread::scope(|scope| -> Result<_> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(f64, Vec<u8>)>(queue);
-            let decoding = scope.spawn(move || {
-                vtx_media::sample(video, &sampling, &[side.size], |mut frame| {
-                    // A closed queue: the detector has stopped (asked to, or failed).
-                    match tx.send((frame.t, frame.images.swap_remove(0))) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(_) => ControlFlow::Break(()),
-                    }
+        let (stats, stopped) = crate::passes::decode_ahead(
+            video,
+            Sampling::Fps(self.options.fps),
+            side.size,
+            queue,
+            &mut |t, picture| {
+                Ok(match self.feed(&mut found, t, picture)? {
+                    true => progress(t, claimed),
+                    false => ControlFlow::Continue(()),
                 })
-            });
-            let mut stopped = false;
-            for (t, picture) in &rx {
-                if self.feed(&mut found, t, picture)? && progress(t, claimed).is_break() {
-                    stopped = true;
-                    break;
-                }
-            }
-            drop(rx);
-            let stats = decoding
-                .join()
-                .map_err(|_| EngineError::Internal("the decoding thread panicked".into()))??;
-            Ok((stats, stopped))
-        })?;
+            },
+        )?;
         if stopped {
             return Ok(None);
         }
@@ -427,6 +412,29 @@ fn with_article(noun: &str) -> String {
     format!("{article} {noun}")
 }
 
+/// Objects for the indexed videos that have none from this detector.
+struct ObjectsPass<'a> {
+    engine: &'a crate::Engine,
+    finder: &'a mut ObjectFinder,
+    detector: String,
+    pooling: vtx_index::Pooling,
+}
+
+impl crate::passes::Pass for ObjectsPass<'_> {
+    fn doing(&self) -> &'static str {
+        "finding objects in"
+    }
+
+    fn lacks(&mut self, video: &vtx_index::VideoRecord) -> Result<bool> {
+        Ok(!self.engine.has_objects(video.id, &self.detector)?)
+    }
+
+    fn run(&mut self, video: &vtx_index::VideoRecord, heard: &mut crate::passes::Heard<'_>) -> Result<Option<usize>> {
+        let found = self.engine.detect_objects(video, self.finder, self.pooling, heard)?;
+        Ok(found.map(|report| report.tracks.len()))
+    }
+}
+
 /// What a detector found in an indexed video, as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredTracks {
@@ -539,38 +547,14 @@ impl crate::Engine {
         observer: &mut dyn crate::IndexObserver,
         cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
-        let tried: std::collections::HashSet<&std::path::PathBuf> = tried.iter().map(|(p, _)| p).collect();
-        let mut done = Vec::new();
-        for (path, outcome) in files {
-            if matches!(outcome, crate::FileOutcome::Failed(_) | crate::FileOutcome::Interrupted)
-                || tried.contains(path)
-            {
-                continue;
-            }
-            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
-            }
-            let Some(video) = self.store.video_by_path(&crate::path_to_text(path))? else {
-                continue;
-            };
-            if self.has_objects(video.id, finder.detector())? {
-                continue;
-            }
-            // Ctrl-C stops the video being detected too: it keeps what it had (no objects).
-            let mut heard = |t: f64, length: Option<f64>| {
-                observer.detecting(path, t, length);
-                match cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                    true => ControlFlow::Break(()),
-                    false => ControlFlow::Continue(()),
-                }
-            };
-            match self.detect_objects(&video, finder, pooling, &mut heard) {
-                Ok(Some(report)) => done.push((path.clone(), Ok(report.tracks.len()))),
-                Ok(None) => break,
-                Err(e) => done.push((path.clone(), Err(e.to_string()))),
-            }
-        }
-        Ok(done)
+        let tried = tried.iter().map(|(p, _)| p).collect();
+        let mut pass = ObjectsPass {
+            engine: self,
+            detector: finder.detector().to_string(),
+            finder,
+            pooling,
+        };
+        crate::passes::after_indexing(&*self.store, files, &tried, &mut pass, observer, cancel)
     }
 
     /// The moments holding `options.object` (and passing the other filters), best detection

@@ -36,6 +36,10 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
             pose: args.pose.model(),
             ..Default::default()
         }),
+        text: args.ocr.then(|| vtx::TextOptions {
+            reader: args.reader.clone(),
+            fps: args.text_fps,
+        }),
         ..Default::default()
     })
 }

@@ -14,6 +14,7 @@ mod serve;
 mod shots;
 mod similar;
 mod tag;
+mod text;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Shots(args) => output::shots(&mut out, &shots::run(&args)?, args.json, args.csv)?,
         Command::Motion(args) => output::motion(&mut out, &motion::run(&args)?, args.json)?,
         Command::Objects(args) => output::objects(&mut out, &objects::run(&args)?, args.json)?,
+        Command::Text(args) => output::text(&mut out, &text::run(&args)?, args.json)?,
         Command::Cluster(args) => {
             let (clustering, pictures) = cluster::run(&args)?;
             output::clusters(&mut out, &clustering, args.json)?;
@@ -86,6 +88,26 @@ pub fn run(command: Command) -> Result<ExitCode> {
 
 fn models_dir(dir: &ModelsDir) -> std::path::PathBuf {
     dir.dir.clone().unwrap_or_else(crate::dirs::default_models_dir)
+}
+
+/// What an indexing pass (`found`, by `--flag`) stored for `video` in the index at `index`, read
+/// by `stored`; a clear error if it never ran on it.
+fn stored<T>(
+    index: &std::path::Path,
+    models: &ModelsDir,
+    video: &std::path::Path,
+    (found, flag): (&str, &str),
+    stored: impl FnOnce(&vtx::Engine, &std::path::Path) -> vtx::Result<Option<T>>,
+) -> Result<T> {
+    let config = vtx::EngineConfig::new(index.to_path_buf(), models_dir(models));
+    let engine = vtx::Engine::open_existing(config).context("cannot open vtx")?;
+    stored(&engine, video)?.ok_or_else(|| {
+        vtx::EngineError::NotFound(format!(
+            "no {found} in {} (index it with `vtx index {flag}`)",
+            video.display()
+        ))
+        .into()
+    })
 }
 
 /// Spaces smaller than `$VTX_ANN_MIN_POINTS` segment vectors (default 20,000) are searched

@@ -33,14 +33,15 @@ pub fn run(command: ModelsCommand, dir: &Path, device: Option<vtx::Device>, out:
             let manifest = registry
                 .add(&folder, name.as_deref())
                 .with_context(|| format!("cannot add {}", folder.display()))?;
-            let runs_in_objects = match manifest.kind {
-                vtx_models::ModelKind::Detector => Some(("detector", "--detector")),
-                vtx_models::ModelKind::Pose => Some(("pose model", "--pose")),
+            let runs_without_vectors = match manifest.kind {
+                vtx_models::ModelKind::Detector => Some(("detector", "objects VIDEO --detector")),
+                vtx_models::ModelKind::Pose => Some(("pose model", "objects VIDEO --pose")),
+                vtx_models::ModelKind::Ocr => Some(("text reader", "text VIDEO --reader")),
                 _ => None,
             };
-            if let Some((what, flag)) = runs_in_objects {
+            if let Some((what, command)) = runs_without_vectors {
                 eprintln!(
-                    "added {what} '{}' in {}; run it with `vtx objects VIDEO {flag} {}`",
+                    "added {what} '{}' in {}; run it with `vtx {command} {}`",
                     manifest.name,
                     manifest.dir.display(),
                     manifest.name

@@ -5,15 +5,8 @@ use crate::args::ObjectsArgs;
 
 pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
     if let Some(index) = &args.index {
-        let config = vtx::EngineConfig::new(index.clone(), super::models_dir(&args.models));
-        let engine = vtx::Engine::open_existing(config).context("cannot open vtx")?;
-        return engine.stored_objects(&args.video)?.ok_or_else(|| {
-            vtx::EngineError::NotFound(format!(
-                "no objects were detected in {} (index it with `vtx index --objects`)",
-                args.video.display()
-            ))
-            .into()
-        });
+        let what = ("objects were detected", "--objects");
+        return super::stored(index, &args.models, &args.video, what, vtx::Engine::stored_objects);
     }
     let models = vtx::model_registry(&super::models_dir(&args.models)).with_device(args.models.device);
     let options = ObjectOptions {
@@ -27,26 +20,9 @@ pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
         pose: args.pose.model(),
         ..ObjectOptions::default()
     };
-    // A bar over the seconds of the video, when its header says how long it is (on a terminal).
-    let mut bar: Option<indicatif::ProgressBar> = None;
-    let mut progress = |t: f64, claimed: Option<f64>| {
-        let Some(length) = claimed else { return };
-        let bar = bar.get_or_insert_with(|| {
-            indicatif::ProgressBar::new((length * 10.0) as u64).with_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {msg} (eta {eta})").expect("a valid template"),
-            )
-        });
-        bar.set_position((t * 10.0) as u64);
-        bar.set_message(format!(
-            "{} of {}",
-            vtx_api::format_time(t),
-            vtx_api::format_time(length)
-        ));
-    };
-    let found = vtx::objects(&args.video, &models, &options, &mut progress);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let mut bar = crate::progress::SecondsBar::default();
+    let found = vtx::objects(&args.video, &models, &options, &mut |t, claimed| bar.at(t, claimed));
+    bar.finish();
     let found = found.with_context(|| args.video.display().to_string())?;
     if let Some(warning) = &found.warning {
         eprintln!("warning: {}: {warning}", vtx_api::one_line(&args.video));

@@ -19,6 +19,7 @@ pub fn run(args: &SearchArgs) -> Result<Vec<SearchResults>> {
         }),
         action: args.action.clone(),
         exact: args.exact,
+        mode: args.mode,
     };
     let ranked_by = match (&options.object, &options.action) {
         (Some(object), _) => Some(format!("objects:{}", object.label)),

@@ -7,6 +7,7 @@
 //! not cover. The exact scan streams rows, so its memory stays flat whatever the index size.
 
 mod search;
+mod text;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::ids;
 use crate::{
-    AnnOptions, Catalog, Cursor, Filter, Hit, IndexError, ObjectFilter, ObjectTrack, Optimized, Page, Result,
+    AnnOptions, Catalog, Cursor, Filter, Hit, IndexError, Keywords, ObjectFilter, ObjectTrack, Optimized, Page, Result,
     ScoredPoint, SearchRequest, Segment, SegmentObjects, SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag,
-    TimedVector, TrackPoint, VectorIndex, VectorStore, VideoMeta, VideoObjects, VideoRecord, VideoWriter,
+    TextMatch, TimedVector, TrackPoint, VectorIndex, VectorStore, VideoMeta, VideoObjects, VideoRecord, VideoText,
+    VideoWriter,
 };
 use vtx_core::{dot, TopK};
 
@@ -131,6 +133,37 @@ CREATE TABLE IF NOT EXISTS segment_objects (
 );
 CREATE INDEX IF NOT EXISTS segment_objects_by_label ON segment_objects (kind, label, count);
 CREATE INDEX IF NOT EXISTS segment_objects_by_video ON segment_objects (video_id);
+-- What a text reader found (`vtx index --ocr`), replaced per video and dropped with its segments.
+CREATE TABLE IF NOT EXISTS video_text (
+    video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+    reader TEXT NOT NULL,
+    fps REAL NOT NULL,
+    frames INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS text_lines (
+    id INTEGER PRIMARY KEY,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    -- 'screen' (read in the picture)
+    source TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    text TEXT NOT NULL,
+    score REAL NOT NULL,
+    -- x0 y0 x1 y1 as little-endian f32
+    box BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS text_lines_by_video ON text_lines (video_id, start);
+-- The lines' words for keyword search (BM25), kept in step with text_lines by its triggers, which
+-- cascaded deletes fire too.
+CREATE VIRTUAL TABLE IF NOT EXISTS text_search USING fts5(
+    text, content = 'text_lines', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS text_lines_added AFTER INSERT ON text_lines BEGIN
+    INSERT INTO text_search (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS text_lines_dropped AFTER DELETE ON text_lines BEGIN
+    INSERT INTO text_search (text_search, rowid, text) VALUES ('delete', old.id, old.text);
+END;
 -- One row per video and space whose vectors a transaction changed or removed, in commit order:
 -- a graph built at position N trusts only the videos with no entry after N.
 CREATE TABLE IF NOT EXISTS vector_log (
@@ -455,6 +488,8 @@ impl Db<'_> {
                     start,
                     end,
                     score: point.score,
+                    matched: Vec::new(),
+                    snippet: None,
                 });
             }
         }
@@ -832,13 +867,15 @@ impl Db<'_> {
     }
 
     fn set_segments(&self, id: i64, segments: &[SegmentSpan]) -> Result<()> {
-        // Objects belong to the content they were found in: new segments, new detection.
+        // Objects and text belong to the content they were found in: new segments, new reading.
         for table in [
             "segments",
             "segment_vectors",
             "video_vectors",
             "tracks",
             "video_objects",
+            "text_lines",
+            "video_text",
         ] {
             self.conn
                 .execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [id])
@@ -1318,6 +1355,18 @@ impl Catalog for SqliteStore {
 
     fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>> {
         self.lease()?.db().object_hits(filter, limit)
+    }
+
+    fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()> {
+        self.lease()?.db().set_text(video_id, text)
+    }
+
+    fn text(&self, video_id: i64) -> Result<Option<VideoText>> {
+        self.lease()?.db().text(video_id)
+    }
+
+    fn text_matches(&self, keywords: &Keywords, filter: &Filter, limit: usize) -> Result<Vec<TextMatch>> {
+        self.lease()?.db().text_matches(keywords, filter, limit)
     }
 
     fn stats(&self) -> Result<StoreStats> {

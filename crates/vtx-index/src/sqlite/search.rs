@@ -25,7 +25,7 @@ fn loaded() -> &'static Mutex<HashMap<std::path::PathBuf, Arc<Graph>>> {
 }
 
 /// What a filter lets through, resolved against the catalog tables once per search.
-struct Admit<'f> {
+pub(super) struct Admit<'f> {
     filter: &'f Filter,
     /// Segments allowed by the tag and time conditions, with their videos; `None`: all.
     segments: Option<HashMap<i64, i64>>,
@@ -36,7 +36,7 @@ impl Admit<'_> {
         self.filter.videos.as_ref().is_none_or(|v| v.contains(&video))
     }
 
-    fn segment(&self, video: i64, segment: i64) -> bool {
+    pub(super) fn segment(&self, video: i64, segment: i64) -> bool {
         self.video(video) && self.segments.as_ref().is_none_or(|s| s.contains_key(&segment))
     }
 
@@ -51,7 +51,7 @@ impl Admit<'_> {
 }
 
 impl Db<'_> {
-    fn admit<'f>(&self, filter: &'f Filter) -> Result<Admit<'f>> {
+    pub(super) fn admit<'f>(&self, filter: &'f Filter) -> Result<Admit<'f>> {
         let mut segments: Option<HashMap<i64, i64>> = None;
         if let Some(word) = &filter.tag {
             segments = Some(self.segments_tagged(word)?.into_iter().collect());

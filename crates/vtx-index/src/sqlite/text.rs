@@ -1,0 +1,152 @@
+//! The embedded store's text: the lines a reader found in each video, and keyword search over
+//! them with SQLite's FTS5 (BM25 ranking, highlighted snippets).
+
+use std::collections::HashSet;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{storage, Db};
+use crate::{Filter, Keywords, Result, ScoredPoint, TextMatch, TextSpan, VideoText, HIGHLIGHT};
+
+/// Where the lines come from; transcripts will be a second source in the same tables.
+const SCREEN: &str = "screen";
+
+fn encode_box(b: &[f32; 4]) -> Vec<u8> {
+    b.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn decode_box(bytes: &[u8]) -> [f32; 4] {
+    let mut b = [0f32; 4];
+    for (v, chunk) in b.iter_mut().zip(bytes.chunks_exact(4)) {
+        *v = f32::from_le_bytes(chunk.try_into().expect("chunks of 4"));
+    }
+    b
+}
+
+impl Db<'_> {
+    pub(super) fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(storage)?;
+        for table in ["video_text", "text_lines"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [video_id])
+                .map_err(storage)?;
+        }
+        tx.execute(
+            "INSERT INTO video_text (video_id, reader, fps, frames) VALUES (?1, ?2, ?3, ?4)",
+            params![video_id, text.reader, text.fps, text.frames],
+        )
+        .map_err(storage)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO text_lines (video_id, source, start, end, text, score, box)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(storage)?;
+            for line in &text.lines {
+                stmt.execute(params![
+                    video_id,
+                    SCREEN,
+                    line.start,
+                    line.end,
+                    line.text,
+                    line.score,
+                    encode_box(&line.bbox)
+                ])
+                .map_err(storage)?;
+            }
+        }
+        super::bump_generation(&tx).map_err(storage)?;
+        tx.commit().map_err(storage)
+    }
+
+    pub(super) fn text(&self, video_id: i64) -> Result<Option<VideoText>> {
+        let run: Option<(String, f64, u32)> = self
+            .conn
+            .query_row(
+                "SELECT reader, fps, frames FROM video_text WHERE video_id = ?1",
+                [video_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(storage)?;
+        let Some((reader, fps, frames)) = run else {
+            return Ok(None);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT start, end, text, score, box FROM text_lines WHERE video_id = ?1 AND source = ?2
+                 ORDER BY start, id",
+            )
+            .map_err(storage)?;
+        let lines = stmt
+            .query_map(params![video_id, SCREEN], span)
+            .map_err(storage)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(storage)?;
+        Ok(Some(VideoText {
+            reader,
+            fps,
+            frames,
+            lines,
+        }))
+    }
+
+    pub(super) fn text_matches(&self, keywords: &Keywords, filter: &Filter, limit: usize) -> Result<Vec<TextMatch>> {
+        let admit = self.admit(filter)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT l.start, l.end, l.text, l.score, l.box, l.video_id,
+                        highlight(text_search, 0, ?2, ?3), -bm25(text_search)
+                 FROM text_search JOIN text_lines l ON l.id = text_search.rowid
+                 WHERE text_search MATCH ?1 ORDER BY bm25(text_search), l.start",
+            )
+            .map_err(storage)?;
+        let mut segment_at = self
+            .conn
+            .prepare_cached("SELECT id FROM segments WHERE video_id = ?1 AND start <= ?2 ORDER BY start DESC LIMIT 1")
+            .map_err(storage)?;
+        let mut rows = stmt
+            .query(params![keywords.to_fts5(), HIGHLIGHT.0, HIGHLIGHT.1])
+            .map_err(storage)?;
+        let mut found = Vec::new();
+        let mut segments = HashSet::new();
+        while found.len() < limit {
+            let Some(row) = rows.next().map_err(storage)? else {
+                break;
+            };
+            let line = span(row).map_err(storage)?;
+            let video: i64 = row.get(5).map_err(storage)?;
+            // A line belongs to the segment on screen when it appeared.
+            let segment: Option<i64> = segment_at
+                .query_row(params![video, line.start.max(0.0)], |r| r.get(0))
+                .optional()
+                .map_err(storage)?;
+            let Some(segment) = segment else { continue };
+            if !admit.segment(video, segment) || !segments.insert(segment) {
+                continue;
+            }
+            found.push(TextMatch {
+                point: ScoredPoint {
+                    segment,
+                    video,
+                    score: row.get::<_, f64>(7).map_err(storage)? as f32,
+                },
+                line,
+                snippet: row.get(6).map_err(storage)?,
+            });
+        }
+        Ok(found)
+    }
+}
+
+fn span(r: &rusqlite::Row<'_>) -> rusqlite::Result<TextSpan> {
+    Ok(TextSpan {
+        start: r.get(0)?,
+        end: r.get(1)?,
+        text: r.get(2)?,
+        score: r.get(3)?,
+        bbox: decode_box(&r.get::<_, Vec<u8>>(4)?),
+    })
+}

@@ -1,0 +1,397 @@
+//! What is written in a video: a text reader run over its frames at a reading rate, and the lines
+//! it reads followed over time, so that a caption on screen for ten seconds is one line from its
+//! first second to its last, not ten.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use serde::Serialize;
+use vtx_media::{FrameSize, Resize, Sampling};
+use vtx_models::{ModelKind, OnnxTextReader, Registry, TextLine, TextReader};
+
+use crate::{EngineError, Result};
+
+/// The reader `make setup` installs.
+pub const DEFAULT_READER: &str = "ppocr-v4";
+/// Frames a second the reader sees: a search by a word lands on the second it appeared, and a
+/// title shown for under a second may be missed. On two cores the detector takes about 0.1 s a
+/// frame at 960 x 544 (docs/performance.md).
+pub const DEFAULT_TEXT_FPS: f64 = 1.0;
+/// Two readings are one line if their words are this alike (1 - edit distance over length) and
+/// their boxes overlap: the same caption read with one letter wrong in one frame stays one line.
+const SAME_TEXT: f64 = 0.8;
+const SAME_PLACE: f32 = 0.3;
+
+/// How [`ScreenReader`] runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextOptions {
+    pub reader: String,
+    pub fps: f64,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        Self {
+            reader: DEFAULT_READER.into(),
+            fps: DEFAULT_TEXT_FPS,
+        }
+    }
+}
+
+/// One line of text, for as long as it was on screen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScreenLine {
+    /// Seconds into the video: half a sampling step before the first frame it was read in, and
+    /// half a step after the last (it appeared and went somewhere between two samples).
+    pub start: f64,
+    pub end: f64,
+    /// Its best reading.
+    pub text: String,
+    pub score: f32,
+    /// `[x0, y0, x1, y1]` in fractions of the frame, where it was first read.
+    pub bbox: [f32; 4],
+}
+
+impl ScreenLine {
+    fn to_stored(&self) -> vtx_index::TextSpan {
+        vtx_index::TextSpan {
+            start: self.start,
+            end: self.end,
+            text: self.text.clone(),
+            score: self.score,
+            bbox: self.bbox,
+        }
+    }
+
+    fn from_stored(span: &vtx_index::TextSpan) -> Self {
+        Self {
+            start: span.start,
+            end: span.end,
+            text: span.text.clone(),
+            score: span.score,
+            bbox: span.bbox,
+        }
+    }
+}
+
+/// What was read in one video.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextReport {
+    pub video: String,
+    pub reader: String,
+    /// Frames the reader saw, and their rate.
+    pub frames: usize,
+    pub fps: f64,
+    pub duration: f64,
+    /// In time order.
+    pub lines: Vec<ScreenLine>,
+    /// What went wrong reading a damaged file (the lines cover the part that could be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl TextReport {
+    /// As the catalog keeps it.
+    pub(crate) fn to_stored(&self) -> vtx_index::VideoText {
+        vtx_index::VideoText {
+            reader: self.reader.clone(),
+            fps: self.fps,
+            frames: self.frames as u32,
+            lines: self.lines.iter().map(ScreenLine::to_stored).collect(),
+        }
+    }
+
+    /// What the catalog holds for an indexed video at `path`.
+    pub(crate) fn from_stored(path: &str, duration: f64, text: &vtx_index::VideoText) -> Self {
+        Self {
+            video: path.to_string(),
+            reader: text.reader.clone(),
+            frames: text.frames as usize,
+            fps: text.fps,
+            duration,
+            lines: text.lines.iter().map(ScreenLine::from_stored).collect(),
+            warning: None,
+        }
+    }
+}
+
+/// A loaded text reader and its options, for the videos of a run one after another.
+pub struct ScreenReader {
+    reader: OnnxTextReader,
+    name: String,
+    options: TextOptions,
+}
+
+impl ScreenReader {
+    /// Check `options` and load the reader they name.
+    pub fn new(models: &Registry, options: &TextOptions) -> Result<Self> {
+        if !(options.fps.is_finite() && options.fps > 0.0) {
+            return Err(EngineError::invalid(
+                "text fps",
+                "must be a positive number of frames a second",
+            ));
+        }
+        let manifest = models.get(&options.reader)?;
+        if manifest.kind != ModelKind::Ocr {
+            return Err(EngineError::Input(format!(
+                "'{}' is not a text reader (kind \"ocr\"); `vtx models list` shows the installed models",
+                manifest.name
+            )));
+        }
+        Ok(Self {
+            reader: OnnxTextReader::load(&manifest, models.options())?,
+            name: manifest.name,
+            options: options.clone(),
+        })
+    }
+
+    pub fn reader(&self) -> &str {
+        &self.name
+    }
+
+    /// Read the text of `video`; `progress` hears how far it has got (and the length the header
+    /// claims) and may stop it, which gives `None`.
+    pub fn run(
+        &mut self,
+        video: &Path,
+        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
+    ) -> Result<Option<TextReport>> {
+        let info = vtx_media::probe(video)?;
+        let claimed = info.claimed_duration();
+        let (width, height) = self.reader.frame_size(info.aspect());
+        let half_step = 0.5 / self.options.fps;
+        let mut lines = Lines::default();
+        let mut frames = 0;
+        let reader = &mut self.reader;
+        let (stats, stopped) = crate::passes::decode_ahead(
+            video,
+            Sampling::Fps(self.options.fps),
+            FrameSize::new(width, height, Resize::Squash),
+            2,
+            &mut |t, picture| {
+                let read = reader.read(&picture, width, height)?;
+                lines.add(t, half_step, read);
+                frames += 1;
+                Ok(progress(t, claimed))
+            },
+        )?;
+        if stopped {
+            return Ok(None);
+        }
+        let warning = crate::ingest::warning_for(&stats, &info, "read the text of");
+        let mut lines = lines.finish();
+        for line in &mut lines {
+            line.end = line.end.min(stats.duration.max(line.start));
+        }
+        Ok(Some(TextReport {
+            video: crate::path_to_text(video).into_owned(),
+            reader: self.name.clone(),
+            frames,
+            fps: self.options.fps,
+            duration: stats.duration,
+            lines,
+            warning,
+        }))
+    }
+}
+
+/// Lines under way: those read at the last moment are still open, the rest are done.
+#[derive(Default)]
+struct Lines {
+    open: Vec<ScreenLine>,
+    done: Vec<ScreenLine>,
+}
+
+impl Lines {
+    /// The lines read at `t`, each continuing an open line it matches or starting one; open
+    /// lines not read again end. Each line's span reaches `half_step` either side of its moments.
+    fn add(&mut self, t: f64, half_step: f64, read: Vec<TextLine>) {
+        let mut still = Vec::with_capacity(read.len());
+        for line in read {
+            let bbox = [line.bbox.x0, line.bbox.y0, line.bbox.x1, line.bbox.y1];
+            match self.open.iter().position(|o| same_line(o, &line.text, &bbox)) {
+                Some(i) => {
+                    let mut o = self.open.swap_remove(i);
+                    o.end = t + half_step;
+                    if line.score > o.score {
+                        o.text = line.text;
+                        o.score = line.score;
+                    }
+                    still.push(o);
+                }
+                None => still.push(ScreenLine {
+                    start: (t - half_step).max(0.0),
+                    end: t + half_step,
+                    text: line.text,
+                    score: line.score,
+                    bbox,
+                }),
+            }
+        }
+        self.done.append(&mut self.open);
+        self.open = still;
+    }
+
+    fn finish(mut self) -> Vec<ScreenLine> {
+        self.done.append(&mut self.open);
+        self.done
+            .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.bbox[1].total_cmp(&b.bbox[1])));
+        self.done
+    }
+}
+
+fn same_line(open: &ScreenLine, text: &str, bbox: &[f32; 4]) -> bool {
+    let (a, b) = (normalised(&open.text), normalised(text));
+    a == b || (similarity(&a, &b) >= SAME_TEXT && overlap(&open.bbox, bbox) >= SAME_PLACE)
+}
+
+/// Lower case, letters and digits only: what a reading of the same words keeps between frames.
+fn normalised(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// 1 - Levenshtein distance over the longer length.
+fn similarity(a: &[char], b: &[char]) -> f64 {
+    let longer = a.len().max(b.len());
+    if longer == 0 {
+        return 1.0;
+    }
+    1.0 - vtx_core::edit_distance(a, b) as f64 / longer as f64
+}
+
+/// Intersection over union of two `[x0, y0, x1, y1]` boxes.
+fn overlap(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let union = area(a) + area(b) - w * h;
+    if union > 0.0 {
+        w * h / union
+    } else {
+        0.0
+    }
+}
+
+impl crate::Engine {
+    /// A text reader loaded from this engine's models.
+    pub fn screen_reader(&self, options: &TextOptions) -> Result<ScreenReader> {
+        ScreenReader::new(&self.registry, options)
+    }
+
+    /// Read the text of an indexed video and store it, replacing what an earlier run read: what
+    /// keyword search finds. Stopped by `progress`, it stores nothing and gives `None`.
+    pub fn read_text(
+        &self,
+        video: &vtx_index::VideoRecord,
+        reader: &mut ScreenReader,
+        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
+    ) -> Result<Option<TextReport>> {
+        let Some(report) = reader.run(&video.meta.file(), progress)? else {
+            return Ok(None);
+        };
+        self.store.set_text(video.id, &report.to_stored())?;
+        Ok(Some(report))
+    }
+
+    /// What `index --ocr` stored for the indexed video at `path`, or `None` if no reader has run
+    /// on it.
+    pub fn stored_text(&self, path: &Path) -> Result<Option<TextReport>> {
+        let video = self.video_at(path)?;
+        self.text_of(&video)
+    }
+
+    /// What `index --ocr` stored for the indexed video `video_id` (`None` if no reader has run on
+    /// it, or there is no such video).
+    pub fn video_text(&self, video_id: i64) -> Result<Option<TextReport>> {
+        match self.video(video_id)? {
+            Some(video) => self.text_of(&video),
+            None => Ok(None),
+        }
+    }
+
+    fn text_of(&self, video: &vtx_index::VideoRecord) -> Result<Option<TextReport>> {
+        Ok(self
+            .store
+            .text(video.id)?
+            .map(|text| TextReport::from_stored(&video.meta.path, video.meta.duration, &text)))
+    }
+
+    /// Text for the videos of an indexing run that have none from `reader`.
+    pub(crate) fn text_after_indexing(
+        &self,
+        files: &[(std::path::PathBuf, crate::FileOutcome)],
+        reader: &mut ScreenReader,
+        observer: &mut dyn crate::IndexObserver,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
+        let mut pass = TextPass {
+            engine: self,
+            name: reader.reader().to_string(),
+            reader,
+        };
+        crate::passes::after_indexing(&*self.store, files, &Default::default(), &mut pass, observer, cancel)
+    }
+}
+
+/// Text for the indexed videos that have none from this reader.
+struct TextPass<'a> {
+    engine: &'a crate::Engine,
+    reader: &'a mut ScreenReader,
+    name: String,
+}
+
+impl crate::passes::Pass for TextPass<'_> {
+    fn doing(&self) -> &'static str {
+        "reading the text of"
+    }
+
+    fn lacks(&mut self, video: &vtx_index::VideoRecord) -> Result<bool> {
+        Ok(self.engine.store.text(video.id)?.is_none_or(|t| t.reader != self.name))
+    }
+
+    fn run(&mut self, video: &vtx_index::VideoRecord, heard: &mut crate::passes::Heard<'_>) -> Result<Option<usize>> {
+        Ok(self.engine.read_text(video, self.reader, heard)?.map(|r| r.lines.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vtx_models::BBox;
+
+    fn read(text: &str, x0: f32) -> TextLine {
+        TextLine {
+            text: text.into(),
+            score: 0.9,
+            bbox: BBox {
+                x0,
+                y0: 0.8,
+                x1: x0 + 0.3,
+                y1: 0.9,
+            },
+        }
+    }
+
+    #[test]
+    fn a_line_read_again_continues_and_one_misread_letter_does_not_split_it() {
+        let mut lines = Lines::default();
+        lines.add(0.0, 0.5, vec![read("Budget meeting", 0.1)]);
+        lines.add(1.0, 0.5, vec![read("Budqet meeting", 0.1), read("archive 17", 0.6)]);
+        lines.add(2.0, 0.5, vec![read("BUDGET MEETING", 0.1)]);
+        lines.add(3.0, 0.5, vec![]);
+        lines.add(4.0, 0.5, vec![read("archive 17", 0.6)]);
+        let finished = lines.finish();
+        let spans: Vec<(f64, f64, &str)> = finished.iter().map(|l| (l.start, l.end, l.text.as_str())).collect();
+        assert_eq!(
+            spans,
+            [
+                (0.0, 2.5, "Budget meeting"),
+                (0.5, 1.5, "archive 17"),
+                (3.5, 4.5, "archive 17")
+            ]
+        );
+    }
+}
