@@ -637,18 +637,14 @@ fn the_api_keeps_to_its_openapi_document_under_schemathesis() {
     }
 }
 
-/// An index of crossing.mp4 with its objects, then the cat clip without: (its folder, the index,
-/// the id of each video by file name).
-fn objects_index() -> (tempfile::TempDir, String, impl Fn(&str) -> i64) {
+/// An index of each video with its own extra `vtx index` flags, one run each: (its folder, the
+/// index, the id of each video by file name).
+fn index_each(videos: &[(PathBuf, &[&str])]) -> (tempfile::TempDir, String, impl Fn(&str) -> i64) {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index").to_string_lossy().into_owned();
-    let crossing = cache().join("fixtures/objects/crossing.mp4");
-    let cat = cache().join("fixtures/photos/cat.mp4");
-    for (video, objects) in [(&crossing, true), (&cat, false)] {
+    for (video, extra) in videos {
         let mut args = vec!["index", "--index", &index, "--no-motion", video.to_str().unwrap()];
-        if objects {
-            args.push("--objects");
-        }
+        args.extend(extra.iter());
         let out = vtx(&args);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
@@ -665,6 +661,14 @@ fn objects_index() -> (tempfile::TempDir, String, impl Fn(&str) -> i64) {
             .unwrap()
     };
     (dir, index, id_of)
+}
+
+/// An index of crossing.mp4 with its objects, then the cat clip without.
+fn objects_index() -> (tempfile::TempDir, String, impl Fn(&str) -> i64) {
+    index_each(&[
+        (cache().join("fixtures/objects/crossing.mp4"), &["--objects"]),
+        (cache().join("fixtures/photos/cat.mp4"), &[]),
+    ])
 }
 
 #[test]
@@ -861,6 +865,17 @@ impl Browser {
         self.command("POST", "/url", Some(json!({ "url": url })));
     }
 
+    /// Open the page at `url` and search it for `query` (typed, then Enter).
+    fn search(&self, url: &str, query: &str) {
+        self.open(url);
+        let input = self.find("#q");
+        self.command(
+            "POST",
+            &format!("/element/{input}/value"),
+            Some(json!({ "text": format!("{query}\u{E007}") })),
+        );
+    }
+
     fn find(&self, css: &str) -> String {
         let found = self.command("POST", "/element", Some(json!({"using": "css selector", "value": css})));
         found[ELEMENT]
@@ -939,13 +954,7 @@ fn the_page_finds_a_moment_and_plays_it_from_there_in_chromium() {
     ]);
     let server = Server::start(&index, &[]);
     let browser = Browser::start();
-    browser.open(&server.url("/"));
-    let search = browser.find("#q");
-    browser.command(
-        "POST",
-        &format!("/element/{search}/value"),
-        Some(json!({"text": "a rocket\u{E007}"})),
-    );
+    browser.search(&server.url("/"), "a rocket");
     let first = browser.wait_for(
         "const r = document.querySelector('a.result'); \
          return r ? {video: r.dataset.video, start: Number(r.dataset.start), end: Number(r.dataset.end)} : null;",
@@ -1057,4 +1066,56 @@ fn the_page_draws_the_boxes_of_a_videos_tracks_over_it_in_chromium() {
         10,
     );
     assert_eq!(drawn, 0);
+}
+
+#[test]
+fn on_screen_text_is_served_searched_by_keyword_and_shown_on_the_page() {
+    // The captioned clip is read (--ocr); the cat is indexed without.
+    let (_dir, index, id_of) = index_each(&[
+        (cache().join("fixtures/text/captions.mp4"), &["--ocr"]),
+        (cache().join("fixtures/photos/cat.mp4"), &[]),
+    ]);
+    let server = Server::start(&index, &[]);
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{}/text", id_of("captions.mp4")))),
+        None,
+    );
+    assert_eq!(status, 200);
+    let text = json_of(response);
+    assert_eq!(
+        (text["reader"].as_str(), text["lines"].as_array().map(Vec::len)),
+        (Some("ppocr-v4"), Some(4)),
+        "{text:#}"
+    );
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{}/text", id_of("cat.mp4")))),
+        None,
+    );
+    assert_eq!(status, 404);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("--ocr"));
+    let (status, response) = call(ureq::get(&server.url("/api/search?q=budget&mode=keyword")), None);
+    assert_eq!(status, 200);
+    let found = json_of(response);
+    assert_eq!(found["space"], "keyword");
+    assert_eq!(found["hits"][0]["snippet"], "**Budget** meeting at noon", "{found:#}");
+    assert_eq!(found["hits"][0]["matched"], json!(["keyword"]));
+    let (status, _) = call(ureq::get(&server.url("/api/search?q=budget&mode=loud")), None);
+    assert_eq!(status, 400, "not a search mode");
+    let (status, _) = call(ureq::get(&server.url("/api/search?q=%3F%21&mode=keyword")), None);
+    assert_eq!(status, 400, "no word to look for");
+    // The page shows why a hit matched, with the words marked, and plays it from that line.
+    let browser = Browser::start();
+    browser.search(&server.url("/"), "budget");
+    let first = browser.wait_for(
+        "const r = document.querySelector('a.result'); \
+         return r ? {video: r.dataset.video, start: Number(r.dataset.start), \
+                     marked: [...r.querySelectorAll('.snippet mark')].map(m => m.textContent), \
+                     why: r.querySelector('.snippet .why')?.textContent} : null;",
+        30,
+    );
+    assert_eq!(first["video"], "captions.mp4", "{first}");
+    assert_eq!(first["marked"], json!(["Budget"]), "{first}");
+    assert!(first["why"].as_str().unwrap().contains("keyword"), "{first}");
+    let start = first["start"].as_f64().unwrap();
+    assert!((3.4..=4.6).contains(&start), "drawn from 4 s: {first}");
 }

@@ -75,6 +75,26 @@ impl OnnxTextReader {
         &self.spec
     }
 
+    /// Run the bare detector session `rounds` times on one frame of its input size (`frames[0]`):
+    /// ONNX Runtime's own throughput, the ceiling for [`TextReader::read`] on a frame with no
+    /// text.
+    pub fn run_raw(&mut self, frames: &[&[u8]], rounds: usize) -> Result<()> {
+        let preprocess = self.detector_preprocess(1.0);
+        crate::runtime::run_raw(
+            &mut self.detector,
+            &preprocess,
+            &self.spec.detector_input,
+            frames,
+            rounds,
+        )
+    }
+
+    /// How the detector takes frames of `aspect`: their size, and the normalisation.
+    pub fn detector_preprocess(&self, aspect: f64) -> Preprocess {
+        let (width, height) = self.frame_size(aspect);
+        self.preprocess(width, height)
+    }
+
     fn preprocess(&self, width: u32, height: u32) -> Preprocess {
         Preprocess {
             size: [width, height],

@@ -21,6 +21,11 @@ pub const DEFAULT_TEXT_FPS: f64 = 1.0;
 /// their boxes overlap: the same caption read with one letter wrong in one frame stays one line.
 const SAME_TEXT: f64 = 0.8;
 const SAME_PLACE: f32 = 0.3;
+/// A frame whose every 16 x 16 cell is within this many grey levels (0-255, mean) of the frame
+/// last read shows the same text: its reading is reused instead of run again. Compression noise
+/// on a still shot moves a cell's mean by under 1; a line of text appearing, 16 px high, by tens.
+const STILL_LEVELS: f32 = 4.0;
+const CELL: usize = 16;
 
 /// How [`ScreenReader`] runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +87,9 @@ pub struct TextReport {
     /// Frames the reader saw, and their rate.
     pub frames: usize,
     pub fps: f64,
+    /// Frames it read: the others were so like the frame last read that its reading stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames_read: Option<usize>,
     pub duration: f64,
     /// In time order.
     pub lines: Vec<ScreenLine>,
@@ -108,6 +116,7 @@ impl TextReport {
             reader: text.reader.clone(),
             frames: text.frames as usize,
             fps: text.fps,
+            frames_read: None,
             duration,
             lines: text.lines.iter().map(ScreenLine::from_stored).collect(),
             warning: None,
@@ -161,7 +170,8 @@ impl ScreenReader {
         let (width, height) = self.reader.frame_size(info.aspect());
         let half_step = 0.5 / self.options.fps;
         let mut lines = Lines::default();
-        let mut frames = 0;
+        let (mut frames, mut frames_read) = (0, 0);
+        let mut last: Option<(Vec<f32>, Vec<TextLine>)> = None;
         let reader = &mut self.reader;
         let (stats, stopped) = crate::passes::decode_ahead(
             video,
@@ -169,8 +179,16 @@ impl ScreenReader {
             FrameSize::new(width, height, Resize::Squash),
             2,
             &mut |t, picture| {
-                let read = reader.read(&picture, width, height)?;
-                lines.add(t, half_step, read);
+                let cells = cell_means(&picture, width as usize);
+                let read = match last.take() {
+                    Some((before, read)) if still(&before, &cells) => read,
+                    _ => {
+                        frames_read += 1;
+                        reader.read(&picture, width, height)?
+                    }
+                };
+                lines.add(t, half_step, read.clone());
+                last = Some((cells, read));
                 frames += 1;
                 Ok(progress(t, claimed))
             },
@@ -188,6 +206,7 @@ impl ScreenReader {
             reader: self.name.clone(),
             frames,
             fps: self.options.fps,
+            frames_read: Some(frames_read),
             duration: stats.duration,
             lines,
             warning,
@@ -238,6 +257,30 @@ impl Lines {
             .sort_by(|a, b| a.start.total_cmp(&b.start).then(a.bbox[1].total_cmp(&b.bbox[1])));
         self.done
     }
+}
+
+/// The mean grey level of each `CELL` x `CELL` block of an RGB24 picture `width` wide.
+fn cell_means(picture: &[u8], width: usize) -> Vec<f32> {
+    let height = picture.len() / (3 * width);
+    let (columns, rows) = (width.div_ceil(CELL), height.div_ceil(CELL));
+    let mut sums = vec![0u32; columns * rows];
+    let mut counts = vec![0u32; columns * rows];
+    for (y, row) in picture.chunks_exact(3 * width).enumerate() {
+        for (x, px) in row.chunks_exact(3).enumerate() {
+            let cell = (y / CELL) * columns + x / CELL;
+            sums[cell] += u32::from(px[0]) + u32::from(px[1]) + u32::from(px[2]);
+            counts[cell] += 3;
+        }
+    }
+    sums.iter()
+        .zip(&counts)
+        .map(|(&s, &n)| s as f32 / n.max(1) as f32)
+        .collect()
+}
+
+/// Whether no cell moved by `STILL_LEVELS` or more between two pictures.
+fn still(before: &[f32], now: &[f32]) -> bool {
+    before.len() == now.len() && before.iter().zip(now).all(|(a, b)| (a - b).abs() < STILL_LEVELS)
 }
 
 fn same_line(open: &ScreenLine, text: &str, bbox: &[f32; 4]) -> bool {
@@ -373,6 +416,25 @@ mod tests {
                 y1: 0.9,
             },
         }
+    }
+
+    #[test]
+    fn a_small_caption_appearing_is_a_change_and_noise_is_not() {
+        let (w, h) = (64usize, 32usize);
+        let grey = vec![120u8; w * h * 3];
+        let mut noisy = grey.clone();
+        for (i, v) in noisy.iter_mut().enumerate() {
+            *v = v.wrapping_add((i % 3) as u8);
+        }
+        assert!(still(&cell_means(&grey, w), &cell_means(&noisy, w)));
+        // A 6 x 4 patch of white strokes in one cell.
+        let mut captioned = grey.clone();
+        for y in 20..24 {
+            for x in 40..46 {
+                captioned[(y * w + x) * 3..(y * w + x) * 3 + 3].fill(255);
+            }
+        }
+        assert!(!still(&cell_means(&grey, w), &cell_means(&captioned, w)));
     }
 
     #[test]

@@ -480,8 +480,27 @@ pub fn run_model(
             |pictures, rounds| Ok(pose.borrow_mut().run_raw(pictures, rounds)?),
         )?);
     }
+    if manifest.ocr.is_some() {
+        let reader = RefCell::new(vtx_models::OnnxTextReader::load(&manifest, registry.options())?);
+        let preprocess = reader.borrow().detector_preprocess(1.0);
+        let (w, h) = (preprocess.size[0], preprocess.size[1]);
+        // One frame at a time, as `vtx text` reads them.
+        rows.push(picture_row(
+            "ocr",
+            &preprocess,
+            sized(1),
+            |pictures| {
+                let mut reader = reader.borrow_mut();
+                for picture in pictures {
+                    vtx_models::TextReader::read(&mut *reader, picture, w, h)?;
+                }
+                Ok(())
+            },
+            |pictures, rounds| Ok(reader.borrow_mut().run_raw(&pictures[..1], rounds * pictures.len())?),
+        )?);
+    }
     if rows.is_empty() {
-        bail!("'{model}' has no image, text, detector or pose graph to measure");
+        bail!("'{model}' has no image, text, detector, pose or ocr graph to measure");
     }
     Ok(ModelBenchReport {
         model: model.to_string(),
