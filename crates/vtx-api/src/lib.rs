@@ -15,8 +15,42 @@ use vtx::{Engine, Result};
 pub use vtx::eval::{ClusterEvaluation, RetrievalEvaluation};
 pub use vtx::{
     IndexInfo, ObjectsReport, ScreenLine, SegmentMotion, SegmentTags, SpaceInfo, StoredTracks, TextReport, Track,
-    TrackBox, VideoTags,
+    TrackBox, Transcript, VideoTags,
 };
+
+/// Subtitle formats a transcript is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subtitles {
+    /// SubRip: numbered cues, `HH:MM:SS,mmm`.
+    Srt,
+    /// WebVTT, what a page's `<track>` takes: `HH:MM:SS.mmm`.
+    Vtt,
+}
+
+impl Subtitles {
+    /// A transcript's phrases as cues.
+    pub fn write(self, transcript: &Transcript) -> String {
+        let mut out = String::new();
+        if self == Self::Vtt {
+            out.push_str("WEBVTT\n\n");
+        }
+        for (i, phrase) in transcript.phrases.iter().enumerate() {
+            let (start, end) = (format_time(phrase.start), format_time(phrase.end.max(phrase.start)));
+            // A cue's text cannot hold an empty line, which ends it, nor (in WebVTT) "-->".
+            let text = phrase.text.replace("-->", "->").replace('\n', " ");
+            match self {
+                Self::Srt => out.push_str(&format!(
+                    "{}\n{} --> {}\n{text}\n\n",
+                    i + 1,
+                    start.replace('.', ","),
+                    end.replace('.', ",")
+                )),
+                Self::Vtt => out.push_str(&format!("{start} --> {end}\n{text}\n\n")),
+            }
+        }
+        out
+    }
+}
 
 /// A path as one line of text: control characters in a file name (a newline, a terminal escape)
 /// are written escaped, so a name can neither break the report into lines nor drive the terminal,
@@ -93,6 +127,9 @@ pub struct Hit {
     /// When that line appears, seconds into the video (`media` seeks there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet_at: Option<f64>,
+    /// Where that line is: "screen" (read in the picture) or "speech" (heard).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet_from: Option<String>,
     pub thumbnail: String,
     pub media: String,
 }
@@ -112,6 +149,7 @@ impl From<&vtx::SearchHit> for Hit {
             matched: hit.matched.clone(),
             snippet: hit.snippet.as_ref().map(|s| s.text.clone()),
             snippet_at: at,
+            snippet_from: hit.snippet.as_ref().map(|s| s.source.to_string()),
             thumbnail: thumbnail_link(hit.segment),
             media: media_link(hit.video_id, Some(at.unwrap_or(hit.start))),
         }
@@ -524,6 +562,7 @@ mod tests {
     fn line_at(text: &str, start: f64) -> vtx::Snippet {
         vtx::Snippet {
             text: text.into(),
+            source: vtx::TextSource::Screen,
             start,
             end: start + 1.0,
         }

@@ -50,6 +50,8 @@ pub enum Command {
     /// Read the text a video shows (indexed or not): each line, with when it is on screen and
     /// where.
     Text(TextArgs),
+    /// Transcribe what is said in a video or a sound file: timed phrases, or subtitles.
+    Transcript(TranscriptArgs),
     /// Group the index's videos (or segments) into clusters and name them.
     Cluster(ClusterCommandArgs),
     /// Measure quality against labelled data.
@@ -242,6 +244,14 @@ pub struct IndexArgs {
     /// Frames a second the text reader sees, for --ocr.
     #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_TEXT_FPS, requires = "ocr")]
     pub text_fps: f64,
+    /// Also transcribe what is said (English), for keyword and hybrid search and `vtx
+    /// transcript --index`: every video of the run that has no transcript from this model yet,
+    /// after indexing.
+    #[arg(long)]
+    pub speech: bool,
+    /// The speech model for --speech.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_SPEECH_MODEL, requires = "speech")]
+    pub speech_model: String,
 }
 
 #[derive(Args)]
@@ -483,6 +493,29 @@ pub struct TextArgs {
     #[arg(long)]
     pub json: bool,
     /// Print what `vtx index --ocr` stored for VIDEO in this index, without reading again.
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelsDir,
+}
+
+#[derive(Args)]
+pub struct TranscriptArgs {
+    pub video: PathBuf,
+    /// The speech model.
+    #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_SPEECH_MODEL)]
+    pub speech_model: String,
+    /// SubRip subtitles.
+    #[arg(long, conflicts_with_all = ["vtt", "json"])]
+    pub srt: bool,
+    /// WebVTT subtitles.
+    #[arg(long, conflicts_with = "json")]
+    pub vtt: bool,
+    /// A JSON document: the video, the model, whether it has sound, and every phrase with its
+    /// start, end, text and mean log-probability.
+    #[arg(long)]
+    pub json: bool,
+    /// Print what `vtx index --speech` stored for VIDEO in this index, without transcribing again.
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
     #[command(flatten)]

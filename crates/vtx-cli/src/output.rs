@@ -72,6 +72,7 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     }
     lines.extend(pass_summary(&report.objects, "objects", "track(s)"));
     lines.extend(pass_summary(&report.text, "text", "line(s)"));
+    lines.extend(pass_summary(&report.speech, "speech", "phrase(s)"));
     if let Some(why) = &report.not_optimized {
         lines.push(format!(
             "warning: the approximate index was not updated ({why}); every video is searchable (what it lacks is searched exactly), and the next `vtx index` tries again"
@@ -328,6 +329,43 @@ pub fn text(out: &mut impl Write, read: &vtx_api::TextReport, as_json: bool) -> 
         )?;
     }
     Ok(())
+}
+
+/// How `vtx transcript` prints: subtitles, JSON, or a line a phrase.
+pub enum TranscriptFormat {
+    Text,
+    Json,
+    Subtitles(vtx_api::Subtitles),
+}
+
+pub fn transcript(out: &mut impl Write, heard: &vtx_api::Transcript, format: TranscriptFormat) -> io::Result<()> {
+    match format {
+        TranscriptFormat::Json => json(out, heard),
+        TranscriptFormat::Subtitles(kind) => out.write_all(kind.write(heard).as_bytes()),
+        TranscriptFormat::Text => {
+            let sound = match heard.has_audio {
+                true => format!("{:.1} s of sound", heard.duration),
+                false => "no audio stream".into(),
+            };
+            writeln!(
+                out,
+                "{}: {} phrase(s) in {sound} ({})",
+                heard.video,
+                heard.phrases.len(),
+                heard.model
+            )?;
+            for phrase in &heard.phrases {
+                writeln!(
+                    out,
+                    "{}-{}  {}",
+                    format_time(phrase.start),
+                    format_time(phrase.end),
+                    one_line_text(&phrase.text)
+                )?;
+            }
+            Ok(())
+        }
+    }
 }
 
 pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> {

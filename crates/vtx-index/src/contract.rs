@@ -9,8 +9,8 @@ use std::path::Path;
 
 use crate::{
     Filter, Hit, Keywords, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan, Space,
-    Synthetic, Tag, TextSpan, TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta, VideoObjects,
-    VideoText,
+    Synthetic, Tag, TextSource, TextSpan, TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta,
+    VideoObjects, VideoText,
 };
 
 /// Opens (or reopens) a store in a directory.
@@ -312,7 +312,7 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
     let store = fresh(open, dir);
     let a = store.put_video(&video("/a.mp4", &[axis(0), axis(1), axis(2)])).unwrap();
     let b = store.put_video(&video("/b.mp4", &[axis(0), axis(2)])).unwrap();
-    assert_eq!(store.text(a).unwrap(), None, "no reader has run");
+    assert_eq!(store.text(a, TextSource::Screen).unwrap(), None, "no reader has run");
     let line = |start: f64, text: &str| TextSpan {
         start,
         end: start + 0.8,
@@ -321,6 +321,7 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         bbox: [0.1, 0.8, 0.6, 0.9],
     };
     let read = VideoText {
+        source: TextSource::Screen,
         reader: "r".into(),
         fps: 1.0,
         frames: 3,
@@ -337,7 +338,26 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         ..read.clone()
     };
     store.set_text(b, &other).unwrap();
-    assert_eq!(store.text(a).unwrap().as_ref(), Some(&read), "read back as written");
+    assert_eq!(
+        store.text(a, TextSource::Screen).unwrap().as_ref(),
+        Some(&read),
+        "read back as written"
+    );
+    // What was heard is kept beside what was read, each replaced on its own.
+    let heard = VideoText {
+        source: TextSource::Speech,
+        reader: "s".into(),
+        fps: 0.0,
+        frames: 0,
+        lines: vec![line(2.4, "where she mentions the budget")],
+    };
+    store.set_text(a, &heard).unwrap();
+    assert_eq!(store.text(a, TextSource::Speech).unwrap().as_ref(), Some(&heard));
+    assert_eq!(
+        store.text(a, TextSource::Screen).unwrap().as_ref(),
+        Some(&read),
+        "the screen text stays"
+    );
     let (sa, sb) = (store.segments(a).unwrap(), store.segments(b).unwrap());
     let find = |query: &str, filter: &Filter| {
         let keywords = Keywords::parse(query).unwrap();
@@ -346,8 +366,13 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
     // Any case, one match per segment (its best line), each in the segment on screen then.
     let budget = find("BUDGET", &Filter::default());
     let segments: HashSet<i64> = budget.iter().map(|m| m.point.segment).collect();
-    assert_eq!(segments, HashSet::from([sa[1].id, sb[1].id]), "{budget:?}");
-    assert_eq!(budget.len(), 2);
+    assert_eq!(segments, HashSet::from([sa[1].id, sa[2].id, sb[1].id]), "{budget:?}");
+    assert_eq!(budget.len(), 3);
+    let said = budget.iter().find(|m| m.point.segment == sa[2].id).unwrap();
+    assert_eq!(
+        (said.source, said.snippet.as_str()),
+        (TextSource::Speech, "where she mentions the **budget**")
+    );
     let lone = budget.iter().find(|m| m.point.segment == sb[1].id).unwrap();
     assert_eq!(lone.line.text, "budget", "the shorter line ranks first in its segment");
     assert_eq!(lone.snippet, "**budget**");
@@ -366,7 +391,12 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
     assert_eq!(find("budget", &Filter::video(b)).len(), 1);
     // Re-indexing the content drops its text; so does removing the video.
     store.put_video(&video("/a.mp4", &[axis(3), axis(1), axis(2)])).unwrap();
-    assert_eq!(store.text(a).unwrap(), None, "new content, no reading yet");
+    assert_eq!(
+        store.text(a, TextSource::Screen).unwrap(),
+        None,
+        "new content, no reading yet"
+    );
+    assert_eq!(store.text(a, TextSource::Speech).unwrap(), None);
     assert!(find("quarterly", &Filter::default()).is_empty());
     store.remove_videos(&[b]).unwrap();
     assert!(

@@ -185,6 +185,7 @@ pub struct Hit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snippet {
     pub text: String,
+    pub source: TextSource,
     pub start: f64,
     pub end: f64,
 }
@@ -202,11 +203,28 @@ pub struct TextSpan {
     pub bbox: [f32; 4],
 }
 
-/// What a text reader found in one video: how it was run, and the lines it read.
+/// Where a video's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextSource {
+    /// Read in the picture (`vtx index --ocr`).
+    Screen,
+    /// Heard in the sound (`vtx index --speech`).
+    Speech,
+}
+
+vtx_core::names!(TextSource, "text source", {
+    TextSource::Screen => "screen",
+    TextSource::Speech => "speech",
+});
+
+/// What a text reader (or a speech model) found in one video: how it was run, and the lines it
+/// read (or the phrases it heard).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VideoText {
+    pub source: TextSource,
+    /// The model that found them.
     pub reader: String,
-    /// Frames a second the reader saw, and how many it saw in all.
+    /// Frames a second the reader saw, and how many it saw in all (0 for speech).
     pub fps: f64,
     pub frames: u32,
     /// In time order.
@@ -219,6 +237,7 @@ pub struct TextMatch {
     /// Its segment and video; the score is BM25's relevance (higher is better).
     pub point: ScoredPoint,
     pub line: TextSpan,
+    pub source: TextSource,
     /// The line with each matched word or phrase between [`HIGHLIGHT`] marks.
     pub snippet: String,
 }
@@ -368,12 +387,12 @@ pub trait Catalog: Send + Sync {
     /// action is done), best detection score first: a search by object alone. An error if the
     /// filter names neither.
     fn object_hits(&self, filter: &Filter, limit: usize) -> Result<Vec<ScoredPoint>>;
-    /// Replace what a text reader found in a stored video.
+    /// Replace what a text reader (or a speech model) found in a stored video, for its source.
     fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()>;
-    /// What a text reader found in a stored video, or `None` if none has run on it since it was
-    /// indexed.
-    fn text(&self, video_id: i64) -> Result<Option<VideoText>>;
-    /// The lines of text that match `keywords`, in segments `filter` admits, most relevant
+    /// What was found of `source` in a stored video, or `None` if nothing has looked for it
+    /// since the video was indexed.
+    fn text(&self, video_id: i64, source: TextSource) -> Result<Option<VideoText>>;
+    /// The lines of text (of every source) that match `keywords`, in segments `filter` admits, most relevant
     /// first (BM25), at most one per segment (its best).
     fn text_matches(&self, keywords: &Keywords, filter: &Filter, limit: usize) -> Result<Vec<TextMatch>>;
     /// Hits for scored points, in their order: each with its video's path and its segment's span.

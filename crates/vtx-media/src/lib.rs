@@ -4,6 +4,7 @@
 //! timestamps, and when the real duration is needed (`Sampling::Count`) it is measured by reading
 //! the packets of the video stream first, which costs a demux but no decode.
 
+mod audio;
 mod motion;
 mod picture;
 mod sampler;
@@ -13,6 +14,7 @@ mod shots;
 use std::path::Path;
 use std::sync::Once;
 
+pub use audio::{decode_audio, SPEECH_RATE};
 pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOTION_DIM};
 pub use picture::{decode_jpeg, encode_jpeg, encode_png};
 pub use sampler::{

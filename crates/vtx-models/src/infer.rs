@@ -222,6 +222,7 @@ pub(crate) fn manifest_for_export(dir: &Path, name: Option<&str>, options: &Runt
         detector: None,
         pose: None,
         ocr: None,
+        speech: None,
         conse: None,
         device: None,
         dir: dir.to_path_buf(),

@@ -33,6 +33,8 @@ pub enum ModelKind {
     /// Frames to the lines of text they show (a text detector and a line recogniser), with no
     /// vectors.
     Ocr,
+    /// Speech (16 kHz mono samples) to timed text, with no vectors.
+    Speech,
 }
 
 impl ModelKind {
@@ -45,7 +47,7 @@ impl ModelKind {
     /// Whether it writes vectors into a space (detectors and pose models find boxes and
     /// keypoints instead).
     pub fn writes_vectors(self) -> bool {
-        !matches!(self, Self::Detector | Self::Pose | Self::Ocr)
+        !matches!(self, Self::Detector | Self::Pose | Self::Ocr | Self::Speech)
     }
 }
 
@@ -59,6 +61,7 @@ vtx_core::names!(ModelKind, "model kind", {
     ModelKind::Detector => "detector",
     ModelKind::Pose => "pose",
     ModelKind::Ocr => "ocr",
+    ModelKind::Speech => "speech",
 });
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,6 +90,8 @@ pub struct Manifest {
     pub pose: Option<PoseSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr: Option<OcrSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech: Option<SpeechSpec>,
     /// Project an image classifier's class probabilities into a text model's space (ConSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conse: Option<ConseSpec>,
@@ -291,6 +296,20 @@ pub struct OcrSpec {
     /// Channel order both graphs take (PP-OCR was trained on BGR).
     #[serde(default)]
     pub channels: ChannelOrder,
+}
+
+/// A Whisper-family speech model as two graphs (`scripts/convert_whisper_ct2.py` writes them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeechSpec {
+    /// 30 s of samples (`audio` [1, 480000]) to each decoder layer's cross-attention keys and
+    /// values (`cross_k_L`, `cross_v_L`).
+    pub encoder: String,
+    /// One decoding step with a self-attention cache (docs/models.md lists its inputs).
+    pub decoder: String,
+    pub tokenizer: String,
+    /// The decoding's special tokens and the tokens it never samples (JSON).
+    pub generation: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -543,6 +562,7 @@ impl Manifest {
             ModelKind::Detector => needs(self.detector.is_some(), "detector")?,
             ModelKind::Pose => needs(self.pose.is_some(), "pose")?,
             ModelKind::Ocr => needs(self.ocr.is_some(), "ocr")?,
+            ModelKind::Speech => needs(self.speech.is_some(), "speech")?,
             ModelKind::Motion => {
                 return Err("kind \"motion\" is vtx's built-in optical-flow model; it cannot be installed".into())
             }
@@ -609,6 +629,9 @@ impl Manifest {
             }
             files.extend([&ocr.detector, &ocr.recogniser]);
             files.extend(&ocr.characters);
+        }
+        if let Some(speech) = &self.speech {
+            files.extend([&speech.encoder, &speech.decoder, &speech.tokenizer, &speech.generation]);
         }
         if let Some(conse) = &self.conse {
             if self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {

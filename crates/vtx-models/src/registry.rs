@@ -338,6 +338,14 @@ impl Manifest {
             files.extend([o.detector.clone(), o.recogniser.clone()]);
             files.extend(o.characters.clone());
         }
+        if let Some(s) = &self.speech {
+            files.extend([
+                s.encoder.clone(),
+                s.decoder.clone(),
+                s.tokenizer.clone(),
+                s.generation.clone(),
+            ]);
+        }
         files.extend(self.conse.as_ref().and_then(|c| c.descriptions.clone()));
         let data: Vec<String> = files
             .iter()

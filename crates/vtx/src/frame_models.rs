@@ -56,6 +56,7 @@ impl ModelInfo {
             ModelKind::Detector => Some("an object detector: it finds objects and writes no vectors (`vtx objects VIDEO` runs it)"),
             ModelKind::Pose => Some("a pose model: it reads people's postures and writes no vectors (`vtx objects VIDEO` runs it)"),
             ModelKind::Ocr => Some("a text reader: it reads on-screen text and writes no vectors (`vtx index --ocr` and `vtx text VIDEO` run it)"),
+            ModelKind::Speech => Some("a speech model: it transcribes what is said and writes no vectors (`vtx index --speech` and `vtx transcript VIDEO` run it)"),
             _ => None,
         };
         if let Some(what) = finds {
@@ -92,6 +93,7 @@ pub(crate) fn kind_name(kind: ModelKind) -> &'static str {
         ModelKind::Detector => "object detector",
         ModelKind::Pose => "pose",
         ModelKind::Ocr => "text reader",
+        ModelKind::Speech => "speech",
     }
 }
 

@@ -59,6 +59,7 @@ pub(crate) fn keyword_hit(mut hit: Hit, found: &TextMatch) -> Hit {
     hit.matched = vec![KEYWORD.into()];
     hit.snippet = Some(Snippet {
         text: found.snippet.clone(),
+        source: found.source,
         start: found.line.start,
         end: found.line.end,
     });
@@ -115,6 +116,7 @@ mod tests {
             matched: vec![why.into()],
             snippet: (why == KEYWORD).then(|| Snippet {
                 text: "**word**".into(),
+                source: vtx_index::TextSource::Screen,
                 start: segment as f64 + 0.5,
                 end: segment as f64 + 0.9,
             }),

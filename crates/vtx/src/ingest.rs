@@ -70,6 +70,9 @@ pub struct IndexOptions {
     /// Read the on-screen text of every video of the run that has none from this reader yet,
     /// each on a decode of its own after the indexing.
     pub text: Option<crate::TextOptions>,
+    /// Transcribe what is said in every video of the run that has no transcript from this
+    /// speech model yet, after the indexing.
+    pub speech: Option<String>,
 }
 
 impl Default for IndexOptions {
@@ -90,6 +93,7 @@ impl Default for IndexOptions {
             jobs: default_jobs(),
             objects: None,
             text: None,
+            speech: None,
         }
     }
 }
@@ -154,6 +158,8 @@ pub struct IndexReport {
     pub objects: Vec<(PathBuf, std::result::Result<usize, String>)>,
     /// With `text`: each video the reader ran on, with its number of lines or why it failed.
     pub text: Vec<(PathBuf, std::result::Result<usize, String>)>,
+    /// With `speech`: each video transcribed, with its number of phrases or why it failed.
+    pub speech: Vec<(PathBuf, std::result::Result<usize, String>)>,
 }
 
 impl IndexReport {

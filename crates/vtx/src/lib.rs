@@ -40,6 +40,7 @@ mod query_cache;
 mod screen_text;
 mod segments;
 mod sessions;
+mod speech;
 mod tags;
 mod track;
 
@@ -69,12 +70,13 @@ pub use objects::{
 };
 pub use posture::Posture;
 pub use screen_text::{ScreenLine, ScreenReader, TextOptions, TextReport, DEFAULT_READER, DEFAULT_TEXT_FPS};
+pub use speech::{Transcriber, Transcript, DEFAULT_SPEECH_MODEL};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
-pub use vtx_index::{IndexError, ObjectFilter, Segment, Snippet, Tag, VideoMeta, VideoRecord};
+pub use vtx_index::{IndexError, ObjectFilter, Segment, Snippet, Tag, TextSource, VideoMeta, VideoRecord};
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
@@ -470,6 +472,7 @@ impl Engine {
             None => None,
         };
         let mut reader = options.text.as_ref().map(|t| self.screen_reader(t)).transpose()?;
+        let mut transcriber = options.speech.as_deref().map(|m| self.transcriber(m)).transpose()?;
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -517,6 +520,13 @@ impl Engine {
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
             report.text = self.text_after_indexing(&report.files, reader, observer, cancel)?;
+            report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(transcriber) = transcriber
+            .as_mut()
+            .filter(|_| !report.cancelled && report.aborted.is_none())
+        {
+            report.speech = self.speech_after_indexing(&report.files, transcriber, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for

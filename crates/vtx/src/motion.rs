@@ -29,6 +29,7 @@ pub fn manifest() -> vtx_models::Manifest {
         detector: None,
         pose: None,
         ocr: None,
+        speech: None,
         conse: None,
         device: None,
         dir: std::path::PathBuf::new(),

@@ -102,6 +102,7 @@ impl TextReport {
     /// As the catalog keeps it.
     pub(crate) fn to_stored(&self) -> vtx_index::VideoText {
         vtx_index::VideoText {
+            source: vtx_index::TextSource::Screen,
             reader: self.reader.clone(),
             fps: self.fps,
             frames: self.frames as u32,
@@ -358,7 +359,7 @@ impl crate::Engine {
     fn text_of(&self, video: &vtx_index::VideoRecord) -> Result<Option<TextReport>> {
         Ok(self
             .store
-            .text(video.id)?
+            .text(video.id, vtx_index::TextSource::Screen)?
             .map(|text| TextReport::from_stored(&video.meta.path, video.meta.duration, &text)))
     }
 
@@ -392,7 +393,8 @@ impl crate::passes::Pass for TextPass<'_> {
     }
 
     fn lacks(&mut self, video: &vtx_index::VideoRecord) -> Result<bool> {
-        Ok(self.engine.store.text(video.id)?.is_none_or(|t| t.reader != self.name))
+        let stored = self.engine.store.text(video.id, vtx_index::TextSource::Screen)?;
+        Ok(stored.is_none_or(|t| t.reader != self.name))
     }
 
     fn run(&mut self, video: &vtx_index::VideoRecord, heard: &mut crate::passes::Heard<'_>) -> Result<Option<usize>> {

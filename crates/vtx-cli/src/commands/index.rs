@@ -40,6 +40,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
             reader: args.reader.clone(),
             fps: args.text_fps,
         }),
+        speech: args.speech.then(|| args.speech_model.clone()),
         ..Default::default()
     })
 }

@@ -15,6 +15,7 @@ mod shots;
 mod similar;
 mod tag;
 mod text;
+mod transcript;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Motion(args) => output::motion(&mut out, &motion::run(&args)?, args.json)?,
         Command::Objects(args) => output::objects(&mut out, &objects::run(&args)?, args.json)?,
         Command::Text(args) => output::text(&mut out, &text::run(&args)?, args.json)?,
+        Command::Transcript(args) => output::transcript(&mut out, &transcript::run(&args)?, transcript::format(&args))?,
         Command::Cluster(args) => {
             let (clustering, pictures) = cluster::run(&args)?;
             output::clusters(&mut out, &clustering, args.json)?;

@@ -37,6 +37,7 @@ pub fn run(command: ModelsCommand, dir: &Path, device: Option<vtx::Device>, out:
                 vtx_models::ModelKind::Detector => Some(("detector", "objects VIDEO --detector")),
                 vtx_models::ModelKind::Pose => Some(("pose model", "objects VIDEO --pose")),
                 vtx_models::ModelKind::Ocr => Some(("text reader", "text VIDEO --reader")),
+                vtx_models::ModelKind::Speech => Some(("speech model", "transcript VIDEO --speech-model")),
                 _ => None,
             };
             if let Some((what, command)) = runs_without_vectors {

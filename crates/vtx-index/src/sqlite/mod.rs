@@ -19,8 +19,8 @@ use crate::ids;
 use crate::{
     AnnOptions, Catalog, Cursor, Filter, Hit, IndexError, Keywords, ObjectFilter, ObjectTrack, Optimized, Page, Result,
     ScoredPoint, SearchRequest, Segment, SegmentObjects, SegmentSpan, ShotSpan, Space, SpaceVectors, StoreStats, Tag,
-    TextMatch, TimedVector, TrackPoint, VectorIndex, VectorStore, VideoMeta, VideoObjects, VideoRecord, VideoText,
-    VideoWriter,
+    TextMatch, TextSource, TimedVector, TrackPoint, VectorIndex, VectorStore, VideoMeta, VideoObjects, VideoRecord,
+    VideoText, VideoWriter,
 };
 use vtx_core::{dot, TopK};
 
@@ -133,17 +133,21 @@ CREATE TABLE IF NOT EXISTS segment_objects (
 );
 CREATE INDEX IF NOT EXISTS segment_objects_by_label ON segment_objects (kind, label, count);
 CREATE INDEX IF NOT EXISTS segment_objects_by_video ON segment_objects (video_id);
--- What a text reader found (`vtx index --ocr`), replaced per video and dropped with its segments.
+-- What a text reader (`vtx index --ocr`) or a speech model (`--speech`) found, replaced per video
+-- and source, and dropped with the video's segments.
 CREATE TABLE IF NOT EXISTS video_text (
-    video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    -- 'screen' (read in the picture) or 'speech' (heard)
+    source TEXT NOT NULL,
     reader TEXT NOT NULL,
     fps REAL NOT NULL,
-    frames INTEGER NOT NULL
+    frames INTEGER NOT NULL,
+    PRIMARY KEY (video_id, source)
 );
 CREATE TABLE IF NOT EXISTS text_lines (
     id INTEGER PRIMARY KEY,
     video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
-    -- 'screen' (read in the picture)
+    -- as in video_text
     source TEXT NOT NULL,
     start REAL NOT NULL,
     end REAL NOT NULL,
@@ -1361,8 +1365,8 @@ impl Catalog for SqliteStore {
         self.lease()?.db().set_text(video_id, text)
     }
 
-    fn text(&self, video_id: i64) -> Result<Option<VideoText>> {
-        self.lease()?.db().text(video_id)
+    fn text(&self, video_id: i64, source: TextSource) -> Result<Option<VideoText>> {
+        self.lease()?.db().text(video_id, source)
     }
 
     fn text_matches(&self, keywords: &Keywords, filter: &Filter, limit: usize) -> Result<Vec<TextMatch>> {

@@ -6,10 +6,7 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension};
 
 use super::{storage, Db};
-use crate::{Filter, Keywords, Result, ScoredPoint, TextMatch, TextSpan, VideoText, HIGHLIGHT};
-
-/// Where the lines come from; transcripts will be a second source in the same tables.
-const SCREEN: &str = "screen";
+use crate::{Filter, IndexError, Keywords, Result, ScoredPoint, TextMatch, TextSource, TextSpan, VideoText, HIGHLIGHT};
 
 fn encode_box(b: &[f32; 4]) -> Vec<u8> {
     b.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -26,13 +23,17 @@ fn decode_box(bytes: &[u8]) -> [f32; 4] {
 impl Db<'_> {
     pub(super) fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(storage)?;
+        let source = text.source.to_string();
         for table in ["video_text", "text_lines"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE video_id = ?1"), [video_id])
-                .map_err(storage)?;
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE video_id = ?1 AND source = ?2"),
+                params![video_id, source],
+            )
+            .map_err(storage)?;
         }
         tx.execute(
-            "INSERT INTO video_text (video_id, reader, fps, frames) VALUES (?1, ?2, ?3, ?4)",
-            params![video_id, text.reader, text.fps, text.frames],
+            "INSERT INTO video_text (video_id, source, reader, fps, frames) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![video_id, source, text.reader, text.fps, text.frames],
         )
         .map_err(storage)?;
         {
@@ -45,7 +46,7 @@ impl Db<'_> {
             for line in &text.lines {
                 stmt.execute(params![
                     video_id,
-                    SCREEN,
+                    source,
                     line.start,
                     line.end,
                     line.text,
@@ -59,12 +60,13 @@ impl Db<'_> {
         tx.commit().map_err(storage)
     }
 
-    pub(super) fn text(&self, video_id: i64) -> Result<Option<VideoText>> {
+    pub(super) fn text(&self, video_id: i64, source: TextSource) -> Result<Option<VideoText>> {
+        let name = source.to_string();
         let run: Option<(String, f64, u32)> = self
             .conn
             .query_row(
-                "SELECT reader, fps, frames FROM video_text WHERE video_id = ?1",
-                [video_id],
+                "SELECT reader, fps, frames FROM video_text WHERE video_id = ?1 AND source = ?2",
+                params![video_id, name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
@@ -80,11 +82,12 @@ impl Db<'_> {
             )
             .map_err(storage)?;
         let lines = stmt
-            .query_map(params![video_id, SCREEN], span)
+            .query_map(params![video_id, name], span)
             .map_err(storage)?
             .collect::<rusqlite::Result<_>>()
             .map_err(storage)?;
         Ok(Some(VideoText {
+            source,
             reader,
             fps,
             frames,
@@ -98,7 +101,7 @@ impl Db<'_> {
             .conn
             .prepare_cached(
                 "SELECT l.start, l.end, l.text, l.score, l.box, l.video_id,
-                        highlight(text_search, 0, ?2, ?3), -bm25(text_search)
+                        highlight(text_search, 0, ?2, ?3), -bm25(text_search), l.source
                  FROM text_search JOIN text_lines l ON l.id = text_search.rowid
                  WHERE text_search MATCH ?1 ORDER BY bm25(text_search), l.start",
             )
@@ -118,6 +121,10 @@ impl Db<'_> {
             };
             let line = span(row).map_err(storage)?;
             let video: i64 = row.get(5).map_err(storage)?;
+            let source: String = row.get(8).map_err(storage)?;
+            let source: TextSource = source
+                .parse()
+                .map_err(|e| IndexError::Storage(format!("text_lines: {e}")))?;
             // A line belongs to the segment on screen when it appeared.
             let segment: Option<i64> = segment_at
                 .query_row(params![video, line.start.max(0.0)], |r| r.get(0))
@@ -134,6 +141,7 @@ impl Db<'_> {
                     score: row.get::<_, f64>(7).map_err(storage)? as f32,
                 },
                 line,
+                source,
                 snippet: row.get(6).map_err(storage)?,
             });
         }

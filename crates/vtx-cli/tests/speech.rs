@@ -1,0 +1,193 @@
+//! What is said: `vtx transcript`, `vtx index --speech` and keyword search over transcripts, on a
+//! real recording (moonshine-voice's two_cities.wav, muxed under a picture), sentences spoken by
+//! espeak-ng at known times over real footage, digital silence and a clip with no sound (`make
+//! setup` builds them; scripts/speech-fixtures.tsv).
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::{cache, file_name, vtx};
+use serde_json::Value;
+
+fn transcript(path: &str, extra: &[&str]) -> Value {
+    let clip = cache().join(path);
+    let mut args = vec!["transcript", "--json", clip.to_str().unwrap()];
+    args.extend(extra);
+    let out = vtx(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Lower case, words only: what word error rates are computed on (as Whisper's own evaluation
+/// does, without its spelling of numbers).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn wer(truth: &str, heard: &str) -> f64 {
+    let (truth, heard) = (words(truth), words(heard));
+    vtx_core::edit_distance(&truth, &heard) as f64 / truth.len() as f64
+}
+
+fn heard(doc: &Value) -> String {
+    let phrases = doc["phrases"].as_array().unwrap();
+    phrases
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_real_recording_is_transcribed_nearly_word_for_word() {
+    let doc = transcript("fixtures/speech/two-cities.mp4", &[]);
+    assert_eq!(
+        (doc["model"].as_str(), doc["has_audio"].as_bool()),
+        (Some("whisper-tiny-en"), Some(true))
+    );
+    let rate = wer(include_str!("fixtures/two_cities.txt"), &heard(&doc));
+    eprintln!("two_cities WER {rate:.3}: {}", heard(&doc));
+    // Measured: 0.000 (every word; the reader's pauses make the phrases).
+    assert!(rate <= 0.03, "WER {rate}");
+    let phrases = doc["phrases"].as_array().unwrap();
+    let times: Vec<(f64, f64)> = phrases
+        .iter()
+        .map(|p| (p["start"].as_f64().unwrap(), p["end"].as_f64().unwrap()))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0].0 <= w[1].0), "in time order: {times:?}");
+    assert!(times.iter().all(|(s, e)| s <= e && *e <= 44.5), "{times:?}");
+}
+
+/// (start, text) of each sentence espeak-ng says in said.mp4.
+fn said() -> Vec<(f64, String)> {
+    let path = cache().join("fixtures/speech/said.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}: run `make setup`", path.display()));
+    text.lines()
+        .map(|l| {
+            let (start, text) = l.split_once('\t').unwrap();
+            (start.parse().unwrap(), text.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn spoken_sentences_are_heard_at_their_times() {
+    let doc = transcript("fixtures/speech/said.mp4", &[]);
+    let phrases = doc["phrases"].as_array().unwrap();
+    assert_eq!(phrases.len(), said().len(), "{doc:#}");
+    let mut rates = Vec::new();
+    for ((start, text), phrase) in said().iter().zip(phrases) {
+        let at = phrase["start"].as_f64().unwrap();
+        assert!((at - start).abs() <= 0.5, "'{text}' said at {start}, heard at {at}");
+        let rate = wer(text, phrase["text"].as_str().unwrap());
+        eprintln!("WER {rate:.3}: '{text}' heard as '{}'", phrase["text"]);
+        rates.push(rate);
+    }
+    // Measured on espeak-ng's voice: 0.000, 0.111 ("12" for "twelve") and 0.667 ("a symphony by
+    // Beethoven tonight" heard as "as infamy by mate oven to night").
+    let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+    assert!(mean <= 0.3, "mean WER {mean}");
+    // Subtitles from the same phrases.
+    let clip = cache().join("fixtures/speech/said.mp4");
+    let out = vtx(&["transcript", "--vtt", clip.to_str().unwrap()]);
+    let vtt = String::from_utf8_lossy(&out.stdout);
+    assert!(vtt.starts_with("WEBVTT\n\n00:00:01."), "{vtt}");
+    assert_eq!(vtt.matches(" --> ").count(), 3, "{vtt}");
+    let out = vtx(&["transcript", "--srt", clip.to_str().unwrap()]);
+    let srt = String::from_utf8_lossy(&out.stdout);
+    assert!(srt.starts_with("1\n00:00:01,"), "{srt}");
+}
+
+#[test]
+fn silence_and_no_sound_give_empty_transcripts_that_say_which() {
+    let silent = transcript("fixtures/speech/silent.mp4", &[]);
+    assert_eq!(
+        (
+            silent["has_audio"].as_bool(),
+            silent["phrases"].as_array().map(Vec::len)
+        ),
+        (Some(true), Some(0))
+    );
+    let mute = transcript("fixtures/photos/cat.mp4", &[]);
+    assert_eq!(
+        (mute["has_audio"].as_bool(), mute["phrases"].as_array().map(Vec::len)),
+        (Some(false), Some(0))
+    );
+    let out = vtx(&["transcript", cache().join("fixtures/photos/cat.mp4").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 phrase(s) in no audio stream"));
+    // A sound file is transcribed too (an index takes only videos).
+    let wav = transcript("fixtures/speech/two_cities.wav", &[]);
+    assert!(heard(&wav).starts_with("It was the best of times"), "{wav:#}");
+    let out = vtx(&[
+        "transcript",
+        "--speech-model",
+        "minilm-l6-v2",
+        cache().join("fixtures/speech/said.mp4").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a speech model"));
+}
+
+/// An index of the spoken clip, the silent one and a clip with no sound, with --speech.
+fn index() -> &'static str {
+    static INDEX: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    let (_, path) = INDEX.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index").to_str().unwrap().to_string();
+        let clips: Vec<String> = [
+            "fixtures/speech/said.mp4",
+            "fixtures/speech/silent.mp4",
+            "fixtures/photos/cat.mp4",
+        ]
+        .iter()
+        .map(|c| cache().join(c).to_str().unwrap().to_string())
+        .collect();
+        let mut args = vec!["index", "--index", &index, "--speech"];
+        args.extend(clips.iter().map(String::as_str));
+        let out = vtx(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("speech: 3 phrase(s) in 3 video(s)"), "{stderr}");
+        (dir, index)
+    });
+    path
+}
+
+#[test]
+fn a_spoken_word_is_found_at_its_moment_and_the_transcript_is_kept() {
+    for (word, start) in [("passport", 7.0), ("budget", 1.0)] {
+        let out = vtx(&["search", "--index", index(), "--json", "--mode", "keyword", word]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let best = &doc["hits"][0];
+        assert_eq!(file_name(best["video"].as_str().unwrap()), "said.mp4", "{doc:#}");
+        assert_eq!(best["snippet_from"], "speech");
+        let at = best["snippet_at"].as_f64().unwrap();
+        assert!((at - start).abs() <= 0.5, "'{word}' said at {start}, found at {at}");
+        assert!(
+            best["snippet"].as_str().unwrap().contains(&format!("**{word}**")),
+            "{best:#}"
+        );
+    }
+    // Hybrid search finds it too, and says why.
+    let out = vtx(&["search", "--index", index(), "--json", "passport"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(file_name(doc["hits"][0]["video"].as_str().unwrap()), "said.mp4");
+    assert!(doc["hits"][0]["matched"]
+        .as_array()
+        .unwrap()
+        .contains(&"keyword".into()));
+    let clip = cache().join("fixtures/speech/said.mp4");
+    let stored = vtx(&["transcript", "--index", index(), "--json", clip.to_str().unwrap()]);
+    let stored: Value = serde_json::from_slice(&stored.stdout).unwrap();
+    let fresh = transcript("fixtures/speech/said.mp4", &[]);
+    assert_eq!(
+        heard(&stored),
+        heard(&fresh),
+        "the index keeps what a transcription gives"
+    );
+}

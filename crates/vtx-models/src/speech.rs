@@ -1,0 +1,442 @@
+//! Speech models described by a `[speech]` manifest section: 16 kHz mono samples to timed text.
+//!
+//! A Whisper-family model as two graphs (`scripts/convert_whisper_ct2.py` writes them): the
+//! encoder takes 30 s of samples (the log-mel spectrogram is computed inside it) and gives each
+//! decoder layer's cross-attention keys and values; the decoder takes one step at a time with a
+//! self-attention cache. vtx decodes greedily with Whisper's timestamp rules, window after window,
+//! each window starting where the last complete phrase of the one before ended.
+
+use std::ops::ControlFlow;
+
+use ort::session::Session;
+use ort::value::{DynValue, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Manifest, SpeechSpec};
+use crate::runtime::{load_session, rt_err};
+use crate::{io_err, ModelError, Result, RuntimeOptions};
+
+/// Samples a second the graphs take.
+pub const SAMPLE_RATE: usize = 16_000;
+/// Samples in one window (30 s).
+const WINDOW: usize = 30 * SAMPLE_RATE;
+/// Seconds a timestamp token stands for.
+const TIMESTAMP_STEP: f64 = 0.02;
+/// The first timestamp may be no later than this many steps (1 s).
+const MAX_INITIAL_TIMESTAMP: usize = 50;
+/// Tokens decoded in one window at most (half the decoder's 448 positions, as Whisper does).
+const MAX_TOKENS: usize = 224;
+/// A window whose first step gives "no speech" at least this probability, and whose text has a
+/// mean log-probability under [`LOW_LOGPROB`], is silence (or noise): Whisper's own thresholds.
+const NO_SPEECH: f32 = 0.6;
+const LOW_LOGPROB: f32 = -1.0;
+/// Sound quieter than this (RMS over 20 ms, full scale 1) is silence: -60 dBFS, under the noise
+/// floor of a recording made in a room. A phrase with no louder moment is dropped (Whisper hears
+/// "you" in digital silence), and each phrase's span is trimmed to its first and last moment
+/// louder than this or a twentieth of its loudest, whichever is higher: Whisper's timestamps
+/// often open a phrase at the silence before it.
+const SILENCE: f32 = 1e-3;
+const FRAME: usize = SAMPLE_RATE / 50;
+
+/// One phrase heard, with its time (seconds from the start of the samples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phrase {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    /// The mean log-probability of its tokens (0 is certain).
+    pub logprob: f32,
+}
+
+/// The decoding's special tokens, as `generation.json` beside the graphs gives them.
+#[derive(Debug, Clone, Deserialize)]
+struct Generation {
+    start: u32,
+    end: u32,
+    no_timestamps: u32,
+    no_speech: u32,
+    timestamp_begin: u32,
+    english_only: bool,
+    suppress: Vec<u32>,
+    suppress_at_start: Vec<u32>,
+    vocab: usize,
+}
+
+pub struct OnnxSpeech {
+    encoder: Session,
+    decoder: Session,
+    tokenizer: tokenizers::Tokenizer,
+    generation: Generation,
+    layers: usize,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl OnnxSpeech {
+    pub fn load(manifest: &Manifest, options: &RuntimeOptions) -> Result<Self> {
+        let spec: SpeechSpec = manifest.section(&manifest.speech, "speech")?;
+        let path = manifest.file(&spec.generation);
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let generation: Generation =
+            serde_json::from_str(&text).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
+        if !generation.english_only {
+            return Err(ModelError::Manifest(format!(
+                "'{}' is a multilingual Whisper model; vtx decodes English-only ones so far",
+                manifest.name
+            )));
+        }
+        let encoder = load_session(&manifest.file(&spec.encoder), options, manifest.device)?;
+        let decoder = load_session(&manifest.file(&spec.decoder), options, manifest.device)?;
+        let tokenizer = crate::load_tokenizer(&manifest.file(&spec.tokenizer), 448)?;
+        let cross: Vec<_> = decoder
+            .inputs()
+            .iter()
+            .filter(|i| i.name().starts_with("cross_k_"))
+            .collect();
+        let shape = cross
+            .first()
+            .and_then(|i| i.dtype().tensor_shape().map(|s| s.to_vec()))
+            .ok_or_else(|| ModelError::Manifest(format!("'{}': the decoder has no cross_k_0 input", manifest.name)))?;
+        let (heads, head_dim) = match shape[..] {
+            [1, h, _, d] if h > 0 && d > 0 => (h as usize, d as usize),
+            _ => {
+                return Err(ModelError::Manifest(format!(
+                    "'{}': cross_k_0 has shape {shape:?}",
+                    manifest.name
+                )))
+            }
+        };
+        Ok(Self {
+            layers: cross.len(),
+            encoder,
+            decoder,
+            tokenizer,
+            generation,
+            heads,
+            head_dim,
+        })
+    }
+
+    /// Transcribe 16 kHz mono `samples`, window after window; `progress` hears how far it has
+    /// got (seconds) and may stop it, which gives `None`.
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
+    ) -> Result<Option<Vec<Phrase>>> {
+        let mut phrases = Vec::new();
+        let mut seek = 0usize;
+        while seek < samples.len() {
+            if progress(seek as f64 / SAMPLE_RATE as f64).is_break() {
+                return Ok(None);
+            }
+            let end = (seek + WINDOW).min(samples.len());
+            let mut window = vec![0f32; WINDOW];
+            window[..end - seek].copy_from_slice(&samples[seek..end]);
+            let (heard, consumed) = self.window(&window, end - seek)?;
+            let offset = seek as f64 / SAMPLE_RATE as f64;
+            phrases.extend(heard.into_iter().filter_map(|p| {
+                let moved = Phrase {
+                    start: p.start + offset,
+                    end: p.end + offset,
+                    ..p
+                };
+                to_voice(samples, moved)
+            }));
+            // A window always moves on by at least a second, so that no input loops forever.
+            seek += consumed.clamp(SAMPLE_RATE, WINDOW);
+        }
+        Ok(Some(phrases))
+    }
+
+    /// One window: its phrases (seconds into it) and how many samples they account for.
+    fn window(&mut self, window: &[f32], filled: usize) -> Result<(Vec<Phrase>, usize)> {
+        let audio = Tensor::from_array(([1usize, WINDOW], window.to_vec())).map_err(rt_err)?;
+        let mut encoded = self.encoder.run(ort::inputs!["audio" => audio]).map_err(rt_err)?;
+        let mut cross: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
+        for layer in 0..self.layers {
+            for kind in ["k", "v"] {
+                let name = format!("cross_{kind}_{layer}");
+                let value = encoded
+                    .remove(&name)
+                    .ok_or_else(|| ModelError::Runtime(format!("the encoder gave no {name}")))?;
+                cross.push((name, value));
+            }
+        }
+        drop(encoded);
+        let (tokens, logprob, no_speech) = self.decode(&cross)?;
+        let filled_seconds = filled as f64 / SAMPLE_RATE as f64;
+        if no_speech >= NO_SPEECH && logprob < LOW_LOGPROB {
+            return Ok((Vec::new(), filled));
+        }
+        Ok(self.phrases(&tokens, logprob, filled, filled_seconds))
+    }
+
+    /// Greedy decoding of one window: its tokens, their mean log-probability, and the probability
+    /// of "no speech" at the first step.
+    fn decode(&mut self, cross: &[(String, DynValue)]) -> Result<(Vec<u32>, f32, f32)> {
+        let empty = || Tensor::from_array(([1usize, self.heads, 0, self.head_dim], Vec::<f32>::new()));
+        let mut past: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
+        for layer in 0..self.layers {
+            for kind in ["k", "v"] {
+                past.push((format!("past_{kind}_{layer}"), empty().map_err(rt_err)?.into_dyn()));
+            }
+        }
+        let mut fresh = vec![self.generation.start];
+        let mut out: Vec<u32> = Vec::new();
+        let (mut sum, mut no_speech) = (0f32, 0f32);
+        let mut position = 0usize;
+        while out.len() < MAX_TOKENS {
+            let n = fresh.len();
+            let mut mask = vec![0f32; n * (position + n)];
+            for i in 0..n {
+                for j in position + i + 1..position + n {
+                    mask[i * (position + n) + j] = -1e9;
+                }
+            }
+            let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = vec![
+                (
+                    "tokens".into(),
+                    Tensor::from_array(([1usize, n], fresh.iter().map(|&t| i64::from(t)).collect::<Vec<_>>()))
+                        .map_err(rt_err)?
+                        .into(),
+                ),
+                (
+                    "positions".into(),
+                    Tensor::from_array(([n], (position..position + n).map(|p| p as i64).collect::<Vec<_>>()))
+                        .map_err(rt_err)?
+                        .into(),
+                ),
+                (
+                    "mask".into(),
+                    Tensor::from_array(([n, position + n], mask)).map_err(rt_err)?.into(),
+                ),
+            ];
+            inputs.extend(past.drain(..).map(|(name, value)| (name, value.into())));
+            inputs.extend(cross.iter().map(|(name, value)| (name.clone(), value.into())));
+            let mut outputs = self.decoder.run(inputs).map_err(rt_err)?;
+            for layer in 0..self.layers {
+                for kind in ["k", "v"] {
+                    let value = outputs
+                        .remove(format!("present_{kind}_{layer}"))
+                        .ok_or_else(|| ModelError::Runtime("the decoder gave no self-attention cache".into()))?;
+                    past.push((format!("past_{kind}_{layer}"), value));
+                }
+            }
+            let mut logits = outputs["logits"]
+                .try_extract_tensor::<f32>()
+                .map_err(rt_err)?
+                .1
+                .to_vec();
+            drop(outputs);
+            if logits.len() != self.generation.vocab {
+                return Err(ModelError::Runtime(format!(
+                    "the decoder gave {} logits, expected {}",
+                    logits.len(),
+                    self.generation.vocab
+                )));
+            }
+            if out.is_empty() {
+                no_speech = softmax_at(&logits, self.generation.no_speech as usize);
+            }
+            self.apply_rules(&mut logits, &out);
+            let next = argmax(&logits);
+            sum += log_softmax_at(&logits, next);
+            position += n;
+            if next as u32 == self.generation.end {
+                break;
+            }
+            out.push(next as u32);
+            fresh = vec![next as u32];
+        }
+        let mean = if out.is_empty() {
+            0.0
+        } else {
+            sum / (out.len() + 1) as f32
+        };
+        Ok((out, mean, no_speech))
+    }
+
+    /// Whisper's rules for what may come next: no special tokens but the end and timestamps; the
+    /// first token a timestamp within the first second; timestamps in pairs around each phrase,
+    /// never going back; and a timestamp whenever all timestamps together are likelier than any
+    /// one text token.
+    fn apply_rules(&self, logits: &mut [f32], out: &[u32]) {
+        let g = &self.generation;
+        let (begin, end) = (g.timestamp_begin as usize, g.end as usize);
+        logits[g.no_timestamps as usize] = f32::NEG_INFINITY;
+        for &t in &g.suppress {
+            logits[t as usize] = f32::NEG_INFINITY;
+        }
+        if out.is_empty() {
+            for &t in &g.suppress_at_start {
+                logits[t as usize] = f32::NEG_INFINITY;
+            }
+            logits[..begin].fill(f32::NEG_INFINITY);
+            logits[begin + MAX_INITIAL_TIMESTAMP + 1..].fill(f32::NEG_INFINITY);
+            return;
+        }
+        let is_time = |t: u32| t as usize >= begin;
+        let last = is_time(out[out.len() - 1]);
+        let before_last = out.len() < 2 || is_time(out[out.len() - 2]);
+        if last {
+            if before_last {
+                logits[begin..].fill(f32::NEG_INFINITY);
+            } else {
+                logits[..end].fill(f32::NEG_INFINITY);
+            }
+        }
+        if let Some(&latest) = out.iter().rev().find(|&&t| is_time(t)) {
+            let from = if last && !before_last { latest } else { latest + 1 } as usize;
+            let from = from.min(logits.len());
+            logits[begin..from].fill(f32::NEG_INFINITY);
+        }
+        let total = log_sum_exp(logits);
+        let times = log_sum_exp(&logits[begin..]) - total;
+        let best_text = logits[..begin].iter().copied().fold(f32::NEG_INFINITY, f32::max) - total;
+        if times > best_text {
+            logits[..begin].fill(f32::NEG_INFINITY);
+        }
+    }
+
+    /// The phrases of a window's tokens (seconds into it) and the samples they account for: up to
+    /// the last complete phrase's end, or the whole window when it ended on a phrase's end.
+    fn phrases(&self, tokens: &[u32], logprob: f32, filled: usize, filled_seconds: f64) -> (Vec<Phrase>, usize) {
+        let begin = self.generation.timestamp_begin;
+        let time = |t: u32| f64::from(t - begin) * TIMESTAMP_STEP;
+        let mut phrases = Vec::new();
+        let mut open: Option<f64> = None;
+        let mut text: Vec<u32> = Vec::new();
+        let mut last_end = None;
+        for &t in tokens {
+            if t < begin {
+                text.push(t);
+                continue;
+            }
+            match open.take() {
+                None => open = Some(time(t)),
+                Some(start) => {
+                    let words = self.tokenizer.decode(&text, true).unwrap_or_default();
+                    let words = words.trim();
+                    if !words.is_empty() {
+                        phrases.push(Phrase {
+                            start,
+                            end: time(t).min(filled_seconds).max(start),
+                            text: words.to_string(),
+                            logprob,
+                        });
+                    }
+                    text.clear();
+                    last_end = Some(time(t));
+                }
+            }
+        }
+        // Text after an opening timestamp and no closing one runs to the end of what was heard.
+        let tail = self.tokenizer.decode(&text, true).unwrap_or_default();
+        if let (Some(start), false) = (open, tail.trim().is_empty()) {
+            phrases.push(Phrase {
+                start,
+                end: filled_seconds.max(start),
+                text: tail.trim().to_string(),
+                logprob,
+            });
+            return (phrases, filled);
+        }
+        // Ending on a phrase's closing timestamp, the window is done; ending on an opening one (a
+        // phrase cut off by the window's end), the next window starts where the last complete
+        // phrase ended. A last, shorter window is always done.
+        let n = tokens.len();
+        let closed_at_the_end = n >= 2 && tokens[n - 1] >= begin && tokens[n - 2] < begin;
+        let consumed = match last_end {
+            Some(end) if !closed_at_the_end && filled == WINDOW && end > 0.0 => (end * SAMPLE_RATE as f64) as usize,
+            _ => filled,
+        };
+        (phrases, consumed)
+    }
+}
+
+/// `phrase` with its span trimmed to where it is loud enough to be speech, or `None` if it never
+/// is (see [`SILENCE`]).
+fn to_voice(samples: &[f32], phrase: Phrase) -> Option<Phrase> {
+    let at = |t: f64| ((t * SAMPLE_RATE as f64) as usize).min(samples.len());
+    let (from, to) = (at(phrase.start), at(phrase.end));
+    let loudness: Vec<f32> = samples[from..to.max(from)]
+        .chunks(FRAME)
+        .map(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt())
+        .collect();
+    let peak = loudness.iter().copied().fold(0.0, f32::max);
+    if peak < SILENCE {
+        return None;
+    }
+    let floor = SILENCE.max(peak / 20.0);
+    let first = loudness.iter().position(|&l| l >= floor)?;
+    let last = loudness.iter().rposition(|&l| l >= floor)?;
+    let frame = FRAME as f64 / SAMPLE_RATE as f64;
+    let start = from as f64 / SAMPLE_RATE as f64;
+    Some(Phrase {
+        start: start + first as f64 * frame,
+        end: (start + (last + 1) as f64 * frame).min(phrase.end),
+        ..phrase
+    })
+}
+
+fn argmax(values: &[f32]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .fold(
+            (0, f32::NEG_INFINITY),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        )
+        .0
+}
+
+fn log_sum_exp(values: &[f32]) -> f32 {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f32>().ln()
+}
+
+fn log_softmax_at(values: &[f32], i: usize) -> f32 {
+    values[i] - log_sum_exp(values)
+}
+
+fn softmax_at(values: &[f32], i: usize) -> f32 {
+    log_softmax_at(values, i).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sum_exp_is_stable_and_ignores_what_is_ruled_out() {
+        let v = [1000.0, 1000.0, f32::NEG_INFINITY];
+        assert!((log_sum_exp(&v) - (1000.0 + 2f32.ln())).abs() < 1e-3);
+        assert!((softmax_at(&v, 0) - 0.5).abs() < 1e-4);
+        assert_eq!(argmax(&[0.1, 3.0, -1.0]), 1);
+    }
+
+    #[test]
+    fn a_phrase_keeps_to_its_voice_and_one_in_silence_is_dropped() {
+        // 1 s of silence, 1 s of a tone, 1 s of silence.
+        let mut samples = vec![0f32; 3 * SAMPLE_RATE];
+        for (i, s) in samples[SAMPLE_RATE..2 * SAMPLE_RATE].iter_mut().enumerate() {
+            *s = 0.3 * (i as f32 * 0.05).sin();
+        }
+        let phrase = |start: f64, end: f64| Phrase {
+            start,
+            end,
+            text: "hello".into(),
+            logprob: -0.2,
+        };
+        let kept = to_voice(&samples, phrase(0.0, 2.6)).unwrap();
+        assert!(
+            (kept.start - 1.0).abs() < 0.021 && (kept.end - 2.0).abs() < 0.021,
+            "{kept:?}"
+        );
+        assert_eq!(to_voice(&samples, phrase(2.1, 3.0)), None);
+    }
+}
