@@ -1119,3 +1119,54 @@ fn on_screen_text_is_served_searched_by_keyword_and_shown_on_the_page() {
     let start = first["start"].as_f64().unwrap();
     assert!((3.4..=4.6).contains(&start), "drawn from 4 s: {first}");
 }
+
+#[test]
+fn a_transcript_is_served_as_json_and_subtitles_and_the_page_plays_from_a_phrase() {
+    let (_dir, index, id_of) = index_each(&[
+        (cache().join("fixtures/speech/said.mp4"), &["--speech"]),
+        (cache().join("fixtures/photos/cat.mp4"), &[]),
+    ]);
+    let server = Server::start(&index, &[]);
+    let said = id_of("said.mp4");
+    let (status, response) = call(ureq::get(&server.url(&format!("/api/videos/{said}/transcript"))), None);
+    assert_eq!(status, 200);
+    let heard = json_of(response);
+    assert_eq!(heard["phrases"].as_array().map(Vec::len), Some(3), "{heard:#}");
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{said}/subtitles.vtt"))),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(response.header("content-type"), Some("text/vtt; charset=utf-8"));
+    let vtt = String::from_utf8(bytes_of(response)).unwrap();
+    assert!(vtt.starts_with("WEBVTT\n\n") && vtt.contains("passport"), "{vtt}");
+    let (status, response) = call(
+        ureq::get(&server.url(&format!("/api/videos/{}/subtitles.vtt", id_of("cat.mp4")))),
+        None,
+    );
+    assert_eq!(status, 404);
+    assert!(json_of(response)["error"].as_str().unwrap().contains("--speech"));
+    // The player gets the subtitles as a track and the transcript as lines that seek it.
+    let browser = Browser::start();
+    browser.open(&server.url(&format!("/#/video/{said}?t=0")));
+    let lines = browser.wait_for(
+        "const b = document.querySelectorAll('.transcript button.said'); \
+         return b.length ? {lines: b.length, track: !!document.querySelector('#player track[kind=subtitles]')} : null;",
+        30,
+    );
+    assert_eq!(lines, json!({"lines": 3, "track": true}));
+    let second = browser.script("return document.querySelectorAll('.transcript button.said')[1].dataset.start;");
+    let second: f64 = second.as_str().unwrap().parse().unwrap();
+    browser.script("document.querySelectorAll('.transcript button.said')[1].click(); return null;");
+    let time = browser.wait_for(
+        &format!(
+            "const v = document.getElementById('player'); \
+             return v && Math.abs(v.currentTime - {second}) < 0.6 ? v.currentTime : null;"
+        ),
+        30,
+    );
+    assert!(
+        (time.as_f64().unwrap() - 7.0).abs() < 0.7,
+        "the second sentence is said at 7 s: {time}"
+    );
+}

@@ -136,11 +136,18 @@ function overlay(player, found) {
 
 async function watch(id, start) {
   const video = await api(`/api/videos/${id}`);
-  // No objects detected (a 404) just means no boxes.
-  const found = await api(`/api/videos/${id}/tracks`).catch(() => null);
+  // No objects detected (a 404) just means no boxes; no transcript, no subtitles.
+  const [found, heard] = await Promise.all([
+    api(`/api/videos/${id}/tracks`).catch(() => null),
+    api(`/api/videos/${id}/transcript`).catch(() => null),
+  ]);
   document.title = `${video.name} - vtx`;
   const player = el("video", { id: "player", controls: "", preload: "auto", src: video.media });
   player.muted = true; // browsers only start playing by themselves when muted
+  if (heard && heard.phrases.length) {
+    player.append(el("track", { kind: "subtitles", srclang: "en", label: "Transcript", default: "",
+      src: `/api/videos/${id}/subtitles.vtt` }));
+  }
   player.addEventListener("loadedmetadata", () => {
     player.currentTime = start;
     player.play().catch(() => {});
@@ -161,11 +168,19 @@ async function watch(id, start) {
   }
   const more = el("button", { type: "button", onclick: () => { location.hash = `#/similar/${id}`; } }, "More like this");
   const boxes = found ? overlay(player, found) : null;
+  // The transcript: a line a phrase, each a button that plays the video from it.
+  const said = heard && heard.phrases.length
+    ? [el("h2", {}, "Transcript"), el("ol", { class: "transcript" }, ...heard.phrases.map((p) => el("li", {},
+      el("button", { type: "button", class: "said", "data-start": String(p.start),
+        onclick: () => { player.currentTime = p.start; player.play().catch(() => {}); } }, clock(p.start)),
+      " ", p.text)))]
+    : [];
   show(el("section", { class: "player" },
     el("h1", {}, video.name),
     el("div", { class: "stage" }, player, ...(boxes ? [boxes.canvas] : [])), timeline,
     el("p", { class: "meta" }, `${video.width}x${video.height} ${video.codec}, ${clock(video.duration)}  `, more,
       ...(boxes ? [" ", boxes.control] : [])),
+    ...said,
     list));
 }
 

@@ -263,7 +263,30 @@ pub(crate) async fn video_text(
     State(state): Shared,
     Path(raw): Path<String>,
 ) -> Result<Json<vtx_api::TextReport>, ApiError> {
-    stored_of_video(state, &raw, ("text was read", "--ocr"), vtx::Engine::video_text).await
+    stored_of_video(
+        state,
+        &raw,
+        ("text was read", "--ocr"),
+        vtx::Engine::video_found::<vtx::ScreenReader>,
+    )
+    .await
+}
+
+/// What is said in a video (`vtx index --speech`): its phrases, with their times.
+pub(crate) async fn video_transcript(
+    State(state): Shared,
+    Path(raw): Path<String>,
+) -> Result<Json<vtx_api::Transcript>, ApiError> {
+    let found = ("speech was transcribed", "--speech");
+    stored_of_video(state, &raw, found, vtx::Engine::video_found::<vtx::Transcriber>).await
+}
+
+/// The same as WebVTT subtitles, for a `<track>` of the page's player.
+pub(crate) async fn video_subtitles(State(state): Shared, Path(raw): Path<String>) -> Result<Response, ApiError> {
+    let found = ("speech was transcribed", "--speech");
+    let Json(heard) = stored_of_video(state, &raw, found, vtx::Engine::video_found::<vtx::Transcriber>).await?;
+    let vtt = vtx_api::Subtitles::Vtt.write(&heard);
+    Ok(([(header::CONTENT_TYPE, "text/vtt; charset=utf-8")], vtt).into_response())
 }
 
 /// What an indexing pass (`found`, by `vtx index FLAG`) stored for a video; a 404 that says how to

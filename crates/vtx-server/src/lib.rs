@@ -95,6 +95,8 @@ pub fn router(config: vtx::EngineConfig, options: &ServeOptions) -> Result<Route
         .route("/api/videos/{id}", get(api::video))
         .route("/api/videos/{id}/tracks", get(api::video_tracks))
         .route("/api/videos/{id}/text", get(api::video_text))
+        .route("/api/videos/{id}/transcript", get(api::video_transcript))
+        .route("/api/videos/{id}/subtitles.vtt", get(api::video_subtitles))
         .route("/api/clusters", get(api::clusters))
         .route("/api/thumbnails/{segment}", get(api::thumbnail))
         .route("/media/{id}", get(api::media))

@@ -28,6 +28,7 @@ mod discover;
 mod error;
 pub mod eval;
 mod evidence;
+mod found_text;
 mod frame_models;
 mod hybrid;
 mod ingest;
@@ -60,6 +61,7 @@ pub use actions::{ActionSpan, ACTIONS};
 pub use discover::{discover, Discovery, VIDEO_EXTENSIONS};
 pub use error::{EngineError, ErrorKind, Result};
 pub use evidence::DEFAULT_TEXT_WEIGHT;
+pub use found_text::FindsText;
 pub use frame_models::frame_size;
 pub use hybrid::{SearchMode, KEYWORD_WEIGHT, RRF_K, VISUAL_WEIGHT};
 pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
@@ -519,14 +521,14 @@ impl Engine {
             .as_mut()
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
-            report.text = self.text_after_indexing(&report.files, reader, observer, cancel)?;
+            report.text = self.find_text_after_indexing(&report.files, reader, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         if let Some(transcriber) = transcriber
             .as_mut()
             .filter(|_| !report.cancelled && report.aborted.is_none())
         {
-            report.speech = self.speech_after_indexing(&report.files, transcriber, observer, cancel)?;
+            report.speech = self.find_text_after_indexing(&report.files, transcriber, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for

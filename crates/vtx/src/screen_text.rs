@@ -100,7 +100,7 @@ pub struct TextReport {
 
 impl TextReport {
     /// As the catalog keeps it.
-    pub(crate) fn to_stored(&self) -> vtx_index::VideoText {
+    fn to_stored(&self) -> vtx_index::VideoText {
         vtx_index::VideoText {
             source: vtx_index::TextSource::Screen,
             reader: self.reader.clone(),
@@ -111,7 +111,7 @@ impl TextReport {
     }
 
     /// What the catalog holds for an indexed video at `path`.
-    pub(crate) fn from_stored(path: &str, duration: f64, text: &vtx_index::VideoText) -> Self {
+    fn from_stored(path: &str, duration: f64, text: &vtx_index::VideoText) -> Self {
         Self {
             video: path.to_string(),
             reader: text.reader.clone(),
@@ -153,10 +153,6 @@ impl ScreenReader {
             name: manifest.name,
             options: options.clone(),
         })
-    }
-
-    pub fn reader(&self) -> &str {
-        &self.name
     }
 
     /// Read the text of `video`; `progress` hears how far it has got (and the length the header
@@ -319,86 +315,36 @@ fn overlap(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     }
 }
 
+impl crate::found_text::FindsText for ScreenReader {
+    type Found = TextReport;
+    const SOURCE: vtx_index::TextSource = vtx_index::TextSource::Screen;
+    const DOING: &'static str = "reading the text of";
+
+    fn model(&self) -> &str {
+        &self.name
+    }
+
+    fn find(&mut self, video: &Path, progress: &mut crate::passes::Heard<'_>) -> Result<Option<TextReport>> {
+        self.run(video, progress)
+    }
+
+    fn to_stored(found: &TextReport) -> vtx_index::VideoText {
+        found.to_stored()
+    }
+
+    fn from_stored(path: &str, duration: f64, stored: &vtx_index::VideoText) -> TextReport {
+        TextReport::from_stored(path, duration, stored)
+    }
+
+    fn count(found: &TextReport) -> usize {
+        found.lines.len()
+    }
+}
+
 impl crate::Engine {
     /// A text reader loaded from this engine's models.
     pub fn screen_reader(&self, options: &TextOptions) -> Result<ScreenReader> {
         ScreenReader::new(&self.registry, options)
-    }
-
-    /// Read the text of an indexed video and store it, replacing what an earlier run read: what
-    /// keyword search finds. Stopped by `progress`, it stores nothing and gives `None`.
-    pub fn read_text(
-        &self,
-        video: &vtx_index::VideoRecord,
-        reader: &mut ScreenReader,
-        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
-    ) -> Result<Option<TextReport>> {
-        let Some(report) = reader.run(&video.meta.file(), progress)? else {
-            return Ok(None);
-        };
-        self.store.set_text(video.id, &report.to_stored())?;
-        Ok(Some(report))
-    }
-
-    /// What `index --ocr` stored for the indexed video at `path`, or `None` if no reader has run
-    /// on it.
-    pub fn stored_text(&self, path: &Path) -> Result<Option<TextReport>> {
-        let video = self.video_at(path)?;
-        self.text_of(&video)
-    }
-
-    /// What `index --ocr` stored for the indexed video `video_id` (`None` if no reader has run on
-    /// it, or there is no such video).
-    pub fn video_text(&self, video_id: i64) -> Result<Option<TextReport>> {
-        match self.video(video_id)? {
-            Some(video) => self.text_of(&video),
-            None => Ok(None),
-        }
-    }
-
-    fn text_of(&self, video: &vtx_index::VideoRecord) -> Result<Option<TextReport>> {
-        Ok(self
-            .store
-            .text(video.id, vtx_index::TextSource::Screen)?
-            .map(|text| TextReport::from_stored(&video.meta.path, video.meta.duration, &text)))
-    }
-
-    /// Text for the videos of an indexing run that have none from `reader`.
-    pub(crate) fn text_after_indexing(
-        &self,
-        files: &[(std::path::PathBuf, crate::FileOutcome)],
-        reader: &mut ScreenReader,
-        observer: &mut dyn crate::IndexObserver,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
-        let mut pass = TextPass {
-            engine: self,
-            name: reader.reader().to_string(),
-            reader,
-        };
-        crate::passes::after_indexing(&*self.store, files, &Default::default(), &mut pass, observer, cancel)
-    }
-}
-
-/// Text for the indexed videos that have none from this reader.
-struct TextPass<'a> {
-    engine: &'a crate::Engine,
-    reader: &'a mut ScreenReader,
-    name: String,
-}
-
-impl crate::passes::Pass for TextPass<'_> {
-    fn doing(&self) -> &'static str {
-        "reading the text of"
-    }
-
-    fn lacks(&mut self, video: &vtx_index::VideoRecord) -> Result<bool> {
-        let stored = self.engine.store.text(video.id, vtx_index::TextSource::Screen)?;
-        Ok(stored.is_none_or(|t| t.reader != self.name))
-    }
-
-    fn run(&mut self, video: &vtx_index::VideoRecord, heard: &mut crate::passes::Heard<'_>) -> Result<Option<usize>> {
-        Ok(self.engine.read_text(video, self.reader, heard)?.map(|r| r.lines.len()))
     }
 }
 

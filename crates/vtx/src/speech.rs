@@ -47,10 +47,6 @@ impl Transcriber {
         })
     }
 
-    pub fn model(&self) -> &str {
-        &self.name
-    }
-
     /// Transcribe the audio of `video` (a video or a sound file); `progress` hears how far it has
     /// got (seconds, and the audio's length) and may stop it, which gives `None`. A file without
     /// sound has an empty transcript that says so.
@@ -75,16 +71,27 @@ impl Transcriber {
     }
 }
 
-impl Transcript {
-    /// As the catalog keeps it: each phrase a line of text from the sound, its score the mean
-    /// probability of its tokens.
-    pub(crate) fn to_stored(&self) -> vtx_index::VideoText {
+impl crate::found_text::FindsText for Transcriber {
+    type Found = Transcript;
+    const SOURCE: vtx_index::TextSource = vtx_index::TextSource::Speech;
+    const DOING: &'static str = "transcribing";
+
+    fn model(&self) -> &str {
+        &self.name
+    }
+
+    fn find(&mut self, video: &Path, progress: &mut crate::passes::Heard<'_>) -> Result<Option<Transcript>> {
+        self.run(video, progress)
+    }
+
+    /// Each phrase a line of text from the sound, its score the mean probability of its tokens.
+    fn to_stored(found: &Transcript) -> vtx_index::VideoText {
         vtx_index::VideoText {
             source: vtx_index::TextSource::Speech,
-            reader: self.model.clone(),
+            reader: found.model.clone(),
             fps: 0.0,
             frames: 0,
-            lines: self
+            lines: found
                 .phrases
                 .iter()
                 .map(|p| vtx_index::TextSpan {
@@ -98,13 +105,13 @@ impl Transcript {
         }
     }
 
-    fn from_stored(path: &str, duration: f64, text: &vtx_index::VideoText) -> Self {
-        Self {
+    fn from_stored(path: &str, duration: f64, stored: &vtx_index::VideoText) -> Transcript {
+        Transcript {
             video: path.to_string(),
-            model: text.reader.clone(),
+            model: stored.reader.clone(),
             has_audio: true,
             duration,
-            phrases: text
+            phrases: stored
                 .lines
                 .iter()
                 .map(|l| Phrase {
@@ -116,91 +123,15 @@ impl Transcript {
                 .collect(),
         }
     }
+
+    fn count(found: &Transcript) -> usize {
+        found.phrases.len()
+    }
 }
 
 impl crate::Engine {
     /// A speech model loaded from this engine's models.
     pub fn transcriber(&self, model: &str) -> Result<Transcriber> {
         Transcriber::new(&self.registry, model)
-    }
-
-    /// Transcribe an indexed video and store its phrases, replacing what an earlier run heard:
-    /// what keyword search finds of what is said. Stopped by `progress`, it stores nothing and
-    /// gives `None`.
-    pub fn transcribe(
-        &self,
-        video: &vtx_index::VideoRecord,
-        transcriber: &mut Transcriber,
-        progress: &mut dyn FnMut(f64, Option<f64>) -> ControlFlow<()>,
-    ) -> Result<Option<Transcript>> {
-        let Some(heard) = transcriber.run(&video.meta.file(), progress)? else {
-            return Ok(None);
-        };
-        self.store.set_text(video.id, &heard.to_stored())?;
-        Ok(Some(heard))
-    }
-
-    /// What `index --speech` stored for the indexed video at `path`, or `None` if no speech model
-    /// has run on it.
-    pub fn stored_transcript(&self, path: &Path) -> Result<Option<Transcript>> {
-        let video = self.video_at(path)?;
-        self.transcript_of(&video)
-    }
-
-    /// What `index --speech` stored for the indexed video `video_id` (`None` if no speech model has
-    /// run on it, or there is no such video).
-    pub fn video_transcript(&self, video_id: i64) -> Result<Option<Transcript>> {
-        match self.video(video_id)? {
-            Some(video) => self.transcript_of(&video),
-            None => Ok(None),
-        }
-    }
-
-    fn transcript_of(&self, video: &vtx_index::VideoRecord) -> Result<Option<Transcript>> {
-        Ok(self
-            .store
-            .text(video.id, vtx_index::TextSource::Speech)?
-            .map(|text| Transcript::from_stored(&video.meta.path, video.meta.duration, &text)))
-    }
-
-    /// Transcripts for the videos of an indexing run that have none from `transcriber`'s model.
-    pub(crate) fn speech_after_indexing(
-        &self,
-        files: &[(std::path::PathBuf, crate::FileOutcome)],
-        transcriber: &mut Transcriber,
-        observer: &mut dyn crate::IndexObserver,
-        cancel: &std::sync::atomic::AtomicBool,
-    ) -> Result<Vec<(std::path::PathBuf, std::result::Result<usize, String>)>> {
-        let mut pass = SpeechPass {
-            engine: self,
-            name: transcriber.model().to_string(),
-            transcriber,
-        };
-        crate::passes::after_indexing(&*self.store, files, &Default::default(), &mut pass, observer, cancel)
-    }
-}
-
-/// Transcripts for the indexed videos that have none from this model.
-struct SpeechPass<'a> {
-    engine: &'a crate::Engine,
-    transcriber: &'a mut Transcriber,
-    name: String,
-}
-
-impl crate::passes::Pass for SpeechPass<'_> {
-    fn doing(&self) -> &'static str {
-        "transcribing"
-    }
-
-    fn lacks(&mut self, video: &vtx_index::VideoRecord) -> Result<bool> {
-        let stored = self.engine.store.text(video.id, vtx_index::TextSource::Speech)?;
-        Ok(stored.is_none_or(|t| t.reader != self.name))
-    }
-
-    fn run(&mut self, video: &vtx_index::VideoRecord, heard: &mut crate::passes::Heard<'_>) -> Result<Option<usize>> {
-        Ok(self
-            .engine
-            .transcribe(video, self.transcriber, heard)?
-            .map(|t| t.phrases.len()))
     }
 }

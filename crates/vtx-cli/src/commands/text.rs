@@ -8,7 +8,13 @@ use crate::args::TextArgs;
 pub fn run(args: &TextArgs) -> Result<TextReport> {
     if let Some(index) = &args.index {
         let what = ("text was read", "--ocr");
-        return super::stored(index, &args.models, &args.video, what, vtx::Engine::stored_text);
+        return super::stored(
+            index,
+            &args.models,
+            &args.video,
+            what,
+            vtx::Engine::stored_found::<vtx::ScreenReader>,
+        );
     }
     let models = vtx::model_registry(&super::models_dir(&args.models)).with_device(args.models.device);
     let options = TextOptions {

@@ -9,7 +9,13 @@ use crate::output::TranscriptFormat;
 pub fn run(args: &TranscriptArgs) -> Result<Transcript> {
     if let Some(index) = &args.index {
         let what = ("speech was transcribed", "--speech");
-        return super::stored(index, &args.models, &args.video, what, vtx::Engine::stored_transcript);
+        return super::stored(
+            index,
+            &args.models,
+            &args.video,
+            what,
+            vtx::Engine::stored_found::<vtx::Transcriber>,
+        );
     }
     let models = vtx::model_registry(&super::models_dir(&args.models)).with_device(args.models.device);
     let mut transcriber = vtx::Transcriber::new(&models, &args.speech_model)?;
