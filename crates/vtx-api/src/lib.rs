@@ -117,11 +117,12 @@ pub struct Hit {
     /// Cosine similarity (higher is closer); in a hybrid search that fused keyword matches, the
     /// reciprocal-rank fusion score; in a keyword search, BM25's relevance.
     pub score: f32,
-    /// Why it matched: "visual" (its pictures are near the query), "keyword" (its on-screen
-    /// text holds the query's words).
+    /// Why it matched: "visual" (its pictures are near the query), "keyword" (its on-screen text
+    /// or transcript holds the query's words), "speech" (what is said in it means the query).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub matched: Vec<String>,
-    /// The line of text that matched, the matched words between `**`.
+    /// The line of text that matched, the matched words between `**` (for a match by meaning,
+    /// what is said in the segment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
     /// When that line appears, seconds into the video (`media` seeks there).

@@ -391,6 +391,24 @@ pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> 
             s.name, s.dim, s.model, s.segment_vectors
         )?;
     }
+    for t in &index.text {
+        let (what, found) = match t.source.as_str() {
+            "speech" => ("transcribed", "phrase(s)"),
+            _ => ("read", "line(s)"),
+        };
+        let empty = match (t.empty, t.no_sound) {
+            (0, _) => String::new(),
+            (n, 0) => format!("; {n} with none"),
+            (n, m) => format!("; {n} with none, {m} of them without an audio stream"),
+        };
+        writeln!(
+            out,
+            "{:<9} {} video(s) {what}, {} {found}{empty}",
+            format!("{}:", t.source),
+            t.videos,
+            t.lines
+        )?;
+    }
     for v in info.list.iter().flatten().map(|d| &d.video) {
         writeln!(
             out,

@@ -181,6 +181,13 @@ fn a_spoken_word_is_found_at_its_moment_and_the_transcript_is_kept() {
         .as_array()
         .unwrap()
         .contains(&"keyword".into()));
+    // `vtx info` says what was heard, and where there was nothing to hear.
+    let out = vtx(&["info", "--index", index()]);
+    let info = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        info.contains("speech:   3 video(s) transcribed, 3 phrase(s); 2 with none, 1 of them without an audio stream"),
+        "{info}"
+    );
     let clip = cache().join("fixtures/speech/said.mp4");
     let stored = vtx(&["transcript", "--index", index(), "--json", clip.to_str().unwrap()]);
     let stored: Value = serde_json::from_slice(&stored.stdout).unwrap();

@@ -353,6 +353,22 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
     };
     store.set_text(a, &heard).unwrap();
     assert_eq!(store.text(a, TextSource::Speech).unwrap().as_ref(), Some(&heard));
+    // b was listened to and has no sound at all.
+    let mute = VideoText {
+        lines: Vec::new(),
+        ..heard.clone()
+    };
+    store.set_text(b, &mute).unwrap();
+    let stats = store.stats().unwrap().text;
+    let of = |source| stats.iter().find(|s| s.source == source).cloned().unwrap();
+    let screen = of(TextSource::Screen);
+    assert_eq!((screen.videos, screen.lines, screen.empty), (2, 6, 0), "{stats:?}");
+    let speech = of(TextSource::Speech);
+    assert_eq!(
+        (speech.videos, speech.lines, speech.empty, speech.nothing_there),
+        (2, 1, 1, 1),
+        "{stats:?}"
+    );
     assert_eq!(
         store.text(a, TextSource::Screen).unwrap().as_ref(),
         Some(&read),

@@ -174,7 +174,8 @@ pub struct Hit {
     /// Cosine similarity (see the engine's search for the other rankings it gives).
     pub score: f32,
     /// Why it matched: "visual" (its vectors are near the query's), "keyword" (its text holds
-    /// the query's words); empty where the store alone ranked it.
+    /// the query's words), "speech" (what is said in it is near the query); empty where the store
+    /// alone ranked it.
     pub matched: Vec<String>,
     /// The line of text that matched the query's words, and when it appears.
     pub snippet: Option<Snippet>,
@@ -224,7 +225,8 @@ pub struct VideoText {
     pub source: TextSource,
     /// The model that found them.
     pub reader: String,
-    /// Frames a second the reader saw, and how many it saw in all (0 for speech).
+    /// Frames a second the reader saw, and how many it saw in all; for speech, 0 and the seconds of
+    /// sound heard (0: the video has no audio stream).
     pub fps: f64,
     pub frames: u32,
     /// In time order.
@@ -355,6 +357,21 @@ pub struct StoreStats {
     pub segments: u64,
     pub total_duration: f64,
     pub bytes_on_disk: u64,
+    /// Per source of text that something has looked for.
+    pub text: Vec<TextStats>,
+}
+
+/// What was found of one source of text across the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextStats {
+    pub source: TextSource,
+    /// Videos looked at, and the lines (or phrases) found in them.
+    pub videos: u64,
+    pub lines: u64,
+    /// Videos looked at in which nothing was found.
+    pub empty: u64,
+    /// Of those, videos with nothing to look at: no audio stream, for speech.
+    pub nothing_there: u64,
 }
 
 /// The catalog: what is known of each video besides its vectors (its file, shots, segments,

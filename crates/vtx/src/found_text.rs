@@ -30,6 +30,11 @@ pub trait FindsText {
     fn from_stored(path: &str, duration: f64, stored: &VideoText) -> Self::Found;
     /// How much it found (lines, phrases), for the indexing summary.
     fn count(found: &Self::Found) -> usize;
+    /// Anything else to store for an indexed video from what was found, before the text itself
+    /// (a crash in between leaves the video without text, so the next run finds both again).
+    fn store_more(&mut self, _engine: &Engine, _video: &VideoRecord, _found: &Self::Found) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl Engine {
@@ -45,6 +50,7 @@ impl Engine {
         let Some(found) = finder.find(&video.meta.file(), progress)? else {
             return Ok(None);
         };
+        finder.store_more(self, video, &found)?;
         self.store.set_text(video.id, &F::to_stored(&found))?;
         Ok(Some(found))
     }

@@ -63,7 +63,7 @@ pub use error::{EngineError, ErrorKind, Result};
 pub use evidence::DEFAULT_TEXT_WEIGHT;
 pub use found_text::FindsText;
 pub use frame_models::frame_size;
-pub use hybrid::{SearchMode, KEYWORD_WEIGHT, RRF_K, VISUAL_WEIGHT};
+pub use hybrid::{SearchMode, KEYWORD_WEIGHT, RRF_K, SPEECH_MIN_COSINE, SPEECH_WEIGHT, VISUAL_WEIGHT};
 pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
@@ -72,7 +72,7 @@ pub use objects::{
 };
 pub use posture::Posture;
 pub use screen_text::{ScreenLine, ScreenReader, TextOptions, TextReport, DEFAULT_READER, DEFAULT_TEXT_FPS};
-pub use speech::{Transcriber, Transcript, DEFAULT_SPEECH_MODEL};
+pub use speech::{Transcriber, Transcript, DEFAULT_SPEECH_MODEL, SPEECH_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
 pub use vtx_index::Hit as SearchHit;
@@ -224,6 +224,21 @@ pub struct IndexInfo {
     pub total_duration_s: f64,
     pub bytes_on_disk: u64,
     pub spaces: Vec<SpaceInfo>,
+    /// What was read on screen (`index --ocr`) and heard (`index --speech`).
+    pub text: Vec<TextInfo>,
+}
+
+/// What was found of one source of text (screen or speech) across the index.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TextInfo {
+    pub source: String,
+    /// Videos read (or transcribed), and the lines (or phrases) found in them.
+    pub videos: u64,
+    pub lines: u64,
+    /// Videos in which nothing was found.
+    pub empty: u64,
+    /// Of those, the videos with no audio stream (speech).
+    pub no_sound: u64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -644,10 +659,12 @@ impl Engine {
                         ))
                     })
             }
+            // What is said is searched beside what is seen (hybrid search), never instead of it.
             None => searchable
                 .iter()
+                .filter(|(s, _)| s.name != SPEECH_SPACE)
                 .find(|(_, k)| *k == ModelKind::ImageText)
-                .or_else(|| searchable.first())
+                .or_else(|| searchable.iter().find(|(s, _)| s.name != SPEECH_SPACE))
                 .map(|(s, _)| s.clone())
                 .ok_or_else(|| EngineError::NotFound("this index has no space that text can be searched in".into())),
         }
@@ -721,10 +738,21 @@ impl Engine {
             }
         }
         let depth = options.top.max(hybrid::FUSION_DEPTH);
+        // What is said, where the index has it: the queries in the speech space's own model.
+        let speech = match options.mode {
+            SearchMode::Hybrid => self.store.spaces()?.into_iter().find(|s| s.name == SPEECH_SPACE),
+            _ => None,
+        };
+        let said: Option<Vec<Vec<f32>>> = match &speech {
+            Some(s) if s.model == space.model => None,
+            Some(s) => Some(self.embed_texts(&s.model, queries)?),
+            None => None,
+        };
         let hits = queries
             .iter()
             .zip(vectors.into_iter().flatten())
-            .map(|(query, vector)| {
+            .enumerate()
+            .map(|(i, (query, vector))| {
                 let request = SearchRequest {
                     filter: filter.clone(),
                     group_by_video: options.per_video,
@@ -738,8 +766,23 @@ impl Engine {
                     },
                     _ => Vec::new(),
                 };
-                // Without a keyword match there is nothing to fuse: the vector ranking as it is.
-                if keyword.is_empty() {
+                let spoken = match &speech {
+                    Some(s) => {
+                        let query = said.as_ref().map_or(vector.as_slice(), |v| v[i].as_slice());
+                        let request = SearchRequest {
+                            filter: filter.clone(),
+                            exact: options.exact,
+                            ..SearchRequest::new(&s.name, query, depth)
+                        };
+                        let mut found = self.store.hits(&request)?;
+                        found.retain(|h| h.score >= hybrid::SPEECH_MIN_COSINE);
+                        self.with_what_is_said(mark(found, hybrid::SPEECH))?
+                    }
+                    None => Vec::new(),
+                };
+                // Without a match in what is written or said there is nothing to fuse: the
+                // vector ranking as it is.
+                if keyword.is_empty() && spoken.is_empty() {
                     return Ok(mark(self.store.hits(&request)?, hybrid::VISUAL));
                 }
                 let deep = SearchRequest {
@@ -748,10 +791,46 @@ impl Engine {
                     ..request
                 };
                 let visual = mark(self.store.hits(&deep)?, hybrid::VISUAL);
-                Ok(hybrid::fuse(visual, keyword, options.top, options.per_video))
+                let rankings = [
+                    (hybrid::VISUAL_WEIGHT, visual),
+                    (hybrid::KEYWORD_WEIGHT, keyword),
+                    (hybrid::SPEECH_WEIGHT, spoken),
+                ];
+                Ok(hybrid::fuse(rankings, options.top, options.per_video))
             })
             .collect::<Result<_>>()?;
         Ok((space, hits))
+    }
+
+    /// Hits of the speech space, each with what is said in its segment as its snippet (no words
+    /// marked: they matched by meaning).
+    fn with_what_is_said(&self, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+        let mut transcripts: HashMap<i64, Option<vtx_index::VideoText>> = HashMap::new();
+        for hit in &mut hits {
+            let heard = match transcripts.entry(hit.video_id) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(self.store.text(hit.video_id, vtx_index::TextSource::Speech)?)
+                }
+            };
+            let Some(heard) = heard else {
+                continue;
+            };
+            let said: Vec<&vtx_index::TextSpan> = heard
+                .lines
+                .iter()
+                .filter(|l| l.start < hit.end && l.end > hit.start)
+                .collect();
+            if let (Some(first), Some(last)) = (said.first(), said.last()) {
+                hit.snippet = Some(vtx_index::Snippet {
+                    text: said.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" "),
+                    source: vtx_index::TextSource::Speech,
+                    start: first.start,
+                    end: last.end,
+                });
+            }
+        }
+        Ok(hits)
     }
 
     /// The segments whose on-screen text best matches `keywords`, as hits with their snippets.
@@ -981,6 +1060,7 @@ impl Engine {
             segments,
             total_duration,
             bytes_on_disk,
+            text,
         } = self.store.stats()?;
         let spaces = self
             .store
@@ -1005,6 +1085,16 @@ impl Engine {
             total_duration_s: total_duration,
             bytes_on_disk,
             spaces,
+            text: text
+                .into_iter()
+                .map(|t| TextInfo {
+                    source: t.source.to_string(),
+                    videos: t.videos,
+                    lines: t.lines,
+                    empty: t.empty,
+                    no_sound: t.nothing_there,
+                })
+                .collect(),
         })
     }
 

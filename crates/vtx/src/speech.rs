@@ -11,6 +11,10 @@ use crate::{EngineError, Result};
 
 /// The speech model `make setup` installs.
 pub const DEFAULT_SPEECH_MODEL: &str = "whisper-tiny-en";
+/// The vector space of what is said in each segment, so that a query finds its paraphrases.
+pub const SPEECH_SPACE: &str = "speech";
+/// The sentence encoder that writes it (the offline pack's, MiniLM).
+pub const SPEECH_TEXT_MODEL: &str = "minilm-l6-v2";
 
 /// What was said in one video.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +94,11 @@ impl crate::found_text::FindsText for Transcriber {
             source: vtx_index::TextSource::Speech,
             reader: found.model.clone(),
             fps: 0.0,
-            frames: 0,
+            frames: if found.has_audio {
+                found.duration.ceil().max(1.0) as u32
+            } else {
+                0
+            },
             lines: found
                 .phrases
                 .iter()
@@ -109,7 +117,7 @@ impl crate::found_text::FindsText for Transcriber {
         Transcript {
             video: path.to_string(),
             model: stored.reader.clone(),
-            has_audio: true,
+            has_audio: stored.frames > 0,
             duration,
             phrases: stored
                 .lines
@@ -126,6 +134,47 @@ impl crate::found_text::FindsText for Transcriber {
 
     fn count(found: &Transcript) -> usize {
         found.phrases.len()
+    }
+
+    /// Each segment's words, embedded by the sentence encoder into the `speech` space: a segment
+    /// where nothing is said has no vector there.
+    fn store_more(&mut self, engine: &crate::Engine, video: &vtx_index::VideoRecord, found: &Transcript) -> Result<()> {
+        let segments = engine.store.segments(video.id)?;
+        let said: Vec<String> = segments
+            .iter()
+            .map(|s| {
+                let words: Vec<&str> = found
+                    .phrases
+                    .iter()
+                    .filter(|p| p.start < s.end && p.end > s.start)
+                    .map(|p| p.text.as_str())
+                    .collect();
+                words.join(" ")
+            })
+            .collect();
+        let texts: Vec<&str> = said.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
+        let mut embedded = engine.embed_texts(SPEECH_TEXT_MODEL, &texts)?.into_iter();
+        let vectors: Vec<Option<Vec<f32>>> = said
+            .iter()
+            .map(|t| if t.is_empty() { None } else { embedded.next() })
+            .collect();
+        let Some(dim) = vectors.iter().flatten().map(Vec::len).next() else {
+            return Ok(());
+        };
+        engine.store.ensure_space(&vtx_index::Space {
+            name: SPEECH_SPACE.into(),
+            dim,
+            model: SPEECH_TEXT_MODEL.into(),
+        })?;
+        let video_vector = vtx_core::mean_unit(vectors.iter().flatten().map(Vec::as_slice));
+        let mut writer = engine.store.extend_video(video.id, &[SPEECH_SPACE.to_string()])?;
+        writer.put_vectors(&vtx_index::SpaceVectors {
+            space: SPEECH_SPACE.into(),
+            segments: vectors,
+            video: video_vector,
+        })?;
+        writer.commit(&video.meta)?;
+        Ok(())
     }
 }
 

@@ -1304,6 +1304,7 @@ impl Db<'_> {
             segments: segments as u64,
             total_duration,
             bytes_on_disk,
+            text: self.text_stats()?,
         })
     }
 }

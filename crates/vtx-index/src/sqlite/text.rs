@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension};
 
 use super::{storage, Db};
-use crate::{Filter, IndexError, Keywords, Result, ScoredPoint, TextMatch, TextSource, TextSpan, VideoText, HIGHLIGHT};
+use crate::{
+    Filter, IndexError, Keywords, Result, ScoredPoint, TextMatch, TextSource, TextSpan, TextStats, VideoText, HIGHLIGHT,
+};
 
 fn encode_box(b: &[f32; 4]) -> Vec<u8> {
     b.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -146,6 +148,47 @@ impl Db<'_> {
             });
         }
         Ok(found)
+    }
+}
+
+impl Db<'_> {
+    pub(super) fn text_stats(&self) -> Result<Vec<TextStats>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT v.source, COUNT(*), COALESCE(SUM(n.lines), 0),
+                        COALESCE(SUM(n.lines IS NULL), 0), COALESCE(SUM(n.lines IS NULL AND v.frames = 0), 0)
+                 FROM video_text v LEFT JOIN
+                      (SELECT video_id, source, COUNT(*) AS lines FROM text_lines GROUP BY video_id, source) n
+                      ON n.video_id = v.video_id AND n.source = v.source
+                 GROUP BY v.source ORDER BY v.source DESC",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(storage)?;
+        let mut stats = Vec::new();
+        for row in rows {
+            let (source, videos, lines, empty, nothing_there) = row.map_err(storage)?;
+            stats.push(TextStats {
+                source: source
+                    .parse()
+                    .map_err(|e| IndexError::Storage(format!("video_text: {e}")))?,
+                videos: videos as u64,
+                lines: lines as u64,
+                empty: empty as u64,
+                nothing_there: nothing_there as u64,
+            });
+        }
+        Ok(stats)
     }
 }
 
