@@ -459,12 +459,12 @@ impl Clustering {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSummary {
     pub name: String,
-    /// `image`, `text`, `image-text`, `video`, `motion`, `detector` or `pose`.
+    /// `image`, `text`, `image-text`, `video`, `motion`, `detector`, `pose`, `ocr` or `speech`.
     pub kind: String,
-    /// The vector space it writes; none for a detector, which finds boxes, or a pose model,
-    /// which finds keypoints.
+    /// The vector space it writes; none for a model that finds things instead (boxes,
+    /// keypoints, lines of text, phrases).
     pub space: Option<String>,
-    /// Length of its vectors; 0 for a detector or a pose model.
+    /// Length of its vectors; 0 for a model that writes none.
     pub dim: usize,
     /// Whether it embeds text (queries, labels).
     pub text: bool,

@@ -107,8 +107,15 @@ fn list(registry: &ModelRegistry, json: bool, out: &mut impl Write) -> Result<()
     for m in &list.models {
         let writes = match &m.space {
             Some(space) => format!("{:>5}-d  space {space:<14}", m.dim),
-            None if m.kind == "pose" => format!("{:>7}  {:<20}", "poses", "no space"),
-            None => format!("{:>7}  {:<20}", "boxes", "no space"),
+            None => {
+                let finds = match m.kind.as_str() {
+                    "pose" => "poses",
+                    "ocr" => "lines",
+                    "speech" => "phrases",
+                    _ => "boxes",
+                };
+                format!("{finds:>7}  {:<20}", "no space")
+            }
         };
         writeln!(out, "{:<22} {:<11} {writes} {}", m.name, m.kind, m.description)?;
     }
