@@ -112,6 +112,32 @@ fn stored<T>(
     })
 }
 
+/// What a finder of words (`vtx text`, `vtx transcript`) found in `video`: what its indexing pass
+/// (`found`, by `--flag`) stored in the index at `index` when one is given, else a run of the
+/// finder `load` makes on the file itself, with a bar over its seconds.
+fn find_words<F: vtx::FindsText>(
+    index: Option<&std::path::Path>,
+    models: &ModelsDir,
+    video: &std::path::Path,
+    what: (&str, &str),
+    load: impl FnOnce(&vtx::ModelRegistry) -> vtx::Result<F>,
+) -> Result<F::Found> {
+    if let Some(index) = index {
+        return stored(index, models, video, what, vtx::Engine::stored_found::<F>);
+    }
+    let registry = vtx::model_registry(&models_dir(models)).with_device(models.device);
+    let mut finder = load(&registry)?;
+    let mut bar = crate::progress::SecondsBar::default();
+    let found = finder.find(video, &mut |t, length| {
+        bar.at(t, length);
+        std::ops::ControlFlow::Continue(())
+    });
+    bar.finish();
+    found
+        .with_context(|| video.display().to_string())?
+        .context("it stopped without being asked to")
+}
+
 /// Spaces smaller than `$VTX_ANN_MIN_POINTS` segment vectors (default 20,000) are searched
 /// exactly and get no graph.
 fn ann_options() -> Result<vtx::AnnOptions> {
