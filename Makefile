@@ -24,6 +24,8 @@ test: setup
 	$(CARGO) test --workspace --locked
 	@[ -e "$${VTX_MODELS:-$(VTX_CACHE)/models}/onnxruntime-gpu/libonnxruntime.so" ] || \
 	  echo "note: the GPU runtime test was skipped (no GPU build of ONNX Runtime; make setup-gpu installs it)"
+	@[ -n "$${VTX_QDRANT_BIN}$${VTX_QDRANT_URL}" ] || \
+	  echo "note: the Qdrant cluster tests were skipped (set VTX_QDRANT_BIN to a server binary or VTX_QDRANT_URL to a cluster; see the README)"
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -31,6 +31,13 @@ pub enum Command {
     /// Drop videos from the index (files, or folders: every indexed video under them), all or
     /// nothing; the files themselves are not touched.
     Remove(RemoveArgs),
+    /// Copy an index directory into a Qdrant cluster (`--store`), videos, vectors, thumbnails,
+    /// tags, objects and text, without decoding a video again; what the cluster already holds
+    /// is skipped, so an interrupted copy goes on where it stopped.
+    Export(TransferArgs),
+    /// Copy the index in a Qdrant cluster (`--store`) into an index directory, the way `export`
+    /// copies the other way.
+    Import(TransferArgs),
     /// Find the moments that match a sentence.
     Search(SearchArgs),
     /// Tag every segment with its nearest labels (zero-shot), stored for `search --tag`.
@@ -89,8 +96,16 @@ pub enum Command {
 #[derive(Args, Clone)]
 pub struct Common {
     /// Index directory [default: $VTX_INDEX or ~/.local/share/vtx/index].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "store")]
     pub index: Option<PathBuf>,
+    /// Keep the index in a Qdrant cluster instead: qdrant://HOST:PORT (its gRPC port), or
+    /// qdrants://HOST:PORT over TLS; $VTX_QDRANT_API_KEY is its key [default: $VTX_STORE when
+    /// --index is not given].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The collection in the cluster that holds the index.
+    #[arg(long, value_name = "NAME", default_value = vtx::DEFAULT_COLLECTION)]
+    pub collection: String,
     #[command(flatten)]
     pub models: ModelsDir,
 }
@@ -105,6 +120,35 @@ pub struct ModelsDir {
     /// manifest, else auto].
     #[arg(long, value_name = "DEVICE", env = "VTX_DEVICE")]
     pub device: Option<vtx::Device>,
+}
+
+fn parse_share(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((k, n)) if n >= 1 && (1..=n).contains(&k) => Ok((k, n)),
+        _ => Err(format!("'{text}' is not K/N with 1 <= K <= N (as in 2/3)")),
+    }
+}
+
+/// How `vtx index --store` lays out a collection it creates (one that exists keeps its own).
+#[derive(Args, Clone, Default)]
+pub struct CollectionLayout {
+    /// Shards of a new collection, spread over the cluster's nodes [default: the cluster's].
+    #[arg(long, value_name = "N", requires = "store", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+    /// Copies of each shard in a new collection, on distinct nodes: with 2, search goes on while
+    /// one node is down [default: the cluster's, usually 1].
+    #[arg(long, value_name = "N", requires = "store", value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: Option<u32>,
+    /// Copies that must take a write before it returns [default: 1].
+    #[arg(long, value_name = "N", requires = "store", value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_consistency: Option<u32>,
+    /// Keep int8 copies of a new collection's vectors, searched first and rescored: a quarter of
+    /// the memory for a small loss of recall.
+    #[arg(long, requires = "store")]
+    pub int8: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -190,6 +234,8 @@ pub struct IndexArgs {
     /// Re-index files even if they look unchanged.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub layout: CollectionLayout,
     /// Skip a sampled frame that looks like the last one kept (perceptual signatures at most
     /// --dedup-bits of 64 apart): static shots are encoded once.
     #[arg(long)]
@@ -215,6 +261,10 @@ pub struct IndexArgs {
     /// itself missing, such as an unmounted drive, prunes nothing).
     #[arg(long)]
     pub prune: bool,
+    /// Index only share K of N of the files, split by content (K from 1): N machines given the
+    /// same paths and one `--store` index each file once between them.
+    #[arg(long, value_name = "K/N", value_parser = parse_share)]
+    pub shard: Option<(u32, u32)>,
     /// Also detect and track objects (COCO classes, people's actions), for `search --object` and
     /// `--action`: a new or changed video on the frames of its indexing decode (--object-fps of
     /// them), one indexed before without objects by a decode of its own.
@@ -252,6 +302,24 @@ pub struct IndexArgs {
     /// The speech model for --speech.
     #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_SPEECH_MODEL, requires = "speech")]
     pub speech_model: String,
+}
+
+#[derive(Args)]
+pub struct TransferArgs {
+    /// The index directory [default: $VTX_INDEX or ~/.local/share/vtx/index].
+    #[arg(long, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// The cluster: qdrant://HOST:PORT, or qdrants://HOST:PORT over TLS ($VTX_QDRANT_API_KEY is
+    /// its key).
+    #[arg(long, value_name = "URL", required = true)]
+    pub store: String,
+    /// The collection in the cluster.
+    #[arg(long, value_name = "NAME", default_value = vtx::DEFAULT_COLLECTION)]
+    pub collection: String,
+    #[command(flatten)]
+    pub layout: CollectionLayout,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

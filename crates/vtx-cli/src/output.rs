@@ -48,6 +48,10 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     let extended = report.count(|o| matches!(o, FileOutcome::Extended { .. }));
     let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
     let speed = report.video_seconds / report.wall_seconds.max(1e-9);
+    let other_shares = match report.count(|o| matches!(o, FileOutcome::OtherShare)) {
+        0 => String::new(),
+        n => format!(", {n} left to other shards"),
+    };
     let skipped = match report.frames_skipped {
         0 => String::new(),
         n => format!(" ({n} near-duplicate frames skipped)"),
@@ -57,7 +61,7 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
         n => format!("; {n} already indexed got the new models' vectors"),
     };
     let mut lines = vec![format!(
-        "indexed {indexed} video(s), {unchanged} unchanged, {} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
+        "indexed {indexed} video(s), {unchanged} unchanged{other_shares}, {} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
         report.failed(),
         report.frames,
         report.video_seconds,
@@ -374,15 +378,34 @@ pub fn info(out: &mut impl Write, info: &Info, as_json: bool) -> io::Result<()> 
     }
     let index = &info.index;
     writeln!(out, "index:    {}", index.index_dir)?;
+    if let Some(c) = &index.cluster {
+        let down = c.shard_copies.iter().filter(|s| s.2 != "Active").count();
+        writeln!(
+            out,
+            "cluster:  {} node(s), {} shard(s) x {} replica(s) (writes wait for {}), {} points{}",
+            c.nodes,
+            c.shards,
+            c.replicas,
+            c.write_consistency,
+            c.points,
+            if down > 0 {
+                format!("; {down} shard copies not active")
+            } else {
+                String::new()
+            }
+        )?;
+    }
     writeln!(out, "videos:   {}", index.videos)?;
     writeln!(out, "frames:   {}", index.frames)?;
     writeln!(out, "segments: {}", index.segments)?;
     writeln!(out, "duration: {}", format_time(index.total_duration_s))?;
-    writeln!(
-        out,
-        "on disk:  {:.1} MiB",
-        index.bytes_on_disk as f64 / (1 << 20) as f64
-    )?;
+    if index.cluster.is_none() {
+        writeln!(
+            out,
+            "on disk:  {:.1} MiB",
+            index.bytes_on_disk as f64 / (1 << 20) as f64
+        )?;
+    }
     for s in &index.spaces {
         let search = if s.approximate { "graph" } else { "exact" };
         writeln!(

@@ -21,8 +21,9 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 10] = [
+    let checks: [(&str, Check); 11] = [
         ("writes", writes_replace_and_remove),
+        ("copy", everything_of_a_video_copies_into_another_store),
         ("objects", objects_are_kept_filtered_on_and_dropped_with_their_content),
         ("text", text_is_found_by_keyword_and_dropped_with_its_content),
         ("ids", ids_derive_from_content_and_position),
@@ -546,6 +547,72 @@ fn objects_are_kept_filtered_on_and_dropped_with_their_content(open: Open<'_>, d
     assert!(store.object_hits(&people(1), 10).unwrap().iter().all(|p| p.video == b));
     store.remove_videos(&[b]).unwrap();
     assert!(store.object_hits(&people(1), 10).unwrap().is_empty());
+}
+
+fn everything_of_a_video_copies_into_another_store(open: Open<'_>, dir: &Path) {
+    let from = fresh(open, &dir.join("from"));
+    let mut entry = video("/c.mp4", &[axis(0), axis(1), axis(2)]);
+    entry.segments[1].thumbnail = Some(b"a jpeg".to_vec());
+    let id = from.put_video(&entry).unwrap();
+    let segments = from.segments(id).unwrap();
+    from.set_tags(
+        id,
+        &[Tag {
+            segment: segments[2].id,
+            label: "a kitten".into(),
+            score: 0.5,
+        }],
+    )
+    .unwrap();
+    let text = VideoText {
+        source: TextSource::Speech,
+        reader: "r".into(),
+        fps: 0.0,
+        frames: 3,
+        lines: vec![TextSpan {
+            start: 1.2,
+            end: 1.8,
+            text: "the budget".into(),
+            score: 0.9,
+            bbox: [0.0; 4],
+        }],
+    };
+    from.set_text(id, &text).unwrap();
+
+    let to = open(&dir.join("to"));
+    crate::transfer::copy_spaces(&*from, &*to).unwrap();
+    let record = from.video_by_id(id).unwrap().unwrap();
+    assert!(!crate::transfer::already_copied(&record, &*to).unwrap());
+    let copied = crate::transfer::copy_video(&*from, &*to, &record).unwrap();
+    assert!(crate::transfer::already_copied(&record, &*to).unwrap());
+    assert_eq!(to.video_by_id(copied).unwrap().unwrap().meta, record.meta);
+    assert_eq!(to.spaces().unwrap(), from.spaces().unwrap());
+    assert_eq!(to.moments(copied, "s").unwrap(), from.moments(id, "s").unwrap());
+    let there = to.segments(copied).unwrap();
+    assert_eq!(there.len(), 3);
+    assert_eq!(to.thumbnail(there[1].id).unwrap().as_deref(), Some(&b"a jpeg"[..]));
+    assert_eq!(to.thumbnail(there[0].id).unwrap(), None);
+    assert_eq!(
+        to.stored_vectors(copied, "s").unwrap(),
+        from.stored_vectors(id, "s").unwrap()
+    );
+    assert_eq!(
+        to.video_vector(copied, "s").unwrap(),
+        from.video_vector(id, "s").unwrap()
+    );
+    let tags = to.tags(copied).unwrap();
+    assert_eq!(
+        (tags.len(), tags[0].segment, tags[0].label.as_str()),
+        (1, there[2].id, "a kitten")
+    );
+    assert_eq!(to.text(copied, TextSource::Speech).unwrap(), Some(text));
+    let found = to
+        .text_matches(&Keywords::parse("budget").unwrap(), &Filter::default(), 5)
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].point.segment, there[1].id);
+    let hits = search(&*to, SearchRequest::new("s", &axis(2), 1));
+    assert_eq!((hits[0].video_id, hits[0].start), (copied, 2.0));
 }
 
 fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {

@@ -53,7 +53,8 @@ impl Keywords {
     }
 }
 
-fn tokens(text: &str) -> Vec<String> {
+/// A text's words, lowercased, as keyword search reads them.
+pub(crate) fn tokens(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)

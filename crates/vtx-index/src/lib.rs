@@ -16,14 +16,19 @@ mod ann;
 pub mod contract;
 pub mod ids;
 mod keywords;
+mod qdrant;
 mod query;
 mod ranking;
 mod segments;
 mod sqlite;
 mod synthetic;
+pub mod transfer;
 
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use keywords::{Keywords, HIGHLIGHT};
+#[cfg(any(test, feature = "contract"))]
+pub use qdrant::cluster;
+pub use qdrant::{QdrantOptions, QdrantStore, CONNECT_TIMEOUT, DEFAULT_COLLECTION, REQUEST_TIMEOUT};
 pub use query::{Filter, ObjectFilter, SearchRequest, TimeRange};
 pub use segments::{or_whole, pool_space, segment_of, Pooling, SpaceVectors};
 pub use sqlite::SqliteStore;
@@ -48,6 +53,10 @@ pub enum IndexError {
     Graph(String),
     #[error("no index at {0} (create one with `vtx index PATH... --index {0}`)")]
     NotFound(String),
+    #[error("cannot reach the Qdrant cluster at {0}")]
+    Unreachable(String),
+    #[error("the Qdrant cluster at {url} has no collection '{collection}' (create it with `vtx index PATH... --store {url} --collection {collection}`)")]
+    NoCollection { url: String, collection: String },
     #[error("vector space '{0}' does not exist in this index")]
     UnknownSpace(String),
     #[error("vector space '{space}' holds {expected}-d vectors, got {got}-d")]
@@ -61,9 +70,9 @@ impl IndexError {
         use vtx_core::ErrorKind;
         match self {
             Self::Busy => ErrorKind::Busy,
-            Self::DiskFull => ErrorKind::Unavailable,
+            Self::DiskFull | Self::Unreachable(_) => ErrorKind::Unavailable,
             Self::Schema(..) | Self::ForeignModel { .. } => ErrorKind::Conflict,
-            Self::NotFound(_) | Self::UnknownSpace(_) => ErrorKind::NotFound,
+            Self::NotFound(_) | Self::NoCollection { .. } | Self::UnknownSpace(_) => ErrorKind::NotFound,
             Self::Dimension { .. } | Self::Query(_) => ErrorKind::BadInput,
             Self::Storage(_) | Self::Usage(_) | Self::Graph(_) => ErrorKind::Internal,
         }
@@ -73,7 +82,7 @@ impl IndexError {
 pub type Result<T> = std::result::Result<T, IndexError>;
 
 /// A named vector space: every vector in it comes from the same model and can be compared.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Space {
     pub name: String,
     pub dim: usize,
@@ -82,7 +91,7 @@ pub struct Space {
 }
 
 /// What is known about one indexed video file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VideoMeta {
     /// The path as it was given to `vtx index`, made absolute, as text
     /// ([`vtx_core::path_to_text`]: a name that is not UTF-8 is a `file://` URL).
@@ -181,6 +190,23 @@ pub struct Hit {
     pub snippet: Option<Snippet>,
 }
 
+impl Hit {
+    /// The hit for a scored point: its video's path and its segment's span; matched for no
+    /// reason yet.
+    pub fn at(point: &ScoredPoint, path: String, start: f64, end: f64) -> Self {
+        Self {
+            video_id: point.video,
+            path,
+            segment: point.segment,
+            start,
+            end,
+            score: point.score,
+            matched: Vec::new(),
+            snippet: None,
+        }
+    }
+}
+
 /// A matched line of text in a hit: the words that matched between [`HIGHLIGHT`] marks, and
 /// when it is on screen, seconds into the video.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,7 +218,7 @@ pub struct Snippet {
 }
 
 /// A line of text on screen (`vtx index --ocr`), for as long as it stays there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TextSpan {
     /// Seconds into the video: first seen, and when it was last seen plus one sampling step.
     pub start: f64,
@@ -205,7 +231,7 @@ pub struct TextSpan {
 }
 
 /// Where a video's text comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TextSource {
     /// Read in the picture (`vtx index --ocr`).
     Screen,
@@ -220,7 +246,7 @@ vtx_core::names!(TextSource, "text source", {
 
 /// What a text reader (or a speech model) found in one video: how it was run, and the lines it
 /// read (or the phrases it heard).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VideoText {
     pub source: TextSource,
     /// The model that found them.
@@ -253,7 +279,7 @@ pub struct SegmentSpan {
 }
 
 /// A zero-shot label of a segment, with its score (cosine in a text space).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tag {
     pub segment: i64,
     pub label: String,
@@ -261,7 +287,7 @@ pub struct Tag {
 }
 
 /// An object followed through a video, as the catalog keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectTrack {
     /// Unique within its video.
     pub id: u32,
@@ -278,7 +304,7 @@ pub struct ObjectTrack {
 }
 
 /// A track's box at one moment: `[x0, y0, x1, y1]` in fractions of the frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrackPoint {
     pub t: f64,
     pub bbox: [f32; 4],
@@ -286,7 +312,7 @@ pub struct TrackPoint {
 }
 
 /// How present one object label is in one segment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SegmentObjects {
     pub segment: i64,
     pub label: String,
@@ -299,7 +325,7 @@ pub struct SegmentObjects {
 }
 
 /// What a detector found in one video: how it was run, its tracks, and each segment's labels.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VideoObjects {
     pub detector: String,
     /// Frames a second the detector saw, and how many it saw in all.
@@ -322,7 +348,7 @@ pub struct Segment {
 }
 
 /// One shot of a stored video: seconds, and how it began ("start", "cut", "fade").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShotSpan {
     pub start: f64,
     pub end: f64,
@@ -359,6 +385,23 @@ pub struct StoreStats {
     pub bytes_on_disk: u64,
     /// Per source of text that something has looked for.
     pub text: Vec<TextStats>,
+    /// How a store on a cluster is spread over it; `None` for an embedded one.
+    pub cluster: Option<ClusterStats>,
+}
+
+/// How a collection lies on its cluster (`vtx info --store`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ClusterStats {
+    /// Nodes that hold a shard of the collection.
+    pub nodes: usize,
+    pub shards: u32,
+    /// Copies of each shard, and how many must take a write.
+    pub replicas: u32,
+    pub write_consistency: u32,
+    /// Points of every kind (segments, videos and the catalog's records).
+    pub points: u64,
+    /// Each copy of each shard: (shard, node, state such as "Active" or "Dead").
+    pub shard_copies: Vec<(u32, u64, String)>,
 }
 
 /// What was found of one source of text across the store.
@@ -431,6 +474,10 @@ pub trait VectorIndex: Send + Sync {
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>>;
     /// The spaces a stored video has vectors in.
     fn video_spaces(&self, id: i64) -> Result<Vec<String>>;
+    /// A stored video's moments in `space`, in time order, with their vectors.
+    fn moments(&self, id: i64, space: &str) -> Result<Vec<TimedVector>>;
+    /// A stored video's vectors in `space`: its segments' (aligned with its segments) and its own.
+    fn stored_vectors(&self, id: i64, space: &str) -> Result<SpaceVectors>;
     /// Every video's vector in `space`: (video id, vector), by video id.
     fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>>;
     /// The segment vectors of `space`, a page of at most `limit` at a time, by video and time:

@@ -59,6 +59,9 @@ pub struct IndexOptions {
     pub motion: Option<vtx_media::MotionOptions>,
     /// First drop the indexed videos under the given paths whose files no longer exist.
     pub prune: bool,
+    /// Index only one share of the files, by content: `Some((k, n))` takes the k-th of n (from 1),
+    /// so that n machines given the same paths index each file once between them.
+    pub share: Option<(u32, u32)>,
     /// Whether the decoder's deblocking filter runs (a speed-for-fidelity trade).
     pub deblocking: vtx_media::Deblocking,
     /// Videos decoded at once (each on its own thread; the models are shared).
@@ -89,6 +92,7 @@ impl Default for IndexOptions {
             pooling: Pooling::Mean,
             motion: Some(vtx_media::MotionOptions::default()),
             prune: false,
+            share: None,
             deblocking: vtx_media::Deblocking::Full,
             jobs: default_jobs(),
             objects: None,
@@ -129,9 +133,21 @@ pub enum FileOutcome {
     Unchanged,
     /// Touched but byte-identical (same hash): only its modification time was updated.
     SameContent,
+    /// In another machine's share (`--shard`): not indexed here.
+    OtherShare,
     /// Stopped by the user before it finished; nothing was written for it.
     Interrupted,
     Failed(String),
+}
+
+/// Whether content with this hash falls in share `k` of `n` (from 1): its first 64 bits, modulo
+/// `n`, so the split depends on the files alone, not on how they were listed.
+pub fn in_share(hash: &str, (k, n): (u32, u32)) -> bool {
+    let head = hash
+        .get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    head % u64::from(n.max(1)) == u64::from(k.saturating_sub(1))
 }
 
 /// The result of one `index` call.
@@ -292,6 +308,7 @@ struct Decoded {
 enum Produced {
     Sampled(Box<Decoded>),
     SameContent,
+    OtherShare,
 }
 
 enum Msg {
@@ -384,6 +401,9 @@ impl Producers<'_> {
         let probed = match job.work {
             Work::Full => {
                 let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
+                if options.share.is_some_and(|share| !in_share(&hash, share)) {
+                    return Ok(Produced::OtherShare);
+                }
                 if job.known_hash.as_deref() == Some(hash.as_str()) {
                     return Ok(Produced::SameContent);
                 }
@@ -393,7 +413,13 @@ impl Producers<'_> {
                 }
                 Some((info, hash))
             }
-            Work::Extend(_) => None,
+            Work::Extend(_) => {
+                let known = job.known_hash.as_deref().unwrap_or_default();
+                if options.share.is_some_and(|share| !in_share(known, share)) {
+                    return Ok(Produced::OtherShare);
+                }
+                None
+            }
         };
         let mut first: Option<vtx_media::Sampled> = None;
         let mut thumbnails = probed
@@ -602,6 +628,7 @@ struct Fatal {
 fn writes(active: &Active<'_>, done: &std::result::Result<Produced, String>) -> bool {
     match done {
         Ok(Produced::SameContent) => true,
+        Ok(Produced::OtherShare) => false,
         Ok(Produced::Sampled(decoded)) => active.state.error.is_none() && !decoded.stats.stopped,
         Err(_) => false,
     }
@@ -783,6 +810,7 @@ impl<'a> Consumer<'a, '_> {
                 self.store.touch_video(id, job.mtime_ns)?;
                 return Ok(FileOutcome::SameContent);
             }
+            Ok(Produced::OtherShare) => return Ok(FileOutcome::OtherShare),
             Ok(Produced::Sampled(decoded)) => *decoded,
         };
         if let Some(e) = state.error {

@@ -44,6 +44,7 @@ mod sessions;
 mod speech;
 mod tags;
 mod track;
+mod transfer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vtx_core::{path_to_text, text_is_under};
-use vtx_index::{Hit, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
+use vtx_index::{Hit, QdrantStore, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
 use vtx_models::{ModelKind, OnnxClipEncoder, OnnxImageEncoder, OnnxTextEncoder, Registry, TextEncoder};
 
 use frame_models::{FrameEncoder, FrameModel, ModelInfo};
@@ -75,10 +76,15 @@ pub use screen_text::{ScreenLine, ScreenReader, TextOptions, TextReport, DEFAULT
 pub use speech::{Transcriber, Transcript, DEFAULT_SPEECH_MODEL, SPEECH_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
+pub use transfer::{copy_index, CopyReport};
 pub use vtx_index::Hit as SearchHit;
 pub use vtx_index::Pooling;
 pub use vtx_index::{AnnOptions, OptimizeAction, Optimized, Quantization};
 pub use vtx_index::{IndexError, ObjectFilter, Segment, Snippet, Tag, TextSource, VideoMeta, VideoRecord};
+pub use vtx_index::{
+    QdrantOptions, CONNECT_TIMEOUT as QDRANT_CONNECT_TIMEOUT, DEFAULT_COLLECTION,
+    REQUEST_TIMEOUT as QDRANT_REQUEST_TIMEOUT,
+};
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
 pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
@@ -118,7 +124,10 @@ pub const DEFAULT_MODELS: &[&str] = &["efficientnet-lite0"];
 /// Where the engine keeps its index and finds its models.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// The embedded index's directory, unless `qdrant` names a cluster.
     pub index_dir: PathBuf,
+    /// Keep the index in a collection of a Qdrant cluster instead.
+    pub qdrant: Option<QdrantOptions>,
     pub models_dir: PathBuf,
     /// When the index's spaces get approximate (HNSW) indexes, and how they are built.
     pub ann: AnnOptions,
@@ -133,12 +142,31 @@ impl EngineConfig {
     pub fn new(index_dir: PathBuf, models_dir: PathBuf) -> Self {
         Self {
             index_dir,
+            qdrant: None,
             models_dir,
             ann: AnnOptions::default(),
             text_sessions: 1,
             device: None,
         }
     }
+
+    /// Where the index is, for people: its directory, or the cluster and collection.
+    pub fn location(&self) -> String {
+        match &self.qdrant {
+            Some(q) => format!("{} (collection {})", q.url, q.collection),
+            None => self.index_dir.display().to_string(),
+        }
+    }
+}
+
+/// The store `config` names: its directory, or its cluster; one that must `exist`, or created.
+fn open_store(config: &EngineConfig, exist: bool) -> Result<Arc<dyn VectorStore>> {
+    Ok(match (&config.qdrant, exist) {
+        (Some(cluster), true) => Arc::new(QdrantStore::open_existing(cluster.clone())?),
+        (Some(cluster), false) => Arc::new(QdrantStore::open(cluster.clone())?),
+        (None, true) => Arc::new(SqliteStore::open_existing_with(&config.index_dir, config.ann.clone())?),
+        (None, false) => Arc::new(SqliteStore::open_with(&config.index_dir, config.ann.clone())?),
+    })
 }
 
 /// A video's motion per segment (no index needed): its shots cut as indexing cuts them, each with
@@ -226,6 +254,8 @@ pub struct IndexInfo {
     pub spaces: Vec<SpaceInfo>,
     /// What was read on screen (`index --ocr`) and heard (`index --speech`).
     pub text: Vec<TextInfo>,
+    /// How an index on a cluster is spread over it.
+    pub cluster: Option<vtx_index::ClusterStats>,
 }
 
 /// What was found of one source of text (screen or speech) across the index.
@@ -281,15 +311,15 @@ pub struct Engine {
 impl Engine {
     /// Open (or create) the index.
     pub fn open(config: EngineConfig) -> Result<Self> {
-        let store = SqliteStore::open_with(&config.index_dir, config.ann.clone())?;
-        Ok(Self::with_store(config, Arc::new(store)))
+        let store = open_store(&config, false)?;
+        Ok(Self::with_store(config, store))
     }
 
     /// Open an index that must already exist (for searching: a mistyped path is an error, not an
     /// empty library).
     pub fn open_existing(config: EngineConfig) -> Result<Self> {
-        let store = SqliteStore::open_existing_with(&config.index_dir, config.ann.clone())?;
-        Ok(Self::with_store(config, Arc::new(store)))
+        let store = open_store(&config, true)?;
+        Ok(Self::with_store(config, store))
     }
 
     /// An engine over any [`VectorStore`] (the embedded SQLite one is what `open` gives).
@@ -1061,6 +1091,7 @@ impl Engine {
             total_duration,
             bytes_on_disk,
             text,
+            cluster,
         } = self.store.stats()?;
         let spaces = self
             .store
@@ -1078,7 +1109,7 @@ impl Engine {
             })
             .collect::<Result<_>>()?;
         Ok(IndexInfo {
-            index_dir: self.config.index_dir.display().to_string(),
+            index_dir: self.config.location(),
             videos,
             frames,
             segments,
@@ -1095,6 +1126,7 @@ impl Engine {
                     no_sound: t.nothing_there,
                 })
                 .collect(),
+            cluster,
         })
     }
 

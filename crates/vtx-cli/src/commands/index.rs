@@ -27,6 +27,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         pooling: args.pool,
         motion: (!args.no_motion).then(MotionOptions::default),
         prune: args.prune,
+        share: args.shard,
         deblocking: args.sampling.deblocking,
         jobs: args.jobs.map_or_else(vtx::default_jobs, usize::from),
         objects: args.objects.then(|| vtx::ObjectOptions {
@@ -47,7 +48,14 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
 
 pub fn run(args: IndexArgs) -> Result<IndexReport> {
     let options = options(&args)?;
-    let engine = Engine::open(engine_config(&args.common)?).context("cannot open vtx")?;
+    let mut config = engine_config(&args.common)?;
+    if let Some(cluster) = &mut config.qdrant {
+        cluster.shards = args.layout.shards;
+        cluster.replicas = args.layout.replicas;
+        cluster.write_consistency = args.layout.write_consistency;
+        cluster.quantize = args.layout.int8;
+    }
+    let engine = Engine::open(config).context("cannot open vtx")?;
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     // First Ctrl-C: finish the video being written and stop; the index stays consistent either way.

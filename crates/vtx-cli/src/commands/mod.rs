@@ -16,6 +16,7 @@ mod similar;
 mod tag;
 mod text;
 mod transcript;
+mod transfer;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -79,6 +80,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             } => output::cluster_agreement(&mut out, &eval::clusters(&labels, &cluster, &common)?, json)?,
         },
         Command::Serve(args) => serve::run(args)?,
+        Command::Export(args) => transfer::run(&args, transfer::Direction::Export, &mut out)?,
+        Command::Import(args) => transfer::run(&args, transfer::Direction::Import, &mut out)?,
         Command::Info(args) => output::info(&mut out, &info::run(&args)?, args.json)?,
         Command::Models { command, dir } => models::run(command, &models_dir(&dir), dir.device, &mut out)?,
         Command::BenchModel(args) => bench::model(&args, &mut out)?,
@@ -151,8 +154,39 @@ fn ann_options() -> Result<vtx::AnnOptions> {
     Ok(ann)
 }
 
+/// The cluster `--store` (or `$VTX_STORE`, when no `--index` is given) names, if any.
+fn cluster(common: &Common) -> Result<Option<vtx::QdrantOptions>> {
+    let url = match (&common.store, &common.index) {
+        (Some(url), _) => url.clone(),
+        (None, None) => match std::env::var("VTX_STORE") {
+            Ok(url) if !url.is_empty() => url,
+            _ => return Ok(None),
+        },
+        (None, Some(_)) => return Ok(None),
+    };
+    qdrant_options(&url, &common.collection).map(Some)
+}
+
+/// The options of a cluster at `url`: its key and request timeout from the environment.
+fn qdrant_options(url: &str, collection: &str) -> Result<vtx::QdrantOptions> {
+    let mut options = vtx::QdrantOptions::from_url(url)
+        .with_context(|| format!("--store takes qdrant://HOST:PORT or qdrants://HOST:PORT, not '{url}'"))?;
+    options.collection = collection.to_string();
+    options.api_key = std::env::var("VTX_QDRANT_API_KEY").ok().filter(|k| !k.is_empty());
+    if let Some(value) = std::env::var_os("VTX_QDRANT_TIMEOUT") {
+        let seconds: u64 = value
+            .to_str()
+            .and_then(|v| v.parse().ok())
+            .filter(|&s| s > 0)
+            .with_context(|| format!("VTX_QDRANT_TIMEOUT must be a number of seconds, not {value:?}"))?;
+        options.timeout = std::time::Duration::from_secs(seconds);
+    }
+    Ok(options)
+}
+
 fn engine_config(common: &Common) -> Result<EngineConfig> {
     Ok(EngineConfig {
+        qdrant: cluster(common)?,
         ann: ann_options()?,
         device: common.models.device,
         ..EngineConfig::new(

@@ -37,7 +37,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_connections: args.max_connections,
     };
     let config = engine_config(&args.common)?;
-    let index = config.index_dir.display().to_string();
+    let index = config.location();
     vtx_server::serve(config, &options, |bound| {
         println!("vtx serve: http://{bound}/ (index {index}; Ctrl-C stops)");
         let _ = std::io::stdout().flush();

@@ -485,16 +485,7 @@ impl Db<'_> {
                 .optional()
                 .map_err(storage)?;
             if let Some((start, end, path)) = found {
-                hits.push(Hit {
-                    video_id: point.video,
-                    path,
-                    segment: point.segment,
-                    start,
-                    end,
-                    score: point.score,
-                    matched: Vec::new(),
-                    snippet: None,
-                });
+                hits.push(Hit::at(point, path, start, end));
             }
         }
         Ok(hits)
@@ -1134,6 +1125,32 @@ impl Db<'_> {
         rows.collect::<rusqlite::Result<_>>().map_err(storage)
     }
 
+    fn stored_vectors(&self, id: i64, space: &str) -> Result<SpaceVectors> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT ids, vecs FROM segment_vectors WHERE video_id = ?1 AND space = ?2 ORDER BY chunk")
+            .map_err(storage)?;
+        let mut rows = stmt.query(params![id, space]).map_err(storage)?;
+        let mut by_segment: HashMap<i64, Vec<f32>> = HashMap::new();
+        while let Some(row) = rows.next().map_err(storage)? {
+            let ids: Vec<i64> = blob(row, 0)?
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("chunks of 8")))
+                .collect();
+            let mut vecs = Vec::new();
+            decode_into(blob(row, 1)?, &mut vecs);
+            let dim = if ids.is_empty() { 0 } else { vecs.len() / ids.len() };
+            for (i, segment) in ids.into_iter().enumerate() {
+                by_segment.insert(segment, vecs[i * dim..(i + 1) * dim].to_vec());
+            }
+        }
+        Ok(SpaceVectors {
+            space: space.to_string(),
+            segments: self.segments(id)?.iter().map(|s| by_segment.remove(&s.id)).collect(),
+            video: self.video_vector(id, space)?,
+        })
+    }
+
     fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {
         self.space(space)?;
         let mut stmt = self
@@ -1305,6 +1322,7 @@ impl Db<'_> {
             total_duration,
             bytes_on_disk,
             text: self.text_stats()?,
+            cluster: None,
         })
     }
 }
@@ -1402,6 +1420,14 @@ impl VectorIndex for SqliteStore {
 
     fn video_spaces(&self, id: i64) -> Result<Vec<String>> {
         self.lease()?.db().video_spaces(id)
+    }
+
+    fn moments(&self, id: i64, space: &str) -> Result<Vec<TimedVector>> {
+        self.lease()?.db().moments(id, space)
+    }
+
+    fn stored_vectors(&self, id: i64, space: &str) -> Result<SpaceVectors> {
+        self.lease()?.db().stored_vectors(id, space)
     }
 
     fn video_vectors(&self, space: &str) -> Result<Vec<(i64, Vec<f32>)>> {

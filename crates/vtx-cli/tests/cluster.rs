@@ -1,0 +1,267 @@
+//! End-to-end tests of the Qdrant store: every command on a real 3-node cluster gives the
+//! answers the embedded index gives, an index copies between the two, a writer killed mid-video
+//! leaves the old version whole, and search goes on with a node down. The cluster comes from
+//! `$VTX_QDRANT_URL` or `$VTX_QDRANT_BIN` (see `vtx_index::qdrant` and the README); without either,
+//! these tests say so and skip.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use vtx_index::cluster::{unavailable, TestCluster};
+
+mod common;
+use common::{cache, file_name, vtx};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+/// Where an index is: `--index DIR`, or `--store URL --collection NAME`.
+fn at(location: &[String]) -> Vec<&str> {
+    location.iter().map(String::as_str).collect()
+}
+
+fn run(args: &[&str], location: &[String]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(at(location));
+    vtx(&all)
+}
+
+/// Every segment of the index, ranked for `query` by exact visual search: (file, start).
+fn ranked(query: &str, location: &[String]) -> Vec<(String, f64)> {
+    let out = ok(run(
+        &["search", query, "--mode", "visual", "--exact", "--top", "500", "--json"],
+        location,
+    ));
+    let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+    found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                file_name(h["video"].as_str().unwrap()).to_string(),
+                (h["start"].as_f64().unwrap() * 1000.0).round() / 1000.0,
+            )
+        })
+        .collect()
+}
+
+fn names(hits: &[(String, f64)]) -> Vec<&str> {
+    hits.iter().map(|h| h.0.as_str()).collect()
+}
+
+fn info(location: &[String]) -> Value {
+    serde_json::from_slice(&ok(run(&["info", "--json"], location)).stdout).unwrap()
+}
+
+fn cluster_at(cluster: &TestCluster, collection: &str) -> Vec<String> {
+    vec![
+        "--store".into(),
+        cluster.url.clone(),
+        "--collection".into(),
+        collection.into(),
+    ]
+}
+
+fn library(dir: &Path) -> String {
+    let library = dir.join("library");
+    std::fs::create_dir_all(&library).unwrap();
+    for name in ["cat", "coffee", "motorcycle", "rocket", "astronaut"] {
+        std::fs::copy(
+            cache().join(format!("fixtures/photos/{name}.mp4")),
+            library.join(format!("{name}.mp4")),
+        )
+        .unwrap();
+    }
+    library.to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_unreachable_cluster_is_one_line_and_its_own_exit_code() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("qdrant://127.0.0.1:{port}");
+    for args in [vec!["search", "a cat"], vec!["info"], vec!["index", "/nonexistent.mp4"]] {
+        let out = run(&args, &[String::from("--store"), url.clone()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("cannot reach the Qdrant cluster at {url}")),
+            "{stderr}"
+        );
+    }
+    let out = vtx(&["info", "--store", "http://127.0.0.1:6334"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--store takes qdrant://HOST:PORT"));
+}
+
+#[test]
+fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_and_a_node_down() {
+    let Some(mut cluster) = TestCluster::from_env(3) else {
+        eprintln!(
+            "skipped: the Qdrant end-to-end tests ({})",
+            unavailable().unwrap_or_default()
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let library = library(dir.path());
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let lib = cluster_at(&cluster, &format!("e2e_{run_id}_lib"));
+    let embedded = vec![
+        "--index".to_string(),
+        dir.path().join("embedded").to_string_lossy().into_owned(),
+    ];
+
+    // Index: the same folder into the cluster (3 shards, 2 copies of each) and into a directory.
+    let mut index = vec!["index", &library, "--shards", "3", "--replicas", "2"];
+    index.extend(at(&lib));
+    let out = ok(vtx(&index));
+    assert!(
+        text(&out.stderr).contains("indexed 5 video(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(run(&["index", &library], &embedded));
+
+    let described = info(&lib);
+    assert_eq!(described["videos"], 5);
+    assert_eq!(described["cluster"]["shards"], 3);
+    assert_eq!(described["cluster"]["replicas"], 2);
+    if cluster.is_local() {
+        assert_eq!(described["cluster"]["nodes"], 3);
+    }
+    assert_eq!(described["segments"], info(&embedded)["segments"]);
+
+    // Search, similar and cluster give what the embedded index gives.
+    for query in ["a cat", "a rocket launch", "a cup of coffee"] {
+        assert_eq!(ranked(query, &lib), ranked(query, &embedded), "{query}");
+    }
+    let cat = format!("{library}/cat.mp4");
+    let similar = |location: &[String]| -> Vec<String> {
+        let out = ok(run(&["similar", &cat, "--json"], location));
+        let found: Value = serde_json::from_slice(&out.stdout).unwrap();
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| file_name(h["video"].as_str().unwrap()).to_string())
+            .collect()
+    };
+    assert_eq!(similar(&lib), similar(&embedded));
+    let clusters = ok(run(&["cluster", "--k", "2", "--json"], &lib));
+    let clusters: Value = serde_json::from_slice(&clusters.stdout).unwrap();
+    let members: u64 = clusters["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_u64().unwrap())
+        .sum();
+    assert!(members > 0, "{clusters}");
+
+    // Export the directory into a new collection, import the cluster's into a new directory.
+    let moved = cluster_at(&cluster, &format!("e2e_{run_id}_moved"));
+    let mut export = vec!["export"];
+    export.extend(at(&embedded));
+    export.extend(at(&moved));
+    let out = ok(vtx(&export));
+    assert!(text(&out.stdout).contains("copied 5 videos"), "{}", text(&out.stdout));
+    let out = ok(vtx(&export));
+    assert!(text(&out.stdout).contains("copied 0 videos") && text(&out.stdout).contains("5 already there"));
+    let imported = vec![
+        "--index".to_string(),
+        dir.path().join("imported").to_string_lossy().into_owned(),
+    ];
+    let mut import = vec!["import"];
+    import.extend(at(&lib));
+    import.extend(at(&imported));
+    ok(vtx(&import));
+    let expected = ranked("a cat", &embedded);
+    assert_eq!(ranked("a cat", &moved), expected);
+    assert_eq!(ranked("a cat", &imported), expected);
+
+    // A writer killed mid-video: readers see the old version or the new, whole, never a mix.
+    let changing = dir.path().join("library/changing.mp4");
+    std::fs::copy(cache().join("fixtures/joined.mp4"), &changing).unwrap();
+    let mut index_changing = vec!["index", changing.to_str().unwrap()];
+    index_changing.extend(at(&lib));
+    ok(vtx(&index_changing));
+    let of_changing = |hits: Vec<(String, f64)>| -> Vec<f64> {
+        let mut starts: Vec<f64> = hits
+            .into_iter()
+            .filter(|h| h.0 == "changing.mp4")
+            .map(|h| h.1)
+            .collect();
+        starts.sort_by(f64::total_cmp);
+        starts
+    };
+    let old = of_changing(ranked("a bird", &lib));
+    assert!(!old.is_empty());
+    std::fs::copy(cache().join("fixtures/bench/cockatoo-720p.mp4"), &changing).unwrap();
+    let mut killed_while_running = 0;
+    let mut after_kills = Vec::new();
+    for delay_ms in [400, 1500, 3000, 5000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+            .args(&index_changing)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            killed_while_running += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let seen = of_changing(ranked("a bird", &lib));
+        let finished = seen != old;
+        after_kills.push((delay_ms, seen));
+        if finished {
+            break;
+        }
+    }
+    assert!(killed_while_running > 0, "no kill landed while the write ran");
+    ok(vtx(&index_changing));
+    let new = of_changing(ranked("a bird", &lib));
+    assert!(new.len() > old.len(), "the rerun completes the new version: {new:?}");
+    assert_eq!(new.first(), Some(&0.0));
+    for (delay_ms, seen) in after_kills {
+        assert!(
+            seen == old || seen == new,
+            "after a kill at {delay_ms} ms: {seen:?}, neither {old:?} nor {new:?}"
+        );
+    }
+
+    // One node of three down: with two copies of every shard, search still answers the same.
+    let before = ranked("a cat", &lib);
+    if cluster.is_local() {
+        cluster.nodes[2].kill();
+        let while_down = ranked("a cat", &lib);
+        assert_eq!(names(&while_down), names(&before));
+        let described = info(&lib);
+        assert_eq!(described["videos"], 6);
+        cluster.restart(2);
+    }
+    for location in [&lib, &moved] {
+        let mut drop = vec!["remove", &library];
+        drop.extend(at(location));
+        ok(vtx(&drop));
+        assert_eq!(info(location)["videos"], 0);
+    }
+}
