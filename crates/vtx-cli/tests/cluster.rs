@@ -107,6 +107,61 @@ fn an_unreachable_cluster_is_one_line_and_its_own_exit_code() {
     assert!(text(&out.stderr).contains("--store takes qdrant://HOST:PORT"));
 }
 
+/// `vtx index --shard K/N` on each of `n` workers at once, into one index: what each indexed.
+fn index_in_shards(library: &str, n: u32, location: &[String]) -> Vec<String> {
+    let workers: Vec<_> = (1..=n)
+        .map(|k| {
+            let mut args = vec![
+                "index".to_string(),
+                library.to_string(),
+                "--shard".into(),
+                format!("{k}/{n}"),
+            ];
+            args.extend(location.iter().cloned());
+            Command::new(env!("CARGO_BIN_EXE_vtx"))
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    workers
+        .into_iter()
+        .map(|worker| text(&ok(worker.wait_with_output().unwrap()).stderr))
+        .collect()
+}
+
+#[test]
+fn shards_split_a_folder_by_content_and_together_index_every_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = library(dir.path());
+    let index = vec![
+        "--index".to_string(),
+        dir.path().join("index").to_string_lossy().into_owned(),
+    ];
+    let summaries = index_in_shards(&library, 2, &index);
+    let indexed: Vec<u32> = summaries
+        .iter()
+        .map(|s| {
+            let line = s.lines().find(|l| l.starts_with("indexed ")).unwrap();
+            line["indexed ".len()..].split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(indexed.iter().sum::<u32>(), 5, "each file once: {summaries:?}");
+    assert!(
+        summaries.iter().any(|s| s.contains("left to other shards")),
+        "{summaries:?}"
+    );
+    assert_eq!(info(&index)["videos"], 5);
+    let again = index_in_shards(&library, 2, &index);
+    assert!(again.iter().all(|s| s.contains("indexed 0 video(s)")), "{again:?}");
+    let out = vtx(&["index", &library, "--shard", "3/2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not K/N"), "{}", text(&out.stderr));
+}
+
 #[test]
 fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_and_a_node_down() {
     let Some(mut cluster) = TestCluster::from_env(3) else {

@@ -116,8 +116,21 @@ pub struct QdrantStore {
     runtime: tokio::runtime::Runtime,
     options: QdrantOptions,
     /// One writer at a time in this process, as the trait promises; writers on other machines
-    /// are kept apart by generations (and by claims, when they share a folder).
+    /// are kept apart by generations.
     writing: Mutex<()>,
+    /// The spaces as last read: a declared space never changes, so only a name not found here
+    /// (one another machine declared since) needs asking the cluster again.
+    known_spaces: Mutex<Vec<Space>>,
+}
+
+/// A point a vector search found, with what its payload says of it.
+struct Nearest {
+    video: i64,
+    segment: i64,
+    score: f32,
+    gen: i64,
+    start: f64,
+    end: f64,
 }
 
 /// What went wrong talking to the cluster: unreachable (no connection, a deadline), refused (a
@@ -208,6 +221,7 @@ impl QdrantStore {
             runtime,
             options,
             writing: Mutex::new(()),
+            known_spaces: Mutex::new(Vec::new()),
         };
         let client = store.client.clone();
         store
@@ -646,7 +660,12 @@ impl QdrantStore {
     }
 
     pub(super) fn check_space(&self, space: &str, dim: usize) -> Result<()> {
-        let known = self.spaces()?;
+        let cached = self.known_spaces.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let known = if cached.iter().any(|s| s.name == space) {
+            cached
+        } else {
+            self.spaces()?
+        };
         let found = known
             .iter()
             .find(|s| s.name == space)
@@ -661,8 +680,8 @@ impl QdrantStore {
         Ok(())
     }
 
-    /// Nearest points of `kind` in `space`: (video, segment, score, generation), best first,
-    /// `limit` of them (one per video when grouped) before stale ones are dropped.
+    /// Nearest points in `space` that `filter` admits, best first, `limit` of them (one per video
+    /// when grouped) before stale ones are dropped.
     fn nearest(
         &self,
         space: &str,
@@ -671,9 +690,9 @@ impl QdrantStore {
         limit: usize,
         group_by_video: bool,
         exact: bool,
-    ) -> Result<Vec<(i64, i64, f32, i64)>> {
+    ) -> Result<Vec<Nearest>> {
         let params = SearchParamsBuilder::default().exact(exact);
-        let fields = ["video", "seg", "gen"];
+        let fields = ["video", "seg", "gen", "start", "end"];
         let client = self.client.clone();
         let points = if group_by_video {
             let request = QueryPointGroupsBuilder::new(self.name(), "video")
@@ -709,12 +728,14 @@ impl QdrantStore {
         points
             .into_iter()
             .map(|p| {
-                Ok((
-                    field(&p.payload, "video")?,
-                    opt_field(&p.payload, "seg")?.unwrap_or(0),
-                    p.score,
-                    field(&p.payload, "gen")?,
-                ))
+                Ok(Nearest {
+                    video: field(&p.payload, "video")?,
+                    segment: opt_field(&p.payload, "seg")?.unwrap_or(0),
+                    score: p.score,
+                    gen: field(&p.payload, "gen")?,
+                    start: opt_field(&p.payload, "start")?.unwrap_or(0.0),
+                    end: opt_field(&p.payload, "end")?.unwrap_or(0.0),
+                })
             })
             .collect()
     }
@@ -729,20 +750,57 @@ impl QdrantStore {
         limit: usize,
         group_by_video: bool,
         exact: bool,
-    ) -> Result<Vec<(i64, i64, f32)>> {
+    ) -> Result<Vec<(Nearest, String)>> {
         let mut asked = limit;
         loop {
             let found = self.nearest(space, query, filter.clone(), asked, group_by_video, exact)?;
-            let generations = self.generations(found.iter().map(|f| f.0).collect::<HashSet<_>>())?;
-            let fresh: Vec<(i64, i64, f32)> = found
-                .iter()
-                .filter(|(video, _, _, gen)| generations.get(video) == Some(gen))
-                .map(|&(video, segment, score, _)| (video, segment, score))
-                .collect();
-            if fresh.len() >= limit || found.len() < asked {
-                return Ok(fresh.into_iter().take(limit).collect());
+            let asked_for = found.len();
+            let rows = self.rows(
+                found.iter().map(|f| f.video).collect::<HashSet<_>>(),
+                &["video", "gen", "path"],
+            )?;
+            let mut fresh = Vec::with_capacity(found.len());
+            for point in found {
+                if let Some(row) = rows.get(&point.video) {
+                    if field::<i64>(&row.payload, "gen")? == point.gen {
+                        fresh.push((point, field(&row.payload, "path")?));
+                    }
+                }
+            }
+            if fresh.len() >= limit || asked_for < asked {
+                fresh.truncate(limit);
+                return Ok(fresh);
             }
             asked = asked * 2 + 16;
+        }
+    }
+
+    /// A search's points, each with its video's path.
+    fn search_current(&self, request: &crate::SearchRequest<'_>) -> Result<Vec<(Nearest, String)>> {
+        self.check_space(request.space, request.query.len())?;
+        if request.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(filter) = self.point_filter(&request.filter, kind::SEGMENT)? else {
+            return Ok(Vec::new());
+        };
+        self.nearest_current(
+            request.space,
+            request.query,
+            filter,
+            request.limit,
+            request.group_by_video,
+            request.exact,
+        )
+    }
+}
+
+impl Nearest {
+    fn scored(&self) -> ScoredPoint {
+        ScoredPoint {
+            segment: self.segment,
+            video: self.video,
+            score: self.score,
         }
     }
 }
@@ -1120,10 +1178,12 @@ impl VectorIndex for QdrantStore {
 
     fn spaces(&self) -> Result<Vec<Space>> {
         let found = self.get(vec![singleton(kind::SPACES)], Some(&["spaces"]), false)?;
-        Ok(match found.first() {
+        let spaces: Vec<Space> = match found.first() {
             Some(point) => codec::json_field(&point.payload, "spaces")?,
             None => Vec::new(),
-        })
+        };
+        *self.known_spaces.lock().unwrap_or_else(|p| p.into_inner()) = spaces.clone();
+        Ok(spaces)
     }
 
     fn video_vector(&self, id: i64, space: &str) -> Result<Option<Vec<f32>>> {
@@ -1234,25 +1294,7 @@ impl VectorIndex for QdrantStore {
     }
 
     fn search(&self, request: &crate::SearchRequest<'_>) -> Result<Vec<ScoredPoint>> {
-        self.check_space(request.space, request.query.len())?;
-        if request.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let Some(filter) = self.point_filter(&request.filter, kind::SEGMENT)? else {
-            return Ok(Vec::new());
-        };
-        Ok(self
-            .nearest_current(
-                request.space,
-                request.query,
-                filter,
-                request.limit,
-                request.group_by_video,
-                request.exact,
-            )?
-            .into_iter()
-            .map(|(video, segment, score)| ScoredPoint { segment, video, score })
-            .collect())
+        Ok(self.search_current(request)?.iter().map(|(p, _)| p.scored()).collect())
     }
 
     fn count(&self, space: &str) -> Result<u64> {
@@ -1268,7 +1310,7 @@ impl VectorIndex for QdrantStore {
         Ok(self
             .nearest_current(space, query, filter, top, false, false)?
             .into_iter()
-            .map(|(video, _, score)| (video, score))
+            .map(|(p, _)| (p.video, p.score))
             .collect())
     }
 
@@ -1288,6 +1330,15 @@ impl VectorIndex for QdrantStore {
 }
 
 impl VectorStore for QdrantStore {
+    /// The spans and paths come with the search's own answer: no look-up after it.
+    fn hits(&self, request: &crate::SearchRequest<'_>) -> Result<Vec<Hit>> {
+        Ok(self
+            .search_current(request)?
+            .into_iter()
+            .map(|(p, path)| Hit::at(&p.scored(), path, p.start, p.end))
+            .collect())
+    }
+
     fn write_video(&self, path: &str, content: &str) -> Result<Box<dyn VideoWriter + '_>> {
         Ok(Box::new(writer::QdrantWriter::new(self, path, content)?))
     }
