@@ -309,8 +309,28 @@ fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_a
         cluster.nodes[2].kill();
         let while_down = ranked("a cat", &lib);
         assert_eq!(names(&while_down), names(&before));
+        // Writes go on too: the copies on the nodes left take them.
+        let late = dir.path().join("library/late.mp4");
+        std::fs::copy(cache().join("fixtures/shots/fade.mp4"), &late).unwrap();
+        let mut index_late = vec!["index", late.to_str().unwrap()];
+        index_late.extend(at(&lib));
+        let out = ok(vtx(&index_late));
+        assert!(
+            text(&out.stderr).contains("indexed 1 video(s)"),
+            "{}",
+            text(&out.stderr)
+        );
         let described = info(&lib);
-        assert_eq!(described["videos"], 6);
+        assert_eq!(described["videos"], 7);
+        assert!(
+            described["cluster"]["shard_copies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c[2] != "Active"),
+            "the dead node's copies are not active: {}",
+            described["cluster"]
+        );
         cluster.restart(2);
     }
     for location in [&lib, &moved] {

@@ -57,6 +57,8 @@ mod kind {
 
 /// Points asked for in one request, and written in one upsert.
 const BATCH: usize = 256;
+/// Tries of a request while the cluster cannot be reached (about 2 s in all).
+const ATTEMPTS: u32 = 4;
 
 /// Where the cluster is and how a new collection is laid out.
 #[derive(Debug, Clone, PartialEq)]
@@ -375,14 +377,35 @@ impl QdrantStore {
 
     // ---- points in, points out ----
 
+    /// A request, tried again while the cluster cannot be reached (a node restarting, a leader
+    /// being elected): [`ATTEMPTS`] tries, 0.25 s apart and doubling, then the error.
+    fn call<T, F>(&self, request: impl Fn(Arc<Qdrant>) -> F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = std::result::Result<T, QdrantError>> + Send + 'static,
+    {
+        let mut pause = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            match self.wait(request(self.client.clone())).map_err(self.error()) {
+                Err(IndexError::Unreachable(why)) if attempt < ATTEMPTS => {
+                    tracing::warn!("the Qdrant cluster did not answer ({why}); trying again in {pause:?}");
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
     fn upsert(&self, points: Vec<PointStruct>) -> Result<()> {
         for batch in points.chunks(BATCH) {
-            let (client, request) = (
-                self.client.clone(),
-                UpsertPointsBuilder::new(self.name(), batch.to_vec()).wait(true),
-            );
-            self.wait(async move { client.upsert_points(request).await })
-                .map_err(self.error())?;
+            let request = UpsertPointsBuilder::new(self.name(), batch.to_vec()).wait(true);
+            self.call(|client| {
+                let request = request.clone();
+                async move { client.upsert_points(request).await }
+            })?;
         }
         Ok(())
     }
@@ -391,9 +414,10 @@ impl QdrantStore {
         let request = DeletePointsBuilder::new(self.name())
             .points(PointsSelectorOneOf::Filter(filter))
             .wait(true);
-        let client = self.client.clone();
-        self.wait(async move { client.delete_points(request).await })
-            .map_err(self.error())?;
+        self.call(|client| {
+            let request = request.clone();
+            async move { client.delete_points(request).await }
+        })?;
         Ok(())
     }
 
@@ -404,10 +428,10 @@ impl QdrantStore {
             let request = GetPointsBuilder::new(self.name(), batch.to_vec())
                 .with_payload(codec::selector(fields))
                 .with_vectors(vectors);
-            let client = self.client.clone();
-            let response = self
-                .wait(async move { client.get_points(request).await })
-                .map_err(self.error())?;
+            let response = self.call(|client| {
+                let request = request.clone();
+                async move { client.get_points(request).await }
+            })?;
             found.extend(response.result);
         }
         Ok(found)
@@ -426,10 +450,10 @@ impl QdrantStore {
             if let Some(from) = offset.take() {
                 request = request.offset(from);
             }
-            let client = self.client.clone();
-            let page = self
-                .wait(async move { client.scroll(request).await })
-                .map_err(self.error())?;
+            let page = self.call(|client| {
+                let request = request.clone();
+                async move { client.scroll(request).await }
+            })?;
             found.extend(page.result);
             match page.next_page_offset {
                 Some(next) => offset = Some(next),
@@ -440,10 +464,10 @@ impl QdrantStore {
 
     fn count_points(&self, filter: QFilter) -> Result<u64> {
         let request = CountPointsBuilder::new(self.name()).filter(filter).exact(true);
-        let client = self.client.clone();
-        let counted = self
-            .wait(async move { client.count(request).await })
-            .map_err(self.error())?;
+        let counted = self.call(|client| {
+            let request = request.clone();
+            async move { client.count(request).await }
+        })?;
         Ok(counted.result.map(|r| r.count).unwrap_or(0))
     }
 
