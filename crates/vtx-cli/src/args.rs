@@ -132,6 +132,17 @@ fn parse_share(text: &str) -> Result<(u32, u32), String> {
     }
 }
 
+/// The other place `--index` can point a command that reads what was stored: a cluster.
+#[derive(Args, Clone)]
+pub struct StoredOn {
+    /// Read what was stored from the index in a Qdrant cluster instead: qdrant://HOST:PORT.
+    #[arg(long, value_name = "URL", conflicts_with = "index")]
+    pub store: Option<String>,
+    /// The collection in the cluster.
+    #[arg(long, value_name = "NAME", default_value = vtx::DEFAULT_COLLECTION)]
+    pub collection: String,
+}
+
 /// How `vtx index --store` lays out a collection it creates (one that exists keeps its own).
 #[derive(Args, Clone, Default)]
 pub struct CollectionLayout {
@@ -544,6 +555,8 @@ pub struct ObjectsArgs {
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
     #[command(flatten)]
+    pub stored_on: StoredOn,
+    #[command(flatten)]
     pub models: ModelsDir,
 }
 
@@ -563,6 +576,8 @@ pub struct TextArgs {
     /// Print what `vtx index --ocr` stored for VIDEO in this index, without reading again.
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
+    #[command(flatten)]
+    pub stored_on: StoredOn,
     #[command(flatten)]
     pub models: ModelsDir,
 }
@@ -586,6 +601,8 @@ pub struct TranscriptArgs {
     /// Print what `vtx index --speech` stored for VIDEO in this index, without transcribing again.
     #[arg(long, value_name = "DIR")]
     pub index: Option<PathBuf>,
+    #[command(flatten)]
+    pub stored_on: StoredOn,
     #[command(flatten)]
     pub models: ModelsDir,
 }

@@ -203,11 +203,22 @@ fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_a
     }
     assert_eq!(described["segments"], info(&embedded)["segments"]);
 
+    // What indexing passes stored is read from the cluster too.
+    let cat = format!("{library}/cat.mp4");
+    let mut stored_text = vec!["text", &cat];
+    stored_text.extend(at(&lib));
+    let out = vtx(&stored_text);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no text was read in"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // Search, similar and cluster give what the embedded index gives.
     for query in ["a cat", "a rocket launch", "a cup of coffee"] {
         assert_eq!(ranked(query, &lib), ranked(query, &embedded), "{query}");
     }
-    let cat = format!("{library}/cat.mp4");
     let similar = |location: &[String]| -> Vec<String> {
         let out = ok(run(&["similar", &cat, "--json"], location));
         let found: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -80,8 +80,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             } => output::cluster_agreement(&mut out, &eval::clusters(&labels, &cluster, &common)?, json)?,
         },
         Command::Serve(args) => serve::run(args)?,
-        Command::Export(args) => transfer::run(&args, transfer::Direction::Export, &mut out)?,
-        Command::Import(args) => transfer::run(&args, transfer::Direction::Import, &mut out)?,
+        Command::Export(args) => return transfer::run(&args, transfer::Direction::Export, &mut out),
+        Command::Import(args) => return transfer::run(&args, transfer::Direction::Import, &mut out),
         Command::Info(args) => output::info(&mut out, &info::run(&args)?, args.json)?,
         Command::Models { command, dir } => models::run(command, &models_dir(&dir), dir.device, &mut out)?,
         Command::BenchModel(args) => bench::model(&args, &mut out)?,
@@ -95,16 +95,32 @@ fn models_dir(dir: &ModelsDir) -> std::path::PathBuf {
     dir.dir.clone().unwrap_or_else(crate::dirs::default_models_dir)
 }
 
-/// What an indexing pass (`found`, by `--flag`) stored for `video` in the index at `index`, read
-/// by `stored`; a clear error if it never ran on it.
-fn stored<T>(
-    index: &std::path::Path,
+/// The index a command that reads what was stored names: `--index DIR` or `--store URL`; `None`
+/// when it names neither (the command then reads the file itself).
+fn stored_index(
+    index: Option<&std::path::Path>,
+    on: &crate::args::StoredOn,
     models: &ModelsDir,
+) -> Result<Option<EngineConfig>> {
+    let directory = |dir: std::path::PathBuf| EngineConfig::new(dir, models_dir(models));
+    Ok(match (&on.store, index) {
+        (Some(url), _) => Some(EngineConfig {
+            qdrant: Some(qdrant_options(url, &on.collection)?),
+            ..directory(crate::dirs::default_index_dir())
+        }),
+        (None, Some(dir)) => Some(directory(dir.to_path_buf())),
+        (None, None) => None,
+    })
+}
+
+/// What an indexing pass (`found`, by `--flag`) stored for `video` in the index `config` names,
+/// read by `stored`; a clear error if it never ran on it.
+fn stored<T>(
+    config: EngineConfig,
     video: &std::path::Path,
     (found, flag): (&str, &str),
     stored: impl FnOnce(&vtx::Engine, &std::path::Path) -> vtx::Result<Option<T>>,
 ) -> Result<T> {
-    let config = vtx::EngineConfig::new(index.to_path_buf(), models_dir(models));
     let engine = vtx::Engine::open_existing(config).context("cannot open vtx")?;
     stored(&engine, video)?.ok_or_else(|| {
         vtx::EngineError::NotFound(format!(
@@ -116,17 +132,17 @@ fn stored<T>(
 }
 
 /// What a finder of words (`vtx text`, `vtx transcript`) found in `video`: what its indexing pass
-/// (`found`, by `--flag`) stored in the index at `index` when one is given, else a run of the
+/// (`found`, by `--flag`) stored in the index `index` names when it names one, else a run of the
 /// finder `load` makes on the file itself, with a bar over its seconds.
 fn find_words<F: vtx::FindsText>(
-    index: Option<&std::path::Path>,
+    index: Option<EngineConfig>,
     models: &ModelsDir,
     video: &std::path::Path,
     what: (&str, &str),
     load: impl FnOnce(&vtx::ModelRegistry) -> vtx::Result<F>,
 ) -> Result<F::Found> {
     if let Some(index) = index {
-        return stored(index, models, video, what, vtx::Engine::stored_found::<F>);
+        return stored(index, video, what, vtx::Engine::stored_found::<F>);
     }
     let registry = vtx::model_registry(&models_dir(models)).with_device(models.device);
     let mut finder = load(&registry)?;

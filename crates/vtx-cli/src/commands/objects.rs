@@ -4,9 +4,9 @@ use vtx::{ObjectOptions, ObjectsReport, TrackerOptions};
 use crate::args::ObjectsArgs;
 
 pub fn run(args: &ObjectsArgs) -> Result<ObjectsReport> {
-    if let Some(index) = &args.index {
+    if let Some(index) = super::stored_index(args.index.as_deref(), &args.stored_on, &args.models)? {
         let what = ("objects were detected", "--objects");
-        return super::stored(index, &args.models, &args.video, what, vtx::Engine::stored_objects);
+        return super::stored(index, &args.video, what, vtx::Engine::stored_objects);
     }
     let models = vtx::model_registry(&super::models_dir(&args.models)).with_device(args.models.device);
     let options = ObjectOptions {

@@ -9,7 +9,7 @@ pub fn run(args: &TextArgs) -> Result<TextReport> {
         fps: args.fps,
     };
     let read = super::find_words(
-        args.index.as_deref(),
+        super::stored_index(args.index.as_deref(), &args.stored_on, &args.models)?,
         &args.models,
         &args.video,
         ("text was read", "--ocr"),

@@ -6,7 +6,7 @@ use crate::output::TranscriptFormat;
 
 pub fn run(args: &TranscriptArgs) -> Result<Transcript> {
     super::find_words(
-        args.index.as_deref(),
+        super::stored_index(args.index.as_deref(), &args.stored_on, &args.models)?,
         &args.models,
         &args.video,
         ("speech was transcribed", "--speech"),

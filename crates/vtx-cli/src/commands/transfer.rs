@@ -1,6 +1,7 @@
 //! `vtx export` and `vtx import`: an index directory into a cluster, and back.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use vtx::EngineConfig;
@@ -13,7 +14,8 @@ pub enum Direction {
     Import,
 }
 
-pub fn run(args: &TransferArgs, direction: Direction, out: &mut dyn Write) -> Result<()> {
+/// Copy; exit 1 when some videos could not be copied (the others were), as `vtx index` does.
+pub fn run(args: &TransferArgs, direction: Direction, out: &mut dyn Write) -> Result<ExitCode> {
     let models = crate::dirs::default_models_dir();
     let directory = EngineConfig::new(
         args.index.clone().unwrap_or_else(crate::dirs::default_index_dir),
@@ -58,5 +60,9 @@ pub fn run(args: &TransferArgs, direction: Direction, out: &mut dyn Write) -> Re
             report.failed.len()
         )?;
     }
-    Ok(())
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
