@@ -6,13 +6,12 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 use vtx_index::cluster::{unavailable, TestCluster};
 
 mod common;
-use common::{cache, file_name, vtx};
+use common::{cache, file_name, kill_after, photo_clips, vtx};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -72,16 +71,7 @@ fn cluster_at(cluster: &TestCluster, collection: &str) -> Vec<String> {
 }
 
 fn library(dir: &Path) -> String {
-    let library = dir.join("library");
-    std::fs::create_dir_all(&library).unwrap();
-    for name in ["cat", "coffee", "motorcycle", "rocket", "astronaut"] {
-        std::fs::copy(
-            cache().join(format!("fixtures/photos/{name}.mp4")),
-            library.join(format!("{name}.mp4")),
-        )
-        .unwrap();
-    }
-    library.to_string_lossy().into_owned()
+    photo_clips(dir).to_string_lossy().into_owned()
 }
 
 #[test]
@@ -282,19 +272,9 @@ fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_a
     let mut killed_while_running = 0;
     let mut after_kills = Vec::new();
     for delay_ms in [400, 1500, 3000, 5000] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
-            .args(&index_changing)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
+        if kill_after(&index_changing, delay_ms) {
             killed_while_running += 1;
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
         let seen = of_changing(ranked("a bird", &lib));
         let finished = seen != old;
         after_kills.push((delay_ms, seen));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{cache, file_name, vtx};
+use common::{file_name, kill_after, photo_clips, vtx};
 
 fn vtx_with_graphs(args: &[&str]) -> Output {
     // Every space gets a graph, however small, so these tests walk one.
@@ -70,15 +70,7 @@ fn search(index: &str, query: &str, exact: bool) -> Vec<(String, f64, i64)> {
 
 /// A folder of copies of the photo clips, indexed with a graph on every space.
 fn photo_library(dir: &Path) -> (String, String) {
-    let library = dir.join("library");
-    std::fs::create_dir_all(&library).unwrap();
-    for name in ["cat", "coffee", "motorcycle", "rocket", "astronaut"] {
-        std::fs::copy(
-            cache().join(format!("fixtures/photos/{name}.mp4")),
-            library.join(format!("{name}.mp4")),
-        )
-        .unwrap();
-    }
+    let library = photo_clips(dir);
     let index = dir.join("index").to_string_lossy().into_owned();
     let library = library.to_string_lossy().into_owned();
     let out = vtx_with_graphs(&["index", "--index", &index, &library]);
@@ -218,18 +210,9 @@ fn a_removal_killed_at_any_moment_leaves_all_or_nothing() {
     assert_eq!(all, 400);
     let mut killed_while_running = 0;
     for delay_ms in [40, 120, 250, 500, 900] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
-            .args(["remove", "--index", &index_str, "/synthetic"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
+        if kill_after(&["remove", "--index", &index_str, "/synthetic"], delay_ms) {
             killed_while_running += 1;
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
         let info = info(&index_str);
         let (videos, segments) = (info["videos"].as_u64().unwrap(), info["segments"].as_u64().unwrap());
         assert!(

@@ -20,3 +20,37 @@ pub fn vtx(args: &[&str]) -> Output {
 pub fn file_name(path: &str) -> &str {
     Path::new(path).file_name().unwrap().to_str().unwrap()
 }
+
+/// Start `vtx ARGS`, and `kill -9` it after `delay_ms`; whether it was still running then.
+// Not every test file that shares this module kills.
+#[allow(dead_code)]
+pub fn kill_after(args: &[&str], delay_ms: u64) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vtx starts");
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    let running = child.try_wait().expect("vtx's status").is_none();
+    child.kill().expect("SIGKILL");
+    child.wait().expect("vtx ends");
+    running
+}
+
+/// `DIR/library`, a folder of copies of the five photo clips.
+// Not every test file that shares this module needs them.
+#[allow(dead_code)]
+pub fn photo_clips(dir: &Path) -> PathBuf {
+    let library = dir.join("library");
+    std::fs::create_dir_all(&library).unwrap();
+    for name in ["cat", "coffee", "motorcycle", "rocket", "astronaut"] {
+        std::fs::copy(
+            cache().join(format!("fixtures/photos/{name}.mp4")),
+            library.join(format!("{name}.mp4")),
+        )
+        .unwrap();
+    }
+    library
+}
