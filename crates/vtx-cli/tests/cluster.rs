@@ -131,6 +131,8 @@ fn shards_split_a_folder_by_content_and_together_index_every_file_once() {
         "--index".to_string(),
         dir.path().join("index").to_string_lossy().into_owned(),
     ];
+    // The index exists before the workers start, as a cluster's collection would.
+    assert_eq!(run(&["index", "/nonexistent.mp4"], &index).status.code(), Some(1));
     let summaries = index_in_shards(&library, 2, &index);
     let indexed: Vec<u32> = summaries
         .iter()

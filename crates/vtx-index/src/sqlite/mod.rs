@@ -617,12 +617,18 @@ impl Db<'_> {
                 got: space.dim,
             }),
             Err(IndexError::UnknownSpace(_)) => {
-                self.conn
+                // Another process may declare it at the same moment (two `vtx index` runs on a new
+                // index): the first declaration stands, and this one is checked against it.
+                let inserted = self
+                    .conn
                     .execute(
-                        "INSERT INTO spaces (name, dim, model) VALUES (?1, ?2, ?3)",
+                        "INSERT OR IGNORE INTO spaces (name, dim, model) VALUES (?1, ?2, ?3)",
                         params![space.name, space.dim as i64, space.model],
                     )
                     .map_err(storage)?;
+                if inserted == 0 {
+                    return self.ensure_space(space);
+                }
                 Ok(())
             }
             Err(e) => Err(e),
