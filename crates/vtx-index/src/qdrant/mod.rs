@@ -250,11 +250,6 @@ impl QdrantStore {
         failed(&self.options.url)
     }
 
-    /// Where this store is, for `vtx info`.
-    pub fn location(&self) -> String {
-        format!("{} (collection {})", self.options.url, self.options.collection)
-    }
-
     /// Drop the whole collection: every video, vector and record in it.
     pub fn delete_collection(&self) -> Result<()> {
         let (client, name) = (self.client.clone(), self.name());
