@@ -9,6 +9,7 @@ use vtx::cluster::{Algorithm, Level};
 use vtx::{Detector, Pooling, Sampling, ShotOptions, Stream};
 
 use crate::bench::search::SearchBenchArgs;
+use crate::bench::workers::WorkersBenchArgs;
 
 #[derive(Parser)]
 #[command(
@@ -276,6 +277,11 @@ pub struct IndexArgs {
     /// same paths and one `--store` index each file once between them.
     #[arg(long, value_name = "K/N", value_parser = parse_share)]
     pub shard: Option<(u32, u32)>,
+    /// How long this worker's claim on a video lasts unless renewed. Workers given the same files
+    /// claim each video before reading it and skip those another holds, then wait for them; a
+    /// worker that dies holds its videos up this long, after which another takes them over.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease: u64,
     /// Also detect and track objects (COCO classes, people's actions), for `search --object` and
     /// `--action`: a new or changed video on the frames of its indexing decode (--object-fps of
     /// them), one indexed before without objects by a decode of its own.
@@ -824,6 +830,9 @@ pub enum BenchCommand {
     /// Search latency, recall against exact search, memory and disk of the embedded store, on
     /// synthetic embedding-like vectors (clusters in a low-dimensional subspace plus noise).
     Search(SearchBenchArgs),
+    /// Ingest throughput of 1, 2, 4... `vtx index` workers started at once on the same videos
+    /// (sharing them by claims) into one new index each: a Qdrant collection with --store.
+    Workers(WorkersBenchArgs),
 }
 
 #[derive(Args)]

@@ -48,10 +48,25 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     let extended = report.count(|o| matches!(o, FileOutcome::Extended { .. }));
     let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged | FileOutcome::SameContent));
     let speed = report.video_seconds / report.wall_seconds.max(1e-9);
-    let other_shares = match report.count(|o| matches!(o, FileOutcome::OtherShare)) {
-        0 => String::new(),
-        n => format!(", {n} left to other shards"),
-    };
+    let mut others = String::new();
+    for (n, what) in [
+        (
+            report.count(|o| matches!(o, FileOutcome::ByOtherWorker)),
+            "by other workers",
+        ),
+        (
+            report.count(|o| matches!(o, FileOutcome::OtherShare)),
+            "left to other shards",
+        ),
+        (
+            report.count(|o| matches!(o, FileOutcome::Claimed { .. })),
+            "still being indexed by other workers",
+        ),
+    ] {
+        if n > 0 {
+            others.push_str(&format!(", {n} {what}"));
+        }
+    }
     let skipped = match report.frames_skipped {
         0 => String::new(),
         n => format!(" ({n} near-duplicate frames skipped)"),
@@ -61,7 +76,7 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
         n => format!("; {n} already indexed got the new models' vectors"),
     };
     let mut lines = vec![format!(
-        "indexed {indexed} video(s), {unchanged} unchanged{other_shares}, {} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
+        "indexed {indexed} video(s){others}, {unchanged} unchanged, {} failed; {} frames{skipped} from {:.1} s of video in {:.1} s ({speed:.1}x real time){extended}{}",
         report.failed(),
         report.frames,
         report.video_seconds,
@@ -73,6 +88,12 @@ pub fn index_summary(report: &IndexReport) -> Vec<String> {
     }
     if !report.pruned.is_empty() {
         lines.push(format!("pruned {} video(s) whose files are gone", report.pruned.len()));
+    }
+    if report.taken_over > 0 {
+        lines.push(format!(
+            "took over {} video(s) from other workers whose claims ran out before they were done",
+            report.taken_over
+        ));
     }
     lines.extend(pass_summary(&report.objects, "objects", "track(s)"));
     lines.extend(pass_summary(&report.text, "text", "line(s)"));

@@ -16,6 +16,8 @@ pub struct Progress {
     reading: Vec<std::path::PathBuf>,
     /// The video the detector is on, after the decoding (`--objects`).
     detecting: Option<std::path::PathBuf>,
+    /// Videos of the run that other workers hold, waited for at the end.
+    waiting: usize,
     started: std::time::Instant,
 }
 
@@ -28,6 +30,7 @@ impl Progress {
             frames: 0,
             reading: Vec::new(),
             detecting: None,
+            waiting: 0,
             started: std::time::Instant::now(),
         }
     }
@@ -49,8 +52,12 @@ impl Progress {
                     .join(" + ")
             ),
         };
+        let waiting = match self.waiting {
+            0 => String::new(),
+            n => format!(", waiting for {n} that other workers are indexing"),
+        };
         format!(
-            "{}/{} videos{reading}, {} frames, {rate:.1} frames/s",
+            "{}/{} videos{reading}{waiting}, {} frames, {rate:.1} frames/s",
             self.done, self.files, self.frames
         )
     }
@@ -80,8 +87,13 @@ impl IndexObserver for Progress {
     }
 
     fn finished(&mut self, path: &std::path::Path, bytes: u64, outcome: &FileOutcome) {
-        self.done += 1;
         self.reading.retain(|p| p != path);
+        if let FileOutcome::Claimed { .. } = outcome {
+            // Not done: the run waits for it at the end, and counts it then.
+            self.bar.set_message(self.message());
+            return;
+        }
+        self.done += 1;
         self.bar.inc(bytes);
         self.bar.set_message(self.message());
         let path = one_line(path);
@@ -114,6 +126,12 @@ impl IndexObserver for Progress {
             self.detecting = Some(path.to_path_buf());
         }
         self.bar.set_message(message);
+    }
+
+    fn waiting(&mut self, videos: usize) {
+        self.waiting = videos;
+        self.bar.set_message(self.message());
+        self.bar.enable_steady_tick(std::time::Duration::from_millis(500));
     }
 
     fn optimizing(&mut self, space: &str, points: u64) {

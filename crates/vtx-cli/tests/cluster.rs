@@ -97,24 +97,27 @@ fn an_unreachable_cluster_is_one_line_and_its_own_exit_code() {
     assert!(text(&out.stderr).contains("--store takes qdrant://HOST:PORT"));
 }
 
-/// `vtx index --shard K/N` on each of `n` workers at once, into one index: what each indexed.
-fn index_in_shards(library: &str, n: u32, location: &[String]) -> Vec<String> {
+/// A `vtx index` worker, started: `vtx index ARGS... LOCATION`.
+fn worker(args: &[String], location: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .arg("index")
+        .args(args)
+        .args(location)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// `n` workers of `vtx index library` at once into one index, worker k (from 1) with
+/// `extra(k)` added: what each said.
+fn index_at_once(library: &str, n: u32, location: &[String], extra: impl Fn(u32) -> Vec<String>) -> Vec<String> {
     let workers: Vec<_> = (1..=n)
         .map(|k| {
-            let mut args = vec![
-                "index".to_string(),
-                library.to_string(),
-                "--shard".into(),
-                format!("{k}/{n}"),
-            ];
-            args.extend(location.iter().cloned());
-            Command::new(env!("CARGO_BIN_EXE_vtx"))
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            let mut args = vec![library.to_string()];
+            args.extend(extra(k));
+            worker(&args, location)
         })
         .collect();
     workers
@@ -123,8 +126,66 @@ fn index_in_shards(library: &str, n: u32, location: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// `vtx index --shard K/N` on each of `n` workers at once, into one index: what each said.
+fn index_in_shards(library: &str, n: u32, location: &[String]) -> Vec<String> {
+    index_at_once(library, n, location, |k| vec!["--shard".into(), format!("{k}/{n}")])
+}
+
+/// The count before `what` in the summary line of `vtx index` ("indexed 3 video(s), 2 by other
+/// workers, ..."), 0 where it is not there.
+fn counted(summary: &str, what: &str) -> u32 {
+    let line = summary.lines().find(|l| l.starts_with("indexed ")).unwrap();
+    line.trim_start_matches("indexed ")
+        .split(", ")
+        .find_map(|part| part.strip_suffix(what).map(str::trim))
+        .map_or(0, |n| n.split(' ').next().unwrap().parse().unwrap())
+}
+
+/// Two workers without `--shard` on one folder at once: each video is claimed and indexed by
+/// one of them, and each summary counts every video of the run.
+fn workers_share_a_folder_by_claims(library: &str, location: &[String]) {
+    let summaries = index_at_once(library, 2, location, |_| Vec::new());
+    let here: Vec<u32> = summaries.iter().map(|s| counted(s, "video(s)")).collect();
+    assert_eq!(here.iter().sum::<u32>(), 5, "each file once: {summaries:?}");
+    for summary in &summaries {
+        let whole = counted(summary, "video(s)") + counted(summary, "by other workers") + counted(summary, "unchanged");
+        assert_eq!(whole, 5, "the summary counts the whole run: {summary}");
+    }
+    assert!(
+        summaries.iter().any(|s| counted(s, "by other workers") > 0),
+        "the workers overlapped: {summaries:?}"
+    );
+    assert_eq!(info(location)["videos"], 5);
+}
+
+/// A worker killed holding its claim: a worker that was waiting for the video takes it over
+/// once the lease runs out, and says so.
+fn a_dead_workers_claim_is_taken_over(dir: &Path, location: &[String]) {
+    let long = dir.join("long");
+    std::fs::create_dir_all(&long).unwrap();
+    std::fs::copy(
+        cache().join("fixtures/bench/cockatoo-1080p.mp4"),
+        long.join("cockatoo.mp4"),
+    )
+    .unwrap();
+    let args = vec![long.to_string_lossy().into_owned(), "--lease".into(), "2".into()];
+    let mut first = worker(&args, location);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let second = worker(&args, location);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first worker was still indexing"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let said = text(&ok(second.wait_with_output().unwrap()).stderr);
+    assert_eq!(counted(&said, "video(s)"), 1, "{said}");
+    assert!(said.contains("took over 1 video(s)"), "{said}");
+}
+
 #[test]
-fn shards_split_a_folder_by_content_and_together_index_every_file_once() {
+fn shards_and_claims_share_a_folder_and_together_index_every_file_once() {
     let dir = tempfile::tempdir().unwrap();
     let library = library(dir.path());
     let index = vec![
@@ -149,6 +210,14 @@ fn shards_split_a_folder_by_content_and_together_index_every_file_once() {
     assert_eq!(info(&index)["videos"], 5);
     let again = index_in_shards(&library, 2, &index);
     assert!(again.iter().all(|s| s.contains("indexed 0 video(s)")), "{again:?}");
+
+    let shared = vec![
+        "--index".to_string(),
+        dir.path().join("shared").to_string_lossy().into_owned(),
+    ];
+    assert_eq!(run(&["index", "/nonexistent.mp4"], &shared).status.code(), Some(1));
+    workers_share_a_folder_by_claims(&library, &shared);
+    a_dead_workers_claim_is_taken_over(dir.path(), &shared);
     let out = vtx(&["index", &library, "--shard", "3/2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not K/N"), "{}", text(&out.stderr));
@@ -185,6 +254,12 @@ fn a_cluster_answers_as_the_embedded_index_copies_both_ways_and_survives_kills_a
         text(&out.stderr)
     );
     ok(run(&["index", &library], &embedded));
+
+    // Two workers, no shards, one folder: claims share it out.
+    let claimed = cluster_at(&cluster, &format!("e2e_{run_id}_claims"));
+    assert_eq!(run(&["index", "/nonexistent.mp4"], &claimed).status.code(), Some(1));
+    workers_share_a_folder_by_claims(&library, &claimed);
+    a_dead_workers_claim_is_taken_over(dir.path(), &claimed);
 
     let described = info(&lib);
     assert_eq!(described["videos"], 5);

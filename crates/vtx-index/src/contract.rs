@@ -6,11 +6,12 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::{
-    Filter, Hit, Keywords, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan, Space,
-    Synthetic, Tag, TextSource, TextSpan, TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry, VideoMeta,
-    VideoObjects, VideoText,
+    Claim, Filter, Hit, Keywords, ObjectFilter, ObjectTrack, Pooling, SearchRequest, SegmentObjects, SegmentSpan,
+    Space, Synthetic, Tag, TextSource, TextSpan, TimeRange, TimedVector, TrackPoint, VectorStore, VideoEntry,
+    VideoMeta, VideoObjects, VideoText,
 };
 
 /// Opens (or reopens) a store in a directory.
@@ -21,8 +22,9 @@ type Check = fn(Open<'_>, &Path);
 
 /// Run every check, each in its own folder under `scratch`.
 pub fn run(open: Open<'_>, scratch: &Path) {
-    let checks: [(&str, Check); 11] = [
+    let checks: [(&str, Check); 12] = [
         ("writes", writes_replace_and_remove),
+        ("claims", claims_are_leases_one_worker_holds),
         ("copy", everything_of_a_video_copies_into_another_store),
         ("objects", objects_are_kept_filtered_on_and_dropped_with_their_content),
         ("text", text_is_found_by_keyword_and_dropped_with_its_content),
@@ -613,6 +615,77 @@ fn everything_of_a_video_copies_into_another_store(open: Open<'_>, dir: &Path) {
     assert_eq!(found[0].point.segment, there[1].id);
     let hits = search(&*to, SearchRequest::new("s", &axis(2), 1));
     assert_eq!((hits[0].video_id, hits[0].start), (copied, 2.0));
+}
+
+fn held_by(claim: Claim) -> String {
+    match claim {
+        Claim::Held { worker, .. } => worker,
+        Claim::Ours => panic!("a claim another worker holds was taken"),
+    }
+}
+
+fn claims_are_leases_one_worker_holds(open: Open<'_>, dir: &Path) {
+    let store = fresh(open, dir);
+    let minute = Duration::from_secs(60);
+    assert_eq!(store.claim("a", "w1", minute).unwrap(), Claim::Ours);
+    match store.claim("a", "w2", minute).unwrap() {
+        Claim::Held { worker, expires_in } => {
+            assert_eq!(worker, "w1");
+            assert!(
+                expires_in > Duration::from_secs(50) && expires_in <= minute,
+                "{expires_in:?}"
+            );
+        }
+        Claim::Ours => panic!("w2 took w1's live claim"),
+    }
+    assert_eq!(store.claim("a", "w1", minute).unwrap(), Claim::Ours, "a renewal");
+    assert_eq!(store.claim("b", "w2", minute).unwrap(), Claim::Ours, "keys are apart");
+
+    store.release("a", "w2").unwrap();
+    assert_eq!(
+        held_by(store.claim("a", "w2", minute).unwrap()),
+        "w1",
+        "only the holder releases"
+    );
+    store.release("a", "w1").unwrap();
+    assert_eq!(
+        store.claim("a", "w2", minute).unwrap(),
+        Claim::Ours,
+        "a released claim is free"
+    );
+    store.release("never claimed", "w1").unwrap();
+
+    // A worker that stops renewing loses its claim when its lease runs out.
+    assert_eq!(store.claim("c", "w3", Duration::from_millis(300)).unwrap(), Claim::Ours);
+    assert_eq!(held_by(store.claim("c", "w4", minute).unwrap()), "w3");
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        store.claim("c", "w4", minute).unwrap(),
+        Claim::Ours,
+        "an expired claim is taken over"
+    );
+    assert_eq!(held_by(store.claim("c", "w3", minute).unwrap()), "w4");
+
+    // Workers claiming one key at once: one of them gets it.
+    let store: &dyn VectorStore = &*store;
+    let winners = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..6)
+            .map(|w| scope.spawn(move || store.claim("race", &format!("r{w}"), minute).unwrap()))
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .filter(|claim| *claim == Claim::Ours)
+            .count()
+    });
+    assert_eq!(winners, 1, "claims racing for one key");
+
+    let reopened = open(dir);
+    assert_eq!(
+        held_by(reopened.claim("b", "w1", minute).unwrap()),
+        "w2",
+        "claims survive reopening"
+    );
 }
 
 fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {

@@ -1,17 +1,18 @@
 //! The store behind vtx: videos, their moments' and segments' vectors in named vector spaces,
 //! and nearest-neighbour search over them.
 //!
-//! Two seams: a [`Catalog`] (videos, shots, segments, thumbnails, tags) and a [`VectorIndex`]
-//! (points in named spaces, searched with requests as data: [`SearchRequest`], [`Filter`]).
-//! [`VectorStore`] is the pair kept in step, what the engine relies on: per-video writes through
+//! Three seams: a [`Catalog`] (videos, shots, segments, thumbnails, tags), a [`VectorIndex`]
+//! (points in named spaces, searched with requests as data: [`SearchRequest`], [`Filter`]) and
+//! [`Claims`] (leases that let several workers share the files of one run).
+//! [`VectorStore`] is the set kept in step, what the engine relies on: per-video writes through
 //! a [`VideoWriter`] and removals, all or nothing; a generic test suite every implementation
-//! passes (`contract`). [`SqliteStore`] is the embedded implementation of all three: one SQLite
-//! file in the index directory is the record, and each large space gets an HNSW graph derived
-//! from it (`ann`). A distributed vector index is meant to come in as another `VectorIndex` beside
-//! the SQLite catalog.
+//! passes (`contract`). [`SqliteStore`] is the embedded implementation: one SQLite file in the
+//! index directory is the record, and each large space gets an HNSW graph derived from it
+//! (`ann`). [`QdrantStore`] keeps all of it in one collection of a Qdrant cluster.
 //! `docs/design.md` describes the data model and why it is built so.
 
 mod ann;
+mod claims;
 #[cfg(any(test, feature = "contract"))]
 pub mod contract;
 pub mod ids;
@@ -25,6 +26,7 @@ mod synthetic;
 pub mod transfer;
 
 pub use ann::{AnnOptions, OptimizeAction, Optimized, Quantization};
+pub use claims::{Claim, Claims};
 pub use keywords::{Keywords, HIGHLIGHT};
 #[cfg(any(test, feature = "contract"))]
 pub use qdrant::cluster;
@@ -502,7 +504,7 @@ pub trait VectorIndex: Send + Sync {
 /// both are here, each all or nothing: readers never see half a video. `docs/design.md` has the
 /// protocol a pair without one shared transaction follows. Shared by every thread of a process
 /// (`&self` throughout): reads run side by side, writes queue.
-pub trait VectorStore: Catalog + VectorIndex {
+pub trait VectorStore: Catalog + VectorIndex + Claims {
     /// Start replacing whatever the store holds for `path`, a file whose content hash is
     /// `content`: the video's id, and its segments', derive from it ([`ids`]). Until the writer
     /// commits, readers see the old state; dropping it uncommitted (an error, a panic) keeps that

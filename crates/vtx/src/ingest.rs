@@ -25,6 +25,7 @@ use vtx_index::{
 use vtx_media::{Frame, FrameSize, MediaError, SampleStats, Sampling, VideoInfo};
 
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo, Windower};
+use crate::leases::Leases;
 use crate::motion;
 use crate::objects::{ObjectFinder, ObjectsInProgress};
 use crate::segments::{self, ThumbnailPicker};
@@ -76,6 +77,11 @@ pub struct IndexOptions {
     /// Transcribe what is said in every video of the run that has no transcript from this
     /// speech model yet, after the indexing.
     pub speech: Option<String>,
+    /// How this worker names itself in its claims on videos (unique to the run by default).
+    pub worker: String,
+    /// How long a claim on a video lasts unless renewed (a third of it apart): what a worker
+    /// that dies holds the others up, at most.
+    pub lease: Duration,
 }
 
 impl Default for IndexOptions {
@@ -98,6 +104,8 @@ impl Default for IndexOptions {
             objects: None,
             text: None,
             speech: None,
+            worker: crate::leases::worker_name(),
+            lease: crate::leases::DEFAULT_LEASE,
         }
     }
 }
@@ -135,6 +143,13 @@ pub enum FileOutcome {
     SameContent,
     /// In another machine's share (`--shard`): not indexed here.
     OtherShare,
+    /// Claimed by another worker, which was still indexing it when this run stopped waiting.
+    Claimed {
+        worker: String,
+        content: String,
+    },
+    /// Indexed by another worker while this run waited for it.
+    ByOtherWorker,
     /// Stopped by the user before it finished; nothing was written for it.
     Interrupted,
     Failed(String),
@@ -164,6 +179,9 @@ pub struct IndexReport {
     pub aborted: Option<(String, usize)>,
     /// Videos dropped by `prune` (their files are gone).
     pub pruned: Vec<String>,
+    /// Videos another worker had claimed and stopped renewing the claim of before it was done
+    /// (it died, or lost the cluster): indexed here instead.
+    pub taken_over: usize,
     /// What was done to each space's approximate index after the videos were written.
     pub optimized: Vec<vtx_index::Optimized>,
     /// Why the approximate indexes could not be brought up to date (the videos are written and
@@ -185,6 +203,33 @@ impl IndexReport {
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, FileOutcome::Failed(_)))
     }
+
+    /// Fold in a later run over files this one left to other workers: their outcomes replace
+    /// the claims, and a file found indexed and unchanged was the other worker's doing.
+    pub(crate) fn take_over(&mut self, later: IndexReport) {
+        for (path, outcome) in later.files {
+            let outcome = match outcome {
+                FileOutcome::Unchanged => FileOutcome::ByOtherWorker,
+                other => other,
+            };
+            match self.files.iter_mut().find(|(p, _)| *p == path) {
+                Some(entry) => {
+                    let written = matches!(outcome, FileOutcome::Indexed { .. } | FileOutcome::Extended { .. });
+                    if written && matches!(entry.1, FileOutcome::Claimed { .. }) {
+                        self.taken_over += 1;
+                    }
+                    entry.1 = outcome;
+                }
+                None => self.files.push((path, outcome)),
+            }
+        }
+        self.frames += later.frames;
+        self.frames_skipped += later.frames_skipped;
+        self.video_seconds += later.video_seconds;
+        self.cancelled |= later.cancelled;
+        self.aborted = self.aborted.take().or(later.aborted);
+        self.objects.extend(later.objects);
+    }
 }
 
 /// Hooks for progress display. Every method has a no-op default; `()` observes nothing.
@@ -199,6 +244,8 @@ pub trait IndexObserver {
     /// A pass after the decoding (`what`: "finding objects in", "reading the text of") has
     /// reached `t` seconds of `path`, whose header claims `length`.
     fn detecting(&mut self, _path: &Path, _what: &str, _t: f64, _length: Option<f64>) {}
+    /// The run is done with its own videos and waits for `videos` that other workers hold.
+    fn waiting(&mut self, _videos: usize) {}
 }
 
 impl IndexObserver for () {}
@@ -309,6 +356,7 @@ enum Produced {
     Sampled(Box<Decoded>),
     SameContent,
     OtherShare,
+    Claimed { worker: String, content: String },
 }
 
 enum Msg {
@@ -373,6 +421,7 @@ struct Producers<'a> {
     stop: &'a (dyn Fn() -> bool + Sync),
     /// The object detector's side stream, with `--objects`.
     objects: Option<vtx_media::SideStream>,
+    leases: &'a Leases<'a>,
 }
 
 impl Producers<'_> {
@@ -407,6 +456,9 @@ impl Producers<'_> {
                 if job.known_hash.as_deref() == Some(hash.as_str()) {
                     return Ok(Produced::SameContent);
                 }
+                if let Some(worker) = self.leases.take(index, &hash)? {
+                    return Ok(Produced::Claimed { worker, content: hash });
+                }
                 let info = vtx_media::probe(&job.path).map_err(|e: MediaError| e.to_string())?;
                 if !send(Msg::Hashed(hash.clone(), info.aspect())) {
                     return Err("interrupted".into());
@@ -417,6 +469,12 @@ impl Producers<'_> {
                 let known = job.known_hash.as_deref().unwrap_or_default();
                 if options.share.is_some_and(|share| !in_share(known, share)) {
                     return Ok(Produced::OtherShare);
+                }
+                if let Some(worker) = self.leases.take(index, known)? {
+                    return Ok(Produced::Claimed {
+                        worker,
+                        content: known.to_string(),
+                    });
                 }
                 None
             }
@@ -591,6 +649,7 @@ struct Consumer<'a, 'm> {
     /// Outcomes by job, in the order they were settled.
     settled: Vec<(usize, FileOutcome)>,
     report: IndexReport,
+    leases: &'a Leases<'a>,
 }
 
 /// The frames of one job waiting for an image batch, and the windowers of its clip passes.
@@ -628,7 +687,7 @@ struct Fatal {
 fn writes(active: &Active<'_>, done: &std::result::Result<Produced, String>) -> bool {
     match done {
         Ok(Produced::SameContent) => true,
-        Ok(Produced::OtherShare) => false,
+        Ok(Produced::OtherShare | Produced::Claimed { .. }) => false,
         Ok(Produced::Sampled(decoded)) => active.state.error.is_none() && !decoded.stats.stopped,
         Err(_) => false,
     }
@@ -766,6 +825,7 @@ impl<'a> Consumer<'a, '_> {
     }
 
     fn settle(&mut self, job: usize, outcome: FileOutcome) {
+        self.leases.release(job);
         let jobs = self.jobs;
         let Job { path, size, .. } = &jobs[job];
         self.observer.finished(path, *size, &outcome);
@@ -811,6 +871,7 @@ impl<'a> Consumer<'a, '_> {
                 return Ok(FileOutcome::SameContent);
             }
             Ok(Produced::OtherShare) => return Ok(FileOutcome::OtherShare),
+            Ok(Produced::Claimed { worker, content }) => return Ok(FileOutcome::Claimed { worker, content }),
             Ok(Produced::Sampled(decoded)) => *decoded,
         };
         if let Some(e) = state.error {
@@ -1070,6 +1131,11 @@ impl Plan {
     pub(crate) fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }
+
+    /// Tell the observer what the run is to read: once a run, however many times it executes.
+    pub(crate) fn announce(&self, observer: &mut dyn IndexObserver) {
+        observer.started(self.jobs.len(), self.jobs.iter().map(|j| j.size).sum());
+    }
 }
 
 /// Find the files and settle the ones that need no work (missing, unreadable, unchanged and
@@ -1187,7 +1253,7 @@ pub(crate) fn execute(
         mut report,
         started,
     } = plan;
-    observer.started(jobs.len(), jobs.iter().map(|j| j.size).sum());
+    let leases = Leases::new(store, &options.worker, options.lease);
     let workers = options.jobs.clamp(1, jobs.len().max(1));
     let (tx, rx) = sync_channel(options.queue_frames.max(1) * workers);
     let abort = AtomicBool::new(false);
@@ -1199,6 +1265,7 @@ pub(crate) fn execute(
         gate: Gate::default(),
         stop: &stop,
         objects: objects.as_ref().map(|finder| finder.side_stream()),
+        leases: &leases,
     };
     let mut consumer = Consumer {
         store,
@@ -1215,8 +1282,12 @@ pub(crate) fn execute(
         holder: None,
         settled: Vec::new(),
         report: IndexReport::default(),
+        leases: &leases,
     };
+    let (renewing, renewals) = std::sync::mpsc::channel();
     let fatal = std::thread::scope(|scope| {
+        let leases = &leases;
+        scope.spawn(move || leases.keep_alive(&renewals));
         for _ in 0..workers {
             let (producers, tx) = (&producers, tx.clone());
             scope.spawn(move || producers.run(tx));
@@ -1228,6 +1299,7 @@ pub(crate) fn execute(
         }
         // Decoders blocked on a full queue see it gone and stop.
         drop(rx);
+        drop(renewing);
         ran.err()
     });
     if let Some(Fatal { job, error }) = fatal {
@@ -1237,6 +1309,7 @@ pub(crate) fn execute(
         consumer.settle(job, FileOutcome::Failed(error.to_string()));
         report.aborted = Some((error.to_string(), jobs.len() - consumer.settled.len()));
     }
+    leases.release_all();
     let mut settled = std::mem::take(&mut consumer.settled);
     settled.sort_by_key(|(job, _)| *job);
     report.files.extend(

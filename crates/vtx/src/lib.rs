@@ -33,6 +33,7 @@ mod frame_models;
 mod hybrid;
 mod ingest;
 mod labels;
+mod leases;
 mod motion;
 mod objects;
 mod passes;
@@ -50,6 +51,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use vtx_core::{path_to_text, text_is_under};
 use vtx_index::{Hit, QdrantStore, SearchRequest, Space, SqliteStore, StoreStats, VectorStore};
@@ -525,26 +527,9 @@ impl Engine {
             false => Vec::new(),
         };
         let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
-        let mut report = if plan.is_empty() {
-            ingest::finish_empty(plan)
-        } else {
-            let shared = infos
-                .iter()
-                .map(|info| self.frame_model(info))
-                .collect::<Result<Vec<_>>>()?;
-            // The run has its models to itself; a search in another thread needs none of them.
-            let mut held: Vec<MutexGuard<'_, FrameModel>> = shared.iter().map(|m| lock(m)).collect();
-            let mut models: Vec<&mut FrameModel> = held.iter_mut().map(|m| &mut **m).collect();
-            ingest::execute(
-                plan,
-                &*self.store,
-                &mut models,
-                finder.as_mut(),
-                options,
-                observer,
-                cancel,
-            )?
-        };
+        plan.announce(observer);
+        let mut report = self.run_plan(plan, &infos, finder.as_mut(), options, observer, cancel)?;
+        self.wait_for_other_workers(&mut report, &infos, finder.as_mut(), options, observer, cancel)?;
         report.pruned = pruned;
         if let Some(finder) = finder
             .as_mut()
@@ -588,6 +573,99 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    fn run_plan(
+        &self,
+        plan: ingest::Plan,
+        infos: &[ModelInfo],
+        finder: Option<&mut objects::ObjectFinder>,
+        options: &IndexOptions,
+        observer: &mut dyn IndexObserver,
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
+        if plan.is_empty() {
+            return Ok(ingest::finish_empty(plan));
+        }
+        let shared = infos
+            .iter()
+            .map(|info| self.frame_model(info))
+            .collect::<Result<Vec<_>>>()?;
+        // The run has its models to itself; a search in another thread needs none of them.
+        let mut held: Vec<MutexGuard<'_, FrameModel>> = shared.iter().map(|m| lock(m)).collect();
+        let mut models: Vec<&mut FrameModel> = held.iter_mut().map(|m| &mut **m).collect();
+        ingest::execute(plan, &*self.store, &mut models, finder, options, observer, cancel)
+    }
+
+    /// Wait for the videos of the run that other workers claimed: each is done when its claim
+    /// is released (settled as theirs if they indexed it), and indexed here if its worker stopped
+    /// renewing the claim before it was done.
+    fn wait_for_other_workers(
+        &self,
+        report: &mut IndexReport,
+        infos: &[ModelInfo],
+        mut finder: Option<&mut objects::ObjectFinder>,
+        options: &IndexOptions,
+        observer: &mut dyn IndexObserver,
+        cancel: &AtomicBool,
+    ) -> Result<()> {
+        let leases = leases::Leases::new(&*self.store, &options.worker, options.lease);
+        let poll = (options.lease / 10).clamp(Duration::from_millis(100), Duration::from_secs(2));
+        let (began, before) = (std::time::Instant::now(), report.wall_seconds);
+        let result = loop {
+            let claimed: Vec<(PathBuf, String)> = report
+                .files
+                .iter()
+                .filter_map(|(path, outcome)| match outcome {
+                    FileOutcome::Claimed { content, .. } => Some((path.clone(), content.clone())),
+                    _ => None,
+                })
+                .collect();
+            if claimed.is_empty() || report.aborted.is_some() || report.cancelled {
+                break Ok(());
+            }
+            observer.waiting(claimed.len());
+            let free = match self.claims_given_up(&leases, &claimed, poll, cancel) {
+                Ok(Some(free)) => free,
+                Ok(None) => {
+                    report.cancelled = true;
+                    break Ok(());
+                }
+                Err(e) => break Err(e),
+            };
+            let again = ingest::plan(&*self.store, infos, &free, options, observer)
+                .and_then(|plan| self.run_plan(plan, infos, finder.as_deref_mut(), options, observer, cancel));
+            match again {
+                Ok(again) => report.take_over(again),
+                Err(e) => break Err(e),
+            }
+        };
+        report.wall_seconds = before + began.elapsed().as_secs_f64();
+        result
+    }
+
+    /// The files among `claimed` whose claims are gone, once there are any; `None` on a cancel.
+    fn claims_given_up(
+        &self,
+        leases: &leases::Leases<'_>,
+        claimed: &[(PathBuf, String)],
+        poll: Duration,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<PathBuf>>> {
+        loop {
+            if leases::sleep_unless_cancelled(poll, cancel) {
+                return Ok(None);
+            }
+            let mut free = Vec::new();
+            for (path, content) in claimed {
+                if leases.is_free(content)? {
+                    free.push(path.clone());
+                }
+            }
+            if !free.is_empty() {
+                return Ok(Some(free));
+            }
+        }
     }
 
     /// Drop the indexed videos named by `paths` (files, or folders: every indexed video under

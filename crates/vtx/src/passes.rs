@@ -87,7 +87,12 @@ pub(crate) fn after_indexing(
 ) -> Result<Vec<(PathBuf, std::result::Result<usize, String>)>> {
     let mut done = Vec::new();
     for (path, outcome) in files {
-        if matches!(outcome, FileOutcome::Failed(_) | FileOutcome::Interrupted) || tried.contains(path) {
+        // Another worker's videos get their passes from that worker.
+        let not_ours = matches!(
+            outcome,
+            FileOutcome::OtherShare | FileOutcome::Claimed { .. } | FileOutcome::ByOtherWorker
+        );
+        if not_ours || matches!(outcome, FileOutcome::Failed(_) | FileOutcome::Interrupted) || tried.contains(path) {
             continue;
         }
         if cancel.load(Ordering::Relaxed) {

@@ -1,10 +1,12 @@
-//! `vtx bench search`: search latency, recall and memory of the embedded store at a given size, on
-//! synthetic vectors shaped like embeddings (clusters in a low-dimensional subspace plus noise).
+//! `vtx bench search`: search latency, recall and memory of the embedded store (or of a Qdrant
+//! cluster, `--store`) at a given size, on synthetic vectors shaped like embeddings (clusters in a
+//! low-dimensional subspace plus noise).
 //!
 //! The work runs in two child processes of this binary, so that each figure belongs to the
 //! process a user would run: one writes the index and builds its graph (`insert_s`, `build_s`),
 //! the other opens it and searches (`open_s`, latencies, recall, `rss_mb`). The parent adds the
-//! size on disk and removes the index unless `--keep` names a folder.
+//! size on disk and removes the index unless `--keep` names a folder. On a cluster the build is
+//! Qdrant's own indexing, waited for; the collection is kept for the next run unless `--drop`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,8 +15,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use vtx_index::{
-    AnnOptions, Pooling, SearchRequest, SegmentSpan, Space, SqliteStore, Synthetic, TimedVector, VectorIndex,
-    VectorStore, VideoEntry, VideoMeta,
+    AnnOptions, Pooling, QdrantOptions, QdrantStore, SearchRequest, SegmentSpan, Space, SqliteStore, Synthetic,
+    TimedVector, VectorStore, VideoEntry, VideoMeta,
 };
 
 const SPACE: &str = "bench";
@@ -56,8 +58,22 @@ pub struct SearchBenchArgs {
     #[arg(long, default_value_t = AnnOptions::default().expansion_search)]
     pub ef_search: usize,
     /// Keep the index in this folder (reused when it already holds one of this size).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "store")]
     pub keep: Option<PathBuf>,
+    /// Measure a Qdrant cluster instead: qdrant://HOST:PORT. Its collection (`--collection`,
+    /// default vtx_bench_SEGMENTSxDIM) is reused when it holds this many segments.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub collection: Option<String>,
+    /// Shards and copies of each in the collection the benchmark creates.
+    #[arg(long, value_name = "N", requires = "store")]
+    pub shards: Option<u32>,
+    #[arg(long, value_name = "N", requires = "store")]
+    pub replicas: Option<u32>,
+    /// Drop the collection at the end.
+    #[arg(long, requires = "store")]
+    pub drop: bool,
     #[arg(long)]
     pub json: bool,
     /// Internal: run one phase in this process.
@@ -66,6 +82,18 @@ pub struct SearchBenchArgs {
 }
 
 impl SearchBenchArgs {
+    fn cluster(&self) -> Result<Option<QdrantOptions>> {
+        let Some(url) = &self.store else { return Ok(None) };
+        let collection = self
+            .collection
+            .clone()
+            .unwrap_or_else(|| format!("vtx_bench_{}x{}", self.segments, self.dim));
+        let mut options = crate::commands::qdrant_options(url, &collection)?;
+        options.shards = self.shards;
+        options.replicas = self.replicas;
+        Ok(Some(options))
+    }
+
     fn ann(&self) -> AnnOptions {
         AnnOptions {
             // The benchmark is about the graph: every size gets one.
@@ -100,6 +128,8 @@ pub struct SearchBenchReport {
     pub build_peak_rss_mb: f64,
     pub disk_mb: f64,
     pub quantization: String,
+    /// `embedded`, or the cluster and collection measured.
+    pub store: String,
     pub connectivity: usize,
     pub ef_search: usize,
     pub queries: usize,
@@ -108,13 +138,28 @@ pub struct SearchBenchReport {
 
 impl SearchBenchReport {
     pub fn table(&self) -> String {
+        let embedded = self.store == "embedded";
+        let (layout, building) = match embedded {
+            true => (
+                format!(
+                    "({} graph, M {}, ef {})",
+                    self.quantization, self.connectivity, self.ef_search
+                ),
+                "graph build",
+            ),
+            false => (format!("on {}", self.store), "Qdrant's indexing waited for"),
+        };
+        let memory = match embedded {
+            true => format!(
+                "  memory: search {:.0} MB (peak {:.0} MB), build peak {:.0} MB; disk {:.0} MB\n",
+                self.rss_mb, self.peak_rss_mb, self.build_peak_rss_mb, self.disk_mb
+            ),
+            false => String::new(),
+        };
         format!(
-            "{} segments x {} dims ({} graph, M {}, ef {})\n  insert {:.1} s, graph build {:.1} s, open {:.2} s\n  search p50 {:.3} ms, p99 {:.3} ms over {} queries; exact p50 {:.1} ms; recall@10 {:.3} over {} queries\n  memory: search {:.0} MB (peak {:.0} MB), build peak {:.0} MB; disk {:.0} MB\n",
+            "{} segments x {} dims {layout}\n  insert {:.1} s, {building} {:.1} s, open {:.2} s\n  search p50 {:.3} ms, p99 {:.3} ms over {} queries; exact p50 {:.1} ms; recall@10 {:.3} over {} queries\n{memory}",
             self.segments,
             self.dim,
-            self.quantization,
-            self.connectivity,
-            self.ef_search,
             self.insert_s,
             self.build_s,
             self.open_s,
@@ -124,10 +169,6 @@ impl SearchBenchReport {
             self.exact_p50_ms,
             self.recall_at_10,
             self.exact_queries,
-            self.rss_mb,
-            self.peak_rss_mb,
-            self.build_peak_rss_mb,
-            self.disk_mb
         )
     }
 }
@@ -138,15 +179,41 @@ pub fn run(args: &SearchBenchArgs) -> Result<SearchBenchReport> {
         bail!("the benchmark needs at least one segment, two dimensions and one query");
     }
     match args.phase.as_deref() {
-        Some("build") => build(args, &dir_of(args)?),
-        Some("query") => query(args, &dir_of(args)?),
+        Some("build") => build(args, &*open(args, true)?),
+        Some("query") => query(args, &*open(args, false)?),
         Some(other) => bail!("unknown benchmark phase '{other}'"),
-        None => parent(args),
+        None => match args.cluster()? {
+            Some(cluster) => on_cluster(args, cluster),
+            None => parent(args),
+        },
     }
 }
 
-fn dir_of(args: &SearchBenchArgs) -> Result<PathBuf> {
-    args.keep.clone().context("a phase needs the index folder")
+/// The store a phase works on: the folder `--keep` names, or the cluster's collection.
+fn open(args: &SearchBenchArgs, create: bool) -> Result<Box<dyn VectorStore>> {
+    if let Some(cluster) = args.cluster()? {
+        return Ok(Box::new(match create {
+            true => QdrantStore::open(cluster)?,
+            false => QdrantStore::open_existing(cluster)?,
+        }));
+    }
+    let dir = args.keep.clone().context("a phase needs the index folder")?;
+    Ok(Box::new(match create {
+        true => SqliteStore::open_with(&dir, args.ann())?,
+        false => SqliteStore::open_existing_with(&dir, args.ann())?,
+    }))
+}
+
+fn on_cluster(args: &SearchBenchArgs, cluster: QdrantOptions) -> Result<SearchBenchReport> {
+    let built = child(args, "build", None)?;
+    let mut report = child(args, "query", None)?;
+    report.insert_s = built.insert_s;
+    report.build_s = built.build_s;
+    report.store = format!("{} (collection {})", cluster.url, cluster.collection);
+    if args.drop {
+        QdrantStore::open_existing(cluster)?.delete_collection()?;
+    }
+    Ok(report)
 }
 
 fn parent(args: &SearchBenchArgs) -> Result<SearchBenchReport> {
@@ -161,8 +228,8 @@ fn parent(args: &SearchBenchArgs) -> Result<SearchBenchReport> {
             scratch.path().to_path_buf()
         }
     };
-    let built = child(args, "build", &dir)?;
-    let mut report = child(args, "query", &dir)?;
+    let built = child(args, "build", Some(&dir))?;
+    let mut report = child(args, "query", Some(&dir))?;
     report.insert_s = built.insert_s;
     report.build_s = built.build_s;
     report.build_peak_rss_mb = built.build_peak_rss_mb;
@@ -170,12 +237,19 @@ fn parent(args: &SearchBenchArgs) -> Result<SearchBenchReport> {
     Ok(report)
 }
 
-fn child(args: &SearchBenchArgs, phase: &str, dir: &Path) -> Result<SearchBenchReport> {
+fn child(args: &SearchBenchArgs, phase: &str, dir: Option<&Path>) -> Result<SearchBenchReport> {
     let exe = std::env::current_exe().context("cannot find the vtx binary")?;
     let mut command = Command::new(exe);
-    command
-        .args(["bench", "search", "--json", "--phase", phase, "--keep"])
-        .arg(dir);
+    command.args(["bench", "search", "--json", "--phase", phase]);
+    if let Some(dir) = dir {
+        command.arg("--keep").arg(dir);
+    }
+    if let Some(cluster) = args.cluster()? {
+        command
+            .args(["--store", &cluster.url, "--collection", &cluster.collection])
+            .args(args.shards.map(|n| format!("--shards={n}")))
+            .args(args.replicas.map(|n| format!("--replicas={n}")));
+    }
     for (flag, value) in [
         ("--segments", args.segments.to_string()),
         ("--dim", args.dim.to_string()),
@@ -215,8 +289,7 @@ fn folder_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
-    let store = SqliteStore::open_with(dir, args.ann())?;
+fn build(args: &SearchBenchArgs, store: &dyn VectorStore) -> Result<SearchBenchReport> {
     store.ensure_space(&Space {
         name: SPACE.into(),
         dim: args.dim,
@@ -227,8 +300,7 @@ fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     if existing != args.segments {
         if existing > 0 {
             bail!(
-                "{} holds {existing} segments, not {}: give --keep another folder",
-                dir.display(),
+                "the index holds {existing} segments, not {}: give --keep another folder (or --collection another name)",
                 args.segments
             );
         }
@@ -250,6 +322,9 @@ fn build(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
     let insert_s = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     store.optimize(&mut |space, points| eprintln!("building the graph of '{space}' ({points} points)"))?;
+    if let Some(cluster) = args.cluster()? {
+        QdrantStore::open_existing(cluster)?.wait_until_indexed()?;
+    }
     Ok(SearchBenchReport {
         insert_s,
         build_s: clock.elapsed().as_secs_f64(),
@@ -295,9 +370,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn query(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
+fn query(args: &SearchBenchArgs, store: &dyn VectorStore) -> Result<SearchBenchReport> {
     let clock = Instant::now();
-    let store = SqliteStore::open_existing_with(dir, args.ann())?;
     let mut draw = Synthetic::new(args.dim, args.clusters, args.intrinsic, DATA_SEED);
     draw.reseed(QUERY_SEED);
     let queries: Vec<Vec<f32>> = (0..args.queries).map(|_| draw.draw().0).collect();
@@ -340,6 +414,7 @@ fn query(args: &SearchBenchArgs, dir: &Path) -> Result<SearchBenchReport> {
         rss_mb,
         peak_rss_mb,
         quantization: args.quantization.as_str().into(),
+        store: "embedded".into(),
         connectivity: args.connectivity,
         ef_search: args.ef_search,
         queries: latencies.len(),

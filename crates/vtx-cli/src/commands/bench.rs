@@ -4,18 +4,30 @@ use anyhow::Result;
 
 use super::models_dir;
 use crate::args::{BenchCommand, BenchIngestArgs, BenchModelArgs};
-use crate::bench::{ingest, search};
+use crate::bench::{ingest, search, workers};
 use crate::output;
 
 pub fn run(what: Option<BenchCommand>, args: &BenchIngestArgs, out: &mut impl Write) -> Result<()> {
-    if let Some(BenchCommand::Search(args)) = what {
-        let report = search::run(&args)?;
-        return Ok(output::report(
-            out,
-            &report,
-            args.json,
-            search::SearchBenchReport::table,
-        )?);
+    match what {
+        Some(BenchCommand::Search(args)) => {
+            let report = search::run(&args)?;
+            return Ok(output::report(
+                out,
+                &report,
+                args.json,
+                search::SearchBenchReport::table,
+            )?);
+        }
+        Some(BenchCommand::Workers(args)) => {
+            let report = workers::run(&args)?;
+            return Ok(output::report(
+                out,
+                &report,
+                args.json,
+                workers::WorkersBenchReport::table,
+            )?);
+        }
+        None => {}
     }
     let sampling = args.sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?;
     let report = ingest::run(

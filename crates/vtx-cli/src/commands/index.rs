@@ -28,6 +28,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         motion: (!args.no_motion).then(MotionOptions::default),
         prune: args.prune,
         share: args.shard,
+        lease: std::time::Duration::from_secs(args.lease),
         deblocking: args.sampling.deblocking,
         jobs: args.jobs.map_or_else(vtx::default_jobs, usize::from),
         objects: args.objects.then(|| vtx::ObjectOptions {

@@ -184,7 +184,7 @@ fn cluster(common: &Common) -> Result<Option<vtx::QdrantOptions>> {
 }
 
 /// The options of a cluster at `url`: its key and request timeout from the environment.
-fn qdrant_options(url: &str, collection: &str) -> Result<vtx::QdrantOptions> {
+pub(crate) fn qdrant_options(url: &str, collection: &str) -> Result<vtx::QdrantOptions> {
     let mut options = vtx::QdrantOptions::from_url(url)
         .with_context(|| format!("--store takes qdrant://HOST:PORT or qdrants://HOST:PORT, not '{url}'"))?;
     options.collection = collection.to_string();

@@ -11,6 +11,7 @@
 //! see half a video, a writer killed half-way leaves the old version searchable, and the next
 //! write of that video sweeps what it left (`docs/design.md`, "Writes without a transaction").
 
+mod claims;
 #[cfg(any(test, feature = "contract"))]
 pub mod cluster;
 mod codec;
@@ -27,7 +28,7 @@ use qdrant_client::qdrant::{
     CreateFieldIndexCollectionBuilder, CreateVectorNameRequestBuilder, DeletePointsBuilder,
     DenseVectorCreationConfigBuilder, Distance, FieldType, Filter as QFilter, GetPointsBuilder, PointId, PointStruct,
     QueryPointGroupsBuilder, QueryPointsBuilder, Range, RetrievedPoint, ScrollPointsBuilder, SearchParamsBuilder,
-    SetPayloadPointsBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder,
+    SetPayloadPointsBuilder, TextIndexParamsBuilder, TokenizerType, UpsertPointsBuilder, WriteOrdering,
 };
 use qdrant_client::{Qdrant, QdrantError};
 use serde::de::DeserializeOwned;
@@ -53,6 +54,7 @@ mod kind {
     pub const LINE: &str = "line";
     pub const SPACES: &str = "spaces";
     pub const CLOCK: &str = "clock";
+    pub const CLAIM: &str = "claim";
 }
 
 /// Points asked for in one request, and written in one upsert.
@@ -297,6 +299,38 @@ impl QdrantStore {
         })
     }
 
+    /// Wait until Qdrant has indexed what was written (the collection is green): what a
+    /// benchmark of its search waits for; `vtx index` does not, the graphs are built behind it.
+    pub fn wait_until_indexed(&self) -> Result<()> {
+        use qdrant_client::qdrant::{CollectionStatus, OptimizersConfigDiffBuilder, UpdateCollectionBuilder};
+        loop {
+            let (client, name) = (self.client.clone(), self.name());
+            let info = self
+                .wait(async move { client.collection_info(name).await })
+                .map_err(self.error())?;
+            let status = info.result.map_or(CollectionStatus::Red as i32, |i| i.status);
+            match CollectionStatus::try_from(status) {
+                Ok(CollectionStatus::Green) => return Ok(()),
+                // Optimisations that are due but were not started: an update of the collection starts them.
+                Ok(CollectionStatus::Grey) => {
+                    let update = UpdateCollectionBuilder::new(self.name())
+                        .optimizers_config(OptimizersConfigDiffBuilder::default());
+                    let client = self.client.clone();
+                    self.wait(async move { client.update_collection(update).await })
+                        .map_err(self.error())?;
+                }
+                Ok(CollectionStatus::Yellow) => {}
+                _ => {
+                    return Err(IndexError::Storage(format!(
+                        "the collection {} is red: Qdrant failed an operation on it",
+                        self.name()
+                    )))
+                }
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
     fn collection_exists(&self) -> Result<bool> {
         let (client, name) = (self.client.clone(), self.name());
         self.wait(async move { client.collection_exists(name).await })
@@ -406,8 +440,13 @@ impl QdrantStore {
     }
 
     fn delete(&self, filter: QFilter) -> Result<()> {
+        self.delete_ordered(filter, WriteOrdering::default())
+    }
+
+    fn delete_ordered(&self, filter: QFilter, ordering: WriteOrdering) -> Result<()> {
         let request = DeletePointsBuilder::new(self.name())
             .points(PointsSelectorOneOf::Filter(filter))
+            .ordering(ordering)
             .wait(true);
         self.call(|client| {
             let request = request.clone();

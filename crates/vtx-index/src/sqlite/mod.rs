@@ -6,6 +6,7 @@
 //! appends to a change log (`vector_log`), which is how a graph built earlier knows what it does
 //! not cover. The exact scan streams rows, so its memory stays flat whatever the index size.
 
+mod claims;
 mod search;
 mod text;
 
