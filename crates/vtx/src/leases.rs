@@ -4,6 +4,7 @@
 //! at the end for those to be done, or takes over the ones whose worker stopped renewing.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Mutex;
@@ -102,8 +103,32 @@ impl<'s> Leases<'s> {
         }
     }
 
+    /// The files among `claimed` (path, content) whose claims are gone, once there are any,
+    /// looked at `poll` apart; `None` on a cancel.
+    pub(crate) fn first_given_up(
+        &self,
+        claimed: &[(PathBuf, String)],
+        poll: Duration,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<PathBuf>>, vtx_index::IndexError> {
+        loop {
+            if sleep_unless_cancelled(poll, cancel) {
+                return Ok(None);
+            }
+            let mut free = Vec::new();
+            for (path, content) in claimed {
+                if self.is_free(content)? {
+                    free.push(path.clone());
+                }
+            }
+            if !free.is_empty() {
+                return Ok(Some(free));
+            }
+        }
+    }
+
     /// Whether nobody holds `content` now (a claim taken to find out is given back at once).
-    pub(crate) fn is_free(&self, content: &str) -> Result<bool, vtx_index::IndexError> {
+    fn is_free(&self, content: &str) -> Result<bool, vtx_index::IndexError> {
         match self.store.claim(content, self.worker, self.lease)? {
             Claim::Ours => {
                 self.store.release(content, self.worker)?;
@@ -115,7 +140,7 @@ impl<'s> Leases<'s> {
 }
 
 /// Sleep for `pause`, waking early on a cancel: whether the run was cancelled.
-pub(crate) fn sleep_unless_cancelled(pause: Duration, cancel: &AtomicBool) -> bool {
+fn sleep_unless_cancelled(pause: Duration, cancel: &AtomicBool) -> bool {
     let until = std::time::Instant::now() + pause;
     while std::time::Instant::now() < until {
         if cancel.load(Ordering::Relaxed) {

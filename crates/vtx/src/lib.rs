@@ -625,13 +625,13 @@ impl Engine {
                 break Ok(());
             }
             observer.waiting(claimed.len());
-            let free = match self.claims_given_up(&leases, &claimed, poll, cancel) {
+            let free = match leases.first_given_up(&claimed, poll, cancel) {
                 Ok(Some(free)) => free,
                 Ok(None) => {
                     report.cancelled = true;
                     break Ok(());
                 }
-                Err(e) => break Err(e),
+                Err(e) => break Err(e.into()),
             };
             let again = ingest::plan(&*self.store, infos, &free, options, observer)
                 .and_then(|plan| self.run_plan(plan, infos, finder.as_deref_mut(), options, observer, cancel));
@@ -642,30 +642,6 @@ impl Engine {
         };
         report.wall_seconds = before + began.elapsed().as_secs_f64();
         result
-    }
-
-    /// The files among `claimed` whose claims are gone, once there are any; `None` on a cancel.
-    fn claims_given_up(
-        &self,
-        leases: &leases::Leases<'_>,
-        claimed: &[(PathBuf, String)],
-        poll: Duration,
-        cancel: &AtomicBool,
-    ) -> Result<Option<Vec<PathBuf>>> {
-        loop {
-            if leases::sleep_unless_cancelled(poll, cancel) {
-                return Ok(None);
-            }
-            let mut free = Vec::new();
-            for (path, content) in claimed {
-                if leases.is_free(content)? {
-                    free.push(path.clone());
-                }
-            }
-            if !free.is_empty() {
-                return Ok(Some(free));
-            }
-        }
     }
 
     /// Drop the indexed videos named by `paths` (files, or folders: every indexed video under
