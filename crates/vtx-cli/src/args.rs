@@ -163,6 +163,16 @@ pub struct CollectionLayout {
     pub int8: bool,
 }
 
+impl CollectionLayout {
+    /// Lay out the collections a store on `cluster` creates as these flags say.
+    pub fn apply(&self, cluster: &mut vtx::QdrantOptions) {
+        cluster.shards = self.shards;
+        cluster.replicas = self.replicas;
+        cluster.write_consistency = self.write_consistency;
+        cluster.quantize = self.int8;
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 pub enum SamplingMode {
     Fps,

@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use vtx_index::cluster::{unavailable, TestCluster};
+use vtx_index::{Claim, QdrantOptions, QdrantStore, SqliteStore, VectorStore};
 
 mod common;
 use common::{cache, file_name, kill_after, photo_clips, vtx};
@@ -158,19 +159,48 @@ fn workers_share_a_folder_by_claims(library: &str, location: &[String]) {
     assert_eq!(info(location)["videos"], 5);
 }
 
+/// The store at `location` (`--index DIR`, or `--store URL --collection NAME`).
+fn store_at(location: &[String]) -> Box<dyn VectorStore> {
+    match location {
+        [flag, dir] if flag == "--index" => Box::new(SqliteStore::open(Path::new(dir)).unwrap()),
+        [_, url, _, collection] => {
+            let mut options = QdrantOptions::from_url(url).unwrap();
+            options.collection = collection.clone();
+            Box::new(QdrantStore::open_existing(options).unwrap())
+        }
+        other => panic!("not a location: {other:?}"),
+    }
+}
+
+/// Wait until a worker other than this test holds the claim on `file`'s content.
+fn wait_for_its_claim(file: &Path, location: &[String]) {
+    let content = blake3::hash(&std::fs::read(file).unwrap()).to_hex().to_string();
+    let store = store_at(location);
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        // A probe that finds the claim free holds it for a millisecond, and gives it back.
+        match store
+            .claim(&content, "test probe", std::time::Duration::from_millis(1))
+            .unwrap()
+        {
+            Claim::Held { .. } => return,
+            Claim::Ours => store.release(&content, "test probe").unwrap(),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no worker claimed {}", file.display());
+}
+
 /// A worker killed holding its claim: a worker that was waiting for the video takes it over
 /// once the lease runs out, and says so.
 fn a_dead_workers_claim_is_taken_over(dir: &Path, location: &[String]) {
     let long = dir.join("long");
     std::fs::create_dir_all(&long).unwrap();
-    std::fs::copy(
-        cache().join("fixtures/bench/cockatoo-1080p.mp4"),
-        long.join("cockatoo.mp4"),
-    )
-    .unwrap();
+    let video = long.join("cockatoo.mp4");
+    std::fs::copy(cache().join("fixtures/bench/cockatoo-1080p.mp4"), &video).unwrap();
     let args = vec![long.to_string_lossy().into_owned(), "--lease".into(), "2".into()];
     let mut first = worker(&args, location);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wait_for_its_claim(&video, location);
     let second = worker(&args, location);
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(

@@ -66,11 +66,8 @@ pub struct SearchBenchArgs {
     pub store: Option<String>,
     #[arg(long, value_name = "NAME", requires = "store")]
     pub collection: Option<String>,
-    /// Shards and copies of each in the collection the benchmark creates.
-    #[arg(long, value_name = "N", requires = "store")]
-    pub shards: Option<u32>,
-    #[arg(long, value_name = "N", requires = "store")]
-    pub replicas: Option<u32>,
+    #[command(flatten)]
+    pub layout: crate::args::CollectionLayout,
     /// Drop the collection at the end.
     #[arg(long, requires = "store")]
     pub drop: bool,
@@ -89,8 +86,7 @@ impl SearchBenchArgs {
             .clone()
             .unwrap_or_else(|| format!("vtx_bench_{}x{}", self.segments, self.dim));
         let mut options = crate::commands::qdrant_options(url, &collection)?;
-        options.shards = self.shards;
-        options.replicas = self.replicas;
+        self.layout.apply(&mut options);
         Ok(Some(options))
     }
 
@@ -247,8 +243,14 @@ fn child(args: &SearchBenchArgs, phase: &str, dir: Option<&Path>) -> Result<Sear
     if let Some(cluster) = args.cluster()? {
         command
             .args(["--store", &cluster.url, "--collection", &cluster.collection])
-            .args(args.shards.map(|n| format!("--shards={n}")))
-            .args(args.replicas.map(|n| format!("--replicas={n}")));
+            .args(args.layout.shards.map(|n| format!("--shards={n}")))
+            .args(args.layout.replicas.map(|n| format!("--replicas={n}")))
+            .args(
+                args.layout
+                    .write_consistency
+                    .map(|n| format!("--write-consistency={n}")),
+            )
+            .args(args.layout.int8.then_some("--int8"));
     }
     for (flag, value) in [
         ("--segments", args.segments.to_string()),

@@ -23,11 +23,8 @@ pub struct WorkersBenchArgs {
     /// after); an embedded index in a scratch folder otherwise.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
-    /// Shards and copies of each in the collections the benchmark creates.
-    #[arg(long, value_name = "N", requires = "store")]
-    pub shards: Option<u32>,
-    #[arg(long, value_name = "N", requires = "store")]
-    pub replicas: Option<u32>,
+    #[command(flatten)]
+    pub layout: crate::args::CollectionLayout,
     /// Decoders per worker (`vtx index --jobs`).
     #[arg(long, value_name = "N")]
     pub jobs: Option<u16>,
@@ -83,8 +80,7 @@ pub fn run(args: &WorkersBenchArgs) -> Result<WorkersBenchReport> {
             Some(url) => {
                 let mut options =
                     crate::commands::qdrant_options(url, &format!("vtx_bench_workers_{started}_{workers}"))?;
-                options.shards = args.shards;
-                options.replicas = args.replicas;
+                args.layout.apply(&mut options);
                 let location = vec![
                     "--store".into(),
                     url.clone(),

@@ -51,10 +51,7 @@ pub fn run(args: IndexArgs) -> Result<IndexReport> {
     let options = options(&args)?;
     let mut config = engine_config(&args.common)?;
     if let Some(cluster) = &mut config.qdrant {
-        cluster.shards = args.layout.shards;
-        cluster.replicas = args.layout.replicas;
-        cluster.write_consistency = args.layout.write_consistency;
-        cluster.quantize = args.layout.int8;
+        args.layout.apply(cluster);
     }
     let engine = Engine::open(config).context("cannot open vtx")?;
     let cancel = Arc::new(AtomicBool::new(false));

@@ -22,10 +22,7 @@ pub fn run(args: &TransferArgs, direction: Direction, out: &mut dyn Write) -> Re
         models.clone(),
     );
     let mut cluster = super::qdrant_options(&args.store, &args.collection)?;
-    cluster.shards = args.layout.shards;
-    cluster.replicas = args.layout.replicas;
-    cluster.write_consistency = args.layout.write_consistency;
-    cluster.quantize = args.layout.int8;
+    args.layout.apply(&mut cluster);
     let clustered = EngineConfig {
         qdrant: Some(cluster),
         ..EngineConfig::new(directory.index_dir.clone(), models)
