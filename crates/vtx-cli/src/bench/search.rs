@@ -205,7 +205,6 @@ fn on_cluster(args: &SearchBenchArgs, cluster: QdrantOptions) -> Result<SearchBe
     let mut report = child(args, "query", None)?;
     report.insert_s = built.insert_s;
     report.build_s = built.build_s;
-    report.store = format!("{} (collection {})", cluster.url, cluster.collection);
     if args.drop {
         QdrantStore::open_existing(cluster)?.delete_collection()?;
     }
@@ -416,7 +415,10 @@ fn query(args: &SearchBenchArgs, store: &dyn VectorStore) -> Result<SearchBenchR
         rss_mb,
         peak_rss_mb,
         quantization: args.quantization.as_str().into(),
-        store: "embedded".into(),
+        store: match args.cluster()? {
+            Some(cluster) => format!("{} (collection {})", cluster.url, cluster.collection),
+            None => "embedded".into(),
+        },
         connectivity: args.connectivity,
         ef_search: args.ef_search,
         queries: latencies.len(),
