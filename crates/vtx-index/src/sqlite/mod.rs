@@ -191,6 +191,8 @@ pub struct SqliteStore {
     dir: PathBuf,
     ann: AnnOptions,
     idle: Mutex<Vec<Connection>>,
+    /// The claims file's one connection in this process, opened on first use (`claims.rs`).
+    claims: Mutex<Option<Connection>>,
 }
 
 /// A connection leased from the store's pool; it goes back when dropped.
@@ -413,6 +415,7 @@ impl SqliteStore {
             dir: dir.to_path_buf(),
             ann,
             idle: Mutex::new(vec![conn]),
+            claims: Mutex::new(None),
         })
     }
 
