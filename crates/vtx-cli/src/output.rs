@@ -372,9 +372,10 @@ pub fn transcript(out: &mut impl Write, heard: &vtx_api::Transcript, format: Tra
                 true => format!("{:.1} s of sound", heard.duration),
                 false => "no audio stream".into(),
             };
+            let language = heard.language.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
             writeln!(
                 out,
-                "{}: {} phrase(s) in {sound} ({})",
+                "{}: {} phrase(s) in {sound} ({}{language})",
                 heard.video,
                 heard.phrases.len(),
                 heard.model

@@ -328,6 +328,7 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         reader: "r".into(),
         fps: 1.0,
         frames: 3,
+        language: None,
         lines: vec![
             line(0.1, "QUARTERLY RESULTS 2026"),
             line(1.2, "Budget meeting at noon"),
@@ -352,6 +353,7 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         reader: "s".into(),
         fps: 0.0,
         frames: 0,
+        language: Some("en".into()),
         lines: vec![line(2.4, "where she mentions the budget")],
     };
     store.set_text(a, &heard).unwrap();
@@ -571,6 +573,7 @@ fn everything_of_a_video_copies_into_another_store(open: Open<'_>, dir: &Path) {
         reader: "r".into(),
         fps: 0.0,
         frames: 3,
+        language: Some("fr".into()),
         lines: vec![TextSpan {
             start: 1.2,
             end: 1.8,

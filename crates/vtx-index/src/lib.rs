@@ -257,6 +257,9 @@ pub struct VideoText {
     /// sound heard (0: the video has no audio stream).
     pub fps: f64,
     pub frames: u32,
+    /// The language of what was heard (an ISO 639-1 code such as `en`), where the model says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// In time order.
     pub lines: Vec<TextSpan>,
 }

@@ -4,8 +4,11 @@
 //! encoder takes 30 s of samples (the log-mel spectrogram is computed inside it) and gives each
 //! decoder layer's cross-attention keys and values; the decoder takes one step at a time with a
 //! self-attention cache. vtx decodes greedily with Whisper's timestamp rules, window after window,
-//! each window starting where the last complete phrase of the one before ended.
+//! each window starting where the last complete phrase of the one before ended. A multilingual
+//! model is told the language, or names it itself on the first window with speech (the language
+//! token it ranks first after the start token), and every later window keeps it.
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use ort::session::Session;
@@ -48,6 +51,16 @@ pub struct Phrase {
     pub logprob: f32,
 }
 
+/// What was heard in a run of samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    /// In time order.
+    pub phrases: Vec<Phrase>,
+    /// The language it was transcribed as: the one asked for, or the one the model named on the
+    /// first window with speech (`None` when nothing was said). English-only models say `en`.
+    pub language: Option<String>,
+}
+
 /// The decoding's special tokens, as `generation.json` beside the graphs gives them.
 #[derive(Debug, Clone, Deserialize)]
 struct Generation {
@@ -60,6 +73,11 @@ struct Generation {
     suppress: Vec<u32>,
     suppress_at_start: Vec<u32>,
     vocab: usize,
+    /// A multilingual model's language tokens by code, and its "transcribe" task token.
+    #[serde(default)]
+    languages: BTreeMap<String, u32>,
+    #[serde(default)]
+    transcribe: Option<u32>,
 }
 
 pub struct OnnxSpeech {
@@ -70,6 +88,9 @@ pub struct OnnxSpeech {
     layers: usize,
     heads: usize,
     head_dim: usize,
+    name: String,
+    /// The language asked for; `None` lets a multilingual model name it.
+    language: Option<String>,
 }
 
 impl OnnxSpeech {
@@ -79,10 +100,11 @@ impl OnnxSpeech {
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
         let generation: Generation =
             serde_json::from_str(&text).map_err(|e| ModelError::Manifest(format!("{}: {e}", path.display())))?;
-        if !generation.english_only {
+        if !generation.english_only && (generation.languages.is_empty() || generation.transcribe.is_none()) {
             return Err(ModelError::Manifest(format!(
-                "'{}' is a multilingual Whisper model; vtx decodes English-only ones so far",
-                manifest.name
+                "{}: a multilingual model's languages and transcribe token are missing (convert it again \
+                 with scripts/convert_whisper_ct2.py)",
+                path.display()
             )));
         }
         let encoder = load_session(&manifest.file(&spec.encoder), options, manifest.device)?;
@@ -114,7 +136,42 @@ impl OnnxSpeech {
             generation,
             heads,
             head_dim,
+            name: manifest.name.clone(),
+            language: None,
         })
+    }
+
+    /// The languages this model transcribes (ISO 639-1 codes, and a few of three letters).
+    pub fn languages(&self) -> Vec<String> {
+        match self.generation.english_only {
+            true => vec!["en".into()],
+            false => self.generation.languages.keys().cloned().collect(),
+        }
+    }
+
+    /// Transcribe as `language` from now on, or `None` to let the model name it.
+    pub fn set_language(&mut self, language: Option<&str>) -> Result<()> {
+        let Some(code) = language else {
+            self.language = None;
+            return Ok(());
+        };
+        let code = code.to_ascii_lowercase();
+        if self.generation.english_only && code != "en" {
+            return Err(ModelError::Input(format!(
+                "'{}' hears English only; for '{code}' use a multilingual speech model (`--speech-model \
+                 whisper-base`)",
+                self.name
+            )));
+        }
+        if !self.generation.english_only && !self.generation.languages.contains_key(&code) {
+            return Err(ModelError::Input(format!(
+                "'{}' knows no language '{code}' (it knows: {})",
+                self.name,
+                self.languages().join(", ")
+            )));
+        }
+        self.language = Some(code);
+        Ok(())
     }
 
     /// Transcribe 16 kHz mono `samples`, window after window; `progress` hears how far it has
@@ -123,8 +180,12 @@ impl OnnxSpeech {
         &mut self,
         samples: &[f32],
         progress: &mut dyn FnMut(f64) -> ControlFlow<()>,
-    ) -> Result<Option<Vec<Phrase>>> {
+    ) -> Result<Option<Heard>> {
         let mut phrases = Vec::new();
+        let mut language = match self.generation.english_only {
+            true => Some("en".to_string()),
+            false => self.language.clone(),
+        };
         let mut seek = 0usize;
         while seek < samples.len() {
             if progress(seek as f64 / SAMPLE_RATE as f64).is_break() {
@@ -133,7 +194,10 @@ impl OnnxSpeech {
             let end = (seek + WINDOW).min(samples.len());
             let mut window = vec![0f32; WINDOW];
             window[..end - seek].copy_from_slice(&samples[seek..end]);
-            let (heard, consumed) = self.window(&window, end - seek)?;
+            let (heard, consumed, named) = self.window(&window, end - seek, language.as_deref())?;
+            if language.is_none() && !heard.is_empty() {
+                language = named;
+            }
             let offset = seek as f64 / SAMPLE_RATE as f64;
             phrases.extend(heard.into_iter().filter_map(|p| {
                 let moved = Phrase {
@@ -146,11 +210,20 @@ impl OnnxSpeech {
             // A window always moves on by at least a second, so that no input loops forever.
             seek += consumed.clamp(SAMPLE_RATE, WINDOW);
         }
-        Ok(Some(phrases))
+        if phrases.is_empty() && (self.generation.english_only || self.language.is_none()) {
+            language = None;
+        }
+        Ok(Some(Heard { phrases, language }))
     }
 
-    /// One window: its phrases (seconds into it) and how many samples they account for.
-    fn window(&mut self, window: &[f32], filled: usize) -> Result<(Vec<Phrase>, usize)> {
+    /// One window, decoded as `language` (or the one the model names): its phrases (seconds into
+    /// it), how many samples they account for, and the language it was decoded as.
+    fn window(
+        &mut self,
+        window: &[f32],
+        filled: usize,
+        language: Option<&str>,
+    ) -> Result<(Vec<Phrase>, usize, Option<String>)> {
         let audio = Tensor::from_array(([1usize, WINDOW], window.to_vec())).map_err(rt_err)?;
         let mut encoded = self.encoder.run(ort::inputs!["audio" => audio]).map_err(rt_err)?;
         let mut cross: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
@@ -164,17 +237,18 @@ impl OnnxSpeech {
             }
         }
         drop(encoded);
-        let (tokens, logprob, no_speech) = self.decode(&cross)?;
+        let decoded = self.decode(&cross, language)?;
         let filled_seconds = filled as f64 / SAMPLE_RATE as f64;
-        if no_speech >= NO_SPEECH && logprob < LOW_LOGPROB {
-            return Ok((Vec::new(), filled));
+        if decoded.no_speech >= NO_SPEECH && decoded.logprob < LOW_LOGPROB {
+            return Ok((Vec::new(), filled, decoded.language));
         }
-        Ok(self.phrases(&tokens, logprob, filled, filled_seconds))
+        let (phrases, consumed) = self.phrases(&decoded.tokens, decoded.logprob, filled, filled_seconds);
+        Ok((phrases, consumed, decoded.language))
     }
 
-    /// Greedy decoding of one window: its tokens, their mean log-probability, and the probability
-    /// of "no speech" at the first step.
-    fn decode(&mut self, cross: &[(String, DynValue)]) -> Result<(Vec<u32>, f32, f32)> {
+    /// Greedy decoding of one window. A multilingual model's prompt is the start token, then the
+    /// language (asked for, or the one it ranks first after the start) and the transcribe task.
+    fn decode(&mut self, cross: &[(String, DynValue)], language: Option<&str>) -> Result<Decoded> {
         let empty = || Tensor::from_array(([1usize, self.heads, 0, self.head_dim], Vec::<f32>::new()));
         let mut past: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
         for layer in 0..self.layers {
@@ -186,6 +260,8 @@ impl OnnxSpeech {
         let mut out: Vec<u32> = Vec::new();
         let (mut sum, mut no_speech) = (0f32, 0f32);
         let mut position = 0usize;
+        let mut prompted = self.generation.english_only;
+        let mut named = None;
         while out.len() < MAX_TOKENS {
             let n = fresh.len();
             let mut mask = vec![0f32; n * (position + n)];
@@ -236,25 +312,51 @@ impl OnnxSpeech {
                     self.generation.vocab
                 )));
             }
-            if out.is_empty() {
+            if position == 0 {
                 no_speech = softmax_at(&logits, self.generation.no_speech as usize);
+            }
+            position += n;
+            if !prompted {
+                let (code, token) = self.language_token(&logits, language);
+                named = Some(code);
+                fresh = vec![token, self.generation.transcribe.unwrap_or(self.generation.start)];
+                prompted = true;
+                continue;
             }
             self.apply_rules(&mut logits, &out);
             let next = argmax(&logits);
             sum += log_softmax_at(&logits, next);
-            position += n;
             if next as u32 == self.generation.end {
                 break;
             }
             out.push(next as u32);
             fresh = vec![next as u32];
         }
-        let mean = if out.is_empty() {
+        let logprob = if out.is_empty() {
             0.0
         } else {
             sum / (out.len() + 1) as f32
         };
-        Ok((out, mean, no_speech))
+        Ok(Decoded {
+            tokens: out,
+            logprob,
+            no_speech,
+            language: named.or_else(|| self.generation.english_only.then(|| "en".to_string())),
+        })
+    }
+
+    /// The language to decode as, with its token: the one asked for, or else the language token
+    /// the model ranks first after the start token.
+    fn language_token(&self, logits: &[f32], asked: Option<&str>) -> (String, u32) {
+        let languages = &self.generation.languages;
+        if let Some((code, &token)) = asked.and_then(|code| languages.get_key_value(code)) {
+            return (code.clone(), token);
+        }
+        languages
+            .iter()
+            .max_by(|a, b| logits[*a.1 as usize].total_cmp(&logits[*b.1 as usize]))
+            .map(|(code, &token)| (code.clone(), token))
+            .unwrap_or_else(|| ("en".into(), self.generation.start))
     }
 
     /// Whisper's rules for what may come next: no special tokens but the end and timestamps; the
@@ -353,6 +455,16 @@ impl OnnxSpeech {
         };
         (phrases, consumed)
     }
+}
+
+/// One window's greedy decoding.
+struct Decoded {
+    tokens: Vec<u32>,
+    /// The mean log-probability of the tokens.
+    logprob: f32,
+    /// The probability of "no speech" right after the start token.
+    no_speech: f32,
+    language: Option<String>,
 }
 
 /// `phrase` with its span trimmed to where it is loud enough to be speech, or `None` if it never

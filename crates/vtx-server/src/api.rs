@@ -72,7 +72,7 @@ pub(crate) struct SearchRequest {
     /// Scan every vector instead of walking the approximate index.
     #[serde(default)]
     exact: bool,
-    /// hybrid (default), visual or keyword.
+    /// hybrid (default), visual, keyword or speech.
     mode: Option<String>,
 }
 

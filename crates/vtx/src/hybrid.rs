@@ -15,14 +15,19 @@ pub enum SearchMode {
     Hybrid,
     /// The pictures alone: the query embedded in a text space.
     Visual,
-    /// The on-screen text alone (`vtx index --ocr`), ranked by BM25.
+    /// The words read on screen and heard (`vtx index --ocr`, `--speech`) alone, ranked by
+    /// BM25.
     Keyword,
+    /// What is said alone (`vtx index --speech`): the transcript segments whose words mean the
+    /// query, and those that hold its words, fused.
+    Speech,
 }
 
 vtx_core::names!(SearchMode, "search mode", {
     SearchMode::Hybrid => "hybrid",
     SearchMode::Visual => "visual",
     SearchMode::Keyword => "keyword",
+    SearchMode::Speech => "speech",
 });
 
 /// Reciprocal rank fusion's constant: a hit at rank r of a ranking adds `weight / (K + r)`. 60 is

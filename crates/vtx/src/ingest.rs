@@ -76,7 +76,7 @@ pub struct IndexOptions {
     pub text: Option<crate::TextOptions>,
     /// Transcribe what is said in every video of the run that has no transcript from this
     /// speech model yet, after the indexing.
-    pub speech: Option<String>,
+    pub speech: Option<crate::SpeechOptions>,
     /// How this worker names itself in its claims on videos (unique to the run by default).
     pub worker: String,
     /// How long a claim on a video lasts unless renewed (a third of it apart): what a worker

@@ -75,7 +75,7 @@ pub use objects::{
 };
 pub use posture::Posture;
 pub use screen_text::{ScreenLine, ScreenReader, TextOptions, TextReport, DEFAULT_READER, DEFAULT_TEXT_FPS};
-pub use speech::{Transcriber, Transcript, DEFAULT_SPEECH_MODEL, SPEECH_SPACE};
+pub use speech::{SpeechOptions, Transcriber, Transcript, DEFAULT_SPEECH_MODEL, SPEECH_SPACE};
 pub use tags::{SegmentTags, TagOptions, VideoTags};
 pub use track::{Track, TrackBox, TrackerOptions};
 pub use transfer::{copy_index, CopyReport};
@@ -521,7 +521,7 @@ impl Engine {
             None => None,
         };
         let mut reader = options.text.as_ref().map(|t| self.screen_reader(t)).transpose()?;
-        let mut transcriber = options.speech.as_deref().map(|m| self.transcriber(m)).transpose()?;
+        let mut transcriber = options.speech.as_ref().map(|s| self.transcriber(s)).transpose()?;
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
@@ -795,6 +795,9 @@ impl Engine {
             };
             return Ok((space, hits));
         }
+        if options.mode == SearchMode::Speech {
+            return self.search_what_is_said(queries, options, &filter);
+        }
         let space = self.text_space(options.space.as_deref())?;
         // The space's own model embeds the query: vectors of one space are never compared with
         // another model's.
@@ -853,14 +856,7 @@ impl Engine {
                 let spoken = match &speech {
                     Some(s) => {
                         let query = said.as_ref().map_or(vector.as_slice(), |v| v[i].as_slice());
-                        let request = SearchRequest {
-                            filter: filter.clone(),
-                            exact: options.exact,
-                            ..SearchRequest::new(&s.name, query, depth)
-                        };
-                        let mut found = self.store.hits(&request)?;
-                        found.retain(|h| h.score >= hybrid::SPEECH_MIN_COSINE);
-                        self.with_what_is_said(mark(found, hybrid::SPEECH))?
+                        self.speech_ranking(s, query, &filter, depth, options.exact)?
                     }
                     None => Vec::new(),
                 };
@@ -884,6 +880,65 @@ impl Engine {
             })
             .collect::<Result<_>>()?;
         Ok((space, hits))
+    }
+
+    /// `--mode speech`: what is said alone, found by its meaning (the speech space) and by its
+    /// words (keyword matches in transcripts), fused.
+    fn search_what_is_said(
+        &self,
+        queries: &[&str],
+        options: &SearchOptions,
+        filter: &vtx_index::Filter,
+    ) -> Result<(Space, Vec<Vec<Hit>>)> {
+        let space = self
+            .store
+            .spaces()?
+            .into_iter()
+            .find(|s| s.name == SPEECH_SPACE)
+            .ok_or_else(|| {
+                EngineError::NotFound("nothing said is indexed here (index with `vtx index --speech`)".into())
+            })?;
+        let vectors = self.embed_texts(&space.model, queries)?;
+        let depth = options.top.max(hybrid::FUSION_DEPTH);
+        let hits = queries
+            .iter()
+            .zip(&vectors)
+            .map(|(query, vector)| {
+                let spoken = self.speech_ranking(&space, vector, filter, depth, options.exact)?;
+                let mut keyword = match hybrid::hybrid_keywords(query) {
+                    Some(keywords) => self.keyword_ranking(&keywords, filter, usize::MAX)?,
+                    None => Vec::new(),
+                };
+                keyword.retain(|h| {
+                    h.snippet
+                        .as_ref()
+                        .is_some_and(|s| s.source == vtx_index::TextSource::Speech)
+                });
+                let rankings = [(hybrid::SPEECH_WEIGHT, spoken), (hybrid::KEYWORD_WEIGHT, keyword)];
+                Ok(hybrid::fuse(rankings, options.top, options.per_video))
+            })
+            .collect::<Result<_>>()?;
+        Ok((space, hits))
+    }
+
+    /// The segments whose words mean the query (`query` in the speech space's model), at least
+    /// [`hybrid::SPEECH_MIN_COSINE`] close, best first.
+    fn speech_ranking(
+        &self,
+        space: &Space,
+        query: &[f32],
+        filter: &vtx_index::Filter,
+        depth: usize,
+        exact: bool,
+    ) -> Result<Vec<Hit>> {
+        let request = SearchRequest {
+            filter: filter.clone(),
+            exact,
+            ..SearchRequest::new(&space.name, query, depth)
+        };
+        let mut found = self.store.hits(&request)?;
+        found.retain(|h| h.score >= hybrid::SPEECH_MIN_COSINE);
+        self.with_what_is_said(mark(found, hybrid::SPEECH))
     }
 
     /// Hits of the speech space, each with what is said in its segment as its snippet (no words

@@ -106,6 +106,7 @@ impl TextReport {
             reader: self.reader.clone(),
             fps: self.fps,
             frames: self.frames as u32,
+            language: None,
             lines: self.lines.iter().map(ScreenLine::to_stored).collect(),
         }
     }

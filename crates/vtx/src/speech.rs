@@ -9,18 +9,41 @@ use vtx_models::{ModelKind, OnnxSpeech, Phrase, Registry};
 
 use crate::{EngineError, Result};
 
-/// The speech model `make setup` installs.
-pub const DEFAULT_SPEECH_MODEL: &str = "whisper-tiny-en";
+/// The speech model used unless another is named: multilingual, so that speech in any language
+/// is heard as itself (an English-only model hears French as English nonsense), and on
+/// espeak-ng's English more accurate than tiny.en, for about twice tiny.en's time
+/// (docs/performance.md).
+pub const DEFAULT_SPEECH_MODEL: &str = "whisper-base";
 /// The vector space of what is said in each segment, so that a query finds its paraphrases.
 pub const SPEECH_SPACE: &str = "speech";
 /// The sentence encoder that writes it (the offline pack's, MiniLM).
 pub const SPEECH_TEXT_MODEL: &str = "minilm-l6-v2";
+
+/// Which speech model transcribes, and as which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeechOptions {
+    pub model: String,
+    /// An ISO 639-1 code, or `None` for the language the model hears (a multilingual model).
+    pub language: Option<String>,
+}
+
+impl SpeechOptions {
+    /// `model`, in the language it hears.
+    pub fn model(model: &str) -> Self {
+        Self {
+            model: model.into(),
+            language: None,
+        }
+    }
+}
 
 /// What was said in one video.
 #[derive(Debug, Clone, Serialize)]
 pub struct Transcript {
     pub video: String,
     pub model: String,
+    /// The language of what was said (ISO 639-1), where anything was.
+    pub language: Option<String>,
     /// Whether the file has an audio stream at all.
     pub has_audio: bool,
     /// Seconds of audio heard.
@@ -36,17 +59,19 @@ pub struct Transcriber {
 }
 
 impl Transcriber {
-    /// Load the speech model `name`.
-    pub fn new(models: &Registry, name: &str) -> Result<Self> {
-        let manifest = models.get(name)?;
+    /// Load the speech model, set to its language.
+    pub fn new(models: &Registry, options: &SpeechOptions) -> Result<Self> {
+        let manifest = models.get(&options.model)?;
         if manifest.kind != ModelKind::Speech {
             return Err(EngineError::Input(format!(
                 "'{}' is not a speech model (kind \"speech\"); `vtx models list` shows the installed models",
                 manifest.name
             )));
         }
+        let mut model = OnnxSpeech::load(&manifest, models.options())?;
+        model.set_language(options.language.as_deref())?;
         Ok(Self {
-            model: OnnxSpeech::load(&manifest, models.options())?,
+            model,
             name: manifest.name,
         })
     }
@@ -62,15 +87,16 @@ impl Transcriber {
         let audio = vtx_media::decode_audio(video)?;
         let samples = audio.as_deref().unwrap_or_default();
         let duration = samples.len() as f64 / f64::from(vtx_media::SPEECH_RATE);
-        let Some(phrases) = self.model.transcribe(samples, &mut |t| progress(t, Some(duration)))? else {
+        let Some(heard) = self.model.transcribe(samples, &mut |t| progress(t, Some(duration)))? else {
             return Ok(None);
         };
         Ok(Some(Transcript {
             video: crate::path_to_text(video).into_owned(),
             model: self.name.clone(),
+            language: heard.language,
             has_audio: audio.is_some(),
             duration,
-            phrases,
+            phrases: heard.phrases,
         }))
     }
 }
@@ -99,6 +125,7 @@ impl crate::found_text::FindsText for Transcriber {
             } else {
                 0
             },
+            language: found.language.clone(),
             lines: found
                 .phrases
                 .iter()
@@ -117,6 +144,7 @@ impl crate::found_text::FindsText for Transcriber {
         Transcript {
             video: path.to_string(),
             model: stored.reader.clone(),
+            language: stored.language.clone(),
             has_audio: stored.frames > 0,
             duration,
             phrases: stored
@@ -180,7 +208,7 @@ impl crate::found_text::FindsText for Transcriber {
 
 impl crate::Engine {
     /// A speech model loaded from this engine's models.
-    pub fn transcriber(&self, model: &str) -> Result<Transcriber> {
-        Transcriber::new(&self.registry, model)
+    pub fn transcriber(&self, options: &SpeechOptions) -> Result<Transcriber> {
+        Transcriber::new(&self.registry, options)
     }
 }

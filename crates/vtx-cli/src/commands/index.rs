@@ -42,7 +42,9 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
             reader: args.reader.clone(),
             fps: args.text_fps,
         }),
-        speech: args.speech.then(|| args.speech_model.clone()),
+        speech: args
+            .speech
+            .then(|| crate::args::speech_options(&args.speech_model, &args.language)),
         ..Default::default()
     })
 }

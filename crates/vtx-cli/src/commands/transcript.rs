@@ -10,7 +10,7 @@ pub fn run(args: &TranscriptArgs) -> Result<Transcript> {
         &args.models,
         &args.video,
         ("speech was transcribed", "--speech"),
-        |models| vtx::Transcriber::new(models, &args.speech_model),
+        |models| vtx::Transcriber::new(models, &crate::args::speech_options(&args.speech_model, &args.language)),
     )
 }
 

@@ -27,7 +27,8 @@ use vtx_core::{dot, TopK};
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
 /// misread. 3: spaces name the installed model (manifest name) that writes them. 4: segments.
-const SCHEMA_VERSION: i64 = 4;
+/// 5: the language of a transcript (read from a version 4 index by adding the column).
+const SCHEMA_VERSION: i64 = 5;
 const DB_FILE: &str = "vtx.sqlite";
 /// Tries at a free id before giving up (each a fresh 53-bit hash: a second is already rare).
 const MAX_ATTEMPTS: u32 = 64;
@@ -143,6 +144,8 @@ CREATE TABLE IF NOT EXISTS video_text (
     reader TEXT NOT NULL,
     fps REAL NOT NULL,
     frames INTEGER NOT NULL,
+    -- of what was heard, where the speech model says (an ISO 639-1 code)
+    language TEXT,
     PRIMARY KEY (video_id, source)
 );
 CREATE TABLE IF NOT EXISTS text_lines (
@@ -409,6 +412,16 @@ impl SqliteStore {
             }
             // Tables added since (all `IF NOT EXISTS`) appear in older indexes of this version.
             Some(SCHEMA_VERSION) => conn.execute_batch(SCHEMA).map_err(storage)?,
+            Some(4) => {
+                let tx = conn.unchecked_transaction().map_err(storage)?;
+                tx.execute_batch(
+                    "ALTER TABLE video_text ADD COLUMN language TEXT;
+                     UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+                )
+                .map_err(storage)?;
+                tx.execute_batch(SCHEMA).map_err(storage)?;
+                tx.commit().map_err(storage)?;
+            }
             Some(other) => return Err(IndexError::Schema(dir.display().to_string(), other, SCHEMA_VERSION)),
         }
         Ok(Self {
@@ -1844,6 +1857,35 @@ mod tests {
             SqliteStore::open(dir.path()),
             Err(IndexError::Schema(_, 1, SCHEMA_VERSION))
         ));
+    }
+
+    #[test]
+    fn an_index_of_the_version_before_gains_the_language_of_its_transcripts() {
+        let (dir, s) = store();
+        let id = s.put_video(&entry("/a.mp4", &[(0.0, [1.0, 0.0])])).unwrap();
+        s.lease()
+            .unwrap()
+            .db()
+            .conn
+            .execute_batch(
+                "ALTER TABLE video_text DROP COLUMN language;
+                 UPDATE meta SET value = '4' WHERE key = 'schema_version';",
+            )
+            .unwrap();
+        drop(s);
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let heard = VideoText {
+            source: TextSource::Speech,
+            reader: "whisper".into(),
+            fps: 0.0,
+            frames: 2,
+            language: Some("de".into()),
+            lines: Vec::new(),
+        };
+        s.set_text(id, &heard).unwrap();
+        assert_eq!(s.text(id, TextSource::Speech).unwrap(), Some(heard));
+        drop(s);
+        assert!(SqliteStore::open(dir.path()).is_ok(), "opened again at the new version");
     }
 
     fn moment(t: f64, v: &[f32]) -> TimedVector {

@@ -34,8 +34,9 @@ impl Db<'_> {
             .map_err(storage)?;
         }
         tx.execute(
-            "INSERT INTO video_text (video_id, source, reader, fps, frames) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![video_id, source, text.reader, text.fps, text.frames],
+            "INSERT INTO video_text (video_id, source, reader, fps, frames, language)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![video_id, source, text.reader, text.fps, text.frames, text.language],
         )
         .map_err(storage)?;
         {
@@ -64,16 +65,16 @@ impl Db<'_> {
 
     pub(super) fn text(&self, video_id: i64, source: TextSource) -> Result<Option<VideoText>> {
         let name = source.to_string();
-        let run: Option<(String, f64, u32)> = self
+        let run: Option<(String, f64, u32, Option<String>)> = self
             .conn
             .query_row(
-                "SELECT reader, fps, frames FROM video_text WHERE video_id = ?1 AND source = ?2",
+                "SELECT reader, fps, frames, language FROM video_text WHERE video_id = ?1 AND source = ?2",
                 params![video_id, name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(storage)?;
-        let Some((reader, fps, frames)) = run else {
+        let Some((reader, fps, frames, language)) = run else {
             return Ok(None);
         };
         let mut stmt = self
@@ -93,6 +94,7 @@ impl Db<'_> {
             reader,
             fps,
             frames,
+            language,
             lines,
         }))
     }
