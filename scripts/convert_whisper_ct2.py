@@ -11,7 +11,8 @@ values, `cross_k_L` / `cross_v_L` [1, heads, 1500, 64], computed once per window
 decoder.onnx: one decoding step with a self-attention cache: `tokens` [1, T] int64, `positions`
 [T] int64, `mask` [T, P + T] float (0 or -1e9: causal over the new tokens), `past_k_L` / `past_v_L`
 [1, heads, P, 64] and the cross keys and values -> `logits` [1, vocab] of the last token and
-`present_k_L` / `present_v_L` [1, heads, P + T, 64].
+`present_k_L` / `present_v_L` [1, heads, P + T, 64], and `alignment` [1, A, T, 1500]: the
+cross-attention weights of the A alignment heads config.json names (for word timings).
 
 The weights are float16 in model.bin and float32 in the graphs (ONNX Runtime's CPU kernels are
 float32). Only numpy and onnx are needed.
@@ -132,11 +133,16 @@ class Graph:
 
     def attend(self, q, k, v, mask=None):
         """Scaled dot-product attention over [1, heads, T, d] tensors."""
+        return self.attend_with_weights(q, k, v, mask)[0]
+
+    def attend_with_weights(self, q, k, v, mask=None):
+        """attend, and the attention weights [1, heads, T, keys]."""
         kt = self.op("Transpose", [k], perm=[0, 1, 3, 2])
         scores = self.op("Mul", [self.op("MatMul", [q, kt]), self.const(np.float32(1 / 8.0))])
         if mask is not None:
             scores = self.op("Add", [scores, mask])
-        return self.op("MatMul", [self.op("Softmax", [scores], axis=-1), v])
+        weights = self.op("Softmax", [scores], axis=-1)
+        return self.op("MatMul", [weights, v]), weights
 
     def model(self, inputs, outputs, name):
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
@@ -207,7 +213,7 @@ def layers_of(weights, part):
     return len({k.split("/")[1] for k in weights if k.startswith(f"{part}/layer_") and k.split("/")[1][6:].isdigit()})
 
 
-def decoder(weights, heads):
+def decoder(weights, heads, alignment_heads):
     g = Graph()
     w = lambda name: weights[name].astype(np.float32)
     layers = layers_of(weights, "decoder")
@@ -221,6 +227,7 @@ def decoder(weights, heads):
         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["T", "PT"]),
     ]
     outputs = []
+    aligned = []
     head_dim = d // heads
     for layer in range(layers):
         p = f"decoder/layer_{layer}"
@@ -241,7 +248,11 @@ def decoder(weights, heads):
         x = g.op("Add", [x, out])
         h = g.layer_norm(x, w(f"{p}/attention/layer_norm/gamma"), w(f"{p}/attention/layer_norm/beta"))
         q = g.heads(g.linear(h, w(f"{p}/attention/linear_0/weight"), w(f"{p}/attention/linear_0/bias")), heads)
-        out = g.linear(g.merge(g.attend(q, f"cross_k_{layer}", f"cross_v_{layer}")), w(f"{p}/attention/linear_2/weight"), w(f"{p}/attention/linear_2/bias"))
+        attended, cross_weights = g.attend_with_weights(q, f"cross_k_{layer}", f"cross_v_{layer}")
+        picked = [h for l, h in alignment_heads if l == layer]
+        if picked:
+            aligned.append(g.op("Gather", [cross_weights, g.const(np.array(picked, dtype=np.int64))], axis=1))
+        out = g.linear(g.merge(attended), w(f"{p}/attention/linear_2/weight"), w(f"{p}/attention/linear_2/bias"))
         x = g.op("Add", [x, out])
         h = g.layer_norm(x, w(f"{p}/ffn/layer_norm/gamma"), w(f"{p}/ffn/layer_norm/beta"))
         h = g.linear(g.gelu(g.linear(h, w(f"{p}/ffn/linear_0/weight"), w(f"{p}/ffn/linear_0/bias"))), w(f"{p}/ffn/linear_1/weight"), w(f"{p}/ffn/linear_1/bias"))
@@ -252,6 +263,10 @@ def decoder(weights, heads):
     # The output projection is the token embedding itself, transposed in the product, not copied.
     g.nodes.append(helper.make_node("Gemm", [last, emb], ["logits"], transB=1))
     outputs.insert(0, helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, vocab]))
+    # The cross-attention weights of the heads that follow the words through the sound (the
+    # model's alignment heads), for word timings by dynamic time warping.
+    g.nodes.append(helper.make_node("Concat", aligned, ["alignment"], axis=1))
+    outputs.append(helper.make_tensor_value_info("alignment", TensorProto.FLOAT, [1, len(alignment_heads), "T", 1500]))
     return g.model(inputs, outputs, "whisper-decoder")
 
 
@@ -263,14 +278,14 @@ def main():
     if spec != "WhisperSpec":
         sys.exit(f"{source}: a {spec}, not a Whisper model")
     heads = int(weights["encoder/num_heads"].reshape(-1)[0])
+    config = json.loads((source / "config.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
     onnx.save(encoder(weights, heads, layers_of(weights, "encoder")), out / "encoder.onnx")
-    onnx.save(decoder(weights, heads), out / "decoder.onnx")
+    onnx.save(decoder(weights, heads, config["alignment_heads"]), out / "decoder.onnx")
     shutil.copy(source / "tokenizer.json", out / "tokenizer.json")
     # The decoding's special tokens, by their names in the tokenizer, and the tokens Whisper's own
     # decoding never samples (config.json), for vtx's decoder.
     added = {t["content"]: t["id"] for t in json.loads((source / "tokenizer.json").read_text())["added_tokens"]}
-    config = json.loads((source / "config.json").read_text())
     no_timestamps = added["<|notimestamps|>"]
     generation = {
         "start": added["<|startoftranscript|>"],

@@ -117,6 +117,49 @@ fn spoken_sentences_are_heard_at_their_times() {
 }
 
 #[test]
+fn every_word_is_timed_where_it_is_said() {
+    let doc = transcript("fixtures/speech/said.mp4", &[]);
+    let phrases = doc["phrases"].as_array().unwrap();
+    assert_eq!(phrases.len(), said().len(), "{doc:#}");
+    for (i, ((start, _), phrase)) in said().iter().zip(phrases).enumerate() {
+        let words = phrase["words"].as_array().unwrap();
+        let text: Vec<&str> = words.iter().map(|w| w["text"].as_str().unwrap()).collect();
+        assert_eq!(
+            text.join(" "),
+            phrase["text"].as_str().unwrap(),
+            "the words make the phrase"
+        );
+        let times: Vec<(f64, f64)> = words
+            .iter()
+            .map(|w| (w["start"].as_f64().unwrap(), w["end"].as_f64().unwrap()))
+            .collect();
+        let (from, to) = (phrase["start"].as_f64().unwrap(), phrase["end"].as_f64().unwrap());
+        assert!(
+            times.windows(2).all(|w| w[0].0 <= w[0].1 && w[0].1 <= w[1].0 + 1e-9),
+            "in order: {times:?}"
+        );
+        assert!(
+            times.iter().all(|&(s, e)| from <= s && e <= to + 1e-9),
+            "inside {from}-{to}: {times:?}"
+        );
+        // The first word is said when the sentence starts; the last ends when the sentence, heard
+        // alone, ends.
+        assert!(
+            (times[0].0 - start).abs() <= 0.3,
+            "'{}' at {:?}, said at {start}",
+            text[0],
+            times[0]
+        );
+        let alone = transcript(&format!("fixtures/speech/said/{i}.wav"), &[]);
+        let alone_end = start + alone["phrases"][0]["end"].as_f64().unwrap();
+        let last = times[times.len() - 1].1;
+        assert!((last - alone_end).abs() <= 0.3, "ends at {last}, alone at {alone_end}");
+        // Each word takes its share of the sentence, not all of it.
+        assert!(times.iter().all(|&(s, e)| e - s < 1.0), "{times:?}");
+    }
+}
+
+#[test]
 fn silence_and_no_sound_give_empty_transcripts_that_say_which() {
     let silent = transcript("fixtures/speech/silent.mp4", &[]);
     assert_eq!(
@@ -245,7 +288,7 @@ fn index() -> &'static str {
 
 #[test]
 fn a_spoken_word_is_found_at_its_moment_and_the_transcript_is_kept() {
-    for (word, start) in [("passport", 7.0), ("budget", 1.0)] {
+    for (word, start) in [("passport", 7.0), ("budget", 1.0), ("beethoven", 13.0)] {
         let out = vtx(&["search", "--index", index(), "--json", "--mode", "keyword", word]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -253,9 +296,30 @@ fn a_spoken_word_is_found_at_its_moment_and_the_transcript_is_kept() {
         assert_eq!(file_name(best["video"].as_str().unwrap()), "said.mp4", "{doc:#}");
         assert_eq!(best["snippet_from"], "speech");
         let at = best["snippet_at"].as_f64().unwrap();
-        assert!((at - start).abs() <= 0.5, "'{word}' said at {start}, found at {at}");
         assert!(
-            best["snippet"].as_str().unwrap().contains(&format!("**{word}**")),
+            (start - 0.3..start + 3.5).contains(&at),
+            "'{word}' in a sentence said at {start}, found at {at}"
+        );
+        // The hit points at the word, not at the start of its sentence.
+        let timed = transcript("fixtures/speech/said.mp4", &[]);
+        let words: Vec<&Value> = timed["phrases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["words"].as_array().unwrap())
+            .collect();
+        let said_at = words
+            .iter()
+            .find(|w| w["text"].as_str().unwrap().to_lowercase().starts_with(word))
+            .map(|w| w["start"].as_f64().unwrap())
+            .unwrap();
+        assert_eq!(at, said_at, "'{word}'");
+        assert!(
+            best["snippet"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(&format!("**{word}**")),
             "{best:#}"
         );
     }

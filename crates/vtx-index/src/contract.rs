@@ -322,6 +322,7 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         text: text.into(),
         score: 0.9,
         bbox: [0.1, 0.8, 0.6, 0.9],
+        words: Vec::new(),
     };
     let read = VideoText {
         source: TextSource::Screen,
@@ -354,7 +355,18 @@ fn text_is_found_by_keyword_and_dropped_with_its_content(open: Open<'_>, dir: &P
         fps: 0.0,
         frames: 0,
         language: Some("en".into()),
-        lines: vec![line(2.4, "where she mentions the budget")],
+        lines: vec![TextSpan {
+            words: ["where", "she", "mentions", "the", "budget"]
+                .iter()
+                .enumerate()
+                .map(|(i, w)| crate::TimedWord {
+                    start: 2.4 + 0.15 * i as f64,
+                    end: 2.55 + 0.15 * i as f64,
+                    text: w.to_string(),
+                })
+                .collect(),
+            ..line(2.4, "where she mentions the budget")
+        }],
     };
     store.set_text(a, &heard).unwrap();
     assert_eq!(store.text(a, TextSource::Speech).unwrap().as_ref(), Some(&heard));
@@ -580,6 +592,11 @@ fn everything_of_a_video_copies_into_another_store(open: Open<'_>, dir: &Path) {
             text: "the budget".into(),
             score: 0.9,
             bbox: [0.0; 4],
+            words: vec![crate::TimedWord {
+                start: 1.5,
+                end: 1.8,
+                text: "budget".into(),
+            }],
         }],
     };
     from.set_text(id, &text).unwrap();

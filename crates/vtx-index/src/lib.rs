@@ -230,6 +230,17 @@ pub struct TextSpan {
     pub score: f32,
     /// `[x0, y0, x1, y1]` in fractions of the frame, where it was first read.
     pub bbox: [f32; 4],
+    /// Each word with its time, where the reader gives them (speech).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<TimedWord>,
+}
+
+/// A word of a [`TextSpan`], with when it is said (seconds into the video).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimedWord {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
 }
 
 /// Where a video's text comes from.

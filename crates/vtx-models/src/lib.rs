@@ -33,7 +33,7 @@ pub use ocr::{detector_size, OnnxTextReader, TextLine};
 pub use pose::{Keypoint, OnnxPose, Pose, KEYPOINTS};
 pub use registry::Registry;
 pub use runtime::{gpu_runtime_dir, inspect_graph, ort_library_path, Device, GraphIo, RuntimeOptions};
-pub use speech::{Heard, OnnxSpeech, Phrase, SAMPLE_RATE as SPEECH_SAMPLE_RATE};
+pub use speech::{Heard, OnnxSpeech, Phrase, Word, SAMPLE_RATE as SPEECH_SAMPLE_RATE};
 pub use text::{load_tokenizer, OnnxTextEncoder};
 pub use video::OnnxClipEncoder;
 

@@ -67,16 +67,29 @@ pub(crate) fn hybrid_keywords(query: &str) -> Option<Keywords> {
     (!keywords.phrases.is_empty() || !keywords.words.is_empty()).then_some(keywords)
 }
 
-/// A keyword match as a hit: its segment, and the line that matched.
+/// A keyword match as a hit: its segment, and the line that matched, from the first matched word
+/// where the line has word times.
 pub(crate) fn keyword_hit(mut hit: Hit, found: &TextMatch) -> Hit {
     hit.matched = vec![KEYWORD.into()];
     hit.snippet = Some(Snippet {
         text: found.snippet.clone(),
         source: found.source,
-        start: found.line.start,
+        start: first_marked_word(found).unwrap_or(found.line.start),
         end: found.line.end,
     });
     hit
+}
+
+/// When the first word the snippet marks is said: the snippet is the line with marks added, so
+/// its n-th word is the line's n-th timed word when both have as many.
+fn first_marked_word(found: &TextMatch) -> Option<f64> {
+    let words = &found.line.words;
+    let marked: Vec<&str> = found.snippet.split_whitespace().collect();
+    if words.is_empty() || marked.len() != words.len() {
+        return None;
+    }
+    let at = marked.iter().position(|w| w.contains(vtx_index::HIGHLIGHT.0))?;
+    Some(words[at].start)
 }
 
 /// Join rankings of the same query, each with its weight: each segment's score is the sum over the

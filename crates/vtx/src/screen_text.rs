@@ -65,6 +65,7 @@ impl ScreenLine {
             text: self.text.clone(),
             score: self.score,
             bbox: self.bbox,
+            words: Vec::new(),
         }
     }
 

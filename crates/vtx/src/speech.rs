@@ -135,6 +135,15 @@ impl crate::found_text::FindsText for Transcriber {
                     text: p.text.clone(),
                     score: p.logprob.exp(),
                     bbox: [0.0; 4],
+                    words: p
+                        .words
+                        .iter()
+                        .map(|w| vtx_index::TimedWord {
+                            start: w.start,
+                            end: w.end,
+                            text: w.text.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -155,6 +164,15 @@ impl crate::found_text::FindsText for Transcriber {
                     end: l.end,
                     text: l.text.clone(),
                     logprob: l.score.max(f32::MIN_POSITIVE).ln(),
+                    words: l
+                        .words
+                        .iter()
+                        .map(|w| vtx_models::Word {
+                            start: w.start,
+                            end: w.end,
+                            text: w.text.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

@@ -27,7 +27,8 @@ use vtx_core::{dot, TopK};
 
 /// Bumped whenever the tables change shape or meaning; an index of another version is refused, not
 /// misread. 3: spaces name the installed model (manifest name) that writes them. 4: segments.
-/// 5: the language of a transcript (read from a version 4 index by adding the column).
+/// 5: the language of a transcript and the times of its words (a version 4 index gains the two
+/// columns when opened).
 const SCHEMA_VERSION: i64 = 5;
 const DB_FILE: &str = "vtx.sqlite";
 /// Tries at a free id before giving up (each a fresh 53-bit hash: a second is already rare).
@@ -158,7 +159,9 @@ CREATE TABLE IF NOT EXISTS text_lines (
     text TEXT NOT NULL,
     score REAL NOT NULL,
     -- x0 y0 x1 y1 as little-endian f32
-    box BLOB NOT NULL
+    box BLOB NOT NULL,
+    -- speech: its words with their times (a JSON array of objects with start end and text)
+    words TEXT
 );
 CREATE INDEX IF NOT EXISTS text_lines_by_video ON text_lines (video_id, start);
 -- The lines' words for keyword search (BM25), kept in step with text_lines by its triggers, which
@@ -416,6 +419,7 @@ impl SqliteStore {
                 let tx = conn.unchecked_transaction().map_err(storage)?;
                 tx.execute_batch(
                     "ALTER TABLE video_text ADD COLUMN language TEXT;
+                     ALTER TABLE text_lines ADD COLUMN words TEXT;
                      UPDATE meta SET value = '5' WHERE key = 'schema_version';",
                 )
                 .map_err(storage)?;
@@ -1869,6 +1873,7 @@ mod tests {
             .conn
             .execute_batch(
                 "ALTER TABLE video_text DROP COLUMN language;
+                 ALTER TABLE text_lines DROP COLUMN words;
                  UPDATE meta SET value = '4' WHERE key = 'schema_version';",
             )
             .unwrap();
@@ -1880,7 +1885,25 @@ mod tests {
             fps: 0.0,
             frames: 2,
             language: Some("de".into()),
-            lines: Vec::new(),
+            lines: vec![crate::TextSpan {
+                start: 1.0,
+                end: 2.0,
+                text: "guten Tag".into(),
+                score: 0.5,
+                bbox: [0.0; 4],
+                words: vec![
+                    crate::TimedWord {
+                        start: 1.0,
+                        end: 1.4,
+                        text: "guten".into(),
+                    },
+                    crate::TimedWord {
+                        start: 1.4,
+                        end: 2.0,
+                        text: "Tag".into(),
+                    },
+                ],
+            }],
         };
         s.set_text(id, &heard).unwrap();
         assert_eq!(s.text(id, TextSource::Speech).unwrap(), Some(heard));

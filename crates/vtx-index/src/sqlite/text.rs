@@ -42,8 +42,8 @@ impl Db<'_> {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO text_lines (video_id, source, start, end, text, score, box)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO text_lines (video_id, source, start, end, text, score, box, words)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(storage)?;
             for line in &text.lines {
@@ -54,7 +54,8 @@ impl Db<'_> {
                     line.end,
                     line.text,
                     line.score,
-                    encode_box(&line.bbox)
+                    encode_box(&line.bbox),
+                    encode_words(&line.words)?
                 ])
                 .map_err(storage)?;
             }
@@ -80,12 +81,12 @@ impl Db<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT start, end, text, score, box FROM text_lines WHERE video_id = ?1 AND source = ?2
+                "SELECT start, end, text, score, box, words FROM text_lines WHERE video_id = ?1 AND source = ?2
                  ORDER BY start, id",
             )
             .map_err(storage)?;
         let lines = stmt
-            .query_map(params![video_id, name], span)
+            .query_map(params![video_id, name], |r| span(r, 5))
             .map_err(storage)?
             .collect::<rusqlite::Result<_>>()
             .map_err(storage)?;
@@ -105,7 +106,7 @@ impl Db<'_> {
             .conn
             .prepare_cached(
                 "SELECT l.start, l.end, l.text, l.score, l.box, l.video_id,
-                        highlight(text_search, 0, ?2, ?3), -bm25(text_search), l.source
+                        highlight(text_search, 0, ?2, ?3), -bm25(text_search), l.source, l.words
                  FROM text_search JOIN text_lines l ON l.id = text_search.rowid
                  WHERE text_search MATCH ?1 ORDER BY bm25(text_search), l.start",
             )
@@ -123,7 +124,7 @@ impl Db<'_> {
             let Some(row) = rows.next().map_err(storage)? else {
                 break;
             };
-            let line = span(row).map_err(storage)?;
+            let line = span(row, 9).map_err(storage)?;
             let video: i64 = row.get(5).map_err(storage)?;
             let source: String = row.get(8).map_err(storage)?;
             let source: TextSource = source
@@ -194,12 +195,32 @@ impl Db<'_> {
     }
 }
 
-fn span(r: &rusqlite::Row<'_>) -> rusqlite::Result<TextSpan> {
+/// A line from its start, end, text, score and box (the first five columns) and its words (column
+/// `words_at`).
+fn span(r: &rusqlite::Row<'_>, words_at: usize) -> rusqlite::Result<TextSpan> {
+    let words: Option<String> = r.get(words_at)?;
+    let words = match words {
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(words_at, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        None => Vec::new(),
+    };
     Ok(TextSpan {
         start: r.get(0)?,
         end: r.get(1)?,
         text: r.get(2)?,
         score: r.get(3)?,
         bbox: decode_box(&r.get::<_, Vec<u8>>(4)?),
+        words,
     })
+}
+
+/// A line's words as stored: JSON, or nothing for a line without them.
+fn encode_words(words: &[crate::TimedWord]) -> Result<Option<String>> {
+    match words.is_empty() {
+        true => Ok(None),
+        false => serde_json::to_string(words)
+            .map(Some)
+            .map_err(|e| IndexError::Storage(format!("a line's words: {e}"))),
+    }
 }

@@ -8,6 +8,8 @@
 //! model is told the language, or names it itself on the first window with speech (the language
 //! token it ranks first after the start token), and every later window keeps it.
 
+mod words;
+
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
@@ -18,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::{Manifest, SpeechSpec};
 use crate::runtime::{load_session, rt_err};
 use crate::{io_err, ModelError, Result, RuntimeOptions};
+pub use words::Word;
 
 /// Samples a second the graphs take.
 pub const SAMPLE_RATE: usize = 16_000;
@@ -49,6 +52,9 @@ pub struct Phrase {
     pub text: String,
     /// The mean log-probability of its tokens (0 is certain).
     pub logprob: f32,
+    /// Its words with their times, within the phrase's (where the model gives alignments).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
 }
 
 /// What was heard in a run of samples.
@@ -91,6 +97,8 @@ pub struct OnnxSpeech {
     name: String,
     /// The language asked for; `None` lets a multilingual model name it.
     language: Option<String>,
+    /// Whether the decoder gives its alignment heads' attention (for word timings).
+    aligns: bool,
 }
 
 impl OnnxSpeech {
@@ -128,7 +136,9 @@ impl OnnxSpeech {
                 )))
             }
         };
+        let aligns = decoder.outputs().iter().any(|o| o.name() == "alignment");
         Ok(Self {
+            aligns,
             layers: cross.len(),
             encoder,
             decoder,
@@ -203,9 +213,18 @@ impl OnnxSpeech {
                 let moved = Phrase {
                     start: p.start + offset,
                     end: p.end + offset,
+                    words: p
+                        .words
+                        .into_iter()
+                        .map(|w| Word {
+                            start: w.start + offset,
+                            end: w.end + offset,
+                            ..w
+                        })
+                        .collect(),
                     ..p
                 };
-                to_voice(samples, moved)
+                to_voice(samples, moved).map(Phrase::with_words_inside)
             }));
             // A window always moves on by at least a second, so that no input loops forever.
             seek += consumed.clamp(SAMPLE_RATE, WINDOW);
@@ -242,84 +261,42 @@ impl OnnxSpeech {
         if decoded.no_speech >= NO_SPEECH && decoded.logprob < LOW_LOGPROB {
             return Ok((Vec::new(), filled, decoded.language));
         }
-        let (phrases, consumed) = self.phrases(&decoded.tokens, decoded.logprob, filled, filled_seconds);
+        let text: Vec<u32> = decoded
+            .tokens
+            .iter()
+            .copied()
+            .filter(|&t| t < self.generation.timestamp_begin)
+            .collect();
+        let frames = filled.div_ceil(SAMPLE_RATE / words::FRAMES_PER_SECOND as usize);
+        let times = self.token_times(&cross, &decoded.prompt, &text, frames)?;
+        let (phrases, consumed) = self.phrases(&decoded, times.as_deref(), filled, filled_seconds);
         Ok((phrases, consumed, decoded.language))
     }
 
     /// Greedy decoding of one window. A multilingual model's prompt is the start token, then the
     /// language (asked for, or the one it ranks first after the start) and the transcribe task.
     fn decode(&mut self, cross: &[(String, DynValue)], language: Option<&str>) -> Result<Decoded> {
-        let empty = || Tensor::from_array(([1usize, self.heads, 0, self.head_dim], Vec::<f32>::new()));
-        let mut past: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
-        for layer in 0..self.layers {
-            for kind in ["k", "v"] {
-                past.push((format!("past_{kind}_{layer}"), empty().map_err(rt_err)?.into_dyn()));
-            }
-        }
-        let mut fresh = vec![self.generation.start];
+        let mut past = self.empty_cache()?;
+        let mut prompt = vec![self.generation.start];
+        let mut fresh = prompt.clone();
         let mut out: Vec<u32> = Vec::new();
         let (mut sum, mut no_speech) = (0f32, 0f32);
         let mut position = 0usize;
         let mut prompted = self.generation.english_only;
         let mut named = None;
         while out.len() < MAX_TOKENS {
-            let n = fresh.len();
-            let mut mask = vec![0f32; n * (position + n)];
-            for i in 0..n {
-                for j in position + i + 1..position + n {
-                    mask[i * (position + n) + j] = -1e9;
-                }
-            }
-            let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = vec![
-                (
-                    "tokens".into(),
-                    Tensor::from_array(([1usize, n], fresh.iter().map(|&t| i64::from(t)).collect::<Vec<_>>()))
-                        .map_err(rt_err)?
-                        .into(),
-                ),
-                (
-                    "positions".into(),
-                    Tensor::from_array(([n], (position..position + n).map(|p| p as i64).collect::<Vec<_>>()))
-                        .map_err(rt_err)?
-                        .into(),
-                ),
-                (
-                    "mask".into(),
-                    Tensor::from_array(([n, position + n], mask)).map_err(rt_err)?.into(),
-                ),
-            ];
-            inputs.extend(past.drain(..).map(|(name, value)| (name, value.into())));
-            inputs.extend(cross.iter().map(|(name, value)| (name.clone(), value.into())));
-            let mut outputs = self.decoder.run(inputs).map_err(rt_err)?;
-            for layer in 0..self.layers {
-                for kind in ["k", "v"] {
-                    let value = outputs
-                        .remove(format!("present_{kind}_{layer}"))
-                        .ok_or_else(|| ModelError::Runtime("the decoder gave no self-attention cache".into()))?;
-                    past.push((format!("past_{kind}_{layer}"), value));
-                }
-            }
-            let mut logits = outputs["logits"]
-                .try_extract_tensor::<f32>()
-                .map_err(rt_err)?
-                .1
-                .to_vec();
-            drop(outputs);
-            if logits.len() != self.generation.vocab {
-                return Err(ModelError::Runtime(format!(
-                    "the decoder gave {} logits, expected {}",
-                    logits.len(),
-                    self.generation.vocab
-                )));
-            }
+            let step = self.step(&fresh, position, past, cross)?;
+            past = step.cache;
+            let mut logits = step.logits;
             if position == 0 {
                 no_speech = softmax_at(&logits, self.generation.no_speech as usize);
             }
-            position += n;
+            position += fresh.len();
             if !prompted {
                 let (code, token) = self.language_token(&logits, language);
                 named = Some(code);
                 fresh = vec![token, self.generation.transcribe.unwrap_or(self.generation.start)];
+                prompt.extend(&fresh);
                 prompted = true;
                 continue;
             }
@@ -338,11 +315,122 @@ impl OnnxSpeech {
             sum / (out.len() + 1) as f32
         };
         Ok(Decoded {
+            prompt,
             tokens: out,
             logprob,
             no_speech,
             language: named.or_else(|| self.generation.english_only.then(|| "en".to_string())),
         })
+    }
+
+    /// A self-attention cache with nothing in it.
+    fn empty_cache(&self) -> Result<Vec<(String, DynValue)>> {
+        let mut past = Vec::with_capacity(2 * self.layers);
+        for layer in 0..self.layers {
+            for kind in ["k", "v"] {
+                let empty = Tensor::from_array(([1usize, self.heads, 0, self.head_dim], Vec::<f32>::new()));
+                past.push((format!("past_{kind}_{layer}"), empty.map_err(rt_err)?.into_dyn()));
+            }
+        }
+        Ok(past)
+    }
+
+    /// One run of the decoder over `fresh` tokens at `position`, after the `past` ones.
+    fn step(
+        &mut self,
+        fresh: &[u32],
+        position: usize,
+        mut past: Vec<(String, DynValue)>,
+        cross: &[(String, DynValue)],
+    ) -> Result<Step> {
+        let n = fresh.len();
+        let mut mask = vec![0f32; n * (position + n)];
+        for i in 0..n {
+            for j in position + i + 1..position + n {
+                mask[i * (position + n) + j] = -1e9;
+            }
+        }
+        let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = vec![
+            (
+                "tokens".into(),
+                Tensor::from_array(([1usize, n], fresh.iter().map(|&t| i64::from(t)).collect::<Vec<_>>()))
+                    .map_err(rt_err)?
+                    .into(),
+            ),
+            (
+                "positions".into(),
+                Tensor::from_array(([n], (position..position + n).map(|p| p as i64).collect::<Vec<_>>()))
+                    .map_err(rt_err)?
+                    .into(),
+            ),
+            (
+                "mask".into(),
+                Tensor::from_array(([n, position + n], mask)).map_err(rt_err)?.into(),
+            ),
+        ];
+        inputs.extend(past.drain(..).map(|(name, value)| (name, value.into())));
+        inputs.extend(cross.iter().map(|(name, value)| (name.clone(), value.into())));
+        let mut outputs = self.decoder.run(inputs).map_err(rt_err)?;
+        for layer in 0..self.layers {
+            for kind in ["k", "v"] {
+                let value = outputs
+                    .remove(format!("present_{kind}_{layer}"))
+                    .ok_or_else(|| ModelError::Runtime("the decoder gave no self-attention cache".into()))?;
+                past.push((format!("past_{kind}_{layer}"), value));
+            }
+        }
+        let logits = outputs["logits"]
+            .try_extract_tensor::<f32>()
+            .map_err(rt_err)?
+            .1
+            .to_vec();
+        if logits.len() != self.generation.vocab {
+            return Err(ModelError::Runtime(format!(
+                "the decoder gave {} logits, expected {}",
+                logits.len(),
+                self.generation.vocab
+            )));
+        }
+        let alignment = match outputs.get("alignment") {
+            Some(value) => {
+                let (shape, weights) = value.try_extract_tensor::<f32>().map_err(rt_err)?;
+                Some(words::Attention {
+                    heads: shape[1] as usize,
+                    frames: shape[3] as usize,
+                    weights: weights.to_vec(),
+                })
+            }
+            None => None,
+        };
+        Ok(Step {
+            logits,
+            cache: past,
+            alignment,
+        })
+    }
+
+    /// When each of a window's text tokens is said (seconds into it, start and end), from the
+    /// cross-attention of the alignment heads over the prompt and the tokens in one run, warped
+    /// onto the first `frames` encoder frames (Whisper's word timings); `None` when the decoder
+    /// graph gives no alignment.
+    fn token_times(
+        &mut self,
+        cross: &[(String, DynValue)],
+        prompt: &[u32],
+        text: &[u32],
+        frames: usize,
+    ) -> Result<Option<Vec<(f64, f64)>>> {
+        if text.is_empty() || !self.aligns {
+            return Ok(None);
+        }
+        let mut all = prompt.to_vec();
+        all.push(self.generation.no_timestamps);
+        all.extend(text);
+        all.push(self.generation.end);
+        let step = self.step(&all, 0, self.empty_cache()?, cross)?;
+        Ok(step
+            .alignment
+            .map(|attention| words::token_times(&attention, all.len(), prompt.len(), frames)))
     }
 
     /// The language to decode as, with its token: the one asked for, or else the language token
@@ -403,8 +491,25 @@ impl OnnxSpeech {
 
     /// The phrases of a window's tokens (seconds into it) and the samples they account for: up to
     /// the last complete phrase's end, or the whole window when it ended on a phrase's end.
-    fn phrases(&self, tokens: &[u32], logprob: f32, filled: usize, filled_seconds: f64) -> (Vec<Phrase>, usize) {
+    fn phrases(
+        &self,
+        decoded: &Decoded,
+        times: Option<&[(f64, f64)]>,
+        filled: usize,
+        filled_seconds: f64,
+    ) -> (Vec<Phrase>, usize) {
+        let (tokens, logprob) = (&decoded.tokens[..], decoded.logprob);
         let begin = self.generation.timestamp_begin;
+        // The words of the text tokens from `from` on (`text` of them), where there are times.
+        let mut spoken = 0usize;
+        let mut words_of = |text: &[u32]| -> Vec<Word> {
+            let from = spoken;
+            spoken += text.len();
+            match times.and_then(|t| t.get(from..spoken)) {
+                Some(times) => words::words(&self.tokenizer, text, times, decoded.language.as_deref()),
+                None => Vec::new(),
+            }
+        };
         let time = |t: u32| f64::from(t - begin) * TIMESTAMP_STEP;
         let mut phrases = Vec::new();
         let mut open: Option<f64> = None;
@@ -418,14 +523,16 @@ impl OnnxSpeech {
             match open.take() {
                 None => open = Some(time(t)),
                 Some(start) => {
-                    let words = self.tokenizer.decode(&text, true).unwrap_or_default();
-                    let words = words.trim();
-                    if !words.is_empty() {
+                    let said = self.tokenizer.decode(&text, true).unwrap_or_default();
+                    let said = said.trim();
+                    let words = words_of(&text);
+                    if !said.is_empty() {
                         phrases.push(Phrase {
                             start,
                             end: time(t).min(filled_seconds).max(start),
-                            text: words.to_string(),
+                            text: said.to_string(),
                             logprob,
+                            words,
                         });
                     }
                     text.clear();
@@ -441,6 +548,7 @@ impl OnnxSpeech {
                 end: filled_seconds.max(start),
                 text: tail.trim().to_string(),
                 logprob,
+                words: words_of(&text),
             });
             return (phrases, filled);
         }
@@ -457,14 +565,63 @@ impl OnnxSpeech {
     }
 }
 
+/// A first or last word reaching this far past its phrase's span is cut back to it.
+const WORD_OVERHANG: f64 = 0.5;
+
+impl Phrase {
+    /// Its span and its words made to agree. The phrase starts where its sound does
+    /// ([`to_voice`]), and its first word no earlier: the warping path starts at the window's
+    /// first frame, so a first word can reach back into the silence before the phrase (Whisper's
+    /// own rule, moving the phrase's start to a first word less than half a second early, put two
+    /// of the three espeak-ng sentences 0.3 s early). A first word left shorter than 20 ms gets a
+    /// typical word's length. The last word reaching more than [`WORD_OVERHANG`] past the end is
+    /// cut back to it; a nearer one moves the phrase's end to it.
+    fn with_words_inside(mut self) -> Self {
+        let mut lengths: Vec<f64> = self
+            .words
+            .iter()
+            .map(|w| w.end - w.start)
+            .filter(|&d| d > 0.0)
+            .collect();
+        lengths.sort_by(f64::total_cmp);
+        let typical = lengths.get(lengths.len() / 2).copied().unwrap_or(0.7).min(0.7);
+        let (start, end) = (self.start, self.end);
+        let second = self.words.get(1).map_or(end, |w| w.start);
+        if let Some(first) = self.words.first_mut() {
+            first.start = first.start.max(start);
+            if first.end < first.start + 0.02 {
+                first.end = (first.start + typical).min(second.max(first.start));
+            }
+        }
+        if let Some(last) = self.words.last_mut() {
+            if end > last.start && end + WORD_OVERHANG < last.end {
+                last.end = end.max(last.start);
+            } else {
+                self.end = last.end;
+            }
+        }
+        self
+    }
+}
+
 /// One window's greedy decoding.
 struct Decoded {
+    /// The start token, and a multilingual model's language and task.
+    prompt: Vec<u32>,
     tokens: Vec<u32>,
     /// The mean log-probability of the tokens.
     logprob: f32,
     /// The probability of "no speech" right after the start token.
     no_speech: f32,
     language: Option<String>,
+}
+
+/// What one run of the decoder gives.
+struct Step {
+    /// For the token after the last one given.
+    logits: Vec<f32>,
+    cache: Vec<(String, DynValue)>,
+    alignment: Option<words::Attention>,
 }
 
 /// `phrase` with its span trimmed to where it is loud enough to be speech, or `None` if it never
@@ -524,6 +681,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_first_word_reaching_into_the_silence_starts_with_the_phrase() {
+        let word = |start: f64, end: f64, text: &str| Word {
+            start,
+            end,
+            text: text.into(),
+        };
+        let phrase = Phrase {
+            start: 7.0,
+            end: 9.0,
+            text: "please bring it".into(),
+            logprob: -0.2,
+            words: vec![word(0.0, 7.3, "please"), word(7.3, 7.6, "bring"), word(7.6, 8.8, "it")],
+        }
+        .with_words_inside();
+        assert_eq!(phrase.words[0], word(7.0, 7.3, "please"));
+        // The last word ends within half a second of the phrase: the phrase ends with it.
+        assert_eq!((phrase.start, phrase.end), (7.0, 8.8));
+        // A first word that ends before the phrase starts gets a typical length.
+        let early = Phrase {
+            words: vec![word(6.0, 6.5, "please"), word(7.3, 7.6, "bring")],
+            ..phrase.clone()
+        }
+        .with_words_inside();
+        assert_eq!(early.words[0], word(7.0, 7.3, "please"));
+        // A last word running far past the phrase is cut back.
+        let long = Phrase {
+            end: 9.0,
+            words: vec![word(7.0, 7.4, "please"), word(8.5, 12.0, "bring")],
+            ..phrase
+        }
+        .with_words_inside();
+        assert_eq!(long.words[1].end, 9.0);
+    }
+
+    #[test]
     fn log_sum_exp_is_stable_and_ignores_what_is_ruled_out() {
         let v = [1000.0, 1000.0, f32::NEG_INFINITY];
         assert!((log_sum_exp(&v) - (1000.0 + 2f32.ln())).abs() < 1e-3);
@@ -543,6 +735,7 @@ mod tests {
             end,
             text: "hello".into(),
             logprob: -0.2,
+            words: Vec::new(),
         };
         let kept = to_voice(&samples, phrase(0.0, 2.6)).unwrap();
         assert!(
