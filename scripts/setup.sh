@@ -365,6 +365,18 @@ make_speech_fixtures() {
     -r 5 -c:v libx264 -c:a aac -shortest
   make_video "$dir/silent.mp4" -loop 1 -i "$MEDIA/photos/coffee.png" -f lavfi -i anullsrc=r=16000:cl=mono \
     -t 6 -r 5 -vf "scale=320:240,format=yuv420p" -c:v libx264 -c:a aac
+  # A sentence at 32 s under 40 s of synthetic music (a tone stepping through four pitches,
+  # pulsing) and pink noise: where a voice activity detector has to keep Whisper from hearing
+  # words in the music.
+  local late="The lighthouse keeper counted forty ships that night."
+  espeak-ng -v en-us -s 150 -w "$dir/late.wav" "$late"
+  ffmpeg -v error -y \
+    -f lavfi -i "aevalsrc='0.15*sin(2*PI*(220+110*floor(mod(t*2,4)))*t)*(0.6+0.4*sin(2*PI*2*t))+0.1*sin(2*PI*330*t)':s=16000:d=40" \
+    -f lavfi -i "anoisesrc=d=40:c=pink:a=0.03:r=16000:seed=7" -i "$dir/late.wav" \
+    -filter_complex "[2:a]aresample=16000,adelay=32000:all=1[s];[0:a][1:a][s]amix=inputs=3:normalize=0[a]" \
+    -map "[a]" -t 40 -ac 1 "$dir/music.wav.part.wav"
+  mv "$dir/music.wav.part.wav" "$dir/music.wav"
+  printf '32\t%s\n' "$late" > "$dir/music.tsv"
   local code
   mkdir -p "$dir/languages"
   while IFS=$'\t' read -r code text; do
@@ -547,6 +559,17 @@ install_speech() {
     fi
     convert_speech whisper-base
   fi
+  # Silero's voice activity detector, as faster-whisper ships it, beside each Whisper model.
+  local vad=""
+  for f in whisper-tiny-en whisper-base; do
+    [ -s "$MODELS/$f/silero_vad_v6.onnx" ] && continue
+    if [ -z "$vad" ]; then
+      wheel=$(fetch_wheel "faster-whisper==1.2.1" "faster_whisper-1.2.1-*.whl")
+      vad="$DOWNLOADS/silero_vad_v6.onnx"
+      extract "$wheel" "faster_whisper/assets/silero_vad_v6.onnx" "$vad"
+    fi
+    cp "$vad" "$MODELS/$f/silero_vad_v6.onnx"
+  done
 }
 
 # The manifests live in the repository: copy them every time, so that an edit reaches the pack, and

@@ -322,7 +322,8 @@ pub struct IndexArgs {
     #[arg(long, value_name = "FPS", default_value_t = vtx::DEFAULT_TEXT_FPS, requires = "ocr")]
     pub text_fps: f64,
     /// Also transcribe what is said, for keyword and hybrid search and `vtx transcript --index`:
-    /// every video of the run that has no transcript from this model yet, after indexing.
+    /// a new or changed video while its pictures are decoded, written with them; then every
+    /// other video of the run that has no transcript from this model yet.
     #[arg(long)]
     pub speech: bool,
     /// The speech model for --speech: whisper-base (multilingual) or whisper-tiny-en (English
@@ -332,13 +333,18 @@ pub struct IndexArgs {
     /// The language spoken, for --speech (see `vtx transcript --help`).
     #[arg(long, value_name = "CODE", default_value = "auto", requires = "speech")]
     pub language: String,
+    /// Hear the whole sound, for --speech (see `vtx transcript --help`).
+    #[arg(long, requires = "speech")]
+    pub no_vad: bool,
 }
 
-/// The speech model and the language of `--speech-model` and `--language`.
-pub fn speech_options(model: &str, language: &str) -> vtx::SpeechOptions {
+/// The speech model, the language and the detector of `--speech-model`, `--language` and
+/// `--no-vad`.
+pub fn speech_options(model: &str, language: &str, no_vad: bool) -> vtx::SpeechOptions {
     vtx::SpeechOptions {
         model: model.into(),
         language: (!language.eq_ignore_ascii_case("auto")).then(|| language.to_string()),
+        vad: !no_vad,
     }
 }
 
@@ -621,6 +627,11 @@ pub struct TranscriptArgs {
     /// model names the language it hears in the first 30 s with speech, for the whole file.
     #[arg(long, value_name = "CODE", default_value = "auto")]
     pub language: String,
+    /// Hear the whole sound, not only where the voice activity detector (Silero's) finds
+    /// speech: without it, music and noise can be heard as words, and long stretches without
+    /// speech are decoded too.
+    #[arg(long)]
+    pub no_vad: bool,
     /// SubRip subtitles.
     #[arg(long, conflicts_with_all = ["vtt", "json"])]
     pub srt: bool,

@@ -18,6 +18,8 @@ pub struct Progress {
     detecting: Option<std::path::PathBuf>,
     /// Videos of the run that other workers hold, waited for at the end.
     waiting: usize,
+    /// The video whose sound the speech model is on, and how far (seconds of how many).
+    hearing: Option<(std::path::PathBuf, f64, Option<f64>)>,
     started: std::time::Instant,
 }
 
@@ -31,6 +33,7 @@ impl Progress {
             reading: Vec::new(),
             detecting: None,
             waiting: 0,
+            hearing: None,
             started: std::time::Instant::now(),
         }
     }
@@ -52,12 +55,21 @@ impl Progress {
                     .join(" + ")
             ),
         };
+        let hearing = match &self.hearing {
+            None => String::new(),
+            Some((path, t, length)) => format!(
+                ", hearing {} {} of {}",
+                one_line(path.file_name().map_or(path.as_path(), std::path::Path::new)),
+                vtx_api::format_time(*t),
+                length.map_or_else(|| "?".into(), vtx_api::format_time)
+            ),
+        };
         let waiting = match self.waiting {
             0 => String::new(),
             n => format!(", waiting for {n} that other workers are indexing"),
         };
         format!(
-            "{}/{} videos{reading}{waiting}, {} frames, {rate:.1} frames/s",
+            "{}/{} videos{reading}{hearing}{waiting}, {} frames, {rate:.1} frames/s",
             self.done, self.files, self.frames
         )
     }
@@ -88,6 +100,9 @@ impl IndexObserver for Progress {
 
     fn finished(&mut self, path: &std::path::Path, bytes: u64, outcome: &FileOutcome) {
         self.reading.retain(|p| p != path);
+        if self.hearing.as_ref().is_some_and(|(p, ..)| p == path) {
+            self.hearing = None;
+        }
         if let FileOutcome::Claimed { .. } = outcome {
             // Not done: the run waits for it at the end, and counts it then.
             self.bar.set_message(self.message());
@@ -126,6 +141,11 @@ impl IndexObserver for Progress {
             self.detecting = Some(path.to_path_buf());
         }
         self.bar.set_message(message);
+    }
+
+    fn hearing(&mut self, path: &std::path::Path, t: f64, length: Option<f64>) {
+        self.hearing = Some((path.to_path_buf(), t, length));
+        self.bar.set_message(self.message());
     }
 
     fn waiting(&mut self, videos: usize) {

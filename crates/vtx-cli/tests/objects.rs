@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{cache, file_name, vtx};
+use common::{cache, file_name, interrupt_after, vtx};
 use serde_json::Value;
 
 fn objects(video: &str, extra: &[&str]) -> Value {
@@ -489,28 +489,12 @@ fn ctrl_c_while_objects_are_detected_keeps_the_vectors_and_stores_no_half_of_the
     let clip = clip.to_str().unwrap();
     let out = vtx(&["index", "--index", index, "--no-motion", clip]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vtx"))
-        .args(["index", "--index", index, "--objects", clip])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2000));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the detection ended before it could be stopped"
-    );
-    let stopped_at = std::time::Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (out, stopping) = interrupt_after(&["index", "--index", index, "--objects", clip], 2000);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "an interrupted run: {stderr}");
     assert!(
-        stopped_at.elapsed() < std::time::Duration::from_secs(5),
-        "the detector stopped {:?} after Ctrl-C",
-        stopped_at.elapsed()
+        stopping < std::time::Duration::from_secs(5),
+        "the detector stopped {stopping:?} after Ctrl-C"
     );
     assert!(stderr.contains("interrupted"), "{stderr}");
     let search = |args: &[&str]| {

@@ -732,6 +732,67 @@ fn writes_are_all_or_nothing(open: Open<'_>, dir: &Path) {
     assert_eq!(store.video_by_path("/b.mp4").unwrap(), None);
     let hits = search(&*store, SearchRequest::new("s", &axis(0), 10));
     assert_eq!(paths(&hits), ["/a.mp4"]);
+    text_goes_with_its_write(&*store, &entry);
+}
+
+/// What a write says of a video's text is seen from its commit on, never from a write dropped,
+/// for a new video and for an extension.
+fn text_goes_with_its_write(store: &dyn VectorStore, entry: &VideoEntry) {
+    let heard = |text: &str| VideoText {
+        source: TextSource::Speech,
+        reader: "s".into(),
+        fps: 0.0,
+        frames: 1,
+        language: Some("en".into()),
+        lines: vec![TextSpan {
+            start: 0.2,
+            end: 0.9,
+            text: text.into(),
+            score: 0.9,
+            bbox: [0.0; 4],
+            words: Vec::new(),
+        }],
+    };
+    let found = |query: &str| {
+        let keywords = Keywords::parse(query).unwrap();
+        let matches = store.text_matches(&keywords, &Filter::default(), 10).unwrap();
+        matches.iter().map(|m| m.point.video).collect::<Vec<i64>>()
+    };
+    let write = || {
+        let mut writer = store.write_video("/c.mp4", "hash of /c.mp4").unwrap();
+        writer.add_frames("s", &entry.frames[0].1).unwrap();
+        writer.set_segments(&entry.segments).unwrap();
+        writer.put_vectors(&entry.vectors[0]).unwrap();
+        writer.set_text(&heard("the lighthouse keeper")).unwrap();
+        writer
+    };
+    drop(write());
+    assert_eq!(store.video_by_path("/c.mp4").unwrap(), None);
+    assert!(found("lighthouse").is_empty(), "a dropped write's text is gone with it");
+    let writer = write();
+    assert!(found("lighthouse").is_empty(), "not seen before the commit");
+    let meta = VideoMeta {
+        path: "/c.mp4".into(),
+        hash: "hash of /c.mp4".into(),
+        ..entry.meta.clone()
+    };
+    let id = writer.commit(&meta).unwrap();
+    assert_eq!(found("lighthouse"), [id]);
+    assert_eq!(
+        store.text(id, TextSource::Speech).unwrap(),
+        Some(heard("the lighthouse keeper"))
+    );
+    let mut extension = store.extend_video(id, &[]).unwrap();
+    extension.set_text(&heard("the foghorn")).unwrap();
+    drop(extension);
+    assert_eq!(found("lighthouse"), [id], "a dropped extension changes nothing");
+    let mut extension = store.extend_video(id, &[]).unwrap();
+    extension.set_text(&heard("the foghorn")).unwrap();
+    extension.commit(&meta).unwrap();
+    assert!(found("lighthouse").is_empty(), "replaced, not added to");
+    assert_eq!(found("foghorn"), [id]);
+    assert_eq!(store.text(id, TextSource::Speech).unwrap(), Some(heard("the foghorn")));
+    assert_eq!(store.count("s").unwrap(), 2, "the extension kept the vectors");
 }
 
 fn data_survives_reopening(open: Open<'_>, dir: &Path) {

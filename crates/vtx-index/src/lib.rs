@@ -565,6 +565,9 @@ pub trait VideoWriter {
     /// Replace the video's vectors in one space: one a segment, aligned with
     /// [`segments`](Self::segments), and the video's own.
     fn put_vectors(&mut self, vectors: &SpaceVectors) -> Result<()>;
+    /// Replace the video's text of `text.source` (what was said in it, read in it), seen from
+    /// the commit on, like everything else of the write.
+    fn set_text(&mut self, text: &VideoText) -> Result<()>;
     /// Make the write visible, with the video's metadata; returns the video's id.
     fn commit(self: Box<Self>, meta: &VideoMeta) -> Result<i64>;
 }

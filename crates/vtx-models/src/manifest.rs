@@ -310,6 +310,11 @@ pub struct SpeechSpec {
     pub tokenizer: String,
     /// The decoding's special tokens and the tokens it never samples (JSON).
     pub generation: String,
+    /// A voice activity detector (Silero's, as faster-whisper ships it): chunks of 64 + 512
+    /// samples (`input`, with its `h` and `c` state) to the probability of speech. Without it
+    /// the whole sound is heard.
+    #[serde(default)]
+    pub vad: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -632,6 +637,7 @@ impl Manifest {
         }
         if let Some(speech) = &self.speech {
             files.extend([&speech.encoder, &speech.decoder, &speech.tokenizer, &speech.generation]);
+            files.extend(&speech.vad);
         }
         if let Some(conse) = &self.conse {
             if self.image.as_ref().and_then(|i| i.logits.as_ref()).is_none() {

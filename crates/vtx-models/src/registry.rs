@@ -345,6 +345,7 @@ impl Manifest {
                 s.tokenizer.clone(),
                 s.generation.clone(),
             ]);
+            files.extend(s.vad.clone());
         }
         files.extend(self.conse.as_ref().and_then(|c| c.descriptions.clone()));
         let data: Vec<String> = files

@@ -3,6 +3,7 @@
 //! replaced per video, read back for `vtx text` and `vtx transcript`, and looked for in every
 //! video of an indexing run that has none from it yet.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -30,9 +31,10 @@ pub trait FindsText {
     fn from_stored(path: &str, duration: f64, stored: &VideoText) -> Self::Found;
     /// How much it found (lines, phrases), for the indexing summary.
     fn count(found: &Self::Found) -> usize;
-    /// Anything else to store for an indexed video from what was found, before the text itself
-    /// (a crash in between leaves the video without text, so the next run finds both again).
-    fn store_more(&mut self, _engine: &Engine, _video: &VideoRecord, _found: &Self::Found) -> Result<()> {
+    /// Store what was found in an indexed video, replacing what an earlier run found: its text,
+    /// and whatever else a finder keeps with it, in one write.
+    fn store(&mut self, engine: &Engine, video: &VideoRecord, found: &Self::Found) -> Result<()> {
+        engine.store.set_text(video.id, &Self::to_stored(found))?;
         Ok(())
     }
 }
@@ -50,8 +52,7 @@ impl Engine {
         let Some(found) = finder.find(&video.meta.file(), progress)? else {
             return Ok(None);
         };
-        finder.store_more(self, video, &found)?;
-        self.store.set_text(video.id, &F::to_stored(&found))?;
+        finder.store(self, video, &found)?;
         Ok(Some(found))
     }
 
@@ -77,16 +78,22 @@ impl Engine {
             .map(|stored| F::from_stored(&video.meta.path, video.meta.duration, &stored)))
     }
 
-    /// `finder`'s pass over the videos of an indexing run that have nothing from its model yet.
-    pub(crate) fn find_text_after_indexing<F: FindsText>(
+    /// `finder`'s pass over the videos of an indexing run that have nothing from its model yet,
+    /// but for those already in `found` (heard or read in their own decode): what it finds
+    /// goes into `found` too.
+    pub(crate) fn find_text_in_the_rest<F: FindsText>(
         &self,
         files: &[(PathBuf, FileOutcome)],
+        found: &mut Vec<(PathBuf, std::result::Result<usize, String>)>,
         finder: &mut F,
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
-    ) -> Result<Vec<(PathBuf, std::result::Result<usize, String>)>> {
+    ) -> Result<()> {
+        let tried: HashSet<&PathBuf> = found.iter().map(|(path, _)| path).collect();
         let mut pass = TextPass { engine: self, finder };
-        after_indexing(&*self.store, files, &Default::default(), &mut pass, observer, cancel)
+        let more = after_indexing(&*self.store, files, &tried, &mut pass, observer, cancel)?;
+        found.extend(more);
+        Ok(())
     }
 }
 

@@ -9,6 +9,8 @@
 //!
 //! A video is decoded once for all image models (each gets frames of its own size and filter from
 //! the same decoded picture) and once more per clip model, whose windows need their own frame rate.
+//! With a speech model, a new video's sound is heard on a thread of its own while its pictures
+//! are decoded, and what was said goes into the video's write with its vectors.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::ControlFlow;
@@ -29,7 +31,8 @@ use crate::leases::Leases;
 use crate::motion;
 use crate::objects::{ObjectFinder, ObjectsInProgress};
 use crate::segments::{self, ThumbnailPicker};
-use crate::{discover, lock, EngineError, Result};
+use crate::speech::{said_in_segments, EmbedTexts, Transcriber, Transcript};
+use crate::{discover, lock, EngineError, FindsText, Result};
 
 /// How `Engine::index` samples and batches.
 #[derive(Debug, Clone)]
@@ -229,6 +232,7 @@ impl IndexReport {
         self.cancelled |= later.cancelled;
         self.aborted = self.aborted.take().or(later.aborted);
         self.objects.extend(later.objects);
+        self.speech.extend(later.speech);
     }
 }
 
@@ -244,6 +248,9 @@ pub trait IndexObserver {
     /// A pass after the decoding (`what`: "finding objects in", "reading the text of") has
     /// reached `t` seconds of `path`, whose header claims `length`.
     fn detecting(&mut self, _path: &Path, _what: &str, _t: f64, _length: Option<f64>) {}
+    /// The speech model, beside the decoding of `path`'s pictures, has heard `t` seconds of its
+    /// sound, whose length is `length`.
+    fn hearing(&mut self, _path: &Path, _t: f64, _length: Option<f64>) {}
     /// The run is done with its own videos and waits for `videos` that other workers hold.
     fn waiting(&mut self, _videos: usize) {}
 }
@@ -350,6 +357,9 @@ struct Decoded {
     segments: Vec<SegmentSpan>,
     /// The motion stream (full jobs with motion on).
     motion: Vec<vtx_media::MotionSample>,
+    /// What was said (full jobs with a speech model), or why it could not be heard; `None`
+    /// inside when the hearing stopped.
+    said: Option<std::result::Result<Option<Transcript>, String>>,
 }
 
 enum Produced {
@@ -365,6 +375,8 @@ enum Msg {
     Hashed(String, f64),
     Frame(usize, Frame),
     PassEnd(usize),
+    /// Seconds of the sound heard so far, and its length.
+    Heard(f64, Option<f64>),
     Done(std::result::Result<Produced, String>),
 }
 
@@ -421,6 +433,8 @@ struct Producers<'a> {
     stop: &'a (dyn Fn() -> bool + Sync),
     /// The object detector's side stream, with `--objects`.
     objects: Option<vtx_media::SideStream>,
+    /// The speech model, which one video at a time has.
+    hearing: Option<&'a Mutex<Transcriber>>,
     leases: &'a Leases<'a>,
 }
 
@@ -439,14 +453,16 @@ impl Producers<'_> {
         }
     }
 
-    /// Hash, probe and sample one job, pass by pass. The first pass of a full job also detects
-    /// shots, measures motion and makes the thumbnails of its segments.
+    /// Send a message of job `index` once its decoder may go on; whether the consumer is there.
+    fn send(&self, index: usize, tx: &SyncSender<(usize, Msg)>, msg: Msg) -> bool {
+        self.gate.wait_open(index, self.stop);
+        tx.send((index, msg)).is_ok()
+    }
+
+    /// Hash, probe and sample one job, and hear a new video's sound meanwhile.
     fn produce(&self, index: usize, tx: &SyncSender<(usize, Msg)>) -> std::result::Result<Produced, String> {
-        let (job, options, stop) = (&self.jobs[index], self.options, self.stop);
-        let send = |msg: Msg| {
-            self.gate.wait_open(index, stop);
-            tx.send((index, msg)).is_ok()
-        };
+        let (job, options) = (&self.jobs[index], self.options);
+        let send = |msg: Msg| self.send(index, tx, msg);
         let probed = match job.work {
             Work::Full => {
                 let hash = hash_file(&job.path).map_err(|e| format!("cannot read: {e}"))?;
@@ -479,6 +495,62 @@ impl Producers<'_> {
                 None
             }
         };
+        let Some(transcriber) = self.hearing.filter(|_| probed.is_some()) else {
+            return self.sample(index, tx, probed);
+        };
+        let abandoned = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let hearing = scope.spawn(|| self.hear(index, transcriber, tx, &abandoned));
+            let sampled = self.sample(index, tx, probed);
+            if sampled.is_err() {
+                abandoned.store(true, Ordering::Relaxed);
+            }
+            let said = hearing
+                .join()
+                .unwrap_or_else(|_| Err("the speech thread panicked".into()));
+            sampled.map(|produced| match produced {
+                Produced::Sampled(mut decoded) => {
+                    decoded.said = Some(said);
+                    Produced::Sampled(decoded)
+                }
+                other => other,
+            })
+        })
+    }
+
+    /// What is said in job `index`, heard while its pictures are decoded; `None` when the run
+    /// stopped or the decode failed first.
+    fn hear(
+        &self,
+        index: usize,
+        transcriber: &Mutex<Transcriber>,
+        tx: &SyncSender<(usize, Msg)>,
+        abandoned: &AtomicBool,
+    ) -> std::result::Result<Option<Transcript>, String> {
+        let mut transcriber = lock(transcriber);
+        let mut heard = |t: f64, length: Option<f64>| {
+            let gone = (self.stop)() || abandoned.load(Ordering::Relaxed);
+            if gone || tx.send((index, Msg::Heard(t, length))).is_err() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        transcriber
+            .run(&self.jobs[index].path, &mut heard)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Sample a job pass by pass. The first pass of a full job also detects shots, measures
+    /// motion and makes the thumbnails of its segments.
+    fn sample(
+        &self,
+        index: usize,
+        tx: &SyncSender<(usize, Msg)>,
+        probed: Option<(VideoInfo, String)>,
+    ) -> std::result::Result<Produced, String> {
+        let (job, options, stop) = (&self.jobs[index], self.options, self.stop);
+        let send = |msg: Msg| self.send(index, tx, msg);
         let mut first: Option<vtx_media::Sampled> = None;
         let mut thumbnails = probed
             .as_ref()
@@ -528,6 +600,7 @@ impl Producers<'_> {
             shots,
             segments,
             motion,
+            said: None,
         })))
     }
 }
@@ -634,6 +707,8 @@ struct Consumer<'a, 'm> {
     models: &'a mut [&'m mut FrameModel],
     /// With `--objects`: the detector, fed by the side stream of each new video's first decode.
     objects: Option<&'a mut ObjectFinder>,
+    /// With a speech model: how what is said in each segment becomes its `speech` vector.
+    embed_said: Option<&'a EmbedTexts<'a>>,
     observer: &'a mut dyn IndexObserver,
     jobs: &'a [Job],
     gate: &'a Gate,
@@ -754,6 +829,7 @@ impl<'a> Consumer<'a, '_> {
                     active.state.error.get_or_insert(e);
                 }
             }
+            Msg::Heard(t, length) => self.observer.hearing(&self.jobs[job].path, t, length),
             Msg::Done(done) => {
                 if writes(&active, &done) && self.holder.is_some_and(|holder| holder != job) {
                     self.parked.push_back(Parked { job, active, done });
@@ -863,6 +939,7 @@ impl<'a> Consumer<'a, '_> {
             shots,
             segments,
             motion,
+            said,
         } = match done {
             Err(reason) => return Ok(FileOutcome::Failed(reason)),
             Ok(Produced::SameContent) => {
@@ -877,7 +954,9 @@ impl<'a> Consumer<'a, '_> {
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
         }
-        if stats.stopped {
+        // Its sound not all heard, the video is not written: a run stopped half-way through a
+        // video leaves none of it.
+        if stats.stopped || matches!(said, Some(Ok(None))) {
             return Ok(FileOutcome::Interrupted);
         }
         // Frames counted are the image models' (motion is measured at its own rate).
@@ -923,6 +1002,10 @@ impl<'a> Consumer<'a, '_> {
                 writer.set_shots(&spans)?;
                 writer.set_segments(&or_whole(segments, stats.duration))?;
                 pool_into(writer.as_mut(), &spaces, self.pooling)?;
+                let said = said
+                    .map(|said| self.write_said(said, writer.as_mut()))
+                    .transpose()?
+                    .flatten();
                 // Objects are folded into the text spaces inside the video's write, and stored
                 // once it is committed; a failed detection costs the objects, never the vectors.
                 let objects = state
@@ -939,6 +1022,9 @@ impl<'a> Consumer<'a, '_> {
                         .objects
                         .push((job.path.clone(), stored.map_err(|e| e.to_string())));
                 }
+                if let Some(said) = said {
+                    self.report.speech.push((job.path.clone(), said));
+                }
                 tracing::debug!(path = %job.path.display(), vectors, duration = stats.duration,
                     decoded = stats.frames_decoded, skipped_nonref = stats.skipped_nonref, "video indexed");
                 self.report.frames += u64::from(vectors);
@@ -951,6 +1037,34 @@ impl<'a> Consumer<'a, '_> {
             }
             (Work::Full, None) => unreachable!("a full job is always probed"),
         }
+    }
+
+    /// What was said in a video, into its write: its text, and each segment's words in the
+    /// `speech` space. The number of phrases, or why there are none (a failed hearing costs the
+    /// transcript, never the vectors); `None` when the hearing stopped. An error is the write's
+    /// own, and fails the video.
+    fn write_said(
+        &mut self,
+        said: std::result::Result<Option<Transcript>, String>,
+        writer: &mut dyn VideoWriter,
+    ) -> Result<Option<std::result::Result<usize, String>>> {
+        let found = match said {
+            Err(reason) => return Ok(Some(Err(reason))),
+            Ok(None) => return Ok(None),
+            Ok(Some(found)) => found,
+        };
+        let embed = self
+            .embed_said
+            .expect("a video is heard only with a way to embed what is said");
+        let vectors = match said_in_segments(&writer.segments()?, &found, embed) {
+            Ok(vectors) => vectors,
+            Err(e) => return Ok(Some(Err(format!("the sentence encoder failed: {e}")))),
+        };
+        if let Some(vectors) = &vectors {
+            writer.put_vectors(vectors)?;
+        }
+        writer.set_text(&Transcriber::to_stored(&found))?;
+        Ok(Some(Ok(found.phrases.len())))
     }
 
     /// A video's objects, from its side stream, folded into the text spaces of its write: the
@@ -1238,12 +1352,38 @@ fn stored_times(
     Ok((!times.is_empty()).then(|| Sampling::Times(Arc::from(times))))
 }
 
+/// What is said in each new video of a run: heard by `transcriber` on a thread beside the
+/// decoding of its pictures, each segment's words embedded by `embed`, all in the video's write.
+pub(crate) struct Hearing<'e> {
+    pub(crate) transcriber: Mutex<Transcriber>,
+    pub(crate) embed: &'e EmbedTexts<'e>,
+}
+
+/// What finds more in a new video than its frame models, from the same decode.
+#[derive(Default)]
+pub(crate) struct Riders<'r> {
+    /// With `--objects`: the detector, fed by the side stream of the first decode.
+    pub(crate) objects: Option<&'r mut ObjectFinder>,
+    /// With `--speech`: the speech model, beside the decode.
+    pub(crate) hearing: Option<&'r Hearing<'r>>,
+}
+
+impl Riders<'_> {
+    /// The same riders, for one more run.
+    pub(crate) fn again(&mut self) -> Riders<'_> {
+        Riders {
+            objects: self.objects.as_deref_mut(),
+            hearing: self.hearing,
+        }
+    }
+}
+
 /// Run the planned jobs through the decode thread and the encoders.
 pub(crate) fn execute(
     plan: Plan,
     store: &dyn VectorStore,
     models: &mut [&mut FrameModel],
-    mut objects: Option<&mut ObjectFinder>,
+    riders: Riders<'_>,
     options: &IndexOptions,
     observer: &mut dyn IndexObserver,
     cancel: &AtomicBool,
@@ -1253,6 +1393,7 @@ pub(crate) fn execute(
         mut report,
         started,
     } = plan;
+    let Riders { mut objects, hearing } = riders;
     let leases = Leases::new(store, &options.worker, options.lease);
     let workers = options.jobs.clamp(1, jobs.len().max(1));
     let (tx, rx) = sync_channel(options.queue_frames.max(1) * workers);
@@ -1265,12 +1406,14 @@ pub(crate) fn execute(
         gate: Gate::default(),
         stop: &stop,
         objects: objects.as_ref().map(|finder| finder.side_stream()),
+        hearing: hearing.map(|h| &h.transcriber),
         leases: &leases,
     };
     let mut consumer = Consumer {
         store,
         models,
         objects: objects.take(),
+        embed_said: hearing.map(|h| h.embed),
         observer,
         jobs: &jobs,
         gate: &producers.gate,
@@ -1318,6 +1461,7 @@ pub(crate) fn execute(
             .map(|(job, outcome)| (jobs[job].path.clone(), outcome)),
     );
     report.objects = std::mem::take(&mut consumer.report.objects);
+    report.speech = std::mem::take(&mut consumer.report.speech);
     report.frames = consumer.report.frames;
     report.frames_skipped = consumer.report.frames_skipped;
     report.video_seconds = consumer.report.video_seconds;

@@ -8,8 +8,14 @@ use vtx_index::{Catalog, SqliteStore, VectorIndex, VectorStore};
 use vtx_media::{FrameSize, Resize};
 use vtx_models::{ImageBatch, ImageEncoder, Preprocess};
 
-use super::{execute, finish_empty, plan, FileOutcome, IndexOptions};
+use super::{execute, finish_empty, plan, FileOutcome, IndexOptions, IndexReport, Plan, Riders};
 use crate::frame_models::{FrameEncoder, FrameModel, ModelInfo};
+
+/// The jobs of `plan` run to the end with the frame models alone.
+fn run(plan: Plan, store: &dyn VectorStore, models: &mut [&mut FrameModel], options: &IndexOptions) -> IndexReport {
+    let cancel = AtomicBool::new(false);
+    execute(plan, store, models, Riders::default(), options, &mut (), &cancel).unwrap()
+}
 
 const SIZE: u32 = 16;
 
@@ -86,10 +92,9 @@ fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
         ..Default::default()
     };
     let paths = [video.clone()];
-    let cancel = AtomicBool::new(false);
     let first = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
     assert!(!first.is_empty());
-    let report = execute(first, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
+    let report = run(first, &store, &mut [&mut colour], &options);
     assert!(
         matches!(report.files[0].1, FileOutcome::Indexed { frames: 15, .. }),
         "{:?}",
@@ -142,16 +147,7 @@ fn segments_pool_their_frames_and_a_second_run_plans_only_what_is_missing() {
     store.ensure_space(&shade.info.spaces[0]).unwrap();
     let infos = [colour.info.clone(), shade.info.clone()];
     let extend = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
-    let report = execute(
-        extend,
-        &store,
-        &mut [&mut colour, &mut shade],
-        None,
-        &options,
-        &mut (),
-        &cancel,
-    )
-    .unwrap();
+    let report = run(extend, &store, &mut [&mut colour, &mut shade], &options);
     assert!(
         matches!(&report.files[0].1, FileOutcome::Extended { spaces, .. } if spaces == &["shade".to_string()]),
         "{:?}",
@@ -185,12 +181,12 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
     store.ensure_space(&colour_space).unwrap();
     store.ensure_space(&motion_space).unwrap();
     let options = IndexOptions::default();
-    let (paths, cancel) = ([video], AtomicBool::new(false));
+    let paths = [video];
 
     // Motion alone: one pictureless decode still measures it.
     let infos = [flow.info.clone()];
     let only = plan(&store, &infos, &paths, &options, &mut ()).unwrap();
-    execute(only, &store, &mut [&mut flow], None, &options, &mut (), &cancel).unwrap();
+    run(only, &store, &mut [&mut flow], &options);
     let record = store.videos().unwrap().remove(0);
     assert_eq!(
         store.video_spaces(record.id).unwrap(),
@@ -205,16 +201,7 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
         ..IndexOptions::default()
     };
     let full = plan(&store, &both, &paths, &force, &mut ()).unwrap();
-    execute(
-        full,
-        &store,
-        &mut [&mut colour, &mut flow],
-        None,
-        &force,
-        &mut (),
-        &cancel,
-    )
-    .unwrap();
+    run(full, &store, &mut [&mut colour, &mut flow], &force);
     let mut spaces = store.video_spaces(record.id).unwrap();
     spaces.sort();
     assert_eq!(spaces, [colour_space.name.clone(), motion_space.name.clone()]);
@@ -228,7 +215,7 @@ fn the_motion_model_rides_on_the_first_decode_and_never_forces_another() {
     store.remove_videos(&[record.id]).unwrap();
     let colour_only = [colour.info.clone()];
     let first = plan(&store, &colour_only, &paths, &options, &mut ()).unwrap();
-    execute(first, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
+    run(first, &store, &mut [&mut colour], &options);
     let again = plan(&store, &both, &paths, &options, &mut ()).unwrap();
     assert!(
         again.is_empty(),
@@ -253,7 +240,6 @@ fn several_videos_at_once_write_what_one_at_a_time_writes() {
     .map(|name| fixtures.join(name))
     .collect();
     assert!(paths.iter().all(|p| p.exists()), "test media missing: run `make setup`");
-    let cancel = AtomicBool::new(false);
     // Two frames a second: the long videos hold more vectors than a waiting one may keep, so
     // they pause and take the write over in turn; the short ones finish while another holds it
     // and wait to be written.
@@ -268,7 +254,7 @@ fn several_videos_at_once_write_what_one_at_a_time_writes() {
             ..Default::default()
         };
         let planned = plan(&store, &[colour.info.clone()], &paths, &options, &mut ()).unwrap();
-        let report = execute(planned, &store, &mut [&mut colour], None, &options, &mut (), &cancel).unwrap();
+        let report = run(planned, &store, &mut [&mut colour], &options);
         (store, report)
     };
     let (one_dir, three_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -50,7 +50,7 @@ mod transfer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use vtx_core::{path_to_text, text_is_under};
@@ -521,15 +521,27 @@ impl Engine {
             None => None,
         };
         let mut reader = options.text.as_ref().map(|t| self.screen_reader(t)).transpose()?;
-        let mut transcriber = options.speech.as_ref().map(|s| self.transcriber(s)).transpose()?;
+        let transcriber = options.speech.as_ref().map(|s| self.transcriber(s)).transpose()?;
+        if transcriber.is_some() {
+            self.store.ensure_space(&self.speech_space()?)?;
+        }
+        let embed_said = |texts: &[&str]| self.embed_texts(speech::SPEECH_TEXT_MODEL, texts);
+        let hearing = transcriber.map(|transcriber| ingest::Hearing {
+            transcriber: Mutex::new(transcriber),
+            embed: &embed_said,
+        });
         let pruned = match options.prune {
             true => self.prune(paths)?,
             false => Vec::new(),
         };
         let plan = ingest::plan(&*self.store, &infos, paths, options, observer)?;
         plan.announce(observer);
-        let mut report = self.run_plan(plan, &infos, finder.as_mut(), options, observer, cancel)?;
-        self.wait_for_other_workers(&mut report, &infos, finder.as_mut(), options, observer, cancel)?;
+        let mut riders = ingest::Riders {
+            objects: finder.as_mut(),
+            hearing: hearing.as_ref(),
+        };
+        let mut report = self.run_plan(plan, &infos, riders.again(), options, observer, cancel)?;
+        self.wait_for_other_workers(&mut report, &infos, riders, options, observer, cancel)?;
         report.pruned = pruned;
         if let Some(finder) = finder
             .as_mut()
@@ -547,18 +559,15 @@ impl Engine {
             report.objects.extend(more);
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
-        if let Some(reader) = reader
-            .as_mut()
-            .filter(|_| !report.cancelled && report.aborted.is_none())
-        {
-            report.text = self.find_text_after_indexing(&report.files, reader, observer, cancel)?;
+        let going_on = |report: &IndexReport| !report.cancelled && report.aborted.is_none();
+        if let Some(reader) = reader.as_mut().filter(|_| going_on(&report)) {
+            self.find_text_in_the_rest(&report.files, &mut report.text, reader, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
-        if let Some(transcriber) = transcriber
-            .as_mut()
-            .filter(|_| !report.cancelled && report.aborted.is_none())
-        {
-            report.speech = self.find_text_after_indexing(&report.files, transcriber, observer, cancel)?;
+        if let Some(hearing) = hearing.filter(|_| going_on(&report)) {
+            // New videos were heard beside their decoding; the others that lack it now.
+            let mut transcriber = hearing.transcriber.into_inner().unwrap_or_else(PoisonError::into_inner);
+            self.find_text_in_the_rest(&report.files, &mut report.speech, &mut transcriber, observer, cancel)?;
             report.cancelled = cancel.load(std::sync::atomic::Ordering::Relaxed);
         }
         // Searching is right without it, only slower; an interrupted or failing run leaves it for
@@ -579,7 +588,7 @@ impl Engine {
         &self,
         plan: ingest::Plan,
         infos: &[ModelInfo],
-        finder: Option<&mut objects::ObjectFinder>,
+        riders: ingest::Riders<'_>,
         options: &IndexOptions,
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
@@ -594,7 +603,7 @@ impl Engine {
         // The run has its models to itself; a search in another thread needs none of them.
         let mut held: Vec<MutexGuard<'_, FrameModel>> = shared.iter().map(|m| lock(m)).collect();
         let mut models: Vec<&mut FrameModel> = held.iter_mut().map(|m| &mut **m).collect();
-        ingest::execute(plan, &*self.store, &mut models, finder, options, observer, cancel)
+        ingest::execute(plan, &*self.store, &mut models, riders, options, observer, cancel)
     }
 
     /// Wait for the videos of the run that other workers claimed: each is done when its claim
@@ -604,7 +613,7 @@ impl Engine {
         &self,
         report: &mut IndexReport,
         infos: &[ModelInfo],
-        mut finder: Option<&mut objects::ObjectFinder>,
+        mut riders: ingest::Riders<'_>,
         options: &IndexOptions,
         observer: &mut dyn IndexObserver,
         cancel: &AtomicBool,
@@ -634,7 +643,7 @@ impl Engine {
                 Err(e) => break Err(e.into()),
             };
             let again = ingest::plan(&*self.store, infos, &free, options, observer)
-                .and_then(|plan| self.run_plan(plan, infos, finder.as_deref_mut(), options, observer, cancel));
+                .and_then(|plan| self.run_plan(plan, infos, riders.again(), options, observer, cancel));
             match again {
                 Ok(again) => report.take_over(again),
                 Err(e) => break Err(e),

@@ -25,17 +25,12 @@ pub struct SpeechOptions {
     pub model: String,
     /// An ISO 639-1 code, or `None` for the language the model hears (a multilingual model).
     pub language: Option<String>,
+    /// Hear only where the model's voice activity detector finds speech (where it has one).
+    pub vad: bool,
 }
 
-impl SpeechOptions {
-    /// `model`, in the language it hears.
-    pub fn model(model: &str) -> Self {
-        Self {
-            model: model.into(),
-            language: None,
-        }
-    }
-}
+/// Embeds texts with the sentence encoder of what is said.
+pub(crate) type EmbedTexts<'e> = dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>> + 'e;
 
 /// What was said in one video.
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +65,7 @@ impl Transcriber {
         }
         let mut model = OnnxSpeech::load(&manifest, models.options())?;
         model.set_language(options.language.as_deref())?;
+        model.set_vad(options.vad);
         Ok(Self {
             model,
             name: manifest.name,
@@ -182,51 +178,133 @@ impl crate::found_text::FindsText for Transcriber {
         found.phrases.len()
     }
 
-    /// Each segment's words, embedded by the sentence encoder into the `speech` space: a segment
-    /// where nothing is said has no vector there.
-    fn store_more(&mut self, engine: &crate::Engine, video: &vtx_index::VideoRecord, found: &Transcript) -> Result<()> {
+    /// The text, and each segment's words in the `speech` space, in one write.
+    fn store(&mut self, engine: &crate::Engine, video: &vtx_index::VideoRecord, found: &Transcript) -> Result<()> {
         let segments = engine.store.segments(video.id)?;
-        let said: Vec<String> = segments
-            .iter()
-            .map(|s| {
-                let words: Vec<&str> = found
-                    .phrases
-                    .iter()
-                    .filter(|p| p.start < s.end && p.end > s.start)
-                    .map(|p| p.text.as_str())
-                    .collect();
-                words.join(" ")
-            })
-            .collect();
-        let texts: Vec<&str> = said.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
-        let mut embedded = engine.embed_texts(SPEECH_TEXT_MODEL, &texts)?.into_iter();
-        let vectors: Vec<Option<Vec<f32>>> = said
-            .iter()
-            .map(|t| if t.is_empty() { None } else { embedded.next() })
-            .collect();
-        let Some(dim) = vectors.iter().flatten().map(Vec::len).next() else {
-            return Ok(());
-        };
-        engine.store.ensure_space(&vtx_index::Space {
-            name: SPEECH_SPACE.into(),
-            dim,
-            model: SPEECH_TEXT_MODEL.into(),
-        })?;
-        let video_vector = vtx_core::mean_unit(vectors.iter().flatten().map(Vec::as_slice));
+        let vectors = said_in_segments(&segments, found, &|texts| engine.embed_texts(SPEECH_TEXT_MODEL, texts))?;
+        // Cleared either way: what an earlier model heard goes with its text.
+        engine.store.ensure_space(&engine.speech_space()?)?;
         let mut writer = engine.store.extend_video(video.id, &[SPEECH_SPACE.to_string()])?;
-        writer.put_vectors(&vtx_index::SpaceVectors {
-            space: SPEECH_SPACE.into(),
-            segments: vectors,
-            video: video_vector,
-        })?;
+        if let Some(vectors) = &vectors {
+            writer.put_vectors(vectors)?;
+        }
+        writer.set_text(&Self::to_stored(found))?;
         writer.commit(&video.meta)?;
         Ok(())
     }
+}
+
+/// Each segment's words embedded by the sentence encoder, as the `speech` space's vectors: a
+/// segment where nothing is said has none there, and a video where nothing is said has no
+/// vectors at all.
+pub(crate) fn said_in_segments(
+    segments: &[vtx_index::Segment],
+    found: &Transcript,
+    embed: &EmbedTexts<'_>,
+) -> Result<Option<vtx_index::SpaceVectors>> {
+    let said: Vec<String> = segments.iter().map(|s| said_between(found, s.start, s.end)).collect();
+    let texts: Vec<&str> = said.iter().map(String::as_str).filter(|t| !t.is_empty()).collect();
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    let mut embedded = embed(&texts)?.into_iter();
+    let vectors: Vec<Option<Vec<f32>>> = said
+        .iter()
+        .map(|t| if t.is_empty() { None } else { embedded.next() })
+        .collect();
+    let video = vtx_core::mean_unit(vectors.iter().flatten().map(Vec::as_slice));
+    Ok(Some(vtx_index::SpaceVectors {
+        space: SPEECH_SPACE.into(),
+        segments: vectors,
+        video,
+    }))
+}
+
+/// The words said from `start` to `end`: those whose middle falls in it, where the model timed
+/// its words, else the phrases that overlap it. A sentence that runs half a second into the
+/// next segment belongs to the one where it is said, not to both.
+fn said_between(found: &Transcript, start: f64, end: f64) -> String {
+    let within = |from: f64, to: f64| (start..end).contains(&((from + to) / 2.0));
+    let mut words: Vec<&str> = Vec::new();
+    for phrase in &found.phrases {
+        if phrase.words.is_empty() {
+            if phrase.start < end && phrase.end > start {
+                words.push(phrase.text.trim());
+            }
+            continue;
+        }
+        words.extend(
+            phrase
+                .words
+                .iter()
+                .filter(|w| within(w.start, w.end))
+                .map(|w| w.text.trim()),
+        );
+    }
+    words.join(" ")
 }
 
 impl crate::Engine {
     /// A speech model loaded from this engine's models.
     pub fn transcriber(&self, options: &SpeechOptions) -> Result<Transcriber> {
         Transcriber::new(&self.registry, options)
+    }
+
+    /// The vector space of what is said, in the sentence encoder's dimensions.
+    pub(crate) fn speech_space(&self) -> Result<vtx_index::Space> {
+        Ok(vtx_index::Space {
+            name: SPEECH_SPACE.into(),
+            dim: self.registry.get(SPEECH_TEXT_MODEL)?.dim,
+            model: SPEECH_TEXT_MODEL.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vtx_models::{Phrase, Word};
+
+    use super::*;
+
+    fn transcript(phrases: Vec<Phrase>) -> Transcript {
+        Transcript {
+            video: "v.mp4".into(),
+            model: "m".into(),
+            language: Some("en".into()),
+            has_audio: true,
+            duration: 20.0,
+            phrases,
+        }
+    }
+
+    #[test]
+    fn a_sentence_belongs_to_the_segment_where_its_words_are_said() {
+        let text = "The orchestra will play tonight.";
+        let words = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| Word {
+                start: 13.0 + 0.6 * i as f64,
+                end: 13.5 + 0.6 * i as f64,
+                text: format!(" {w}"),
+            })
+            .collect();
+        let said = transcript(vec![Phrase {
+            start: 13.0,
+            end: 16.0,
+            text: text.into(),
+            logprob: -0.1,
+            words,
+        }]);
+        assert_eq!(said_between(&said, 10.0, 15.5), "The orchestra will play");
+        assert_eq!(said_between(&said, 15.5, 20.0), "tonight.");
+        assert_eq!(said_between(&said, 0.0, 10.0), "");
+        // Without word times, every segment the phrase overlaps has all of it.
+        let untimed = transcript(vec![Phrase {
+            words: Vec::new(),
+            ..said.phrases[0].clone()
+        }]);
+        assert_eq!(said_between(&untimed, 15.5, 20.0), text);
+        assert_eq!(said_between(&untimed, 0.0, 10.0), "");
     }
 }

@@ -44,7 +44,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         }),
         speech: args
             .speech
-            .then(|| crate::args::speech_options(&args.speech_model, &args.language)),
+            .then(|| crate::args::speech_options(&args.speech_model, &args.language, args.no_vad)),
         ..Default::default()
     })
 }

@@ -10,7 +10,10 @@ pub fn run(args: &TranscriptArgs) -> Result<Transcript> {
         &args.models,
         &args.video,
         ("speech was transcribed", "--speech"),
-        |models| vtx::Transcriber::new(models, &crate::args::speech_options(&args.speech_model, &args.language)),
+        |models| {
+            let options = crate::args::speech_options(&args.speech_model, &args.language, args.no_vad);
+            vtx::Transcriber::new(models, &options)
+        },
     )
 }
 

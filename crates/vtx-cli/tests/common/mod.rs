@@ -39,6 +39,32 @@ pub fn kill_after(args: &[&str], delay_ms: u64) -> bool {
     running
 }
 
+/// Start `vtx ARGS`, and press Ctrl-C (SIGINT) after `delay_ms`, which must find it still
+/// running; its output, and how long it took to stop.
+// Not every test file that shares this module interrupts.
+#[allow(dead_code)]
+pub fn interrupt_after(args: &[&str], delay_ms: u64) -> (Output, std::time::Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vtx"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vtx starts");
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    assert!(
+        child.try_wait().expect("vtx's status").is_none(),
+        "vtx {args:?} ended before it could be stopped"
+    );
+    let stopped_at = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let out = child.wait_with_output().expect("vtx ends");
+    (out, stopped_at.elapsed())
+}
+
 /// `DIR/library`, a folder of copies of the five photo clips.
 // Not every test file that shares this module needs them.
 #[allow(dead_code)]

@@ -559,6 +559,20 @@ impl QdrantStore {
         let gen = self
             .current_generation(video)?
             .ok_or_else(|| IndexError::Query(format!("no video with id {video} in this index")))?;
+        self.put_record(video, gen, kind, part, data, extra)?;
+        self.tick(codec::now_us())
+    }
+
+    /// A per-video record of the video's generation `gen`, seen while `gen` is its current one.
+    fn put_record(
+        &self,
+        video: i64,
+        gen: i64,
+        kind: &str,
+        part: &str,
+        data: serde_json::Value,
+        extra: serde_json::Value,
+    ) -> Result<()> {
         let mut payload = json!({
             "kind": kind, "video": video, "gen": gen, "part": part,
             "data": serde_json::to_string(&data).map_err(codec::bad_json)?,
@@ -570,8 +584,7 @@ impl QdrantStore {
             record_id(kind, video, gen, part),
             HashMap::<String, Vec<f32>>::new(),
             codec::payload(payload)?,
-        )])?;
-        self.tick(codec::now_us())
+        )])
     }
 
     /// A per-video record that filters read too: the record, and its labels by segment.

@@ -46,6 +46,23 @@ pub(super) fn set_text(store: &QdrantStore, video: i64, text: &VideoText) -> Res
     let gen = store
         .current_generation(video)?
         .ok_or_else(|| IndexError::Query(format!("no video with id {video} in this index")))?;
+    let tgen = write_text(store, video, gen, text)?;
+    store.tick(codec::now_us())?;
+    store.delete(QFilter {
+        must: vec![
+            Condition::matches("video", video),
+            Condition::matches("kind", kind::LINE.to_string()),
+            Condition::matches("source", text.source.to_string()),
+        ],
+        must_not: vec![Condition::matches("tgen", tgen)],
+        ..Default::default()
+    })
+}
+
+/// The lines and the record of `text` under the video's generation `gen`, seen once `gen` is
+/// current (at once for the current one, at its commit for a write under way); its text
+/// generation.
+pub(super) fn write_text(store: &QdrantStore, video: i64, gen: i64, text: &VideoText) -> Result<i64> {
     let source = text.source.to_string();
     let tgen = codec::now_us();
     let mut points = Vec::with_capacity(text.lines.len());
@@ -60,22 +77,15 @@ pub(super) fn set_text(store: &QdrantStore, video: i64, text: &VideoText) -> Res
         ));
     }
     store.upsert(points)?;
-    store.set_record(
+    store.put_record(
         video,
+        gen,
         kind::TEXT,
         &source,
         serde_json::to_value(text).map_err(codec::bad_json)?,
         json!({ "source": source, "tgen": tgen, "lines": text.lines.len(), "frames": text.frames }),
     )?;
-    store.delete(QFilter {
-        must: vec![
-            Condition::matches("video", video),
-            Condition::matches("kind", kind::LINE.to_string()),
-            Condition::matches("source", source),
-        ],
-        must_not: vec![Condition::matches("tgen", tgen)],
-        ..Default::default()
-    })
+    Ok(tgen)
 }
 
 /// Of one video's text record: its text generation, lines and frames.

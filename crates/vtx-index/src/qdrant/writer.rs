@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     ids, Catalog, IndexError, Result, Segment, SegmentSpan, ShotSpan, SpaceVectors, TimedVector, VectorIndex,
-    VideoMeta, VideoWriter,
+    VideoMeta, VideoText, VideoWriter,
 };
 
 /// Moments in one stored chunk: 64 x 1280-d is 330 KB of vectors, well inside a gRPC message.
@@ -99,6 +99,8 @@ pub(super) struct QdrantWriter<'s> {
     pending: HashMap<String, Vec<TimedVector>>,
     chunks: BTreeMap<String, usize>,
     vectors: BTreeMap<String, SpaceVectors>,
+    /// By source: written under this write's generation at commit, before the row names it.
+    texts: BTreeMap<String, VideoText>,
     committed: bool,
 }
 
@@ -139,6 +141,7 @@ impl<'s> QdrantWriter<'s> {
             pending: HashMap::new(),
             chunks: BTreeMap::new(),
             vectors: BTreeMap::new(),
+            texts: BTreeMap::new(),
             committed: false,
         })
     }
@@ -167,6 +170,7 @@ impl<'s> QdrantWriter<'s> {
             pending: HashMap::new(),
             chunks: BTreeMap::new(),
             vectors: BTreeMap::new(),
+            texts: BTreeMap::new(),
             committed: false,
         })
     }
@@ -410,6 +414,11 @@ impl VideoWriter for QdrantWriter<'_> {
         Ok(())
     }
 
+    fn set_text(&mut self, text: &VideoText) -> Result<()> {
+        self.texts.insert(text.source.to_string(), text.clone());
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>, meta: &VideoMeta) -> Result<i64> {
         self.flush()?;
         if let Some((base_gen, kept)) = self.base.clone() {
@@ -422,6 +431,20 @@ impl VideoWriter for QdrantWriter<'_> {
             if current > self.gen {
                 return Ok(self.video);
             }
+        }
+        for (source, text) in &self.texts {
+            let tgen = super::text::write_text(self.store, self.video, self.gen, text)?;
+            // An extension carried the source's old lines over; the record now names the new.
+            self.store.delete(QFilter {
+                must: vec![
+                    Condition::matches("video", self.video),
+                    Condition::matches("gen", self.gen),
+                    Condition::matches("kind", kind::LINE.to_string()),
+                    Condition::matches("source", source.clone()),
+                ],
+                must_not: vec![Condition::matches("tgen", tgen)],
+                ..Default::default()
+            })?;
         }
         let mut meta = meta.clone();
         meta.path = self.path.clone();

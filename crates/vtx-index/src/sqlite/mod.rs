@@ -1545,6 +1545,10 @@ impl VideoWriter for SqliteWriter<'_> {
         self.lease.db().put_vectors(self.id, vectors)
     }
 
+    fn set_text(&mut self, text: &VideoText) -> Result<()> {
+        self.lease.db().set_text_in_write(self.id, text)
+    }
+
     fn commit(mut self: Box<Self>, meta: &VideoMeta) -> Result<i64> {
         self.lease.db().commit_video(self.id, meta)?;
         self.open = false;

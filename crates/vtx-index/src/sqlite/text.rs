@@ -22,46 +22,57 @@ fn decode_box(bytes: &[u8]) -> [f32; 4] {
     b
 }
 
+/// Replace one source's text of a video, inside whatever transaction `conn` is in.
+fn write_text(conn: &rusqlite::Connection, video_id: i64, text: &VideoText) -> Result<()> {
+    let source = text.source.to_string();
+    for table in ["video_text", "text_lines"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE video_id = ?1 AND source = ?2"),
+            params![video_id, source],
+        )
+        .map_err(storage)?;
+    }
+    conn.execute(
+        "INSERT INTO video_text (video_id, source, reader, fps, frames, language)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![video_id, source, text.reader, text.fps, text.frames, text.language],
+    )
+    .map_err(storage)?;
+    {
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO text_lines (video_id, source, start, end, text, score, box, words)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(storage)?;
+        for line in &text.lines {
+            stmt.execute(params![
+                video_id,
+                source,
+                line.start,
+                line.end,
+                line.text,
+                line.score,
+                encode_box(&line.bbox),
+                encode_words(&line.words)?
+            ])
+            .map_err(storage)?;
+        }
+    }
+    Ok(())
+}
+
 impl Db<'_> {
     pub(super) fn set_text(&self, video_id: i64, text: &VideoText) -> Result<()> {
         let tx = self.conn.unchecked_transaction().map_err(storage)?;
-        let source = text.source.to_string();
-        for table in ["video_text", "text_lines"] {
-            tx.execute(
-                &format!("DELETE FROM {table} WHERE video_id = ?1 AND source = ?2"),
-                params![video_id, source],
-            )
-            .map_err(storage)?;
-        }
-        tx.execute(
-            "INSERT INTO video_text (video_id, source, reader, fps, frames, language)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![video_id, source, text.reader, text.fps, text.frames, text.language],
-        )
-        .map_err(storage)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO text_lines (video_id, source, start, end, text, score, box, words)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(storage)?;
-            for line in &text.lines {
-                stmt.execute(params![
-                    video_id,
-                    source,
-                    line.start,
-                    line.end,
-                    line.text,
-                    line.score,
-                    encode_box(&line.bbox),
-                    encode_words(&line.words)?
-                ])
-                .map_err(storage)?;
-            }
-        }
+        write_text(&tx, video_id, text)?;
         super::bump_generation(&tx).map_err(storage)?;
         tx.commit().map_err(storage)
+    }
+
+    /// Inside a video's own write, which commits it with the rest.
+    pub(super) fn set_text_in_write(&self, video_id: i64, text: &VideoText) -> Result<()> {
+        write_text(self.conn, video_id, text)
     }
 
     pub(super) fn text(&self, video_id: i64, source: TextSource) -> Result<Option<VideoText>> {

@@ -8,6 +8,7 @@
 //! model is told the language, or names it itself on the first window with speech (the language
 //! token it ranks first after the start token), and every later window keeps it.
 
+mod vad;
 mod words;
 
 use std::collections::BTreeMap;
@@ -99,6 +100,10 @@ pub struct OnnxSpeech {
     language: Option<String>,
     /// Whether the decoder gives its alignment heads' attention (for word timings).
     aligns: bool,
+    /// Where speech is, when the manifest names a voice activity detector.
+    vad: Option<vad::Vad>,
+    /// Whether it is used.
+    use_vad: bool,
 }
 
 impl OnnxSpeech {
@@ -137,8 +142,14 @@ impl OnnxSpeech {
             }
         };
         let aligns = decoder.outputs().iter().any(|o| o.name() == "alignment");
+        let vad = match &spec.vad {
+            Some(file) => Some(vad::Vad::load(&manifest.file(file), options, manifest.device)?),
+            None => None,
+        };
         Ok(Self {
             aligns,
+            vad,
+            use_vad: true,
             layers: cross.len(),
             encoder,
             decoder,
@@ -157,6 +168,12 @@ impl OnnxSpeech {
             true => vec!["en".into()],
             false => self.generation.languages.keys().cloned().collect(),
         }
+    }
+
+    /// Hear only the stretches of speech the voice activity detector finds (the default, where
+    /// the manifest names one), or the whole sound.
+    pub fn set_vad(&mut self, on: bool) {
+        self.use_vad = on;
     }
 
     /// Transcribe as `language` from now on, or `None` to let the model name it.
@@ -185,7 +202,9 @@ impl OnnxSpeech {
     }
 
     /// Transcribe 16 kHz mono `samples`, window after window; `progress` hears how far it has
-    /// got (seconds) and may stop it, which gives `None`.
+    /// got (seconds) and may stop it, which gives `None`. With a voice activity detector, only
+    /// its stretches of speech are heard: windows start at speech, and the sound between
+    /// stretches is silenced.
     pub fn transcribe(
         &mut self,
         samples: &[f32],
@@ -196,14 +215,27 @@ impl OnnxSpeech {
             true => Some("en".to_string()),
             false => self.language.clone(),
         };
+        let speech = match self.vad.as_mut().filter(|_| self.use_vad) {
+            Some(vad) => Some(vad.speech(samples)?),
+            None => None,
+        };
         let mut seek = 0usize;
         while seek < samples.len() {
+            if let Some(stretches) = &speech {
+                match stretches.iter().find(|&&(_, end)| end > seek) {
+                    Some(&(start, _)) => seek = seek.max(start),
+                    None => break,
+                }
+            }
             if progress(seek as f64 / SAMPLE_RATE as f64).is_break() {
                 return Ok(None);
             }
             let end = (seek + WINDOW).min(samples.len());
             let mut window = vec![0f32; WINDOW];
             window[..end - seek].copy_from_slice(&samples[seek..end]);
+            if let Some(stretches) = &speech {
+                silence_all_but(&mut window[..end - seek], seek, stretches);
+            }
             let (heard, consumed, named) = self.window(&window, end - seek, language.as_deref())?;
             if language.is_none() && !heard.is_empty() {
                 language = named;
@@ -622,6 +654,22 @@ struct Step {
     logits: Vec<f32>,
     cache: Vec<(String, DynValue)>,
     alignment: Option<words::Attention>,
+}
+
+/// Zero the samples of `window` (which starts at sample `from`) outside the `stretches`.
+fn silence_all_but(window: &mut [f32], from: usize, stretches: &[(usize, usize)]) {
+    let mut kept = vec![false; window.len()];
+    for &(start, end) in stretches {
+        let (start, end) = (start.max(from), end.min(from + window.len()));
+        if start < end {
+            kept[start - from..end - from].fill(true);
+        }
+    }
+    for (sample, keep) in window.iter_mut().zip(kept) {
+        if !keep {
+            *sample = 0.0;
+        }
+    }
 }
 
 /// `phrase` with its span trimmed to where it is loud enough to be speech, or `None` if it never
