@@ -33,6 +33,8 @@ const TIMESTAMP_STEP: f64 = 0.02;
 const MAX_INITIAL_TIMESTAMP: usize = 50;
 /// Tokens decoded in one window at most (half the decoder's 448 positions, as Whisper does).
 const MAX_TOKENS: usize = 224;
+/// Tokens decoded between two questions whether to go on: about a tenth of a second with base.
+const TOKENS_BETWEEN_CHECKS: usize = 16;
 /// A window whose first step gives "no speech" at least this probability, and whose text has a
 /// mean log-probability under [`LOW_LOGPROB`], is silence (or noise): Whisper's own thresholds.
 const NO_SPEECH: f32 = 0.6;
@@ -56,6 +58,14 @@ pub struct Phrase {
     /// Its words with their times, within the phrase's (where the model gives alignments).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+}
+
+/// What was heard in one window: its phrases (seconds into it), how many samples they account
+/// for, and the language it was decoded as.
+struct WindowHeard {
+    phrases: Vec<Phrase>,
+    consumed: usize,
+    language: Option<String>,
 }
 
 /// What was heard in a run of samples.
@@ -236,7 +246,16 @@ impl OnnxSpeech {
             if let Some(stretches) = &speech {
                 silence_all_but(&mut window[..end - seek], seek, stretches);
             }
-            let (heard, consumed, named) = self.window(&window, end - seek, language.as_deref())?;
+            let at = seek as f64 / SAMPLE_RATE as f64;
+            let going_on = &mut || progress(at).is_continue();
+            let Some(WindowHeard {
+                phrases: heard,
+                consumed,
+                language: named,
+            }) = self.window(&window, end - seek, language.as_deref(), going_on)?
+            else {
+                return Ok(None);
+            };
             if language.is_none() && !heard.is_empty() {
                 language = named;
             }
@@ -267,14 +286,15 @@ impl OnnxSpeech {
         Ok(Some(Heard { phrases, language }))
     }
 
-    /// One window, decoded as `language` (or the one the model names): its phrases (seconds into
-    /// it), how many samples they account for, and the language it was decoded as.
+    /// One window, decoded as `language` (or the one the model names); `None` when `going_on`
+    /// said to stop.
     fn window(
         &mut self,
         window: &[f32],
         filled: usize,
         language: Option<&str>,
-    ) -> Result<(Vec<Phrase>, usize, Option<String>)> {
+        going_on: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<WindowHeard>> {
         let audio = Tensor::from_array(([1usize, WINDOW], window.to_vec())).map_err(rt_err)?;
         let mut encoded = self.encoder.run(ort::inputs!["audio" => audio]).map_err(rt_err)?;
         let mut cross: Vec<(String, DynValue)> = Vec::with_capacity(2 * self.layers);
@@ -288,10 +308,16 @@ impl OnnxSpeech {
             }
         }
         drop(encoded);
-        let decoded = self.decode(&cross, language)?;
+        let Some(decoded) = self.decode(&cross, language, going_on)? else {
+            return Ok(None);
+        };
         let filled_seconds = filled as f64 / SAMPLE_RATE as f64;
         if decoded.no_speech >= NO_SPEECH && decoded.logprob < LOW_LOGPROB {
-            return Ok((Vec::new(), filled, decoded.language));
+            return Ok(Some(WindowHeard {
+                phrases: Vec::new(),
+                consumed: filled,
+                language: decoded.language,
+            }));
         }
         let text: Vec<u32> = decoded
             .tokens
@@ -302,12 +328,23 @@ impl OnnxSpeech {
         let frames = filled.div_ceil(SAMPLE_RATE / words::FRAMES_PER_SECOND as usize);
         let times = self.token_times(&cross, &decoded.prompt, &text, frames)?;
         let (phrases, consumed) = self.phrases(&decoded, times.as_deref(), filled, filled_seconds);
-        Ok((phrases, consumed, decoded.language))
+        Ok(Some(WindowHeard {
+            phrases,
+            consumed,
+            language: decoded.language,
+        }))
     }
 
     /// Greedy decoding of one window. A multilingual model's prompt is the start token, then the
     /// language (asked for, or the one it ranks first after the start) and the transcribe task.
-    fn decode(&mut self, cross: &[(String, DynValue)], language: Option<&str>) -> Result<Decoded> {
+    /// `going_on` is asked every [`TOKENS_BETWEEN_CHECKS`] tokens, so that a stop does not wait
+    /// for the window's end (seconds of decoding); `None` when it said to stop.
+    fn decode(
+        &mut self,
+        cross: &[(String, DynValue)],
+        language: Option<&str>,
+        going_on: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Decoded>> {
         let mut past = self.empty_cache()?;
         let mut prompt = vec![self.generation.start];
         let mut fresh = prompt.clone();
@@ -317,6 +354,9 @@ impl OnnxSpeech {
         let mut prompted = self.generation.english_only;
         let mut named = None;
         while out.len() < MAX_TOKENS {
+            if out.len().is_multiple_of(TOKENS_BETWEEN_CHECKS) && !going_on() {
+                return Ok(None);
+            }
             let step = self.step(&fresh, position, past, cross)?;
             past = step.cache;
             let mut logits = step.logits;
@@ -346,13 +386,13 @@ impl OnnxSpeech {
         } else {
             sum / (out.len() + 1) as f32
         };
-        Ok(Decoded {
+        Ok(Some(Decoded {
             prompt,
             tokens: out,
             logprob,
             no_speech,
             language: named.or_else(|| self.generation.english_only.then(|| "en".to_string())),
-        })
+        }))
     }
 
     /// A self-attention cache with nothing in it.
