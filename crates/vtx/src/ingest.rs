@@ -954,11 +954,15 @@ impl<'a> Consumer<'a, '_> {
         if let Some(e) = state.error {
             return Ok(FileOutcome::Failed(format!("model failed: {e}")));
         }
-        // Its sound not all heard, the video is not written: a run stopped half-way through a
-        // video leaves none of it.
-        if stats.stopped || matches!(said, Some(Ok(None))) {
+        if stats.stopped {
             return Ok(FileOutcome::Interrupted);
         }
+        let said = match said {
+            // Its sound not all heard, the video is not written: a run stopped half-way through
+            // a video leaves none of it.
+            Some(Ok(None)) => return Ok(FileOutcome::Interrupted),
+            heard => heard.and_then(std::result::Result::transpose),
+        };
         // Frames counted are the image models' (motion is measured at its own rate).
         let vectors = video.most_vectors();
         if let Some(flow) = job.models.iter().map(|&m| &self.models[m].info).find(|info| info.flow) {
@@ -1002,10 +1006,7 @@ impl<'a> Consumer<'a, '_> {
                 writer.set_shots(&spans)?;
                 writer.set_segments(&or_whole(segments, stats.duration))?;
                 pool_into(writer.as_mut(), &spaces, self.pooling)?;
-                let said = said
-                    .map(|said| self.write_said(said, writer.as_mut()))
-                    .transpose()?
-                    .flatten();
+                let said = said.map(|said| self.write_said(said, writer.as_mut())).transpose()?;
                 // Objects are folded into the text spaces inside the video's write, and stored
                 // once it is committed; a failed detection costs the objects, never the vectors.
                 let objects = state
@@ -1041,30 +1042,28 @@ impl<'a> Consumer<'a, '_> {
 
     /// What was said in a video, into its write: its text, and each segment's words in the
     /// `speech` space. The number of phrases, or why there are none (a failed hearing costs the
-    /// transcript, never the vectors); `None` when the hearing stopped. An error is the write's
-    /// own, and fails the video.
+    /// transcript, never the vectors). An error is the write's own, and fails the video.
     fn write_said(
         &mut self,
-        said: std::result::Result<Option<Transcript>, String>,
+        said: std::result::Result<Transcript, String>,
         writer: &mut dyn VideoWriter,
-    ) -> Result<Option<std::result::Result<usize, String>>> {
+    ) -> Result<std::result::Result<usize, String>> {
         let found = match said {
-            Err(reason) => return Ok(Some(Err(reason))),
-            Ok(None) => return Ok(None),
-            Ok(Some(found)) => found,
+            Err(reason) => return Ok(Err(reason)),
+            Ok(found) => found,
         };
         let embed = self
             .embed_said
             .expect("a video is heard only with a way to embed what is said");
         let vectors = match said_in_segments(&writer.segments()?, &found, embed) {
             Ok(vectors) => vectors,
-            Err(e) => return Ok(Some(Err(format!("the sentence encoder failed: {e}")))),
+            Err(e) => return Ok(Err(format!("the sentence encoder failed: {e}"))),
         };
         if let Some(vectors) = &vectors {
             writer.put_vectors(vectors)?;
         }
         writer.set_text(&Transcriber::to_stored(&found))?;
-        Ok(Some(Ok(found.phrases.len())))
+        Ok(Ok(found.phrases.len()))
     }
 
     /// A video's objects, from its side stream, folded into the text spaces of its write: the

@@ -48,13 +48,27 @@ pub(super) fn set_text(store: &QdrantStore, video: i64, text: &VideoText) -> Res
         .ok_or_else(|| IndexError::Query(format!("no video with id {video} in this index")))?;
     let tgen = write_text(store, video, gen, text)?;
     store.tick(codec::now_us())?;
+    drop_older_lines(store, video, None, text.source, tgen)
+}
+
+/// The lines of `video`'s `source` (of its generation `gen`, or of any) but those of the text
+/// generation `kept`, which its record names.
+pub(super) fn drop_older_lines(
+    store: &QdrantStore,
+    video: i64,
+    gen: Option<i64>,
+    source: TextSource,
+    kept: i64,
+) -> Result<()> {
+    let mut must = vec![
+        Condition::matches("video", video),
+        Condition::matches("kind", kind::LINE.to_string()),
+        Condition::matches("source", source.to_string()),
+    ];
+    must.extend(gen.map(|gen| Condition::matches("gen", gen)));
     store.delete(QFilter {
-        must: vec![
-            Condition::matches("video", video),
-            Condition::matches("kind", kind::LINE.to_string()),
-            Condition::matches("source", text.source.to_string()),
-        ],
-        must_not: vec![Condition::matches("tgen", tgen)],
+        must,
+        must_not: vec![Condition::matches("tgen", kept)],
         ..Default::default()
     })
 }

@@ -432,19 +432,12 @@ impl VideoWriter for QdrantWriter<'_> {
                 return Ok(self.video);
             }
         }
-        for (source, text) in &self.texts {
+        for text in self.texts.values() {
             let tgen = super::text::write_text(self.store, self.video, self.gen, text)?;
             // An extension carried the source's old lines over; the record now names the new.
-            self.store.delete(QFilter {
-                must: vec![
-                    Condition::matches("video", self.video),
-                    Condition::matches("gen", self.gen),
-                    Condition::matches("kind", kind::LINE.to_string()),
-                    Condition::matches("source", source.clone()),
-                ],
-                must_not: vec![Condition::matches("tgen", tgen)],
-                ..Default::default()
-            })?;
+            if self.base.is_some() {
+                super::text::drop_older_lines(self.store, self.video, Some(self.gen), text.source, tgen)?;
+            }
         }
         let mut meta = meta.clone();
         meta.path = self.path.clone();
