@@ -5,6 +5,8 @@ Each repeat runs every variant in turn (interleaved, so a slow spell of a shared
 on one of them only) and the fastest of the repeats is kept:
 
 - vtx:          `vtx index --force` with its defaults (shots and motion on), the whole process;
+- vtx_full:     the same with --deblocking full (the default `auto` leaves the filter out where
+                keyframes are at most 2 s apart, as in the bench clips);
 - vtx_plain:    the same with --no-shots --no-motion, the embeddings alone like the recipes below;
 - seed:         the seed document's recipe: OpenCV's VideoCapture reads every frame, and each
                 sampled frame is preprocessed and run alone through ONNX Runtime;
@@ -142,6 +144,7 @@ def main():
     spec = preprocess_spec(args.models, args.model)
     variants = {
         "vtx": lambda v: run_vtx(args.vtx, args.models, v, args.fps, []),
+        "vtx_full": lambda v: run_vtx(args.vtx, args.models, v, args.fps, ["--deblocking", "full"]),
         "vtx_plain": lambda v: run_vtx(args.vtx, args.models, v, args.fps, ["--no-shots", "--no-motion"]),
         "seed": lambda v: seed_recipe(v, spec, args.fps),
         "batched": lambda v: batched_recipe(v, spec, args.fps),

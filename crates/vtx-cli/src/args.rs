@@ -208,8 +208,9 @@ pub struct SamplingArgs {
     /// Frames per segment with --sampling shots.
     #[arg(long, value_name = "K", default_value_t = 1)]
     pub shot_frames: usize,
-    /// Whether the decoder's deblocking filter runs: full (pixel-exact) or off (about a quarter
-    /// less H.264 decoding, for vectors that drift a little: docs/performance.md).
+    /// Whether the decoder's deblocking filter runs: full (pixel-exact), off (about a quarter less
+    /// H.264 decoding, for vectors that drift a little: docs/performance.md), or auto (off only
+    /// where the file's index shows a keyframe at least every 2 s, where the drift stays small).
     #[arg(long, value_name = "HOW", default_value_t = vtx::IndexOptions::default().deblocking)]
     pub deblocking: vtx::Deblocking,
 }

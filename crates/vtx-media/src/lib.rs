@@ -18,7 +18,8 @@ pub use audio::{decode_audio, SPEECH_RATE};
 pub use motion::{motion_kind, MotionOptions, MotionSample, DESCRIPTOR_DIM as MOTION_DIM};
 pub use picture::{decode_jpeg, encode_jpeg, encode_png};
 pub use sampler::{
-    load_picture, sample, sample_and_analyse, Analyses, Deblocking, SampleStats, Sampled, Sampling, SideStream,
+    load_picture, sample, sample_and_analyse, Analyses, Deblocking, Decoder, SampleStats, Sampled, Sampling,
+    SideStream, AUTO_DEBLOCKING_MAX_KEYFRAME_GAP,
 };
 pub use scale::{signature, Filter, FrameSize, Resize};
 pub use shots::{detect_shots, segment_spans, split_shots, Boundary, Detector, Shot, ShotOptions};

@@ -288,7 +288,7 @@ impl<'a> ShotTracker<'a> {
 pub fn detect_shots(path: &Path, options: &ShotOptions) -> Result<(Vec<Shot>, SampleStats)> {
     let mut tracker = ShotTracker::new(options)?;
     let mut stats = SampleStats::default();
-    Decoding::open(path)?.run(&mut stats, |frame, t| {
+    Decoding::open(path, crate::Decoder::Software)?.run(&mut stats, |frame, t| {
         tracker.feed(frame, t)?;
         Ok(std::ops::ControlFlow::Continue(()))
     })?;

@@ -157,23 +157,33 @@ fn megamind_bugy_header_fps_does_not_shift_times() {
     assert_eq!(frames.len(), 9);
 }
 
+/// Write `out` with the FFmpeg CLI from `args` (its inputs and encoder).
+fn make_video(out: &Path, args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin"])
+        .args(args)
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
 #[test]
 fn variable_frame_rate_lands_on_the_right_times() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("vfr.mkv");
     // 2 s at 5 fps then 2 s at 30 fps, in one variable-rate stream.
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-nostdin",
+    make_video(
+        &out,
+        &[
             "-f",
             "lavfi",
             "-i",
             "testsrc=size=64x48:rate=5:duration=2",
-        ])
-        .args(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=2"])
-        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=30:duration=2",
             "-filter_complex",
             "[0:v][1:v]concat=n=2:v=1[v]",
             "-map",
@@ -182,11 +192,8 @@ fn variable_frame_rate_lands_on_the_right_times() {
             "vfr",
             "-c:v",
             "libx264",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+        ],
+    );
     let (frames, stats) = run(&out, Sampling::Fps(4.0));
     assert_eq!(stats.frames_decoded, 10 + 60);
     let t = times(&frames);
@@ -442,4 +449,156 @@ fn a_side_stream_comes_from_the_same_decode_at_its_own_rate_and_size() {
         alone.iter().map(|f| &f.images[0]).collect::<Vec<_>>(),
         main.iter().map(|f| &f.images[0]).collect::<Vec<_>>()
     );
+}
+
+/// The longest stretch between keyframes (the last one to the end included), from FFmpeg's own
+/// reading of every packet.
+fn ffprobe_longest_keyframe_gap(path: &Path) -> f64 {
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "packet=pts_time,duration_time,flags", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let (mut keyframes, mut end) = (vec![], 0.0_f64);
+    for line in String::from_utf8_lossy(&probe.stdout).lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Ok(pts), duration) = (fields[0].parse::<f64>(), fields[1].parse::<f64>().unwrap_or(0.0)) else {
+            continue;
+        };
+        end = end.max(pts + duration);
+        if fields[2].contains('K') {
+            keyframes.push(pts);
+        }
+    }
+    keyframes.sort_by(f64::total_cmp);
+    let gaps = keyframes.windows(2).map(|pair| pair[1] - pair[0]);
+    gaps.chain([end - keyframes[keyframes.len() - 1]]).fold(0.0, f64::max)
+}
+
+fn deblocking_left_out(path: &Path, deblocking: vtx_media::Deblocking) -> bool {
+    let analyses = vtx_media::Analyses {
+        deblocking,
+        ..Default::default()
+    };
+    let size = FrameSize::new(8, 8, Resize::Squash);
+    vtx_media::sample_and_analyse(path, &Sampling::Fps(1.0), &[size], analyses, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    .stats
+    .skipped_deblocking
+}
+
+#[test]
+fn auto_deblocking_leaves_the_filter_out_only_where_keyframes_are_close() {
+    use vtx_media::{Deblocking, AUTO_DEBLOCKING_MAX_KEYFRAME_GAP};
+    let dir = tempfile::tempdir().unwrap();
+    // The same 6 s at 10 fps with a keyframe every 0.5 s and only one, in MP4 (which indexes every
+    // keyframe) and in MPEG-TS (which has no index, so auto cannot know and keeps the filter).
+    let make = |name: &str, gop: &str| {
+        let out = dir.path().join(name);
+        let source = "testsrc=size=64x48:rate=10:duration=6";
+        let encoder = ["-c:v", "libx264", "-g", gop, "-keyint_min", gop, "-sc_threshold", "0"];
+        make_video(&out, &[&["-f", "lavfi", "-i", source][..], &encoder].concat());
+        out
+    };
+    let cases = [
+        (make("short-gop.mp4", "5"), true),
+        (make("one-gop.mp4", "600"), false),
+        (make("short-gop.ts", "5"), false),
+    ];
+    for (path, left_out) in &cases {
+        assert_eq!(
+            deblocking_left_out(path, Deblocking::Auto),
+            *left_out,
+            "{}",
+            path.display()
+        );
+        assert!(deblocking_left_out(path, Deblocking::Off), "{}", path.display());
+        assert!(!deblocking_left_out(path, Deblocking::Full), "{}", path.display());
+    }
+    // Real files: auto agrees with the gaps FFmpeg sees when it reads every packet.
+    let real = [
+        cache().join("fixtures/bench/cockatoo-720p.mp4"),
+        cache().join("fixtures/shots/fade.mp4"),
+        media("usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4"),
+        media("usr/lib/python3/dist-packages/imageio/resources/images/realshort.mp4"),
+        media("usr/share/pymecavideo/data/video/balle-jbart.mp4"),
+        media(&format!("{MIMETYPE}/mp4.mp4")),
+        media(&format!("{MIMETYPE}/mov.mov")),
+    ];
+    let mut seen = [false, false];
+    for path in &real {
+        let gap = ffprobe_longest_keyframe_gap(path);
+        let close = gap <= AUTO_DEBLOCKING_MAX_KEYFRAME_GAP + 0.05;
+        assert_eq!(
+            deblocking_left_out(path, Deblocking::Auto),
+            close,
+            "{}: longest gap {gap:.2} s",
+            path.display()
+        );
+        seen[usize::from(close)] = true;
+    }
+    assert_eq!(seen, [true, true], "the real files cover both choices");
+}
+
+fn decode_with(path: &Path, decoder: vtx_media::Decoder) -> (Vec<Frame>, SampleStats) {
+    let analyses = vtx_media::Analyses {
+        decoder,
+        deblocking: vtx_media::Deblocking::Full,
+        ..Default::default()
+    };
+    let mut frames = vec![];
+    let size = FrameSize::new(64, 64, Resize::Squash);
+    let sampled = vtx_media::sample_and_analyse(path, &Sampling::Fps(1.0), &[size], analyses, |f| {
+        frames.push(f);
+        ControlFlow::Continue(())
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (frames, sampled.stats)
+}
+
+#[test]
+fn nvdec_gives_the_software_decoders_frames_or_falls_back_to_them() {
+    // H.264 (NVDEC's codec), VP8 (on most GPUs) and Theora (never).
+    let videos = [
+        cache().join("fixtures/bench/cockatoo-720p.mp4"),
+        media(&format!("{MIMETYPE}/webm.webm")),
+        media("usr/share/pymecavideo/data/video/Effet_force_magnetique.ogv"),
+    ];
+    let driver = Path::new("/proc/driver/nvidia/version").exists();
+    for path in &videos {
+        let (software, _) = decode_with(path, vtx_media::Decoder::Software);
+        let (hardware, stats) = decode_with(path, vtx_media::Decoder::Nvdec);
+        let name = path.display();
+        if !stats.hardware_decoded {
+            // Fell back: the very frames of the software decoder.
+            assert_eq!(times(&hardware), times(&software), "{name}");
+            assert!(
+                hardware.iter().zip(&software).all(|(h, s)| h.images == s.images),
+                "{name}"
+            );
+            continue;
+        }
+        // NVDEC decodes every frame where the software decoder skips non-reference ones, so a
+        // sample may land a frame or two apart; the same frame must be the same picture (H.264's
+        // decoding is exact by its standard), up to the colour conversion's rounding.
+        assert_eq!(hardware.len(), software.len(), "{name}");
+        let near = hardware.iter().zip(&software).all(|(h, s)| (h.t - s.t).abs() <= 0.1);
+        assert!(near, "{name}: {:?} against {:?}", times(&hardware), times(&software));
+        for (h, s) in hardware.iter().zip(&software).filter(|(h, s)| h.t == s.t) {
+            let (a, b) = (&h.images[0], &s.images[0]);
+            let mean_difference = a.iter().zip(b).map(|(x, y)| f64::from(x.abs_diff(*y))).sum::<f64>() / a.len() as f64;
+            assert!(
+                mean_difference < 3.0,
+                "{name} at {}: mean difference {mean_difference}",
+                h.t
+            );
+        }
+        println!("{name}: decoded by NVDEC, frames match the software decoder's");
+    }
+    if !driver {
+        println!("skipped the NVDEC half: no NVIDIA driver here; every video fell back to the software decoder");
+    }
 }

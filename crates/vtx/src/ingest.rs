@@ -68,6 +68,8 @@ pub struct IndexOptions {
     pub share: Option<(u32, u32)>,
     /// Whether the decoder's deblocking filter runs (a speed-for-fidelity trade).
     pub deblocking: vtx_media::Deblocking,
+    /// Which decoder makes the pictures ([`decoder_for`] chooses it from the models' device).
+    pub decoder: vtx_media::Decoder,
     /// Videos decoded at once (each on its own thread; the models are shared).
     pub jobs: usize,
     /// Detect and track objects in every video of the run that has none from this detector yet:
@@ -102,7 +104,8 @@ impl Default for IndexOptions {
             motion: Some(vtx_media::MotionOptions::default()),
             prune: false,
             share: None,
-            deblocking: vtx_media::Deblocking::Full,
+            deblocking: vtx_media::Deblocking::Auto,
+            decoder: vtx_media::Decoder::Software,
             jobs: default_jobs(),
             objects: None,
             text: None,
@@ -110,6 +113,16 @@ impl Default for IndexOptions {
             worker: crate::leases::worker_name(),
             lease: crate::leases::DEFAULT_LEASE,
         }
+    }
+}
+
+/// The decoder for models that run on `device`: NVDEC when the GPU is asked for by name (the
+/// frames then come from the same card), FFmpeg's software decoders otherwise. `auto` keeps the
+/// software decoders, the ones every default figure in docs/performance.md was measured with.
+pub fn decoder_for(device: Option<vtx_models::Device>) -> vtx_media::Decoder {
+    match device {
+        Some(vtx_models::Device::Cuda) => vtx_media::Decoder::Nvdec,
+        _ => vtx_media::Decoder::Software,
     }
 }
 
@@ -561,6 +574,7 @@ impl Producers<'_> {
                 shots: options.shots.as_ref().filter(|_| first_of_full),
                 motion: options.motion.as_ref().filter(|_| pass.flow),
                 deblocking: options.deblocking,
+                decoder: options.decoder,
                 side: self.objects.filter(|_| pass_index == 0 && objects_ride_along(job)),
             };
             let mut picker = thumbnails.as_mut().filter(|_| first_of_full);
@@ -1513,6 +1527,7 @@ pub(crate) fn embed_video(
         shots: options.shots.as_ref(),
         motion: None,
         deblocking: options.deblocking,
+        decoder: options.decoder,
         side: None,
     };
     let vtx_media::Sampled { stats, shots, .. } =

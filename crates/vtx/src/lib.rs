@@ -67,7 +67,9 @@ pub use evidence::DEFAULT_TEXT_WEIGHT;
 pub use found_text::FindsText;
 pub use frame_models::frame_size;
 pub use hybrid::{SearchMode, KEYWORD_WEIGHT, RRF_K, SPEECH_MIN_COSINE, SPEECH_WEIGHT, VISUAL_WEIGHT};
-pub use ingest::{default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS};
+pub use ingest::{
+    decoder_for, default_jobs, FileOutcome, IndexObserver, IndexOptions, IndexReport, DEFAULT_SEGMENT_SECONDS,
+};
 pub use labels::{label_name, Labels};
 pub use motion::{model_registry, SegmentMotion, Stream, DEFAULT_MOTION_WEIGHT, MOTION_MODEL, MOTION_SPACE};
 pub use objects::{
@@ -89,7 +91,7 @@ pub use vtx_index::{
 };
 pub use vtx_media::MediaError;
 pub use vtx_media::MotionOptions;
-pub use vtx_media::{Boundary, Deblocking, Detector, Sampling, Shot, ShotOptions};
+pub use vtx_media::{Boundary, Deblocking, Decoder, Detector, Sampling, Shot, ShotOptions};
 pub use vtx_models::ModelError;
 pub use vtx_models::{Device, Manifest, Registry as ModelRegistry};
 

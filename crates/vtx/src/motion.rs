@@ -182,6 +182,7 @@ pub(crate) fn measure(video: &Path, options: &IndexOptions) -> Result<Measured> 
         shots: options.shots.as_ref(),
         motion: Some(&motion_options),
         deblocking: options.deblocking,
+        decoder: options.decoder,
         side: None,
     };
     // The smallest picture the sampler can make: only the analyses' own frames matter here.

@@ -1,13 +1,14 @@
 //! What skipping the decoder's deblocking filter costs in fidelity: the same real videos indexed
-//! with the filter on every frame and with it off must give the same shots and segments, and
-//! segment vectors (image model, its text-space vectors, motion) that agree. Prints the figures
+//! with the filter on every frame, with it off, and as `auto` chooses (the default) must give the
+//! same shots and segments, and segment vectors (image model, its text-space vectors, motion)
+//! that agree; `auto` must also answer searches as the full decode does. Prints the figures
 //! docs/performance.md quotes.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use vtx::{Deblocking, Engine, EngineConfig, IndexOptions, Sampling};
+use vtx::{Deblocking, Engine, EngineConfig, IndexOptions, Sampling, SearchOptions};
 use vtx_index::{Catalog, Cursor, SqliteStore, VectorIndex};
 
 /// H.264 and VP8 videos of the set-up (the codecs whose filter is in the loop): long and short
@@ -22,8 +23,22 @@ const VIDEOS: &[&str] = &[
     "fixtures/shots/fade.mp4",
 ];
 
+/// Sentences about what the videos show, and some they do not.
+const QUERIES: &[&str] = &[
+    "a bird",
+    "a white cockatoo",
+    "a ball thrown in the air",
+    "a person",
+    "a street with cars",
+    "a fade to black",
+    "a photo of a building",
+    "a dog",
+];
+
 struct Indexed {
     store: SqliteStore,
+    /// For each of [`QUERIES`], its top hits as (video, segment start, score).
+    answers: Vec<Vec<(String, f64, f32)>>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,9 +58,20 @@ fn index_with(deblocking: Deblocking, sampling: &Sampling, videos: &[PathBuf]) -
         .index(videos, &options, &mut (), &AtomicBool::new(false))
         .unwrap();
     assert_eq!(report.failed(), 0, "{:?}", report.files);
+    let search = SearchOptions {
+        top: 5,
+        ..SearchOptions::default()
+    };
+    let answers = engine
+        .search_many(QUERIES, &search)
+        .unwrap()
+        .into_iter()
+        .map(|hits| hits.into_iter().map(|h| (h.path, h.start, h.score)).collect())
+        .collect();
     drop(engine);
     Indexed {
         store: SqliteStore::open(&dir.path().join("index")).unwrap(),
+        answers,
         _dir: dir,
     }
 }
@@ -89,6 +115,21 @@ fn agreement(a: &SqliteStore, b: &SqliteStore, space: &str) -> (Agreement, HashM
     (summary(&all), per_video)
 }
 
+fn assert_same_shots(a: &SqliteStore, b: &SqliteStore) {
+    for video in a.videos().unwrap() {
+        assert_eq!(
+            a.shots(video.id).unwrap(),
+            b.shots(video.id).unwrap(),
+            "the shots of {}",
+            video.meta.path
+        );
+    }
+}
+
+fn file_name(video: &vtx_index::VideoRecord) -> String {
+    video.meta.file().file_name().unwrap().to_string_lossy().into_owned()
+}
+
 #[test]
 fn indexing_without_deblocking_keeps_shots_and_segments_and_vectors_stay_close() {
     let cache = vtx_core::cache_dir();
@@ -97,25 +138,58 @@ fn indexing_without_deblocking_keeps_shots_and_segments_and_vectors_stay_close()
         assert!(video.exists(), "{}: run `make setup`", video.display());
     }
     let sampling = IndexOptions::default().sampling;
+    assert_eq!(IndexOptions::default().deblocking, Deblocking::Auto);
     let full = index_with(Deblocking::Full, &sampling, &videos);
     let off = index_with(Deblocking::Off, &sampling, &videos);
-    for video in full.store.videos().unwrap() {
-        assert_eq!(
-            full.store.shots(video.id).unwrap(),
-            off.store.shots(video.id).unwrap(),
-            "the shots of {}",
-            video.meta.path
-        );
-    }
+    let auto = index_with(Deblocking::Auto, &sampling, &videos);
+    assert_same_shots(&full.store, &off.store);
+    assert_same_shots(&full.store, &auto.store);
     for space in ["visual", "text", "motion"] {
         let ((mean, lowest), per_video) = agreement(&full.store, &off.store, space);
         println!("deblocking off: {space} against full: mean cosine {mean:.4}, lowest {lowest:.4}");
         for video in full.store.videos().unwrap() {
             let (mean, lowest) = per_video[&video.id];
-            let name = video.meta.file().file_name().unwrap().to_string_lossy().into_owned();
-            println!("    {name}: mean {mean:.4}, lowest {lowest:.4}");
+            println!("    {}: mean {mean:.4}, lowest {lowest:.4}", file_name(&video));
         }
         assert!(mean >= 0.98 && lowest >= 0.9, "{space}: mean {mean}, lowest {lowest}");
         assert!(mean < 0.99999, "{space}: the filter was never off ({mean})");
+
+        // Auto leaves the filter out only where that costs little: the bar for a default.
+        let ((mean, lowest), per_video) = agreement(&full.store, &auto.store, space);
+        println!("deblocking auto: {space} against full: mean cosine {mean:.4}, lowest {lowest:.4}");
+        let mut changed = 0;
+        for video in full.store.videos().unwrap() {
+            let (video_mean, _) = per_video[&video.id];
+            if video_mean < 0.99999 {
+                changed += 1;
+                println!("    {} (filter off): mean {video_mean:.4}", file_name(&video));
+            }
+            assert!(video_mean >= 0.99, "{space}: {}: mean {video_mean}", file_name(&video));
+        }
+        assert!(mean >= 0.99 && lowest >= 0.95, "{space}: mean {mean}, lowest {lowest}");
+        assert!(
+            (1..videos.len()).contains(&changed),
+            "{space}: auto should leave the filter out on some videos and not on others ({changed})"
+        );
+    }
+    // The same moments come back; near ties may swap places.
+    for (query, (a, b)) in QUERIES.iter().zip(full.answers.iter().zip(&auto.answers)) {
+        let order = |hits: &[(String, f64, f32)]| {
+            let mut moments: Vec<(String, i64)> = hits.iter().map(|(v, t, _)| (v.clone(), (t * 1e3) as i64)).collect();
+            moments.sort();
+            moments
+        };
+        let moved = a.iter().zip(b).filter(|(x, y)| (&x.0, x.1) != (&y.0, y.1)).count();
+        println!(
+            "{query:?}: {moved} of {} places differ, scores {:?} against {:?}",
+            a.len(),
+            a.iter().map(|h| h.2).collect::<Vec<_>>(),
+            b.iter().map(|h| h.2).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            order(a),
+            order(b),
+            "{query:?}: auto should find what the full decode finds"
+        );
     }
 }

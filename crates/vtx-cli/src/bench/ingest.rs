@@ -195,6 +195,7 @@ pub fn run(
         sampling: sampling.clone(),
         force: true,
         models: vec![model.to_string()],
+        decoder: vtx::decoder_for(device),
         ..Default::default()
     };
     let scratch = std::env::temp_dir().join(format!("vtx-bench-{}", std::process::id()));
@@ -208,10 +209,15 @@ pub fn run(
         let info = vtx_media::probe(video)?;
         let (ffmpeg_s, ()) = fastest(repeat, || ffmpeg_decode(video, "default"))?;
         let (ffmpeg_noref_s, ()) = fastest(repeat, || ffmpeg_decode(video, "noref"))?;
+        let analyses = vtx_media::Analyses {
+            deblocking: options.deblocking,
+            decoder: options.decoder,
+            ..Default::default()
+        };
         let (decode_s, stats) = fastest(repeat, || {
-            Ok(vtx_media::sample(video, &sampling, &[size], |_| {
-                ControlFlow::Continue(())
-            })?)
+            let decoded =
+                vtx_media::sample_and_analyse(video, &sampling, &[size], analyses, |_| ControlFlow::Continue(()))?;
+            Ok(decoded.stats)
         })?;
         let frames = stats.frames_sampled as usize;
         let picture = vec![128u8; size.width as usize * size.height as usize * 3];

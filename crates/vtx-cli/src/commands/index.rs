@@ -30,6 +30,7 @@ fn options(args: &IndexArgs) -> Result<IndexOptions> {
         share: args.shard,
         lease: std::time::Duration::from_secs(args.lease),
         deblocking: args.sampling.deblocking,
+        decoder: vtx::decoder_for(args.common.models.device),
         jobs: args.jobs.map_or_else(vtx::default_jobs, usize::from),
         objects: args.objects.then(|| vtx::ObjectOptions {
             detector: args.detector.clone(),

@@ -10,6 +10,7 @@ pub fn run(args: &SimilarArgs) -> Result<SimilarResults> {
     let options = IndexOptions {
         sampling: args.sampling.sampling(vtx::DEFAULT_SEGMENT_SECONDS)?,
         deblocking: args.sampling.deblocking,
+        decoder: vtx::decoder_for(args.common.models.device),
         ..Default::default()
     };
     let space = args.space.space.as_deref();
