@@ -1776,10 +1776,11 @@ fn captions_find_their_videos_far_better_than_shuffled_captions() {
 }
 
 #[test]
-fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
+fn the_packs_bridge_beats_plain_conse_on_the_dev_sets() {
     let models = installed_models();
-    // The pack as installed, and beside it the same with its ConSE classes described by their
-    // names alone (the manifest's WordNet lines dropped).
+    // The pack as installed, and beside it the paper's ConSE: classes described by their names
+    // alone, the top 10 at their own probabilities (the manifest's WordNet, top-k and
+    // temperature lines dropped).
     let names_only = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&models).unwrap() {
         let entry = entry.unwrap();
@@ -1797,9 +1798,15 @@ fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
     let without: Vec<&str> = manifest
         .lines()
         .filter(|l| {
-            !["descriptions", "hypernym_weight", "gloss_weight"]
-                .iter()
-                .any(|k| l.starts_with(k))
+            ![
+                "descriptions",
+                "hypernym_weight",
+                "gloss_weight",
+                "top_k",
+                "temperature",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
         })
         .collect();
     assert!(
@@ -1808,16 +1815,29 @@ fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
     );
     std::fs::write(own.join("vtx-model.toml"), without.join("\n")).unwrap();
 
-    let devset = cache().join("fixtures/object-devset");
-    let sets = [devset.join("captions.tsv"), devset.join("words.tsv")];
-    let mut clips: Vec<String> = std::fs::read_to_string(&sets[0])
-        .unwrap()
-        .lines()
+    let (objects, emoji) = (
+        cache().join("fixtures/object-devset"),
+        cache().join("fixtures/emoji-devset"),
+    );
+    let sets = [
+        objects.join("captions.tsv"),
+        objects.join("words.tsv"),
+        emoji.join("captions.tsv"),
+    ];
+    let mut clips: Vec<String> = [&sets[0], &sets[2]]
+        .iter()
+        .flat_map(|set| {
+            std::fs::read_to_string(set)
+                .unwrap()
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
         .filter_map(|l| l.split('\t').next().map(String::from))
         .collect();
     clips.dedup();
-    // Per set: text to video (R@1, mean rank) and the number of captions.
-    let measure = |models_dir: &Path| -> Vec<(f64, f64, f64)> {
+    // Per set: text to video (R@1, R@10, mean rank) and the number of captions.
+    let measure = |models_dir: &Path| -> Vec<(f64, f64, f64, f64)> {
         let (_dir, index) = fresh_index();
         let models_dir = models_dir.to_str().unwrap();
         let mut args = vec!["index", "--index", &index, "--no-motion", "--models-dir", models_dir];
@@ -1841,6 +1861,7 @@ fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
                 let t2v = &found["text_to_video"];
                 (
                     t2v["r1"].as_f64().unwrap(),
+                    t2v["r10"].as_f64().unwrap(),
                     t2v["mean_rank"].as_f64().unwrap(),
                     found["captions"].as_f64().unwrap(),
                 )
@@ -1848,13 +1869,22 @@ fn wordnet_descriptions_beat_class_names_alone_on_the_dev_sets() {
             .collect()
     };
     let (grounded, plain) = (measure(&models), measure(names_only.path()));
-    for (set, ((r1, rank, captions), (plain_r1, plain_rank, _))) in sets.iter().zip(grounded.iter().zip(&plain)) {
-        // At least two more captions find their clip first, and the right clips come higher.
-        assert!(
-            r1 * captions >= plain_r1 * captions + 2.0 && rank < plain_rank,
-            "{}: R@1 {r1} and mean rank {rank} with WordNet, {plain_r1} and {plain_rank} without",
+    for (set, (&(r1, r10, rank, captions), &(plain_r1, plain_r10, plain_rank, _))) in
+        sets.iter().zip(grounded.iter().zip(&plain))
+    {
+        let said = format!(
+            "{}: R@1 {r1}, R@10 {r10}, mean rank {rank} with the pack; {plain_r1}, {plain_r10}, {plain_rank} plain",
             set.display()
         );
+        println!("{said}");
+        // The right clips come higher on every set. On the object sets, whose captions name one
+        // thing, at least two more captions find their clip first; on the emoji set, whose
+        // captions are Unicode names that ImageNet mostly lacks, a fifth more find it in the top 10.
+        assert!(rank < plain_rank, "{said}");
+        match set.starts_with(&emoji) {
+            false => assert!(r1 * captions >= plain_r1 * captions + 2.0, "{said}"),
+            true => assert!(r10 >= 1.2 * plain_r10, "{said}"),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! ConSE (Norouzi et al., 2014, "Zero-shot learning by convex combination of semantic embeddings").
 //!
 //! A frame's text-space vector is the probability-weighted mean of the text embeddings of its top-k
-//! classifier labels, re-normalised. It lets a plain ImageNet classifier answer free-text queries
+//! classifier labels, re-normalised; a temperature above 1 flattens the weights (each probability
+//! to the power 1/T), so that a frame's second and third guesses count for more. It lets a plain ImageNet classifier answer free-text queries
 //! through a sentence encoder; a joint image-text model (CLIP family) does this better when one is
 //! available.
 
@@ -13,6 +14,7 @@ pub struct Conse {
     /// One unit vector per class, in the text encoder's space.
     label_vectors: Vec<Vec<f32>>,
     top_k: usize,
+    temperature: f32,
 }
 
 impl Conse {
@@ -23,7 +25,21 @@ impl Conse {
         if label_vectors.is_empty() || top_k == 0 {
             return Err(ModelError::Input("ConSE needs at least one label and top_k > 0".into()));
         }
-        Ok(Self { label_vectors, top_k })
+        Ok(Self {
+            label_vectors,
+            top_k,
+            temperature: 1.0,
+        })
+    }
+
+    /// The same labels with the class probabilities raised to `1 / temperature` before weighting.
+    pub fn with_temperature(self, temperature: f32) -> Result<Self> {
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(ModelError::Input(format!(
+                "ConSE temperature must be a positive number, not {temperature}"
+            )));
+        }
+        Ok(Self { temperature, ..self })
     }
 
     /// Embed each class name. A name line such as "tabby, tabby cat" is used whole: the synonyms
@@ -80,7 +96,7 @@ impl Conse {
             v.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
             normalize(v);
         }
-        Self::new(vectors, self.top_k)
+        Self::new(vectors, self.top_k)?.with_temperature(self.temperature)
     }
 
     pub fn label_vectors(&self) -> &[Vec<f32>] {
@@ -104,8 +120,12 @@ impl Conse {
         let k = self.top_k.min(order.len());
         order.select_nth_unstable_by(k - 1, |&a, &b| probs[b].total_cmp(&probs[a]));
         let mut out = vec![0f32; self.dim()];
+        let exponent = self.temperature.recip();
         for &class in &order[..k] {
-            let w = probs[class];
+            let w = match exponent {
+                1.0 => probs[class],
+                e => probs[class].max(0.0).powf(e),
+            };
             out.iter_mut()
                 .zip(&self.label_vectors[class])
                 .for_each(|(o, v)| *o += w * v);
@@ -139,6 +159,19 @@ mod tests {
         assert!((v[0] - 0.6 / norm).abs() < 1e-6);
         assert!((v[1] - 0.3 / norm).abs() < 1e-6);
         assert_eq!(v[2], 0.0);
+    }
+
+    #[test]
+    fn a_temperature_above_one_flattens_the_weights_and_a_bad_one_is_refused() {
+        let labels = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let conse = Conse::new(labels, 2).unwrap().with_temperature(2.0).unwrap();
+        // 0.64 and 0.16 become 0.8 and 0.4: the second guess now weighs half the first, not a quarter.
+        let v = conse.project(&[0.64, 0.16]).unwrap();
+        assert!((v[1] / v[0] - 0.5).abs() < 1e-6, "{v:?}");
+        for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            let conse = Conse::new(vec![vec![1.0]], 1).unwrap();
+            assert!(conse.with_temperature(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -346,6 +346,10 @@ pub struct ConseSpec {
     pub text_model: String,
     #[serde(default = "default_top_k")]
     pub top_k: usize,
+    /// Above 1, each class probability is raised to `1 / temperature` before it weighs its label:
+    /// the frame's lesser guesses count for more.
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
     /// One line per class, in label order: `id<TAB>what it is a kind of<TAB>its definition`
     /// (`scripts/imagenet_wordnet.py` writes WordNet's for ImageNet); each class's label vector
     /// then also takes those, with the weights below.
@@ -447,6 +451,9 @@ fn default_clip_batch() -> usize {
 }
 fn default_top_k() -> usize {
     10
+}
+fn default_temperature() -> f32 {
+    1.0
 }
 fn default_hypernym_weight() -> f32 {
     0.5

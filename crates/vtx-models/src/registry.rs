@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::manifest::{ConseSpec, Manifest, MANIFEST_FILE};
 use crate::{io_err, Conse, ModelError, Result, RuntimeOptions, TextEncoder};
 
 /// Installed models, found by their manifests under one folder (plus `onnxruntime/`, the runtime
@@ -206,22 +206,22 @@ impl Registry {
         if let Some(conse) = self.cached_conse(image, text_model)? {
             return Ok(conse);
         }
-        let (cache, names, top_k) = self.conse_cache(image, text_model)?;
-        let spec = image.conse.as_ref().expect("conse_cache checked the section");
+        let (cache, names, spec) = self.conse_cache(image, text_model)?;
         let conse = match image.class_descriptions()? {
             Some(descriptions) => Conse::from_descriptions(
                 &names,
                 &descriptions,
                 (spec.hypernym_weight, spec.gloss_weight),
                 text,
-                top_k,
+                spec.top_k,
             )?,
-            None => Conse::from_class_names(&names, text, top_k)?,
+            None => Conse::from_class_names(&names, text, spec.top_k)?,
         };
         let conse = match spec.center {
             true => conse.centred()?,
             false => conse,
         };
+        let conse = conse.with_temperature(spec.temperature)?;
         if let Err(e) = write_vectors(&cache, conse.label_vectors()) {
             tracing::debug!("cannot cache ConSE label vectors in {}: {e}", cache.display());
         }
@@ -231,14 +231,19 @@ impl Registry {
     /// ConSE from the cache alone, so that indexing need not load the text model (a third of a
     /// second) when its label vectors were computed before.
     pub fn cached_conse(&self, image: &Manifest, text_model: &Manifest) -> Result<Option<Conse>> {
-        let (cache, names, top_k) = self.conse_cache(image, text_model)?;
+        let (cache, names, spec) = self.conse_cache(image, text_model)?;
         read_vectors(&cache, names.len(), text_model.dim)
-            .map(|vectors| Conse::new(vectors, top_k))
+            .map(|vectors| Conse::new(vectors, spec.top_k)?.with_temperature(spec.temperature))
             .transpose()
     }
 
-    /// Where `image`'s ConSE label vectors for `text_model` are cached, its class names and top-k.
-    fn conse_cache(&self, image: &Manifest, text_model: &Manifest) -> Result<(PathBuf, Vec<String>, usize)> {
+    /// Where `image`'s ConSE label vectors for `text_model` are cached, its class names and its
+    /// `[conse]` section.
+    fn conse_cache<'m>(
+        &self,
+        image: &'m Manifest,
+        text_model: &Manifest,
+    ) -> Result<(PathBuf, Vec<String>, &'m ConseSpec)> {
         let spec = image
             .conse
             .as_ref()
@@ -251,17 +256,46 @@ impl Registry {
             image.class_descriptions()?.hash(&mut h);
             [spec.hypernym_weight, spec.gloss_weight].map(f32::to_bits).hash(&mut h);
             spec.center.hash(&mut h);
-            text_model.name.hash(&mut h);
-            for file in text_model.files() {
-                std::fs::metadata(text_model.file(&file))
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-                    .hash(&mut h);
-            }
+            hash_model_files(text_model, &mut h);
             h.finish()
         };
         let cache = self.dir.join("cache").join(format!("conse-{key:016x}.f32"));
-        Ok((cache, names, spec.top_k))
+        Ok((cache, names, spec))
+    }
+
+    /// `texts` as `text_model` embedded them before, if it did: label sets that name clusters
+    /// and tag segments are the same 1,000 lines on every run, and embedding them takes seconds.
+    pub fn cached_texts(&self, text_model: &Manifest, texts: &[String]) -> Option<Vec<Vec<f32>>> {
+        read_vectors(&self.texts_cache(text_model, texts), texts.len(), text_model.dim)
+    }
+
+    /// Keep `vectors`, the embeddings of `texts` by `text_model`, for [`Self::cached_texts`]. A
+    /// cache that cannot be written costs only the next run's time, so that is logged, not raised.
+    pub fn cache_texts(&self, text_model: &Manifest, texts: &[String], vectors: &[Vec<f32>]) {
+        let cache = self.texts_cache(text_model, texts);
+        if let Err(e) = write_vectors(&cache, vectors) {
+            tracing::debug!("cannot cache text vectors in {}: {e}", cache.display());
+        }
+    }
+
+    fn texts_cache(&self, text_model: &Manifest, texts: &[String]) -> PathBuf {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        texts.hash(&mut h);
+        hash_model_files(text_model, &mut h);
+        self.dir.join("cache").join(format!("texts-{:016x}.f32", h.finish()))
+    }
+}
+
+/// A model's name and its files' sizes: a new export or a replaced file changes the hash.
+fn hash_model_files(model: &Manifest, h: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    model.name.hash(h);
+    for file in model.files() {
+        std::fs::metadata(model.file(&file))
+            .map(|m| m.len())
+            .unwrap_or(0)
+            .hash(h);
     }
 }
 
@@ -391,4 +425,42 @@ fn write_vectors(path: &Path, vectors: &[Vec<f32>]) -> std::io::Result<()> {
     let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_model(dir: &Path, onnx_bytes: usize) -> Manifest {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("model.onnx"), vec![0u8; onnx_bytes]).unwrap();
+        std::fs::write(dir.join("tokenizer.json"), "{}").unwrap();
+        let text = "name = \"words\"\nkind = \"text\"\nspace = \"text\"\ndim = 2\n\n[text]\nonnx = \"model.onnx\"\ntokenizer = \"tokenizer.json\"\noutput = \"out\"\nmax_tokens = 8\n";
+        Manifest::parse(text, dir).unwrap()
+    }
+
+    #[test]
+    fn text_vectors_are_cached_per_model_and_texts_and_a_damaged_cache_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::new(dir.path());
+        let model = text_model(&dir.path().join("words"), 10);
+        let texts = vec!["a heron".to_string(), "a lighthouse".to_string()];
+        let vectors = vec![vec![0.6, 0.8], vec![1.0, 0.0]];
+        assert_eq!(registry.cached_texts(&model, &texts), None);
+        registry.cache_texts(&model, &texts, &vectors);
+        assert_eq!(registry.cached_texts(&model, &texts), Some(vectors.clone()));
+        assert_eq!(registry.cached_texts(&model, &texts[..1]), None, "other texts");
+        // A new export of the model (another file size) must not reuse the old vectors.
+        let replaced = text_model(&dir.path().join("words"), 11);
+        assert_eq!(registry.cached_texts(&replaced, &texts), None, "another model file");
+        let model = text_model(&dir.path().join("words"), 10);
+        assert_eq!(
+            registry.cached_texts(&model, &texts),
+            Some(vectors),
+            "the old file again"
+        );
+        // A file cut short (a full disk, a killed writer) is not read as vectors.
+        std::fs::write(registry.texts_cache(&model, &texts), [0u8; 12]).unwrap();
+        assert_eq!(registry.cached_texts(&model, &texts), None);
+    }
 }

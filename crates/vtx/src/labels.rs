@@ -121,8 +121,9 @@ impl Engine {
         }))
     }
 
-    /// `labels` embedded by a text model, kept for the engine's next calls: a server names
-    /// clusters with the same 1,000 labels on every request, and embedding them takes seconds.
+    /// `labels` embedded by a text model, kept for the engine's next calls (a server names
+    /// clusters with the same 1,000 labels on every request) and on disk for the next process
+    /// (embedding them takes seconds).
     fn label_vectors(&self, model: &str, labels: &[String]) -> Result<Arc<Vec<Vec<f32>>>> {
         let cached = crate::lock(&self.label_sets)
             .iter()
@@ -131,8 +132,17 @@ impl Engine {
         if let Some(vectors) = cached {
             return Ok(vectors);
         }
-        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let vectors = Arc::new(self.embed_texts(model, &refs)?);
+        let manifest = self.registry.get(model)?;
+        let vectors = match self.registry.cached_texts(&manifest, labels) {
+            Some(vectors) => vectors,
+            None => {
+                let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+                let vectors = self.embed_texts(model, &refs)?;
+                self.registry.cache_texts(&manifest, labels, &vectors);
+                vectors
+            }
+        };
+        let vectors = Arc::new(vectors);
         let mut sets = crate::lock(&self.label_sets);
         if sets.len() >= LABEL_SETS_KEPT {
             sets.remove(0);
