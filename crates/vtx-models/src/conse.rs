@@ -2,9 +2,9 @@
 //!
 //! A frame's text-space vector is the probability-weighted mean of the text embeddings of its top-k
 //! classifier labels, re-normalised; a temperature above 1 flattens the weights (each probability
-//! to the power 1/T), so that a frame's second and third guesses count for more. It lets a plain ImageNet classifier answer free-text queries
-//! through a sentence encoder; a joint image-text model (CLIP family) does this better when one is
-//! available.
+//! to the power 1/T), so that a frame's second and third guesses count for more. It lets a plain
+//! ImageNet classifier answer free-text queries through a sentence encoder; a joint image-text
+//! model (CLIP family) does this better when one is available.
 
 use vtx_core::normalize;
 
@@ -122,10 +122,7 @@ impl Conse {
         let mut out = vec![0f32; self.dim()];
         let exponent = self.temperature.recip();
         for &class in &order[..k] {
-            let w = match exponent {
-                1.0 => probs[class],
-                e => probs[class].max(0.0).powf(e),
-            };
+            let w = probs[class].max(0.0).powf(exponent);
             out.iter_mut()
                 .zip(&self.label_vectors[class])
                 .for_each(|(o, v)| *o += w * v);
